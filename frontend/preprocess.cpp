@@ -1,0 +1,1 @@
+bool dummy_preprocess_placeholder = true;

@@ -1,0 +1,5 @@
+#include <gtest/gtest.h>
+
+#include "frontend/parser.hpp"
+
+TEST(ParserTest, Placeholder) { SUCCEED(); }
