@@ -1,1 +1,50 @@
-int main() { return 0; }
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+void print_help() {
+    std::fputs(
+        "varpulis - a complex event processing engine for the VPL language\n"
+        "\n"
+        "usage: varpulis <command> [options]\n"
+        "\n"
+        "commands:\n"
+        "  check FILE      parse and check a VPL program; diagnostics on stderr\n"
+        "  parse FILE      print the program's syntax tree as JSON\n"
+        "  explain FILE    print the execution plan (--dump-ir for the plan IR)\n"
+        "\n"
+        "Run `varpulis <command> --help` for the options of a command.\n"
+        "Exit status: 0 success, 1 error in the program or events, 2 wrong usage.\n",
+        stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        print_help();
+        return 2;
+    }
+    std::string verb = argv[1];
+    varpulis::cli::Args args(argv + 2, argv + argc);
+    if (verb == "--help" || verb == "-h" || verb == "help") {
+        print_help();
+        return 0;
+    }
+    if (verb == "--version" || verb == "-V") {
+        std::printf("varpulis %s\n", kVersion);
+        return 0;
+    }
+    if (verb == "check") return varpulis::cli::run_check(args);
+    if (verb == "parse") return varpulis::cli::run_parse(args);
+    if (verb == "explain") return varpulis::cli::run_explain(args);
+    std::fprintf(stderr, "error: unknown command `%s`\n", verb.c_str());
+    print_help();
+    return 2;
+}

@@ -32,6 +32,7 @@ void SourceFile::set_text(std::string text, std::vector<uint32_t> line_origin,
 }
 
 LineCol SourceFile::locate(uint32_t offset) const {
+    if (line_starts_.empty()) return {};
     offset = std::min<uint32_t>(offset, static_cast<uint32_t>(text_.size()));
     auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
     size_t idx = static_cast<size_t>(it - line_starts_.begin()) - 1;
