@@ -12,6 +12,7 @@ using Args = std::vector<std::string>;
 int run_check(const Args& args);
 int run_parse(const Args& args);
 int run_explain(const Args& args);
+int run_simulate(const Args& args);
 
 /// Prints `error: <message>` and the verb's usage line to stderr; returns 2.
 int usage_error(const std::string& verb, const std::string& message);

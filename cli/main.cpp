@@ -18,6 +18,7 @@ void print_help() {
         "  check FILE      parse and check a VPL program; diagnostics on stderr\n"
         "  parse FILE      print the program's syntax tree as JSON\n"
         "  explain FILE    print the execution plan (--dump-ir for the plan IR)\n"
+        "  simulate        run a program over an event file\n"
         "\n"
         "Run `varpulis <command> --help` for the options of a command.\n"
         "Exit status: 0 success, 1 error in the program or events, 2 wrong usage.\n",
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     if (verb == "check") return varpulis::cli::run_check(args);
     if (verb == "parse") return varpulis::cli::run_parse(args);
     if (verb == "explain") return varpulis::cli::run_explain(args);
+    if (verb == "simulate") return varpulis::cli::run_simulate(args);
     std::fprintf(stderr, "error: unknown command `%s`\n", verb.c_str());
     print_help();
     return 2;

@@ -1,0 +1,238 @@
+// `varpulis simulate`: run a program over an event file (FORMATS.md §4, SEMANTICS §15).
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "ir/compiler.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/event_reader.hpp"
+#include "runtime/value_io.hpp"
+
+namespace varpulis::cli {
+
+namespace {
+
+constexpr const char* kUsage = "varpulis simulate --program FILE --events FILE [options]";
+constexpr const char* kHelp =
+    "Runs a VPL program over an event file (.evt, or JSON lines for .jsonl/.json) and prints the\n"
+    "output events on stdout; diagnostics, .print lines and a final summary go to stderr.\n"
+    "  -p, --program FILE     the VPL program\n"
+    "  -e, --events FILE      the events\n"
+    "      --immediate        do not pace by event time\n"
+    "      --preload          read all events before processing (the summary then times\n"
+    "                         processing only)\n"
+    "      --json             one JSON object per output event (FORMATS.md §4)\n"
+    "  -q, --quiet            count outputs, print none\n"
+    "  -v, --verbose          more information on stderr\n"
+    "      --skip-bad-events  skip malformed event lines (counted) instead of stopping\n"
+    "      --engine interp    execution engine (only the interpreter exists so far)\n"
+    "  -w, --workers N        accepted for compatibility; one engine always runs\n";
+
+struct Options {
+    std::string program, events;
+    bool immediate = false, preload = false, json = false, quiet = false, verbose = false, skip_bad = false;
+};
+
+bool read_text_file(const std::string& path, std::string& text) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+    return !in.bad();
+}
+
+/// Writes output events to stdout through one reused buffer.
+class OutputWriter {
+public:
+    OutputWriter(bool json, bool quiet) : json_(json), quiet_(quiet) { buf_.reserve(1 << 17); }
+    ~OutputWriter() { flush(); }
+
+    void write(const runtime::OutputEvent& e) {
+        if (quiet_) return;
+        if (json_) {
+            runtime::append_output_line(buf_, e.stream, e.event_type, e.timestamp_ms, e.names, e.values, e.field_count);
+        } else {
+            buf_ += e.stream;
+            buf_ += " @";
+            runtime::append_int(buf_, e.timestamp_ms);
+            buf_ += " {";
+            bool first = true;
+            for (uint32_t i = 0; i < e.field_count; ++i) {
+                if (!e.values[i].present()) continue;
+                if (!first) buf_ += ", ";
+                first = false;
+                buf_ += e.names[i]->view();
+                buf_ += ": ";
+                runtime::append_display(buf_, e.values[i]);
+            }
+            buf_ += "}\n";
+        }
+        if (buf_.size() > (1 << 16)) flush();
+    }
+
+    void flush() {
+        if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
+        buf_.clear();
+        std::fflush(stdout);
+    }
+
+private:
+    bool json_, quiet_;
+    std::string buf_;
+};
+
+void report_read_error(const std::string& file, const runtime::ReadError& err) {
+    if (err.line > 0) std::fprintf(stderr, "%s:%u: error: %s\n", file.c_str(), err.line, err.message.c_str());
+    else std::fprintf(stderr, "%s: error: %s\n", file.c_str(), err.message.c_str());
+}
+
+}  // namespace
+
+int run_simulate(const Args& args) {
+    Options o;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&](std::string& dst) -> bool {
+            if (i + 1 >= args.size()) return false;
+            dst = args[++i];
+            return true;
+        };
+        if (a == "--help" || a == "-h") {
+            std::printf("usage: %s\n\n%s", kUsage, kHelp);
+            return 0;
+        } else if (a == "-p" || a == "--program") {
+            if (!value(o.program)) return usage_error("simulate", "--program needs a file");
+        } else if (a == "-e" || a == "--events") {
+            if (!value(o.events)) return usage_error("simulate", "--events needs a file");
+        } else if (a == "--immediate") {
+            o.immediate = true;
+        } else if (a == "--preload") {
+            o.preload = true;
+        } else if (a == "--json") {
+            o.json = true;
+        } else if (a == "-q" || a == "--quiet") {
+            o.quiet = true;
+        } else if (a == "-v" || a == "--verbose") {
+            o.verbose = true;
+        } else if (a == "--skip-bad-events") {
+            o.skip_bad = true;
+        } else if (a == "--engine") {
+            std::string e;
+            if (!value(e)) return usage_error("simulate", "--engine needs interp");
+            if (e != "interp") return usage_error("simulate", "unknown engine `" + e + "` (available: interp)");
+        } else if (a == "-w" || a == "--workers") {
+            std::string n;
+            if (!value(n)) return usage_error("simulate", "--workers needs a number");
+        } else {
+            return usage_error("simulate", "unknown option `" + a + "`");
+        }
+    }
+    if (o.program.empty() || o.events.empty())
+        return usage_error("simulate", "--program and --events are required");
+
+    std::string source;
+    if (!read_text_file(o.program, source)) {
+        std::fprintf(stderr, "%s: error: cannot read file\n", o.program.c_str());
+        return 1;
+    }
+    auto compiled = ir::compile_source(o.program, std::move(source), ir::CompileStage::Lower);
+    std::string diags = frontend::render_all(compiled->file, compiled->diags);
+    std::fputs(diags.c_str(), stderr);
+    if (!compiled->ok()) return 1;
+    const ir::Plan& plan = *compiled->plan;
+    if (o.verbose) std::fprintf(stderr, "program loaded: %zu streams\n", plan.streams.size());
+
+    runtime::Interner interner;
+    runtime::Arena event_arena(1 << 20);
+    runtime::ReadOptions ropts;
+    ropts.skip_bad_events = o.skip_bad;
+    runtime::EventReader reader(interner, event_arena, ropts);
+    OutputWriter writer(o.json, o.quiet);
+    runtime::Engine engine(plan, interner, [&](const runtime::OutputEvent& e) { writer.write(e); }, stderr);
+
+    const bool progress = isatty(STDERR_FILENO) && !o.json;
+    auto started = std::chrono::steady_clock::now();
+    auto last_progress = started;
+    int64_t last_ts = 0;
+    bool have_ts = false;
+    auto feed = [&](const runtime::InputEvent& ev) {
+        if (!o.immediate && have_ts && ev.timestamp_ms > last_ts)
+            std::this_thread::sleep_for(std::chrono::milliseconds(ev.timestamp_ms - last_ts));
+        if (!have_ts || ev.timestamp_ms > last_ts) last_ts = ev.timestamp_ms;
+        have_ts = true;
+        engine.process(ev);
+        if (progress && (engine.stats().events & 0xFFFF) == 0) {
+            auto now = std::chrono::steady_clock::now();
+            if (now - last_progress > std::chrono::seconds(3)) {
+                last_progress = now;
+                double s = std::chrono::duration<double>(now - started).count();
+                std::fprintf(stderr, "\rprocessed %llu events, %llu outputs, %.1f s",
+                             static_cast<unsigned long long>(engine.stats().events),
+                             static_cast<unsigned long long>(engine.stats().outputs), s);
+            }
+        }
+    };
+
+    runtime::ReadError err;
+    std::vector<runtime::InputEvent> events;
+    double process_seconds = 0;
+    if (o.preload) {
+        if (!reader.read_file(o.events, events, err)) {
+            writer.flush();
+            report_read_error(o.events, err);
+            return 1;
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        for (const auto& ev : events) feed(ev);
+        engine.finish();
+        process_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    } else {
+        if (!reader.open(o.events, err)) {
+            report_read_error(o.events, err);
+            return 1;
+        }
+        while (true) {
+            if (!reader.next_batch(events, err)) {
+                writer.flush();
+                report_read_error(o.events, err);
+                return 1;
+            }
+            if (events.empty()) break;
+            for (const auto& ev : events) feed(ev);
+            // Events of this batch are done with; what the engine keeps lives in its own arenas.
+            events.clear();
+        }
+        engine.finish();
+        process_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    }
+    writer.flush();
+    if (progress) std::fputc('\n', stderr);
+    for (const auto& d : engine.drops()) {
+        if (d.pattern_caps)
+            std::fprintf(stderr, "warning: stream %s: %llu dropped by pattern caps\n", d.stream.c_str(),
+                         static_cast<unsigned long long>(d.pattern_caps));
+        if (d.trend_overflows)
+            std::fprintf(stderr, "warning: stream %s: %llu trend aggregate values overflowed to float\n",
+                         d.stream.c_str(), static_cast<unsigned long long>(d.trend_overflows));
+    }
+    if (reader.skipped_count() > 0)
+        std::fprintf(stderr, "warning: skipped %llu bad event lines\n",
+                     static_cast<unsigned long long>(reader.skipped_count()));
+    const auto& st = engine.stats();
+    if (o.verbose && st.unrouted)
+        std::fprintf(stderr, "%llu events had a type no stream reads\n", static_cast<unsigned long long>(st.unrouted));
+    double rate = process_seconds > 0 ? static_cast<double>(st.events) / process_seconds : 0;
+    std::fprintf(stderr, "events=%llu outputs=%llu process_seconds=%.6f events_per_second=%.0f\n",
+                 static_cast<unsigned long long>(st.events), static_cast<unsigned long long>(st.outputs),
+                 process_seconds, rate);
+    return 0;
+}
+
+}  // namespace varpulis::cli

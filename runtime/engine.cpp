@@ -1,0 +1,565 @@
+#include "runtime/engine.hpp"
+
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "runtime/aggregate.hpp"
+#include "runtime/eval.hpp"
+#include "runtime/join_operator.hpp"
+#include "runtime/pattern_matcher.hpp"
+#include "runtime/row.hpp"
+#include "runtime/trend_aggregator.hpp"
+#include "runtime/value_io.hpp"
+#include "runtime/value_ops.hpp"
+#include "runtime/window_operator.hpp"
+
+namespace varpulis::runtime {
+
+namespace {
+
+constexpr int kMaxDepth = 10;              // SEMANTICS §1.2 cycle guard
+constexpr size_t kDistinctMemory = 100000;  // SEMANTICS §5.6
+
+/// State of one operator of one stream; only the member its kind needs is set.
+struct OpState {
+    std::unique_ptr<WindowOperator> window;
+    std::unique_ptr<JoinOperator> join;
+    std::unique_ptr<PatternMatcher> matcher;
+    std::unique_ptr<TrendAggregator> trend;
+    std::unordered_set<std::string> distinct_seen;
+    std::deque<std::string> distinct_order;
+    int64_t limit_seen = 0;
+};
+
+struct StreamState {
+    const ir::StreamPlan* plan = nullptr;
+    const StrObj* name = nullptr;
+    std::vector<OpState> ops;
+    /// Merge streams: per input routing schema, its entry indices (merge_filters positions).
+    std::unordered_map<int32_t, std::vector<size_t>> merge_entries;
+};
+
+struct Pending {
+    Row row;
+    int depth;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+    const ir::Plan& plan;
+    Interner& interner;
+    OutputSink sink;
+    std::FILE* diag;
+    Arena heap;      // values that outlive an input event
+    Arena scratch;   // rows in flight; reset per input event
+    Runtime rt;
+    EngineStats stats;
+    std::vector<StreamState> streams;
+    std::unordered_map<const StrObj*, int32_t> routing;          // interned type -> routing schema
+    std::vector<std::unordered_map<const StrObj*, uint32_t>> field_slots;  // routing schema: name -> slot
+    std::vector<std::vector<const StrObj*>> field_names;         // every schema: interned field names
+    std::vector<bool> needs_raw;                                 // routing schema read as a whole event
+    std::deque<Pending> queue;
+    const StrObj* aggregation_type;
+    const StrObj* joined_type;
+    std::string line;
+
+    Impl(const ir::Plan& p, Interner& in, OutputSink s, std::FILE* d)
+        : plan(p), interner(in), sink(std::move(s)), diag(d), scratch(64 * 1024) {
+        rt.plan = &plan;
+        rt.heap = &heap;
+        rt.interner = &interner;
+        aggregation_type = interner.intern("AggregationResult");
+        joined_type = interner.intern("JoinedEvent");
+        field_slots.resize(plan.schemas.size());
+        field_names.resize(plan.schemas.size());
+        needs_raw.assign(plan.schemas.size(), false);
+        for (size_t i = 0; i < plan.schemas.size(); ++i) {
+            const ir::Schema& s = plan.schemas[i];
+            for (size_t f = 0; f < s.fields.size(); ++f) {
+                const StrObj* n = interner.intern(s.fields[f]);
+                field_names[i].push_back(n);
+                if (s.kind == ir::SchemaKind::Event) field_slots[i].emplace(n, static_cast<uint32_t>(f));
+            }
+            if (s.kind == ir::SchemaKind::Event) routing.emplace(interner.intern(s.name), static_cast<int32_t>(i));
+        }
+        run_global_inits(rt);
+        streams.resize(plan.streams.size());
+        for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
+    }
+
+    void build_stream(StreamState& st, const ir::StreamPlan& sp) {
+        st.plan = &sp;
+        st.name = interner.intern(sp.name);
+        st.ops.resize(sp.ops.size());
+        for (size_t k = 0; k < sp.ops.size(); ++k) {
+            const ir::Operator& op = sp.ops[k];
+            OpState& os = st.ops[k];
+            switch (op.kind) {
+                case ir::OpKind::Window:
+                    os.window = std::make_unique<WindowOperator>(op.window, width(op.in));
+                    break;
+                case ir::OpKind::Join:
+                    os.join = std::make_unique<JoinOperator>(plan, op);
+                    break;
+                case ir::OpKind::Sequence:
+                    os.matcher = std::make_unique<PatternMatcher>(rt, sp, op);
+                    break;
+                case ir::OpKind::TrendAggregate:
+                    os.trend = std::make_unique<TrendAggregator>(rt, sp, op);
+                    break;
+                case ir::OpKind::Print:
+                case ir::OpKind::Distinct:
+                case ir::OpKind::To:
+                    // Whole-event uses: rows of the stream's inputs must carry all their fields.
+                    if (op.kind == ir::OpKind::To || op.exprs.empty())
+                        for (const auto& in : sp.inputs) {
+                            int32_t id = plan.routing_schema(in);
+                            if (id >= 0) needs_raw[static_cast<size_t>(id)] = true;
+                        }
+                    break;
+                default:
+                    break;
+            }
+        }
+        for (size_t e = 0; e < sp.merge_filters.size(); ++e) {
+            int32_t id = plan.routing_schema(sp.merge_filters[e].first);
+            if (id >= 0) st.merge_entries[id].push_back(e);
+        }
+    }
+
+    size_t width(int32_t schema) const {
+        return schema < 0 ? 0 : plan.schemas[static_cast<size_t>(schema)].fields.size();
+    }
+
+    EvalContext context(const Row* row) {
+        EvalContext c;
+        c.rt = &rt;
+        c.row = row;
+        if (row) {
+            c.now_ms = row->ts;
+            c.has_now = true;
+        }
+        return c;
+    }
+
+    // ------------------------------------------------------------ input
+
+    void process(const InputEvent& ev) {
+        ++stats.events;
+        scratch.reset();
+        auto it = routing.find(ev.type);
+        if (it == routing.end() || plan.routes[static_cast<size_t>(it->second)].empty()) {
+            ++stats.unrouted;
+            return;
+        }
+        int32_t schema = it->second;
+        size_t w = width(schema);
+        Value* slots = scratch.allocate_array<Value>(w);
+        for (size_t i = 0; i < w; ++i) slots[i] = Value::absent();
+        const auto& map = field_slots[static_cast<size_t>(schema)];
+        for (uint32_t f = 0; f < ev.field_count; ++f) {
+            auto s = map.find(ev.fields[f].name);
+            if (s != map.end()) slots[s->second] = ev.fields[f].value;
+        }
+        Row row{slots, schema, ev.timestamp_ms, ev.type, ev.fields, ev.field_count};
+        queue.push_back({row, 0});
+        drain();
+    }
+
+    void drain() {
+        while (!queue.empty()) {
+            Pending p = queue.front();
+            queue.pop_front();
+            for (int32_t sid : plan.routes[static_cast<size_t>(p.row.schema)])
+                run_stream(streams[static_cast<size_t>(sid)], p.row, p.depth);
+        }
+    }
+
+    // ------------------------------------------------------------ pipelines
+
+    void run_stream(StreamState& st, const Row& in, int depth) {
+        const ir::StreamPlan& sp = *st.plan;
+        std::vector<Row> batch;
+        if (!sp.merge_filters.empty()) {
+            auto entries = st.merge_entries.find(in.schema);
+            if (entries == st.merge_entries.end()) return;
+            bool pass = false;
+            size_t input = entries->second.front();
+            for (size_t e : entries->second) {
+                const ir::ExprPtr& f = sp.merge_filters[e].second;
+                EvalContext c = context(&in);
+                if (!f || eval_condition(f.get(), c)) {
+                    pass = true;
+                    input = e;
+                    break;
+                }
+            }
+            if (!pass) return;
+            batch.push_back(to_merged(sp, in, input));
+        } else {
+            batch.push_back(in);
+        }
+        run_ops(st, 0, std::move(batch), depth);
+    }
+
+    Row to_merged(const ir::StreamPlan& sp, const Row& in, size_t input) {
+        int32_t schema = sp.ops.empty() ? -1 : sp.ops.front().in;
+        if (schema < 0) schema = merged_schema(sp);
+        const ir::Schema& ms = plan.schemas[static_cast<size_t>(schema)];
+        Value* slots = scratch.allocate_array<Value>(ms.fields.size());
+        for (size_t f = 0; f < ms.fields.size(); ++f) {
+            slots[f] = Value::absent();
+            const auto& cands = ms.origins[f].candidates;
+            if (input < cands.size() && cands[input].second >= 0) slots[f] = in.slots[cands[input].second];
+        }
+        return Row{slots, schema, in.ts, in.type, in.raw, in.raw_count};
+    }
+
+    int32_t merged_schema(const ir::StreamPlan& sp) const {
+        for (size_t i = 0; i < plan.schemas.size(); ++i)
+            if (plan.schemas[i].kind == ir::SchemaKind::Merged && plan.schemas[i].name == sp.name + "#merge")
+                return static_cast<int32_t>(i);
+        return -1;
+    }
+
+    /// Runs operators [first, end) of a stream on `batch`, then forwards what survives.
+    void run_ops(StreamState& st, size_t first, std::vector<Row> batch, int depth) {
+        const ir::StreamPlan& sp = *st.plan;
+        bool emitted_any = false;
+        std::vector<Row> next;
+        for (size_t k = first; k < sp.ops.size() && !batch.empty(); ++k) {
+            const ir::Operator& op = sp.ops[k];
+            OpState& os = st.ops[k];
+            next.clear();
+            switch (op.kind) {
+                case ir::OpKind::Filter:
+                    for (const Row& r : batch) {
+                        EvalContext c = context(&r);
+                        if (eval_condition(op.exprs[0].get(), c)) next.push_back(r);
+                    }
+                    break;
+                case ir::OpKind::Select:
+                case ir::OpKind::Emit:
+                    for (const Row& r : batch) next.push_back(project(sp, op, r));
+                    if (op.kind == ir::OpKind::Emit) {
+                        for (const Row& r : next) output(st, op, r);
+                        emitted_any = emitted_any || !next.empty();
+                    }
+                    break;
+                case ir::OpKind::Window:
+                    for (const Row& r : batch) {
+                        std::vector<Row> closed;
+                        os.window->push(r, scratch, closed);
+                        if (closed.empty()) continue;
+                        // Each closed window is its own batch for the operators after it.
+                        run_ops(st, k + 1, std::move(closed), depth);
+                    }
+                    batch.clear();
+                    continue;
+                case ir::OpKind::Aggregate: {
+                    EvalContext c = context(nullptr);
+                    run_aggregate(op, batch.data(), batch.size(), c, scratch, aggregation_type, next);
+                    break;
+                }
+                case ir::OpKind::Sequence:
+                    for (const Row& r : batch) os.matcher->on_event(r, next, scratch);
+                    break;
+                case ir::OpKind::TrendAggregate:
+                    for (const Row& r : batch) os.trend->on_event(r, next, scratch);
+                    break;
+                case ir::OpKind::Join:
+                    for (const Row& r : batch) os.join->push(r, scratch, joined_type, next);
+                    break;
+                case ir::OpKind::Distinct:
+                    for (const Row& r : batch) {
+                        std::string key;
+                        if (op.exprs.empty()) {
+                            append_whole_event(key, r);
+                        } else {
+                            EvalContext c = context(&r);
+                            append_display(key, eval(*op.exprs[0], c));
+                        }
+                        if (!os.distinct_seen.insert(key).second) continue;
+                        os.distinct_order.push_back(std::move(key));
+                        if (os.distinct_order.size() > kDistinctMemory) {
+                            os.distinct_seen.erase(os.distinct_order.front());
+                            os.distinct_order.pop_front();
+                        }
+                        next.push_back(r);
+                    }
+                    break;
+                case ir::OpKind::Limit:
+                    for (const Row& r : batch)
+                        if (os.limit_seen < op.limit) {
+                            ++os.limit_seen;
+                            next.push_back(r);
+                        }
+                    break;
+                case ir::OpKind::Print:
+                    for (const Row& r : batch) print(sp, op, r);
+                    next = batch;
+                    break;
+                case ir::OpKind::Log:
+                    for (const Row& r : batch) log(sp, op, r);
+                    next = batch;
+                    break;
+                case ir::OpKind::To:
+                    for (const Row& r : batch) send_to(op, r);
+                    next = batch;
+                    break;
+                case ir::OpKind::Process:
+                    for (const Row& r : batch) process_call(sp, op, r, next);
+                    break;
+                case ir::OpKind::PatternLambda:
+                    next = batch;  // TODO(issue 3): `.pattern(name: events => ...)` is not evaluated yet
+                    break;
+                case ir::OpKind::Forecast:
+                case ir::OpKind::Enrich:
+                    next = batch;  // async-only / model-based: pass-through in a single engine
+                    break;
+            }
+            batch.swap(next);
+        }
+        // A `.process` stream without `.emit` outputs the events its function emitted (§1.4).
+        if (sp.has_process && !sp.emits && !emitted_any)
+            for (const Row& r : batch) output_dynamic(st, r);
+        for (const Row& r : batch) forward(st, r, depth);
+    }
+
+    Row project(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r) {
+        size_t w = width(op.out);
+        Value* slots = scratch.allocate_array<Value>(w);
+        EvalContext c = context(&r);
+        for (size_t i = 0; i < w; ++i) slots[i] = i < op.exprs.size() ? eval(*op.exprs[i], c) : Value::absent();
+        const StrObj* type = op.kind == ir::OpKind::Emit ? interner.intern(sp.name) : r.type;
+        return Row{slots, op.out, r.ts, type, nullptr, 0};
+    }
+
+    void output(StreamState& st, const ir::Operator& op, const Row& r) {
+        ++stats.outputs;
+        std::string type_buf;
+        std::string_view type = st.plan->name;
+        if (op.event_type_item >= 0) {
+            const Value& v = r.slots[op.event_type_item];
+            if (v.kind == ValueKind::Str) {
+                type = v.str();
+            } else if (v.present()) {
+                append_to_string(type_buf, v);
+                type = type_buf;
+            }
+        }
+        OutputEvent out;
+        out.stream = st.plan->name;
+        out.event_type = type;
+        out.timestamp_ms = r.ts;
+        out.names = field_names[static_cast<size_t>(op.out)].data();
+        out.values = r.slots;
+        out.field_count = static_cast<uint32_t>(width(op.out));
+        sink(out);
+    }
+
+    void output_dynamic(StreamState& st, const Row& r) {
+        ++stats.outputs;
+        std::vector<const StrObj*> names(r.raw_count);
+        std::vector<Value> values(r.raw_count);
+        for (uint32_t i = 0; i < r.raw_count; ++i) {
+            names[i] = r.raw[i].name;
+            values[i] = r.raw[i].value;
+        }
+        OutputEvent out;
+        out.stream = st.plan->name;
+        out.event_type = r.type ? r.type->view() : std::string_view(st.plan->name);
+        out.timestamp_ms = r.ts;
+        out.names = names.data();
+        out.values = values.data();
+        out.field_count = r.raw_count;
+        sink(out);
+    }
+
+    /// Every field of a row in order: its raw list, or its schema's present slots.
+    void whole_fields(const Row& r, std::vector<Field>& out) const {
+        out.clear();
+        if (r.raw) {
+            out.assign(r.raw, r.raw + r.raw_count);
+            return;
+        }
+        if (r.schema < 0) return;
+        const auto& names = field_names[static_cast<size_t>(r.schema)];
+        const auto& fields = plan.schemas[static_cast<size_t>(r.schema)].fields;
+        for (size_t i = 0; i < names.size(); ++i)
+            if (r.slots[i].present() && fields[i].rfind("#len:", 0) != 0) out.push_back({names[i], r.slots[i]});
+    }
+
+    void append_whole_event(std::string& out, const Row& r) const {
+        std::vector<Field> fields;
+        whole_fields(r, fields);
+        out += '{';
+        for (size_t i = 0; i < fields.size(); ++i) {
+            if (i) out += ", ";
+            out += fields[i].name->view();
+            out += ": ";
+            append_display(out, fields[i].value);
+        }
+        out += '}';
+    }
+
+    void print(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r) {
+        line = "[PRINT] ";
+        if (op.exprs.empty()) {
+            line += "[" + sp.name + "] ";
+            line += r.type ? r.type->view() : std::string_view(sp.name);
+            line += ": ";
+            append_whole_event(line, r);
+        } else {
+            EvalContext c = context(&r);
+            for (size_t i = 0; i < op.exprs.size(); ++i) {
+                if (i) line += ' ';
+                append_display(line, eval(*op.exprs[i], c));
+            }
+        }
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), diag);
+    }
+
+    void log(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r) {
+        EvalContext c = context(&r);
+        line = "[LOG] [" + sp.name + "]";
+        for (size_t i = 0; i < op.exprs.size(); ++i) {
+            line += ' ';
+            if (!op.names[i].empty()) line += op.names[i] + "=";
+            if (op.exprs[i]) append_to_string(line, eval(*op.exprs[i], c));
+        }
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), diag);
+    }
+
+    /// `.to(Connector)`: the sink payload of FORMATS §2.4. A console connector writes it to the
+    /// diagnostics stream; other connectors have no transport in a single engine yet.
+    void send_to(const ir::Operator& op, const Row& r) {
+        size_t idx = 0;
+        while (idx < plan.connectors.size() && plan.connectors[idx] != op.connector) ++idx;
+        if (idx == plan.connectors.size() || plan.connector_kinds[idx] != "console") return;
+        std::vector<Field> fields;
+        whole_fields(r, fields);
+        line = "{\"event_type\": ";
+        append_json_string(line, r.type ? r.type->view() : std::string_view());
+        line += ", \"timestamp\": ";
+        append_int(line, r.ts);
+        for (const auto& f : fields) {
+            if (f.name->view() == "timestamp" || f.name->view() == "event_type") continue;
+            line += ", ";
+            append_json_string(line, f.name->view());
+            line += ": ";
+            append_json(line, f.value);
+        }
+        line += "}\n";
+        std::fwrite(line.data(), 1, line.size(), diag);
+    }
+
+    void process_call(const ir::StreamPlan&, const ir::Operator& op, const Row& r, std::vector<Row>& out) {
+        std::vector<EmittedEvent> emitted;
+        EvalContext c = context(&r);
+        c.emitted = &emitted;
+        eval(*op.exprs[0], c);
+        const auto& names = field_names[static_cast<size_t>(op.out)];
+        for (auto& e : emitted) {
+            Field* fields = scratch.allocate_array<Field>(e.fields.size());
+            std::copy(e.fields.begin(), e.fields.end(), fields);
+            // Later operators read slots: fill them by name (Dynamic rows are rare; no index).
+            Value* slots = scratch.allocate_array<Value>(names.size());
+            for (size_t i = 0; i < names.size(); ++i) {
+                slots[i] = Value::absent();
+                for (const Field& f : e.fields)
+                    if (f.name == names[i]) slots[i] = f.value;
+            }
+            out.push_back(Row{slots, op.out, r.ts, e.type, fields, static_cast<uint32_t>(e.fields.size())});
+        }
+    }
+
+    /// Renames a surviving row to the stream and queues it for the streams reading it.
+    void forward(StreamState& st, const Row& r, int depth) {
+        const ir::StreamPlan& sp = *st.plan;
+        if (depth + 1 >= kMaxDepth) return;
+        if (plan.routes[static_cast<size_t>(sp.type_id)].empty()) return;
+        size_t w = width(sp.type_id);
+        Value* slots = scratch.allocate_array<Value>(w);
+        if (plan.schemas[static_cast<size_t>(r.schema)].kind == ir::SchemaKind::Dynamic) {
+            const auto& map = field_slots[static_cast<size_t>(sp.type_id)];
+            for (size_t i = 0; i < w; ++i) slots[i] = Value::absent();
+            for (uint32_t f = 0; f < r.raw_count; ++f) {
+                auto s = map.find(r.raw[f].name);
+                if (s != map.end()) slots[s->second] = r.raw[f].value;
+            }
+        } else {
+            for (size_t i = 0; i < w; ++i) {
+                int32_t s = i < sp.forward_slots.size() ? sp.forward_slots[i] : -1;
+                slots[i] = s >= 0 ? r.slots[s] : Value::absent();
+            }
+        }
+        Row out{slots, sp.type_id, r.ts, st.name, r.raw, r.raw_count};
+        if (!out.raw && needs_raw[static_cast<size_t>(sp.type_id)]) {
+            std::vector<Field> fields;
+            whole_fields(r, fields);
+            Field* copy = scratch.allocate_array<Field>(fields.size());
+            std::copy(fields.begin(), fields.end(), copy);
+            out.raw = copy;
+            out.raw_count = static_cast<uint32_t>(fields.size());
+        }
+        queue.push_back({out, depth + 1});
+    }
+
+    void finish() {
+        scratch.reset();
+        for (auto& st : streams) {
+            const ir::StreamPlan& sp = *st.plan;
+            for (size_t k = 0; k < sp.ops.size(); ++k) {
+                OpState& os = st.ops[k];
+                if (os.window) {
+                    std::vector<std::vector<Row>> batches;
+                    os.window->finish(scratch, batches);
+                    for (auto& b : batches) {
+                        run_ops(st, k + 1, std::move(b), 0);
+                        drain();
+                    }
+                } else if (os.trend) {
+                    std::vector<Row> results;
+                    os.trend->finish(results, scratch);
+                    for (const Row& r : results) {
+                        run_ops(st, k + 1, {r}, 0);
+                        drain();
+                    }
+                }
+            }
+        }
+    }
+};
+
+Engine::Engine(const ir::Plan& plan, Interner& interner, OutputSink sink, std::FILE* diagnostics)
+    : impl_(std::make_unique<Impl>(plan, interner, std::move(sink), diagnostics)) {}
+
+Engine::~Engine() = default;
+
+void Engine::process(const InputEvent& event) { impl_->process(event); }
+
+void Engine::finish() { impl_->finish(); }
+
+const EngineStats& Engine::stats() const { return impl_->stats; }
+
+std::vector<StreamDrops> Engine::drops() const {
+    std::vector<StreamDrops> out;
+    for (const auto& st : impl_->streams) {
+        StreamDrops d;
+        d.stream = st.plan->name;
+        for (const auto& os : st.ops) {
+            if (os.matcher) d.pattern_caps += os.matcher->dropped();
+            if (os.trend) d.trend_overflows += os.trend->overflows();
+        }
+        if (d.pattern_caps || d.trend_overflows) out.push_back(d);
+    }
+    return out;
+}
+
+}  // namespace varpulis::runtime

@@ -1,0 +1,66 @@
+#pragma once
+// The reference interpreter: runs a plan over input events (SEMANTICS §1).
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/plan.hpp"
+#include "runtime/arena.hpp"
+#include "runtime/input_event.hpp"
+
+namespace varpulis::runtime {
+
+/// One emitted output event (SEMANTICS §1.4), valid only during the sink call.
+struct OutputEvent {
+    std::string_view stream;
+    std::string_view event_type;
+    int64_t timestamp_ms = 0;
+    const StrObj* const* names = nullptr;
+    const Value* values = nullptr;    // Absent values are to be left out
+    uint32_t field_count = 0;
+};
+
+using OutputSink = std::function<void(const OutputEvent&)>;
+
+struct EngineStats {
+    uint64_t events = 0;          // input events processed
+    uint64_t outputs = 0;         // output events emitted
+    uint64_t unrouted = 0;        // input events of a type no stream reads
+};
+
+/// Per-stream counters of things dropped by caps (SEMANTICS §9.2, §11.3).
+struct StreamDrops {
+    std::string stream;
+    uint64_t pattern_caps = 0;
+    uint64_t trend_overflows = 0;
+};
+
+/// Runs one plan. Single-threaded; `process` handles one input event completely (derived
+/// events included) before returning. The plan and the interner must outlive the engine.
+class Engine {
+public:
+    /// `diagnostics` receives `.print` lines and console-connector output (stderr in `simulate`).
+    Engine(const ir::Plan& plan, Interner& interner, OutputSink sink, std::FILE* diagnostics);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    /// Processes one input event and everything derived from it.
+    void process(const InputEvent& event);
+    /// End of input: flushes open session windows and trend-aggregation windows (SEMANTICS §15).
+    void finish();
+
+    const EngineStats& stats() const;
+    std::vector<StreamDrops> drops() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace varpulis::runtime

@@ -1,0 +1,1023 @@
+#include "runtime/pattern_matcher.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <new>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "runtime/value_ops.hpp"
+
+namespace varpulis::runtime {
+
+using ir::Expr;
+using ir::ExprOp;
+using ir::ExprPtr;
+using ir::Quantifier;
+using ir::Strategy;
+
+namespace {
+
+constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
+
+/// Does `e` read pattern alias `alias` (AliasField / AliasLen)? alias < 0: any alias.
+bool reads_alias(const Expr& e, int32_t alias) {
+    if ((e.op == ExprOp::AliasField || e.op == ExprOp::AliasLen) && (alias < 0 || e.index == alias)) return true;
+    for (const auto& a : e.args)
+        if (a && reads_alias(*a, alias)) return true;
+    return false;
+}
+
+void collect_conjuncts(const ExprPtr& e, std::vector<ExprPtr>& out) {
+    if (e->op == ExprOp::And && e->args.size() == 2 && e->args[0] && e->args[1]) {
+        collect_conjuncts(e->args[0], out);
+        collect_conjuncts(e->args[1], out);
+    } else {
+        out.push_back(e);
+    }
+}
+
+/// The conjuncts of `pred` (top-level `and` operands) that do not read `alias`, joined with
+/// `and` again; null when there are none (always true).
+ExprPtr conjuncts_without(const ExprPtr& pred, int32_t alias) {
+    std::vector<ExprPtr> all;
+    collect_conjuncts(pred, all);
+    ExprPtr acc;
+    for (const auto& c : all) {
+        if (reads_alias(*c, alias)) continue;
+        if (!acc) {
+            acc = c;
+            continue;
+        }
+        auto a = std::make_shared<Expr>();
+        a->op = ExprOp::And;
+        a->type = ir::Kind::Bool;
+        a->bop = frontend::BinaryOp::And;
+        a->span = c->span;
+        a->args = {acc, c};
+        acc = std::move(a);
+    }
+    return acc;
+}
+
+bool is_kleene(Quantifier q) { return q == Quantifier::Plus || q == Quantifier::Star; }
+bool is_optional(Quantifier q) { return q == Quantifier::Star || q == Quantifier::Optional; }
+
+}  // namespace
+
+// =====================================================================================
+// Impl
+
+struct PatternMatcher::Impl {
+    // ------------------------------------------------------------ event store
+    /// Copies of the events bound by runs, shared and reference counted.
+    struct Ev {
+        std::vector<Value> slots;
+        int64_t ts = 0;
+        int32_t schema = -1;
+        const StrObj* type = nullptr;
+        uint32_t refs = 0;
+    };
+    std::vector<Ev> evs_;
+    std::vector<uint32_t> free_evs_;
+
+    uint32_t store(const Row& r) {
+        uint32_t id;
+        if (!free_evs_.empty()) {
+            id = free_evs_.back();
+            free_evs_.pop_back();
+        } else {
+            id = static_cast<uint32_t>(evs_.size());
+            evs_.emplace_back();
+        }
+        Ev& e = evs_[id];
+        size_t n = plan_.schemas[r.schema].fields.size();
+        e.slots.assign(r.slots, r.slots + n);
+        e.ts = r.ts;
+        e.schema = r.schema;
+        e.type = r.type;
+        e.refs = 0;
+        return id;
+    }
+    void ref(uint32_t id) { ++evs_[id].refs; }
+    void unref(uint32_t id) {
+        if (--evs_[id].refs == 0) free_evs_.push_back(id);
+    }
+    Row view(uint32_t id) const {
+        const Ev& e = evs_[id];
+        return Row{e.slots.data(), e.schema, e.ts, e.type, nullptr, 0};
+    }
+
+    // ------------------------------------------------------------ runs
+    struct Binding {
+        uint32_t ev = kNone;
+        uint32_t count = 0;
+    };
+
+    struct Run {
+        uint64_t seq = 0;          // creation order over all partitions
+        int64_t t0 = 0;            // first matched event
+        int64_t last_ts = 0;       // last matched event
+        int64_t deadline = kNoDeadline;
+        int32_t pos = -1;          // Sequence: last step that took an event
+        uint32_t step_count = 0;   // events taken by step `pos`
+        uint32_t taken = 0;        // And: operands taken (bit mask)
+        bool complete = false;     // every required step matched (alive trailing Kleene / pending NOT)
+        bool dead = false;
+        std::vector<uint32_t> deferred;   // default strategy: candidates of the deferred Kleene step
+        std::vector<uint64_t> positions;  // skip_till_any_match: arrival positions of its events
+    };
+
+    /// Runs of one partition key, oldest first; bindings in a parallel array (stride = aliases).
+    struct Partition {
+        std::vector<Run> runs;
+        std::vector<Binding> binds;
+        uint64_t swept_at = std::numeric_limits<uint64_t>::max();
+        bool has_dead = false;
+    };
+
+    struct StepInfo {
+        int32_t type_id = -1;
+        const Expr* full = nullptr;    // the whole predicate
+        const Expr* first = nullptr;   // own-alias predicates: the conjuncts without the own alias
+        ExprPtr first_owner;
+        Quantifier q = Quantifier::One;
+        int32_t alias = -1;
+        bool own = false;
+        bool kleene = false;
+        bool optional = false;
+        bool capped = false;       // middle/first Kleene step: 20-event cap (default, strict)
+        bool deferred = false;     // default strategy, middle Kleene with an own-alias predicate (§9.4 d)
+        bool alive_after = false;  // a run that completed here can still take events
+    };
+
+    struct Negation {
+        int32_t type_id = -1;
+        const Expr* pred = nullptr;
+        int32_t after_step = -1;
+        int32_t lo = 0;  // applies to runs with lo <= pos <= after_step
+    };
+
+    Runtime& rt_;
+    const ir::Plan& plan_;
+    std::shared_ptr<ir::Nfa> nfa_owner_;
+    const ir::Nfa& nfa_;
+    ir::Nfa::Form form_;
+    Strategy strategy_;
+    int32_t out_schema_;
+    std::vector<ir::FieldOrigin> origins_;
+    const StrObj* stream_name_ = nullptr;
+    const StrObj* match_type_ = nullptr;
+
+    std::vector<StepInfo> steps_;
+    std::vector<Negation> negs_;
+    int32_t n_steps_ = 0;
+    int32_t last_required_ = -1;
+    int32_t n_start_ = 0;            // steps [0, n_start_) can start a run
+    uint32_t full_mask_ = 0;
+    size_t n_aliases_ = 0;
+    bool trailing_neg_ = false;
+    bool has_within_ = false;
+    int64_t within_ = 0;
+    bool partitioned_ = false;
+    std::vector<int32_t> part_slot_;   // per schema: slot of the partition field, -1
+    std::vector<char> step_type_;      // per schema: 1 if some step has that type
+
+    std::vector<Partition> parts_;
+    std::unordered_map<std::string, uint32_t> part_index_;
+    std::string key_buf_;
+
+    using HeapItem = std::pair<int64_t, uint32_t>;  // (deadline, partition)
+    std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> expiry_;
+
+    uint64_t dropped_ = 0;
+    uint64_t next_seq_ = 0;
+    uint64_t event_no_ = 0;   // arrival position of the current event
+
+    // per-event state
+    const Row* cur_row_ = nullptr;
+    uint32_t cur_ev_ = kNone;
+    int64_t now_ = 0;
+    size_t reported_ = 0;     // matches reported for the current event (any-match cap)
+
+    // evaluation buffers
+    std::vector<Row> alias_rows_;
+    std::vector<const Row*> alias_ptrs_;
+    std::vector<uint32_t> alias_counts_;
+    std::vector<Binding> empty_binds_;
+    std::vector<Binding> tmp_binds_;
+
+    struct Confirmed {
+        uint64_t seq;
+        Row row;
+    };
+    std::vector<Confirmed> confirmed_;
+    struct Completion {
+        std::vector<uint64_t> positions;
+        Row row;
+    };
+    std::vector<Completion> completions_;
+
+    Impl(Runtime& rt, const ir::StreamPlan& stream, const ir::Operator& op)
+        : rt_(rt),
+          plan_(*rt.plan),
+          nfa_owner_(op.nfa ? op.nfa : std::make_shared<ir::Nfa>(op.trend ? op.trend->nfa : ir::Nfa{})),
+          nfa_(*nfa_owner_),
+          form_(nfa_.form),
+          strategy_(nfa_.strategy),
+          out_schema_(op.out) {
+        if (out_schema_ >= 0) origins_ = plan_.schemas[out_schema_].origins;
+        stream_name_ = rt.interner->intern(stream.name);
+        match_type_ = rt.interner->intern("SequenceMatch");
+        n_aliases_ = nfa_.aliases.size();
+        n_steps_ = static_cast<int32_t>(nfa_.steps.size());
+        trailing_neg_ = nfa_.trailing_negation && form_ == ir::Nfa::Form::Sequence;
+        has_within_ = nfa_.within_ms.has_value();
+        within_ = has_within_ ? *nfa_.within_ms : 0;
+
+        for (int32_t s = 0; s < n_steps_; ++s) {
+            const ir::NfaStep& st = nfa_.steps[s];
+            if (form_ != ir::Nfa::Form::Sequence) continue;
+            if (st.quantifier == Quantifier::One || st.quantifier == Quantifier::Plus) last_required_ = s;
+        }
+        steps_.resize(n_steps_);
+        bool deferred_taken = false;
+        for (int32_t s = 0; s < n_steps_; ++s) {
+            const ir::NfaStep& st = nfa_.steps[s];
+            StepInfo& si = steps_[s];
+            si.type_id = st.type_id;
+            si.full = st.predicate.get();
+            si.first = si.full;
+            si.alias = st.alias;
+            bool seq = form_ == ir::Nfa::Form::Sequence;
+            si.q = seq ? st.quantifier : Quantifier::One;
+            si.own = st.own_alias_in_predicate && st.alias >= 0 && st.predicate;
+            if (si.own) {
+                si.first_owner = conjuncts_without(st.predicate, st.alias);
+                si.first = si.first_owner.get();
+            }
+            si.kleene = is_kleene(si.q);
+            si.optional = is_optional(si.q);
+            si.capped = si.kleene && s < last_required_;
+            bool startable = true;  // reachable from the start through optional steps only
+            for (int32_t t = 0; t < s; ++t) startable &= steps_[t].optional;
+            if (seq && startable) n_start_ = s + 1;
+            if (strategy_ == Strategy::SkipTillNextMatch && si.own && si.capped && !startable && !deferred_taken) {
+                si.deferred = true;
+                deferred_taken = true;
+            }
+            bool later_star = false;
+            for (int32_t t = s + 1; t < n_steps_; ++t) later_star |= nfa_.steps[t].quantifier == Quantifier::Star;
+            si.alive_after = si.kleene || later_star;
+        }
+        if (form_ != ir::Nfa::Form::Sequence) n_start_ = n_steps_;
+        full_mask_ = n_steps_ >= 32 ? ~0u : ((1u << n_steps_) - 1);
+
+        for (const auto& n : nfa_.negations) {
+            Negation ng;
+            ng.type_id = n.type_id;
+            ng.pred = n.predicate.get();
+            ng.after_step = form_ == ir::Nfa::Form::Sequence ? n.after_step : -1;
+            if (ng.after_step >= n_steps_) ng.after_step = n_steps_ - 1;
+            if (ng.after_step >= 0) {
+                int32_t lo = ng.after_step;
+                while (lo > 0 && steps_[lo].optional) --lo;
+                ng.lo = lo;
+            }
+            negs_.push_back(ng);
+        }
+
+        size_t ns = plan_.schemas.size();
+        part_slot_.assign(ns, -1);
+        step_type_.assign(ns, 0);
+        partitioned_ = !nfa_.partition_field.empty();
+        if (partitioned_)
+            for (size_t i = 0; i < ns; ++i) part_slot_[i] = plan_.schemas[i].slot_of(nfa_.partition_field);
+        for (const auto& st : steps_)
+            if (st.type_id >= 0 && static_cast<size_t>(st.type_id) < ns) step_type_[st.type_id] = 1;
+
+        alias_rows_.resize(n_aliases_);
+        alias_ptrs_.assign(n_aliases_, nullptr);
+        alias_counts_.assign(n_aliases_, 0);
+        empty_binds_.assign(n_aliases_, Binding{});
+        if (!partitioned_) parts_.emplace_back();
+    }
+
+    ~Impl() = default;
+
+    // ------------------------------------------------------------ helpers
+
+    uint32_t cur_ev() {
+        if (cur_ev_ == kNone) {
+            cur_ev_ = store(*cur_row_);
+            ref(cur_ev_);  // pinned until the end of on_event
+        }
+        return cur_ev_;
+    }
+
+    void load_aliases(const Binding* b) {
+        for (size_t i = 0; i < n_aliases_; ++i) {
+            if (b[i].ev != kNone) {
+                alias_rows_[i] = view(b[i].ev);
+                alias_ptrs_[i] = &alias_rows_[i];
+            } else {
+                alias_ptrs_[i] = nullptr;
+            }
+            alias_counts_[i] = b[i].count;
+        }
+    }
+
+    bool test(const Expr* e, const Row& row) {
+        if (!e) return true;
+        EvalContext ctx;
+        ctx.rt = &rt_;
+        ctx.row = &row;
+        ctx.aliases = alias_ptrs_.data();
+        ctx.alias_counts = alias_counts_.data();
+        ctx.now_ms = row.ts;
+        ctx.has_now = true;
+        return eval_condition(e, ctx);
+    }
+
+    /// Does the current event qualify for step `s` of a run with bindings `b`? `again`: another
+    /// iteration of the run's current Kleene step.
+    bool qualifies(int32_t s, const Binding* b, bool again) {
+        const StepInfo& st = steps_[s];
+        if (cur_row_->schema != st.type_id) return false;
+        const Expr* pred = st.full;
+        if (st.own) {
+            bool bound = again && b[st.alias].ev != kNone;
+            pred = bound && !st.deferred ? st.full : st.first;
+        }
+        if (!pred) return true;
+        load_aliases(b);
+        return test(pred, *cur_row_);
+    }
+
+    void bind(Binding* b, int32_t alias, uint32_t ev, uint32_t count) {
+        if (alias < 0) return;
+        Binding& x = b[alias];
+        ref(ev);
+        if (x.ev != kNone) unref(x.ev);
+        x.ev = ev;
+        x.count = count;
+    }
+
+    void release(Partition& P, size_t i) {
+        Binding* b = &P.binds[i * n_aliases_];
+        for (size_t a = 0; a < n_aliases_; ++a)
+            if (b[a].ev != kNone) {
+                unref(b[a].ev);
+                b[a].ev = kNone;
+            }
+        for (uint32_t e : P.runs[i].deferred) unref(e);
+        P.runs[i].deferred.clear();
+    }
+
+    void compact(Partition& P) {
+        if (!P.has_dead) return;
+        P.has_dead = false;
+        size_t w = 0, n = P.runs.size();
+        for (size_t i = 0; i < n; ++i) {
+            if (P.runs[i].dead) {
+                release(P, i);
+                continue;
+            }
+            if (w != i) {
+                P.runs[w] = std::move(P.runs[i]);
+                std::copy_n(&P.binds[i * n_aliases_], n_aliases_, &P.binds[w * n_aliases_]);
+            }
+            ++w;
+        }
+        P.runs.resize(w);
+        P.binds.resize(w * n_aliases_);
+    }
+
+    void kill(Partition& P, Run& r) {
+        r.dead = true;
+        P.has_dead = true;
+    }
+
+    size_t live_count(const Partition& P) const {
+        size_t n = 0;
+        for (const auto& r : P.runs) n += !r.dead;
+        return n;
+    }
+
+    /// Appends a run (bindings copied from `b`, references taken). Returns its index.
+    size_t push_run(Partition& P, Run&& r, const Binding* b) {
+        P.runs.push_back(std::move(r));
+        for (size_t a = 0; a < n_aliases_; ++a) {
+            P.binds.push_back(b[a]);
+            if (b[a].ev != kNone) ref(b[a].ev);
+        }
+        for (uint32_t e : P.runs.back().deferred) ref(e);
+        return P.runs.size() - 1;
+    }
+
+    // ------------------------------------------------------------ match rows
+
+    Row make_row(const Binding* b, int64_t t0, int64_t last_ts, int64_t ts, Arena& scratch) {
+        size_t n = origins_.size();
+        Value* slots = scratch.allocate_array<Value>(n == 0 ? 1 : n);
+        for (size_t i = 0; i < n; ++i) {
+            const ir::FieldOrigin& o = origins_[i];
+            Value v;
+            switch (o.from) {
+                case ir::FieldOrigin::From::StreamName:
+                    v = Value::string(stream_name_);
+                    break;
+                case ir::FieldOrigin::From::MatchDuration:
+                    v = Value::integer(last_ts - t0);
+                    break;
+                case ir::FieldOrigin::From::Alias:
+                    if (!o.candidates.empty()) {
+                        auto [a, slot] = o.candidates[0];
+                        if (a >= 0 && static_cast<size_t>(a) < n_aliases_ && slot >= 0 && b[a].ev != kNone) {
+                            const Ev& e = evs_[b[a].ev];
+                            if (static_cast<size_t>(slot) < e.slots.size()) v = e.slots[slot];
+                        }
+                    }
+                    break;
+                case ir::FieldOrigin::From::AliasCount:
+                    if (!o.candidates.empty()) {
+                        int32_t a = o.candidates[0].first;
+                        if (a >= 0 && static_cast<size_t>(a) < n_aliases_) v = Value::integer(b[a].count);
+                    }
+                    break;
+                default:
+                    break;
+            }
+            new (&slots[i]) Value(v);
+        }
+        return Row{slots, out_schema_, ts, match_type_, nullptr, 0};
+    }
+
+    /// A completed run: one match, or the subsets of its deferred Kleene step (§9.4 d).
+    /// `sink` receives each row in order.
+    template <class Sink>
+    void complete_rows(const Run& r, const Binding* b, Arena& scratch, Sink&& sink) {
+        if (r.deferred.empty()) {
+            sink(make_row(b, r.t0, r.last_ts, now_, scratch));
+            return;
+        }
+        int32_t ds = -1;
+        for (int32_t s = 0; s < n_steps_; ++s)
+            if (steps_[s].deferred) ds = s;
+        const StepInfo& st = steps_[ds];
+        int32_t a = st.alias;
+        const std::vector<uint32_t>& c = r.deferred;
+        size_t m = c.size();
+        // ok[i * m + j]: c[j] may follow c[i] (whole predicate, own alias = c[i]).
+        std::vector<char> ok(m * m, 0);
+        std::vector<Binding> pb(b, b + n_aliases_);
+        for (size_t i = 0; i < m; ++i) {
+            pb[a].ev = c[i];
+            pb[a].count = static_cast<uint32_t>(i + 1);
+            for (size_t j = i + 1; j < m; ++j) {
+                load_aliases(pb.data());
+                ok[i * m + j] = test(st.full, view(c[j]));
+            }
+        }
+        // Number of valid subsequences starting at i (saturating).
+        std::vector<uint64_t> chains(m, 0);
+        uint64_t total = 0;
+        auto sat_add = [](uint64_t x, uint64_t y) { return x + y < x ? std::numeric_limits<uint64_t>::max() : x + y; };
+        for (size_t i = m; i-- > 0;) {
+            uint64_t v = 1;
+            for (size_t j = i + 1; j < m; ++j)
+                if (ok[i * m + j]) v = sat_add(v, chains[j]);
+            chains[i] = v;
+            total = sat_add(total, v);
+        }
+        size_t emitted = 0;
+        std::vector<uint32_t> path;
+        std::vector<Binding> mb(b, b + n_aliases_);
+        // Depth first, "take" before "skip": every extension of a path precedes the path.
+        std::function<void()> rec = [&]() {
+            size_t last = path.back();
+            for (size_t j = last + 1; j < m && emitted < kMaxMatchesPerEvent; ++j) {
+                if (!ok[last * m + j]) continue;
+                path.push_back(static_cast<uint32_t>(j));
+                rec();
+                path.pop_back();
+            }
+            if (emitted >= kMaxMatchesPerEvent) return;
+            mb[a].ev = c[path.back()];
+            mb[a].count = static_cast<uint32_t>(path.size());
+            sink(make_row(mb.data(), r.t0, r.last_ts, now_, scratch));
+            ++emitted;
+        };
+        for (size_t i = 0; i < m && emitted < kMaxMatchesPerEvent; ++i) {
+            path.assign(1, static_cast<uint32_t>(i));
+            rec();
+        }
+        if (total > emitted) dropped_ += total - emitted;
+    }
+
+    // ------------------------------------------------------------ partitions
+
+    Partition* find_partition(const Row& row, bool create) {
+        if (!partitioned_) return &parts_[0];
+        key_buf_.clear();
+        int32_t slot = row.schema >= 0 && static_cast<size_t>(row.schema) < part_slot_.size() ? part_slot_[row.schema] : -1;
+        if (slot >= 0 && row.slots[slot].present()) append_partition_key(key_buf_, row.slots[slot]);
+        auto it = part_index_.find(key_buf_);
+        if (it != part_index_.end()) return &parts_[it->second];
+        if (!create) return nullptr;
+        uint32_t idx = static_cast<uint32_t>(parts_.size());
+        parts_.emplace_back();
+        part_index_.emplace(key_buf_, idx);
+        return &parts_[idx];
+    }
+
+    uint32_t partition_id(const Partition* P) const { return static_cast<uint32_t>(P - parts_.data()); }
+
+    // ------------------------------------------------------------ 1. expiry
+
+    void expire(Arena& scratch) {
+        confirmed_.clear();
+        while (!expiry_.empty() && expiry_.top().first < now_) {
+            uint32_t p = expiry_.top().second;
+            expiry_.pop();
+            Partition& P = parts_[p];
+            if (P.swept_at == event_no_) continue;
+            P.swept_at = event_no_;
+            for (size_t i = 0; i < P.runs.size(); ++i) {
+                Run& r = P.runs[i];
+                if (r.dead || r.deadline >= now_) continue;
+                if (trailing_neg_ && r.complete) {
+                    const Binding* b = &P.binds[i * n_aliases_];
+                    int64_t ts = r.t0 + within_;
+                    complete_rows(r, b, scratch, [&](Row row) {
+                        row.ts = ts;
+                        confirmed_.push_back({r.seq, row});
+                    });
+                }
+                kill(P, r);
+            }
+            compact(P);
+        }
+        if (confirmed_.empty()) return;
+        std::stable_sort(confirmed_.begin(), confirmed_.end(),
+                         [](const Confirmed& x, const Confirmed& y) { return x.seq < y.seq; });
+    }
+
+    // ------------------------------------------------------------ 2. negation
+
+    bool negation_applies(const Negation& n, const Run& r) const {
+        if (n.after_step < 0) return true;
+        return r.pos >= n.lo && r.pos <= n.after_step;
+    }
+
+    void negate() {
+        for (const Negation& n : negs_) {
+            if (n.type_id != cur_row_->schema) continue;
+            for (Partition& P : parts_) {
+                for (size_t i = 0; i < P.runs.size(); ++i) {
+                    Run& r = P.runs[i];
+                    if (r.dead || !negation_applies(n, r)) continue;
+                    if (n.pred) {
+                        load_aliases(&P.binds[i * n_aliases_]);
+                        if (!test(n.pred, *cur_row_)) continue;
+                    }
+                    kill(P, r);
+                }
+            }
+        }
+        for (Partition& P : parts_) compact(P);
+    }
+
+    // ------------------------------------------------------------ run transitions
+
+    /// Run `r` takes the current event for step `s` (entering it, or another Kleene iteration).
+    void take(Run& r, Binding* b, int32_t s, bool again) {
+        const StepInfo& st = steps_[s];
+        uint32_t ev = cur_ev();
+        if (again) {
+            ++r.step_count;
+        } else {
+            r.pos = s;
+            r.step_count = 1;
+            if (st.deferred) {
+                for (uint32_t e : r.deferred) unref(e);
+                r.deferred.clear();
+            }
+        }
+        bind(b, st.alias, ev, again && st.alias >= 0 ? b[st.alias].count + 1 : 1);
+        if (st.deferred) {
+            ref(ev);
+            r.deferred.push_back(ev);
+        }
+        r.last_ts = now_;
+    }
+
+    enum class After { Live, Done };
+
+    /// After `take`: completion handling. Emits through `sink`; returns whether the run stays.
+    template <class Sink>
+    After after_take(Run& r, const Binding* b, int32_t s, bool was_complete, Arena& scratch, Sink&& sink) {
+        if (!was_complete) {
+            if (s < last_required_) return After::Live;
+            r.complete = true;
+            if (trailing_neg_) return After::Live;  // waits for the deadline
+            complete_rows(r, b, scratch, sink);
+            return steps_[s].alive_after ? After::Live : After::Done;
+        }
+        if (trailing_neg_) return After::Live;  // pending run absorbing its Kleene step
+        complete_rows(r, b, scratch, sink);
+        return After::Live;
+    }
+
+    // ------------------------------------------------------------ default / strict (Sequence)
+
+    void advance_next(Partition& P, std::vector<Row>& out, Arena& scratch) {
+        bool strict = strategy_ == Strategy::StrictContiguity;
+        auto sink = [&](Row row) { out.push_back(row); };
+        size_t n = P.runs.size();
+        for (size_t i = 0; i < n; ++i) {
+            Run& r = P.runs[i];
+            if (r.dead) continue;
+            Binding* b = &P.binds[i * n_aliases_];
+            bool took = false, capped = false;
+            bool was_complete = r.complete;
+            bool pending = trailing_neg_ && r.complete;
+            int32_t s_taken = -1;
+            const StepInfo& cur = steps_[r.pos];
+            if (cur.kleene && qualifies(r.pos, b, true)) {
+                if (cur.capped && r.step_count >= kMaxKleene) {
+                    ++dropped_;
+                    capped = true;
+                } else {
+                    take(r, b, r.pos, true);
+                    took = true;
+                    s_taken = r.pos;
+                }
+            } else if (!pending) {
+                for (int32_t s = r.pos + 1; s < n_steps_; ++s) {
+                    const StepInfo& st = steps_[s];
+                    bool never = r.complete && st.q == Quantifier::Optional;  // trailing `?`
+                    if (!never && qualifies(s, b, false)) {
+                        take(r, b, s, false);
+                        took = true;
+                        s_taken = s;
+                        break;
+                    }
+                    if (!st.optional) break;
+                }
+            }
+            if (took) {
+                if (after_take(r, b, s_taken, was_complete, scratch, sink) == After::Done) kill(P, r);
+            } else if (strict && !capped && !pending) {
+                kill(P, r);
+            }
+        }
+        compact(P);
+    }
+
+    void start_next(Partition& P, std::vector<Row>& out, Arena& scratch) {
+        auto sink = [&](Row row) { out.push_back(row); };
+        for (int32_t s = 0; s < n_start_; ++s) {
+            if (qualifies(s, empty_binds_.data(), false)) {
+                bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
+                if (stays && P.runs.size() >= kMaxRuns) {
+                    ++dropped_;
+                    return;
+                }
+                Run r;
+                r.seq = next_seq_++;
+                r.t0 = now_;
+                r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+                size_t i = push_run(P, std::move(r), empty_binds_.data());
+                Run& nr = P.runs[i];
+                Binding* b = &P.binds[i * n_aliases_];
+                take(nr, b, s, false);
+                if (has_within_) expiry_.push({nr.deadline, partition_id(&P)});
+                if (after_take(nr, b, s, false, scratch, sink) == After::Done) {
+                    kill(P, nr);
+                    compact(P);
+                }
+                return;
+            }
+            if (!steps_[s].optional) break;
+        }
+    }
+
+    // ------------------------------------------------------------ And (default / strict)
+
+    void advance_and(Partition& P, std::vector<Row>& out, Arena& scratch) {
+        bool strict = strategy_ == Strategy::StrictContiguity;
+        size_t n = P.runs.size();
+        for (size_t i = 0; i < n; ++i) {
+            Run& r = P.runs[i];
+            if (r.dead) continue;
+            Binding* b = &P.binds[i * n_aliases_];
+            bool took = false;
+            for (int32_t k = 0; k < n_steps_; ++k) {
+                if (r.taken & (1u << k)) continue;
+                if (!qualifies(k, b, false)) continue;
+                r.taken |= 1u << k;
+                bind(b, steps_[k].alias, cur_ev(), 1);
+                r.last_ts = now_;
+                took = true;
+                if (r.taken == full_mask_) {
+                    out.push_back(make_row(b, r.t0, r.last_ts, now_, scratch));
+                    kill(P, r);
+                }
+                break;
+            }
+            if (!took && strict) kill(P, r);
+        }
+        compact(P);
+    }
+
+    void start_and(Partition& P, std::vector<Row>& out, Arena& scratch) {
+        for (int32_t k = 0; k < n_steps_; ++k) {
+            if (!qualifies(k, empty_binds_.data(), false)) continue;
+            Run r;
+            r.seq = next_seq_++;
+            r.t0 = now_;
+            r.last_ts = now_;
+            r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+            r.taken = 1u << k;
+            if (r.taken == full_mask_) {
+                tmp_binds_.assign(n_aliases_, Binding{});
+                if (steps_[k].alias >= 0) tmp_binds_[steps_[k].alias] = {cur_ev(), 1};
+                out.push_back(make_row(tmp_binds_.data(), now_, now_, now_, scratch));
+                return;
+            }
+            if (P.runs.size() >= (strategy_ == Strategy::SkipTillAnyMatch ? kMaxAnyRuns : kMaxRuns)) {
+                ++dropped_;
+                return;
+            }
+            size_t i = push_run(P, std::move(r), empty_binds_.data());
+            bind(&P.binds[i * n_aliases_], steps_[k].alias, cur_ev(), 1);
+            if (has_within_) expiry_.push({P.runs[i].deadline, partition_id(&P)});
+            if (strategy_ != Strategy::SkipTillAnyMatch) return;
+        }
+    }
+
+    // ------------------------------------------------------------ skip_till_any_match
+
+    /// A copy of run i (new references), taking the current event for step s.
+    void branch(Partition& P, size_t i, int32_t s, bool again, std::vector<Run>& new_runs,
+                std::vector<Binding>& new_binds, Arena& scratch) {
+        Run nr = P.runs[i];  // copies positions
+        nr.seq = next_seq_++;
+        nr.deferred.clear();
+        tmp_binds_.assign(&P.binds[i * n_aliases_], &P.binds[i * n_aliases_] + n_aliases_);
+        for (size_t a = 0; a < n_aliases_; ++a)
+            if (tmp_binds_[a].ev != kNone) ref(tmp_binds_[a].ev);
+        bool was_complete = nr.complete;
+        take(nr, tmp_binds_.data(), s, again);
+        nr.positions.push_back(event_no_);
+        auto sink = [&](Row row) { completions_.push_back({nr.positions, row}); };
+        After st = after_take(nr, tmp_binds_.data(), s, was_complete, scratch, sink);
+        bool keep = st == After::Live;
+        if (keep && P.runs.size() + new_runs.size() >= kMaxAnyRuns) {
+            ++dropped_;
+            keep = false;
+        }
+        if (!keep) {
+            for (size_t a = 0; a < n_aliases_; ++a)
+                if (tmp_binds_[a].ev != kNone) unref(tmp_binds_[a].ev);
+            return;
+        }
+        new_runs.push_back(std::move(nr));
+        new_binds.insert(new_binds.end(), tmp_binds_.begin(), tmp_binds_.end());
+    }
+
+    std::vector<Run> new_runs_;
+    std::vector<Binding> new_binds_;
+
+    void append_new_runs(Partition& P) {
+        for (size_t k = 0; k < new_runs_.size(); ++k) {
+            P.runs.push_back(std::move(new_runs_[k]));
+            P.binds.insert(P.binds.end(), new_binds_.begin() + k * n_aliases_,
+                           new_binds_.begin() + (k + 1) * n_aliases_);
+        }
+        new_runs_.clear();
+        new_binds_.clear();
+    }
+
+    void step_any(Partition& P, Arena& scratch) {
+        completions_.clear();
+        new_runs_.clear();
+        new_binds_.clear();
+        size_t n = P.runs.size();
+        for (size_t i = 0; i < n; ++i) {
+            if (P.runs[i].dead) continue;
+            if (form_ == ir::Nfa::Form::And) {
+                for (int32_t k = 0; k < n_steps_; ++k) {
+                    if (P.runs[i].taken & (1u << k)) continue;
+                    if (!qualifies(k, &P.binds[i * n_aliases_], false)) continue;
+                    branch_and(P, i, k, scratch);
+                }
+                continue;
+            }
+            int32_t pos = P.runs[i].pos;
+            bool complete = P.runs[i].complete;
+            bool pending = trailing_neg_ && complete;
+            if (steps_[pos].kleene && qualifies(pos, &P.binds[i * n_aliases_], true))
+                branch(P, i, pos, true, new_runs_, new_binds_, scratch);
+            if (pending) continue;
+            for (int32_t s = pos + 1; s < n_steps_; ++s) {
+                const StepInfo& st = steps_[s];
+                bool never = complete && st.q == Quantifier::Optional;
+                if (!never && qualifies(s, &P.binds[i * n_aliases_], false))
+                    branch(P, i, s, false, new_runs_, new_binds_, scratch);
+                if (!st.optional) break;
+            }
+        }
+        append_new_runs(P);
+        // Start: every step reachable from the start.
+        if (form_ == ir::Nfa::Form::And) {
+            start_and_any(P, scratch);
+        } else {
+            for (int32_t s = 0; s < n_start_; ++s) {
+                if (qualifies(s, empty_binds_.data(), false)) {
+                    Run r;
+                    r.seq = next_seq_++;
+                    r.t0 = now_;
+                    r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+                    r.positions.push_back(event_no_);
+                    Run nr = r;
+                    tmp_binds_.assign(n_aliases_, Binding{});
+                    take(nr, tmp_binds_.data(), s, false);
+                    auto sink = [&](Row row) { completions_.push_back({nr.positions, row}); };
+                    After st = after_take(nr, tmp_binds_.data(), s, false, scratch, sink);
+                    bool keep = st == After::Live;
+                    if (keep && P.runs.size() >= kMaxAnyRuns) {
+                        ++dropped_;
+                        keep = false;
+                    }
+                    if (keep) {
+                        if (has_within_) expiry_.push({nr.deadline, partition_id(&P)});
+                        P.runs.push_back(std::move(nr));
+                        P.binds.insert(P.binds.end(), tmp_binds_.begin(), tmp_binds_.end());
+                    } else {
+                        for (auto& x : tmp_binds_)
+                            if (x.ev != kNone) unref(x.ev);
+                    }
+                }
+                if (!steps_[s].optional) break;
+            }
+        }
+        compact(P);
+    }
+
+    void branch_and(Partition& P, size_t i, int32_t k, Arena& scratch) {
+        Run nr = P.runs[i];
+        nr.seq = next_seq_++;
+        tmp_binds_.assign(&P.binds[i * n_aliases_], &P.binds[i * n_aliases_] + n_aliases_);
+        for (auto& x : tmp_binds_)
+            if (x.ev != kNone) ref(x.ev);
+        nr.taken |= 1u << k;
+        bind(tmp_binds_.data(), steps_[k].alias, cur_ev(), 1);
+        nr.last_ts = now_;
+        nr.positions.push_back(event_no_);
+        bool keep = true;
+        if (nr.taken == full_mask_) {
+            completions_.push_back({nr.positions, make_row(tmp_binds_.data(), nr.t0, nr.last_ts, now_, scratch)});
+            keep = false;
+        } else if (P.runs.size() + new_runs_.size() >= kMaxAnyRuns) {
+            ++dropped_;
+            keep = false;
+        }
+        if (!keep) {
+            for (auto& x : tmp_binds_)
+                if (x.ev != kNone) unref(x.ev);
+            return;
+        }
+        new_runs_.push_back(std::move(nr));
+        new_binds_.insert(new_binds_.end(), tmp_binds_.begin(), tmp_binds_.end());
+    }
+
+    void start_and_any(Partition& P, Arena& scratch) {
+        for (int32_t k = 0; k < n_steps_; ++k) {
+            if (!qualifies(k, empty_binds_.data(), false)) continue;
+            Run r;
+            r.seq = next_seq_++;
+            r.t0 = now_;
+            r.last_ts = now_;
+            r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+            r.taken = 1u << k;
+            r.positions.push_back(event_no_);
+            tmp_binds_.assign(n_aliases_, Binding{});
+            if (steps_[k].alias >= 0) tmp_binds_[steps_[k].alias] = {cur_ev(), 1};
+            if (r.taken == full_mask_) {
+                completions_.push_back({r.positions, make_row(tmp_binds_.data(), now_, now_, now_, scratch)});
+                continue;
+            }
+            if (P.runs.size() >= kMaxAnyRuns) {
+                ++dropped_;
+                continue;
+            }
+            if (has_within_) expiry_.push({r.deadline, partition_id(&P)});
+            push_run(P, std::move(r), tmp_binds_.data());
+        }
+    }
+
+    void flush_completions(std::vector<Row>& out) {
+        std::stable_sort(completions_.begin(), completions_.end(),
+                         [](const Completion& x, const Completion& y) { return x.positions < y.positions; });
+        for (const auto& c : completions_) {
+            if (reported_ >= kMaxMatchesPerEvent) {
+                ++dropped_;
+                continue;
+            }
+            out.push_back(c.row);
+            ++reported_;
+        }
+        completions_.clear();
+    }
+
+    // ------------------------------------------------------------ Or
+
+    void on_or(std::vector<Row>& out, Arena& scratch) {
+        for (int32_t k = 0; k < n_steps_; ++k) {
+            if (!qualifies(k, empty_binds_.data(), false)) continue;
+            tmp_binds_.assign(n_aliases_, Binding{});
+            if (steps_[k].alias >= 0) tmp_binds_[steps_[k].alias] = {cur_ev(), 1};
+            out.push_back(make_row(tmp_binds_.data(), now_, now_, now_, scratch));
+            return;
+        }
+    }
+
+    // ------------------------------------------------------------ per event
+
+    void on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
+        cur_row_ = &row;
+        cur_ev_ = kNone;
+        now_ = row.ts;
+        ++event_no_;
+        reported_ = 0;
+
+        if (form_ == ir::Nfa::Form::Or) {
+            on_or(out, scratch);
+        } else {
+            // 1. expiry (all partitions); trailing-NOT confirmations first, oldest run first.
+            if (has_within_) {
+                expire(scratch);
+                for (const auto& c : confirmed_) {
+                    if (strategy_ == Strategy::SkipTillAnyMatch && reported_ >= kMaxMatchesPerEvent) {
+                        ++dropped_;
+                        continue;
+                    }
+                    out.push_back(c.row);
+                    ++reported_;
+                }
+                confirmed_.clear();
+            }
+            // 2. negations (all partitions).
+            if (!negs_.empty()) negate();
+            // 3./4. advance and start in the event's partition.
+            bool is_step = row.schema >= 0 && static_cast<size_t>(row.schema) < step_type_.size() &&
+                           step_type_[row.schema];
+            bool strict = strategy_ == Strategy::StrictContiguity;
+            Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr;
+            if (P) {
+                if (strategy_ == Strategy::SkipTillAnyMatch) {
+                    step_any(*P, scratch);
+                    flush_completions(out);
+                } else if (form_ == ir::Nfa::Form::And) {
+                    if (!P->runs.empty()) advance_and(*P, out, scratch);
+                    if (is_step) start_and(*P, out, scratch);
+                } else {
+                    if (!P->runs.empty()) advance_next(*P, out, scratch);
+                    if (is_step) start_next(*P, out, scratch);
+                }
+            }
+        }
+        if (cur_ev_ != kNone) unref(cur_ev_);
+        cur_ev_ = kNone;
+        cur_row_ = nullptr;
+    }
+
+    size_t live_runs() const {
+        size_t n = 0;
+        for (const auto& P : parts_) n += live_count(P);
+        return n;
+    }
+};
+
+// =====================================================================================
+
+PatternMatcher::PatternMatcher(Runtime& rt, const ir::StreamPlan& stream, const ir::Operator& op)
+    : impl_(std::make_unique<Impl>(rt, stream, op)) {}
+
+PatternMatcher::~PatternMatcher() = default;
+
+void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
+    impl_->on_event(row, out, scratch);
+}
+
+uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
+
+size_t PatternMatcher::live_runs() const { return impl_->live_runs(); }
+
+}  // namespace varpulis::runtime

@@ -1,0 +1,50 @@
+#pragma once
+// SASE+ pattern matcher: one instance per Sequence operator (SEMANTICS §9).
+//
+// Runs (partial matches) live per partition key in vectors, oldest first. Events bound by a
+// run are copied once into a reference-counted event store shared by every run that binds
+// them, so a plain `A -> B` allocates nothing per event once the store and the run vectors
+// are warm. The three selection strategies of §9.10 are supported; skip_till_any_match
+// enumerates its runs explicitly (each branch is a run) with the caps of §9.10.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ir/plan.hpp"
+#include "runtime/arena.hpp"
+#include "runtime/eval.hpp"
+#include "runtime/row.hpp"
+
+namespace varpulis::runtime {
+
+class PatternMatcher {
+public:
+    /// Caps of §9.2 / §9.10.
+    static constexpr size_t kMaxRuns = 10000;            // default / strict: live runs per partition
+    static constexpr uint32_t kMaxKleene = 20;           // default / strict: events per middle/first Kleene step
+    static constexpr size_t kMaxMatchesPerEvent = 10000; // deferred subsets per completion; any-match per event
+    static constexpr size_t kMaxAnyRuns = 100000;        // skip_till_any_match: live runs per partition
+
+    PatternMatcher(Runtime& rt, const ir::StreamPlan& stream, const ir::Operator& op);
+    ~PatternMatcher();
+    PatternMatcher(const PatternMatcher&) = delete;
+    PatternMatcher& operator=(const PatternMatcher&) = delete;
+
+    /// Every event routed to the stream (its slots follow plan.schemas[row.schema]). Appends
+    /// completed match rows (schema op.out, type "SequenceMatch") to `out` in the order of
+    /// §9.11; their slot arrays are allocated from `scratch`.
+    void on_event(const Row& row, std::vector<Row>& out, Arena& scratch);
+
+    /// Runs not started, absorptions ignored and matches not reported because of a cap (§9.2).
+    uint64_t dropped() const;
+
+    /// Live runs over all partitions (for tests and metrics).
+    size_t live_runs() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace varpulis::runtime

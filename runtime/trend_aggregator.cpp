@@ -1,0 +1,565 @@
+#include "runtime/trend_aggregator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "runtime/value_ops.hpp"
+
+namespace varpulis::runtime {
+
+using ir::Expr;
+using ir::ExprOp;
+using ir::Quantifier;
+using frontend::TrendFn;
+
+namespace {
+
+bool reads_any_alias(const Expr& e) {
+    if (e.op == ExprOp::AliasField || e.op == ExprOp::AliasLen) return true;
+    for (const auto& a : e.args)
+        if (a && reads_any_alias(*a)) return true;
+    return false;
+}
+
+/// Non-negative integer with additions only: a 64-bit fast path, limbs beyond it on carry.
+struct BigCount {
+    uint64_t lo = 0;
+    std::vector<uint64_t> hi;  // little-endian limbs above `lo`; empty: the value is `lo`
+
+    bool zero() const {
+        if (lo) return false;
+        for (uint64_t h : hi)
+            if (h) return false;
+        return true;
+    }
+    bool fits_i64() const {
+        for (uint64_t h : hi)
+            if (h) return false;
+        return lo <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    }
+    void clear() {
+        lo = 0;
+        hi.clear();
+    }
+    void add(uint64_t v) {
+        uint64_t r = lo + v;
+        uint64_t carry = r < lo;
+        lo = r;
+        for (size_t i = 0; carry; ++i) {
+            if (i == hi.size()) hi.push_back(0);
+            hi[i] += 1;
+            carry = hi[i] == 0;
+        }
+    }
+    void add(const BigCount& o) {
+        uint64_t r = lo + o.lo;
+        uint64_t carry = r < lo;
+        lo = r;
+        if (o.hi.size() > hi.size()) hi.resize(o.hi.size(), 0);
+        for (size_t i = 0; i < hi.size() && (carry || i < o.hi.size()); ++i) {
+            uint64_t x = i < o.hi.size() ? o.hi[i] : 0;
+            uint64_t s = hi[i] + x;
+            uint64_t c1 = s < hi[i];
+            uint64_t s2 = s + carry;
+            uint64_t c2 = s2 < s;
+            hi[i] = s2;
+            carry = c1 | c2;
+        }
+        if (carry) hi.push_back(1);
+    }
+    /// The double nearest the exact value (through the decimal form and strtod).
+    double to_double() const {
+        bool big = false;
+        for (uint64_t h : hi) big |= h != 0;
+        if (!big) return static_cast<double>(lo);
+        std::vector<uint64_t> limbs;
+        limbs.push_back(lo);
+        limbs.insert(limbs.end(), hi.begin(), hi.end());
+        while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
+        constexpr uint64_t kChunk = 10000000000000000000ull;  // 10^19
+        std::vector<uint64_t> chunks;  // base 10^19, least significant first
+        while (!limbs.empty()) {
+            unsigned __int128 rem = 0;
+            for (size_t i = limbs.size(); i-- > 0;) {
+                unsigned __int128 cur = (rem << 64) | limbs[i];
+                limbs[i] = static_cast<uint64_t>(cur / kChunk);
+                rem = cur % kChunk;
+            }
+            chunks.push_back(static_cast<uint64_t>(rem));
+            while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
+        }
+        std::string s = std::to_string(chunks.back());
+        for (size_t i = chunks.size() - 1; i-- > 0;) {
+            std::string part = std::to_string(chunks[i]);
+            s.append(19 - part.size(), '0');
+            s += part;
+        }
+        return std::strtod(s.c_str(), nullptr);
+    }
+};
+
+/// Aggregates of one item over a set of (partial) trends.
+struct Acc {
+    BigCount n;        // count_events: events; sum/avg: contributing (trend, event) pairs
+    double sum = 0.0;
+    double ext = 0.0;  // min / max
+    bool has = false;
+};
+
+struct Val {
+    BigCount cnt;  // number of (partial) trends
+    std::vector<Acc> acc;
+
+    void reset(size_t items) {
+        cnt.clear();
+        acc.resize(items);
+        for (auto& a : acc) {
+            a.n.clear();
+            a.sum = 0.0;
+            a.ext = 0.0;
+            a.has = false;
+        }
+    }
+};
+
+}  // namespace
+
+struct TrendAggregator::Impl {
+    struct ItemInfo {
+        TrendFn fn = TrendFn::CountTrends;
+        int32_t alias = -1;
+        std::vector<char> assigned;      // per step: the step binds this item's alias
+        std::vector<int32_t> field_slot; // per step: slot of the item's field in the step's schema
+    };
+
+    struct StepInfo {
+        int32_t type_id = -1;
+        const Expr* pred = nullptr;
+        bool dep = false;                 // the predicate reads the predecessor (an alias)
+        bool start = false;               // only optional steps before it
+        bool end = false;                 // only optional steps after it
+        bool keep = false;                // its vertices are needed by a dependent successor
+        std::vector<int32_t> preds;       // steps a predecessor vertex may be at
+    };
+
+    struct Vertex {
+        StoredRow row;
+        Val val;
+    };
+
+    struct Part {
+        bool open = false;
+        int64_t w = 0;
+        uint64_t open_seq = 0;
+        Value key;
+        std::vector<Val> totals;                 // per step: sum over its vertices
+        std::vector<std::vector<Vertex>> verts;  // per step (kept steps only)
+        Val result;                              // sum over end vertices
+        int64_t last_end_ts = 0;
+    };
+
+    Runtime& rt_;
+    const ir::Plan& plan_;
+    std::shared_ptr<ir::Trend> trend_;
+    const ir::Nfa& nfa_;
+    int32_t out_schema_;
+    const StrObj* result_type_;
+    std::vector<StepInfo> steps_;
+    std::vector<ItemInfo> items_;
+    bool partitioned_ = false;
+    std::vector<int32_t> part_slot_;
+    std::vector<char> step_type_;
+    bool has_within_ = false;
+    int64_t within_ = 0;
+    bool any_dep_ = false;
+
+    std::vector<Part> parts_;
+    std::unordered_map<std::string, uint32_t> part_index_;
+    std::string key_buf_;
+    uint64_t open_counter_ = 0;
+    uint64_t overflows_ = 0;
+
+    // eval buffers
+    std::vector<Row> alias_rows_;
+    std::vector<const Row*> alias_ptrs_;
+    std::vector<uint32_t> alias_counts_;
+    std::vector<std::vector<Value>> alias_bufs_;
+    std::map<std::pair<size_t, int32_t>, std::vector<int32_t>> slot_maps_;
+    std::vector<Val> tmp_;
+    std::vector<char> tmp_valid_;
+
+    Impl(Runtime& rt, const ir::StreamPlan&, const ir::Operator& op)
+        : rt_(rt),
+          plan_(*rt.plan),
+          trend_(op.trend ? op.trend : std::make_shared<ir::Trend>()),
+          nfa_(trend_->nfa),
+          out_schema_(op.out) {
+        result_type_ = rt.interner->intern("TrendAggregateResult");
+        int32_t n = static_cast<int32_t>(nfa_.steps.size());
+        steps_.resize(n);
+        for (int32_t s = 0; s < n; ++s) {
+            const ir::NfaStep& st = nfa_.steps[s];
+            StepInfo& si = steps_[s];
+            si.type_id = st.type_id;
+            si.pred = st.predicate.get();
+            si.dep = si.pred && reads_any_alias(*si.pred);
+            any_dep_ |= si.dep;
+            si.start = true;
+            for (int32_t t = 0; t < s; ++t) si.start &= is_optional(nfa_.steps[t].quantifier);
+            si.end = true;
+            for (int32_t t = s + 1; t < n; ++t) si.end &= is_optional(nfa_.steps[t].quantifier);
+            if (is_kleene(st.quantifier)) si.preds.push_back(s);
+            for (int32_t t = s - 1; t >= 0; --t) {
+                si.preds.push_back(t);
+                if (!is_optional(nfa_.steps[t].quantifier)) break;
+            }
+        }
+        for (int32_t s = 0; s < n; ++s)
+            if (steps_[s].dep)
+                for (int32_t p : steps_[s].preds) steps_[p].keep = true;
+
+        for (const auto& it : trend_->items) {
+            ItemInfo ii;
+            ii.fn = it.fn;
+            ii.alias = it.alias;
+            ii.assigned.assign(n, 0);
+            ii.field_slot.assign(n, -1);
+            for (int32_t s = 0; s < n; ++s) {
+                if (it.alias < 0 || nfa_.steps[s].alias != it.alias) continue;
+                ii.assigned[s] = 1;
+                if (!it.field.empty() && steps_[s].type_id >= 0)
+                    ii.field_slot[s] = plan_.schemas[steps_[s].type_id].slot_of(it.field);
+            }
+            items_.push_back(std::move(ii));
+        }
+
+        size_t ns = plan_.schemas.size();
+        part_slot_.assign(ns, -1);
+        step_type_.assign(ns, 0);
+        partitioned_ = !nfa_.partition_field.empty();
+        if (partitioned_)
+            for (size_t i = 0; i < ns; ++i) part_slot_[i] = plan_.schemas[i].slot_of(nfa_.partition_field);
+        for (const auto& st : steps_)
+            if (st.type_id >= 0 && static_cast<size_t>(st.type_id) < ns) step_type_[st.type_id] = 1;
+        has_within_ = nfa_.within_ms.has_value();
+        within_ = has_within_ ? *nfa_.within_ms : 0;
+
+        size_t na = nfa_.aliases.size();
+        alias_rows_.resize(na);
+        alias_ptrs_.assign(na, nullptr);
+        alias_counts_.assign(na, 0);
+        alias_bufs_.resize(na);
+        tmp_.resize(n);
+        tmp_valid_.assign(n, 0);
+        if (!partitioned_) parts_.emplace_back();
+    }
+
+    static bool is_kleene(Quantifier q) { return q == Quantifier::Plus || q == Quantifier::Star; }
+    static bool is_optional(Quantifier q) { return q == Quantifier::Star || q == Quantifier::Optional; }
+
+    // ------------------------------------------------------------ evaluation
+
+    /// Binds every alias to `prev` (GRETA adjacent-event predicate), translating its slots to
+    /// the alias's schema when the types differ; nullptr: every alias unbound.
+    void bind_prev(const Row* prev) {
+        for (size_t i = 0; i < alias_ptrs_.size(); ++i) {
+            if (!prev) {
+                alias_ptrs_[i] = nullptr;
+                continue;
+            }
+            int32_t at = nfa_.aliases[i].type_id;
+            if (at == prev->schema || at < 0) {
+                alias_ptrs_[i] = prev;
+                continue;
+            }
+            auto key = std::make_pair(i, prev->schema);
+            auto it = slot_maps_.find(key);
+            if (it == slot_maps_.end()) {
+                std::vector<int32_t> m;
+                const ir::Schema& dst = plan_.schemas[at];
+                const ir::Schema& src = plan_.schemas[prev->schema];
+                for (const auto& f : dst.fields) m.push_back(src.slot_of(f));
+                it = slot_maps_.emplace(key, std::move(m)).first;
+            }
+            std::vector<Value>& buf = alias_bufs_[i];
+            buf.assign(it->second.size(), Value());
+            for (size_t f = 0; f < it->second.size(); ++f)
+                if (it->second[f] >= 0) buf[f] = prev->slots[it->second[f]];
+            alias_rows_[i] = Row{buf.data(), at, prev->ts, prev->type, nullptr, 0};
+            alias_ptrs_[i] = &alias_rows_[i];
+        }
+    }
+
+    bool test(const Expr* e, const Row& row) {
+        if (!e) return true;
+        EvalContext ctx;
+        ctx.rt = &rt_;
+        ctx.row = &row;
+        ctx.aliases = alias_ptrs_.data();
+        ctx.alias_counts = alias_counts_.data();
+        ctx.now_ms = row.ts;
+        ctx.has_now = true;
+        return eval_condition(e, ctx);
+    }
+
+    bool opens(const Row& row) {
+        for (size_t s = 0; s < steps_.size(); ++s) {
+            const StepInfo& st = steps_[s];
+            if (!st.start) break;
+            if (st.type_id != row.schema) continue;
+            bind_prev(nullptr);
+            if (test(st.pred, row)) return true;
+        }
+        return false;
+    }
+
+    static void add_val(Val& dst, const Val& src, const std::vector<ItemInfo>& items) {
+        dst.cnt.add(src.cnt);
+        for (size_t i = 0; i < items.size(); ++i) {
+            Acc& d = dst.acc[i];
+            const Acc& s = src.acc[i];
+            switch (items[i].fn) {
+                case TrendFn::CountEvents:
+                    d.n.add(s.n);
+                    break;
+                case TrendFn::SumTrends:
+                case TrendFn::AvgTrends:
+                    d.n.add(s.n);
+                    d.sum += s.sum;
+                    break;
+                case TrendFn::MinTrends:
+                    if (s.has && (!d.has || s.ext < d.ext)) {
+                        d.ext = s.ext;
+                        d.has = true;
+                    }
+                    break;
+                case TrendFn::MaxTrends:
+                    if (s.has && (!d.has || s.ext > d.ext)) {
+                        d.ext = s.ext;
+                        d.has = true;
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    /// Adds the vertex's own event to the aggregates of the trends ending at it.
+    void own_contribution(Val& v, int32_t s, const Row& row) {
+        double c = -1.0;
+        for (size_t i = 0; i < items_.size(); ++i) {
+            const ItemInfo& it = items_[i];
+            if (!it.assigned[s]) continue;
+            Acc& a = v.acc[i];
+            if (it.fn == TrendFn::CountEvents) {
+                a.n.add(v.cnt);
+                continue;
+            }
+            if (it.fn == TrendFn::CountTrends) continue;
+            int32_t slot = it.field_slot[s];
+            if (slot < 0) continue;
+            const Value& x = row.slots[slot];
+            double f;
+            if (x.kind == ValueKind::Int) f = static_cast<double>(x.i);
+            else if (x.kind == ValueKind::Float) f = x.f;
+            else continue;
+            if (std::isnan(f)) continue;
+            switch (it.fn) {
+                case TrendFn::SumTrends:
+                case TrendFn::AvgTrends:
+                    if (c < 0) c = v.cnt.to_double();
+                    a.sum += c * f;
+                    a.n.add(v.cnt);
+                    break;
+                case TrendFn::MinTrends:
+                    if (!a.has || f < a.ext) a.ext = f;
+                    a.has = true;
+                    break;
+                case TrendFn::MaxTrends:
+                    if (!a.has || f > a.ext) a.ext = f;
+                    a.has = true;
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ windows
+
+    Part* find_part(const Row& row, bool create) {
+        if (!partitioned_) return &parts_[0];
+        key_buf_.clear();
+        int32_t slot = row.schema >= 0 && static_cast<size_t>(row.schema) < part_slot_.size() ? part_slot_[row.schema] : -1;
+        if (slot >= 0 && row.slots[slot].present()) append_partition_key(key_buf_, row.slots[slot]);
+        auto it = part_index_.find(key_buf_);
+        if (it != part_index_.end()) return &parts_[it->second];
+        if (!create) return nullptr;
+        uint32_t idx = static_cast<uint32_t>(parts_.size());
+        parts_.emplace_back();
+        part_index_.emplace(key_buf_, idx);
+        return &parts_[idx];
+    }
+
+    void open_window(Part& p, const Row& row) {
+        p.open = true;
+        p.w = row.ts;
+        p.open_seq = open_counter_++;
+        p.key = Value();
+        if (partitioned_) {
+            int32_t slot = part_slot_[row.schema];
+            if (slot >= 0) p.key = row.slots[slot];
+        }
+        size_t n = steps_.size();
+        p.totals.resize(n);
+        for (auto& t : p.totals) t.reset(items_.size());
+        p.verts.resize(n);
+        for (auto& v : p.verts) v.clear();
+        p.result.reset(items_.size());
+        p.last_end_ts = row.ts;
+    }
+
+    Value int_item(const BigCount& c) {
+        if (c.fits_i64()) return Value::integer(static_cast<int64_t>(c.lo));
+        ++overflows_;
+        return Value::floating(c.to_double());
+    }
+
+    void close_window(Part& p, std::vector<Row>& out, Arena& scratch) {
+        p.open = false;
+        bool any = !p.result.cnt.zero();
+        if (any && out_schema_ >= 0) {
+            size_t nf = plan_.schemas[out_schema_].fields.size();
+            Value* slots = scratch.allocate_array<Value>(nf == 0 ? 1 : nf);
+            for (size_t i = 0; i < nf; ++i) new (&slots[i]) Value();
+            size_t k = 0;
+            if (partitioned_ && k < nf) slots[k++] = p.key;
+            for (size_t i = 0; i < items_.size() && k < nf; ++i, ++k) {
+                const Acc& a = p.result.acc[i];
+                switch (items_[i].fn) {
+                    case TrendFn::CountTrends:
+                        slots[k] = int_item(p.result.cnt);
+                        break;
+                    case TrendFn::CountEvents:
+                        slots[k] = int_item(a.n);
+                        break;
+                    case TrendFn::SumTrends:
+                        slots[k] = Value::floating(a.sum);
+                        break;
+                    case TrendFn::AvgTrends:
+                        slots[k] = a.n.zero() ? Value::null() : Value::floating(a.sum / a.n.to_double());
+                        break;
+                    case TrendFn::MinTrends:
+                    case TrendFn::MaxTrends:
+                        slots[k] = a.has ? Value::floating(a.ext) : Value::null();
+                        break;
+                }
+            }
+            out.push_back(Row{slots, out_schema_, p.last_end_ts, result_type_, nullptr, 0});
+        }
+        for (auto& v : p.verts) {
+            v.clear();
+            v.shrink_to_fit();
+        }
+    }
+
+    void process(Part& p, const Row& row) {
+        size_t n = steps_.size();
+        size_t ni = items_.size();
+        bool any_vertex = false;
+        for (size_t s = 0; s < n; ++s) {
+            tmp_valid_[s] = 0;
+            const StepInfo& st = steps_[s];
+            if (st.type_id != row.schema) continue;
+            Val& v = tmp_[s];
+            v.reset(ni);
+            if (!st.dep) {
+                bind_prev(nullptr);
+                if (!test(st.pred, row)) continue;
+                if (st.start) v.cnt.add(1);
+                for (int32_t q : st.preds) add_val(v, p.totals[q], items_);
+            } else {
+                if (st.start) {
+                    bind_prev(nullptr);
+                    if (test(st.pred, row)) v.cnt.add(1);
+                }
+                for (int32_t q : st.preds)
+                    for (const Vertex& u : p.verts[q]) {
+                        Row prev = u.row.view();
+                        bind_prev(&prev);
+                        if (test(st.pred, row)) add_val(v, u.val, items_);
+                    }
+            }
+            if (v.cnt.zero()) continue;
+            own_contribution(v, static_cast<int32_t>(s), row);
+            tmp_valid_[s] = 1;
+            any_vertex = true;
+        }
+        if (!any_vertex) return;
+        StoredRow stored;
+        bool have_stored = false;
+        for (size_t s = 0; s < n; ++s) {
+            if (!tmp_valid_[s]) continue;
+            const Val& v = tmp_[s];
+            add_val(p.totals[s], v, items_);
+            if (steps_[s].end) {
+                add_val(p.result, v, items_);
+                p.last_end_ts = row.ts;
+            }
+            if (steps_[s].keep) {
+                if (!have_stored) {
+                    stored = StoredRow(row, plan_.schemas[row.schema].fields.size());
+                    stored.raw = nullptr;
+                    stored.raw_count = 0;
+                    have_stored = true;
+                }
+                p.verts[s].push_back(Vertex{stored, v});
+            }
+        }
+    }
+
+    void on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
+        bool is_step = row.schema >= 0 && static_cast<size_t>(row.schema) < step_type_.size() &&
+                       step_type_[row.schema];
+        Part* p = find_part(row, false);
+        if (p && p->open && has_within_ && row.ts > p->w + within_) close_window(*p, out, scratch);
+        if (!is_step) return;
+        if (!p || !p->open) {
+            if (!opens(row)) return;
+            if (!p) p = find_part(row, true);
+            open_window(*p, row);
+        }
+        process(*p, row);
+    }
+
+    void finish(std::vector<Row>& out, Arena& scratch) {
+        std::vector<Part*> open;
+        for (auto& p : parts_)
+            if (p.open) open.push_back(&p);
+        std::sort(open.begin(), open.end(), [](const Part* a, const Part* b) { return a->open_seq < b->open_seq; });
+        for (Part* p : open) close_window(*p, out, scratch);
+    }
+};
+
+TrendAggregator::TrendAggregator(Runtime& rt, const ir::StreamPlan& stream, const ir::Operator& op)
+    : impl_(std::make_unique<Impl>(rt, stream, op)) {}
+
+TrendAggregator::~TrendAggregator() = default;
+
+void TrendAggregator::on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
+    impl_->on_event(row, out, scratch);
+}
+
+void TrendAggregator::finish(std::vector<Row>& out, Arena& scratch) { impl_->finish(out, scratch); }
+
+uint64_t TrendAggregator::overflows() const { return impl_->overflows_; }
+
+}  // namespace varpulis::runtime

@@ -1,0 +1,50 @@
+#pragma once
+// Event-time windows (SEMANTICS §6): tumbling, sliding, count, sliding count, session;
+// one window per partition key when partitioned.
+
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/plan.hpp"
+#include "runtime/arena.hpp"
+#include "runtime/row.hpp"
+
+namespace varpulis::runtime {
+
+class WindowOperator {
+public:
+    /// `slot_count` = width of the rows this window buffers.
+    WindowOperator(const ir::Window& window, size_t slot_count);
+
+    /// Buffers `row`; when a window closes, appends its batch (copies valid until `scratch`
+    /// is reset) to `out`.
+    void push(const Row& row, Arena& scratch, std::vector<Row>& out);
+
+    /// End of input: session windows hand over their open sessions, one batch per partition in
+    /// order of first appearance; other kinds keep theirs (SEMANTICS §6.1–§6.6).
+    void finish(Arena& scratch, std::vector<std::vector<Row>>& batches);
+
+private:
+    struct State {
+        std::deque<StoredRow> rows;
+        int64_t start = 0;          // tumbling: window start
+        int64_t last_emit = 0;      // sliding: last emission time
+        bool emitted = false;       // sliding: emitted at least once
+        int64_t last_ts = 0;        // session: last event time
+        int64_t since_emit = 0;     // sliding count: arrivals since the last output
+    };
+
+    State& state_for(const Row& row);
+    void copy_out(const std::deque<StoredRow>& rows, size_t from, Arena& scratch, std::vector<Row>& out) const;
+
+    ir::Window window_;
+    size_t width_;
+    State single_;
+    std::unordered_map<std::string, size_t> index_;
+    std::vector<State> partitions_;   // in order of first appearance
+    std::string key_;
+};
+
+}  // namespace varpulis::runtime
