@@ -304,7 +304,7 @@ std::string expr_to_string(const Plan& plan, const Expr* e, bool with_slots) {
     switch (e->op) {
         case ExprOp::Const: return literal_text(e->lit);
         case ExprOp::Field: {
-            std::string s = e->name;
+            std::string s = e->name.rfind("#len:", 0) == 0 ? "len(" + e->name.substr(5) + ")" : e->name;
             if (with_slots) {
                 std::string slots;
                 for (size_t i = 0; i < e->slots.size(); ++i) slots += (i ? "|$" : "$") + std::to_string(e->slots[i]);
