@@ -1,5 +1,6 @@
 #include "runtime/engine.hpp"
 
+#include <chrono>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -71,6 +72,7 @@ struct Engine::Impl {
         rt.plan = &plan;
         rt.heap = &heap;
         rt.interner = &interner;
+        rt.uuid_state ^= static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
         aggregation_type = interner.intern("AggregationResult");
         joined_type = interner.intern("JoinedEvent");
         field_slots.resize(plan.schemas.size());
@@ -314,7 +316,7 @@ struct Engine::Impl {
                     for (const Row& r : batch) process_call(sp, op, r, next);
                     break;
                 case ir::OpKind::PatternLambda:
-                    next = batch;  // TODO(issue 3): `.pattern(name: events => ...)` is not evaluated yet
+                    if (pattern_holds(op, batch)) next = batch;
                     break;
                 case ir::OpKind::Forecast:
                 case ir::OpKind::Enrich:
@@ -458,6 +460,33 @@ struct Engine::Impl {
         line += "}\n";
         std::fwrite(line.data(), 1, line.size(), diag);
     }
+
+    /// `.pattern(name: events => expr)`: the batch as an array of maps (each with its
+    /// `event_type`); the batch is dropped when the lambda yields false (VPL.md §11).
+    bool pattern_holds(const ir::Operator& op, const std::vector<Row>& batch) {
+        const ir::Expr* lambda = op.exprs.empty() ? nullptr : op.exprs[0].get();
+        if (!lambda || lambda->op != ir::ExprOp::Lambda) return true;
+        ArrayObj* events = heap.make_array(static_cast<uint32_t>(batch.size()));
+        const StrObj* type_key = interner.intern("event_type");
+        std::vector<Field> fields;
+        for (size_t i = 0; i < batch.size(); ++i) {
+            whole_fields(batch[i], fields);
+            MapObj* m = heap.make_map(static_cast<uint32_t>(fields.size() + 1));
+            m->keys[0] = type_key;
+            m->values[0] = Value::string(batch[i].type ? batch[i].type : interner.intern(st_name_fallback));
+            for (size_t f = 0; f < fields.size(); ++f) {
+                m->keys[f + 1] = fields[f].name;
+                m->values[f + 1] = fields[f].value;
+            }
+            events->items[i] = Value::map(m);
+        }
+        EvalContext c = context(batch.empty() ? nullptr : &batch.back());
+        Value arg = Value::array(events);
+        Value result = call_lambda(*lambda, &arg, 1, c);
+        return !(result.kind == ValueKind::Bool && !result.b);
+    }
+
+    static constexpr const char* st_name_fallback = "event";
 
     void process_call(const ir::StreamPlan&, const ir::Operator& op, const Row& r, std::vector<Row>& out) {
         std::vector<EmittedEvent> emitted;

@@ -255,7 +255,9 @@ struct PatternMatcher::Impl {
             si.alias = st.alias;
             bool seq = form_ == ir::Nfa::Form::Sequence;
             si.q = seq ? st.quantifier : Quantifier::One;
-            si.own = st.own_alias_in_predicate && st.alias >= 0 && st.predicate;
+            // §9.11: only a Kleene step relaxes its own-alias conjuncts for its first event; a
+            // plain step reading its own alias sees it unbound (absent).
+            si.own = st.own_alias_in_predicate && st.alias >= 0 && st.predicate && is_kleene(si.q);
             if (si.own) {
                 si.first_owner = conjuncts_without(st.predicate, st.alias);
                 si.first = si.first_owner.get();

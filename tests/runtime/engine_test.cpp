@@ -244,5 +244,12 @@ TEST(EngineTest, CycleGuardStopsSelfFeedingStreams) {
     EXPECT_EQ(out.size(), 10u) << "the stream feeds itself until the depth-10 guard (SEMANTICS §1.2)";
 }
 
+TEST(EngineTest, PatternLambdaDropsBatchesWhereItIsFalse) {
+    auto out = run("stream W = E.window(2).pattern(rising: events => events[1].v > events[0].v)"
+                   ".aggregate(n: count(), hi: max(v)).emit(hi: hi)\n",
+                   "E{v: 1}\nE{v: 2}\nE{v: 5}\nE{v: 3}\nE{v: 3}\nE{v: 4}\n");
+    EXPECT_EQ(fields_of(out), (Strings{"{hi: 2}", "{hi: 4}"})) << "the [5, 3] batch is dropped";
+}
+
 }  // namespace
 }  // namespace varpulis::runtime
