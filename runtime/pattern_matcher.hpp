@@ -6,6 +6,13 @@
 // them, so a plain `A -> B` allocates nothing per event once the store and the run vectors
 // are warm. The three selection strategies of §9.10 are supported; skip_till_any_match
 // enumerates its runs explicitly (each branch is a run) with the caps of §9.10.
+//
+// Notes:
+// * Stored events copy the slot array only; strings, arrays and maps are referenced, relying
+//   on the row.hpp contract that their arenas outlive the operator.
+// * Partitions (key → runs) are kept once created, even when empty.
+// * §9.4 (d) subset enumeration applies to the first middle Kleene step whose `where` reads
+//   its own alias; any further such step is evaluated eagerly (own alias = previous event).
 
 #include <cstdint>
 #include <memory>

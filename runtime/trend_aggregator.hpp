@@ -10,6 +10,9 @@
 // predecessor in the trend) the window keeps its vertices and each new vertex scans them.
 // Integer results are exact (arbitrary precision additions) and become the nearest double
 // when they do not fit in i64 (counted in overflows()).
+//
+// Not applied to trends: `.not(...)` / NOT items and `strategy` (trends are skip-till-any-match
+// by definition). With adjacent predicates a window costs O(vertices²) predicate evaluations.
 
 #include <cstdint>
 #include <memory>
