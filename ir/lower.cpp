@@ -281,6 +281,8 @@ private:
                 r->name = a + "." + e.text;
                 int32_t slot = require(c.nfa->aliases[alias].type_id, e.text);
                 r->slots.push_back(static_cast<uint32_t>(slot));
+                r->slot_schema = c.nfa->aliases[alias].type_id;
+                r->names = {e.text};
                 return r;
             }
             if (c.schema >= 0) {
@@ -1101,6 +1103,15 @@ private:
         o.in = -1;  // reads the routed events of every step type
         o.nfa = nfa;
         if (trend) {
+            // In a trend, `alias.f` reads the event preceding the current one, whatever its
+            // step (SEMANTICS §11.3): every step type must carry the fields such predicates read.
+            std::function<void(const ExprPtr&)> require_everywhere = [&](const ExprPtr& e) {
+                if (!e) return;
+                if (e->op == ExprOp::AliasField && !e->names.empty())
+                    for (const auto& st : nfa->steps) require(st.type_id, e->names[0]);
+                for (const auto& a : e->args) require_everywhere(a);
+            };
+            for (const auto& st : nfa->steps) require_everywhere(st.predicate);
             o.kind = OpKind::TrendAggregate;
             auto t = std::make_shared<Trend>();
             t->nfa = *nfa;

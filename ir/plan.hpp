@@ -107,6 +107,10 @@ struct Expr {
     bool inclusive = false;
     int32_t index = -1;
     std::vector<uint32_t> slots;
+    /// AliasField: the schema `slots` index (the alias's type). Trend predicates read the
+    /// preceding event of a trend, which may be of another step's type: a row of another
+    /// schema is then read by field name (names[0]).
+    int32_t slot_schema = -1;
     std::string name;                // field, variable, function or method name (for printing)
     std::vector<std::string> names;  // Map keys
     std::vector<ExprPtr> args;

@@ -394,7 +394,13 @@ Value eval(const Expr& e, EvalContext& ctx) {
         case ExprOp::AliasField: {
             if (!ctx.aliases || e.index < 0 || e.slots.empty()) return Value::absent();
             const Row* r = ctx.aliases[e.index];
-            return r ? r->slots[e.slots[0]] : Value::absent();
+            if (!r) return Value::absent();
+            if (e.slot_schema >= 0 && r->schema != e.slot_schema && !e.names.empty()) {
+                // A trend's preceding event of another step type: find the field by name.
+                int s = ctx.rt->plan->schemas[static_cast<size_t>(r->schema)].slot_of(e.names[0]);
+                return s >= 0 ? r->slots[s] : Value::absent();
+            }
+            return r->slots[e.slots[0]];
         }
         case ExprOp::AliasLen:
             return Value::integer(ctx.alias_counts && e.index >= 0 ? ctx.alias_counts[e.index] : 0);

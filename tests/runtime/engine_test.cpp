@@ -244,6 +244,15 @@ TEST(EngineTest, CycleGuardStopsSelfFeedingStreams) {
     EXPECT_EQ(out.size(), 10u) << "the stream feeds itself until the depth-10 guard (SEMANTICS §1.2)";
 }
 
+TEST(EngineTest, TrendAdjacentPredicateReadsPrecedingEventOfAnyStep) {
+    std::string q = "stream T = A as a -> all B where v > b.v as b .within(1m)"
+                    ".trend_aggregate(n: count_trends()).emit(n: n)\n";
+    EXPECT_EQ(fields_of(run(q, "@0 A{v: 1}\n@1 B{v: 2}\n@2 B{v: 3}\n")), (Strings{"{n: 3}"}))
+        << "(A,B2), (A,B3), (A,B2,B3): the first B compares with A's v";
+    EXPECT_EQ(fields_of(run(q, "@0 A{v: 5}\n@1 B{v: 2}\n@2 B{v: 3}\n")), (Strings{}))
+        << "no B exceeds A, so no trend and no result";
+}
+
 TEST(EngineTest, PatternLambdaDropsBatchesWhereItIsFalse) {
     auto out = run("stream W = E.window(2).pattern(rising: events => events[1].v > events[0].v)"
                    ".aggregate(n: count(), hi: max(v)).emit(hi: hi)\n",
