@@ -29,10 +29,18 @@ std::string render(const SourceFile& file, const Diagnostic& d) {
     out += "    ";
     std::string caret = "    ";
     uint32_t col = 1;
-    for (size_t i = 0; i < line.size(); ++i) {
+    for (size_t i = 0; i < line.size();) {
         unsigned char c = static_cast<unsigned char>(line[i]);
-        out += (c == '\t') ? ' ' : static_cast<char>(c);
-        if ((c & 0xC0) == 0x80) continue;
+        // Echo valid UTF-8 as is; control bytes and invalid sequences become '?', so a
+        // diagnostic is always printable text.
+        size_t n = c < 0x80 ? 1 : (c >= 0xC2 && c < 0xE0) ? 2 : (c >= 0xE0 && c < 0xF0) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        bool ok = n != 0 && i + n <= line.size();
+        for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(line[i + k]) & 0xC0) == 0x80;
+        if (!ok) n = 1;
+        if (c == '\t') out += ' ';
+        else if (!ok || (c < 0x20) || c == 0x7f) out += '?';
+        else out.append(line.substr(i, n));
+        i += n;
         if (col < lc.column) caret += ' ';
         ++col;
     }
@@ -46,9 +54,20 @@ std::string render(const SourceFile& file, const Diagnostic& d) {
     return out;
 }
 
-std::string render_all(const SourceFile& file, const DiagnosticBag& bag) {
+std::string render_all(const SourceFile& file, const DiagnosticBag& bag, size_t max_items) {
     std::string out;
-    for (const auto& d : bag.items()) out += render(file, d);
+    size_t shown = 0, errors_left = 0, warnings_left = 0;
+    for (const auto& d : bag.items()) {
+        if (shown < max_items) {
+            out += render(file, d);
+            ++shown;
+        } else {
+            ++(d.severity == Severity::Error ? errors_left : warnings_left);
+        }
+    }
+    if (errors_left + warnings_left > 0)
+        out += file.name() + ": ... and " + std::to_string(errors_left) + " more errors, " +
+               std::to_string(warnings_left) + " more warnings\n";
     return out;
 }
 

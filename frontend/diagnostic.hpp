@@ -40,7 +40,8 @@ private:
 
 /// `FILE:L:C: error: message`, the source line, a caret line, and `hint: ...` when present.
 std::string render(const SourceFile& file, const Diagnostic& d);
-/// All diagnostics of a bag, rendered in order.
-std::string render_all(const SourceFile& file, const DiagnosticBag& bag);
+/// The diagnostics of a bag, rendered in order; past `max_items`, one line says how many
+/// errors and warnings were left out.
+std::string render_all(const SourceFile& file, const DiagnosticBag& bag, size_t max_items = 100);
 
 }  // namespace varpulis::frontend

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace varpulis::ir {
 
@@ -121,6 +122,7 @@ private:
     std::map<int32_t, std::shared_ptr<Join>> joined_;       // Joined schema -> its join
     std::map<int32_t, std::vector<int32_t>> merged_;        // Merged schema -> input schemas
     std::map<std::string, const StreamDecl*> declared_streams_;  // streams declared so far
+    std::unordered_map<std::string, int32_t> routing_index_;     // routing name -> Event schema
 
     // ------------------------------------------------------------ schemas
 
@@ -133,10 +135,10 @@ private:
     }
 
     int32_t routing(const std::string& name) {
-        int32_t id = plan_.routing_schema(name);
-        if (id >= 0) return id;
-        id = new_schema(name, SchemaKind::Event);
-        plan_.routes.resize(plan_.schemas.size());
+        auto it = routing_index_.find(name);
+        if (it != routing_index_.end()) return it->second;
+        int32_t id = new_schema(name, SchemaKind::Event);
+        routing_index_.emplace(name, id);
         return id;
     }
 
@@ -1258,8 +1260,8 @@ private:
         plan_.routes.assign(plan_.schemas.size(), {});
         for (const auto& sp : plan_.streams)
             for (const auto& in : sp.inputs) {
-                int32_t id = plan_.routing_schema(in);
-                if (id >= 0) plan_.routes[id].push_back(sp.id);
+                auto it = routing_index_.find(in);
+                if (it != routing_index_.end()) plan_.routes[static_cast<size_t>(it->second)].push_back(sp.id);
             }
     }
 };

@@ -118,7 +118,7 @@ struct Engine::Impl {
                     // Whole-event uses: rows of the stream's inputs must carry all their fields.
                     if (op.kind == ir::OpKind::To || op.exprs.empty())
                         for (const auto& in : sp.inputs) {
-                            int32_t id = plan.routing_schema(in);
+                            int32_t id = routing_id(in);
                             if (id >= 0) needs_raw[static_cast<size_t>(id)] = true;
                         }
                     break;
@@ -127,9 +127,15 @@ struct Engine::Impl {
             }
         }
         for (size_t e = 0; e < sp.merge_filters.size(); ++e) {
-            int32_t id = plan.routing_schema(sp.merge_filters[e].first);
+            int32_t id = routing_id(sp.merge_filters[e].first);
             if (id >= 0) st.merge_entries[id].push_back(e);
         }
+    }
+
+    int32_t routing_id(const std::string& name) const {
+        const StrObj* n = interner.find(name);
+        auto it = n ? routing.find(n) : routing.end();
+        return it == routing.end() ? -1 : it->second;
     }
 
     size_t width(int32_t schema) const {

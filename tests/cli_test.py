@@ -14,7 +14,7 @@ results = []
 
 
 def run(*args, cwd=None):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, cwd=cwd, timeout=30)
+    return subprocess.run([BIN, *args], capture_output=True, text=True, errors="replace", cwd=cwd, timeout=60)
 
 
 def case(name, cond, detail=""):
@@ -73,6 +73,63 @@ with tempfile.TemporaryDirectory() as tmp:
     case("no verb", p.returncode == 2, repr(p.returncode))
     p = run("--help")
     case("--help", p.returncode == 0 and "check" in p.stdout, p.stdout[:200])
+
+    # Nothing a user types crashes the front end: each ends in a clean error (exit 1).
+    hostile = {
+        "huge.vpl": "".join(f"stream S{i} = A.where(x > {i})\n" for i in range(330000)),  # ~10 MB, valid
+        "bigint.vpl": "stream S = A.where(x > 99999999999999999999)\n",
+        "comment.vpl": "stream S = A /* never closed\n",
+        "string.vpl": 'stream S = A.where(x == "open\n',
+        "utf8.vpl": b"stream S = A.where(x == \"\xff\xfe\")\n",
+        "nesting.vpl": "let x = " + "(" * 30 + "1" + ")" * 30 + "\n",
+        "deep_ok.vpl": "let x = " + "(" * 24 + "1" + ")" * 24 + "\n",
+        "nul.vpl": b"stream S = A\x00\n",
+    }
+    for name, text in hostile.items():
+        path = tmp / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        p = run("check", name, cwd=tmp)
+        want = 0 if name in ("huge.vpl", "deep_ok.vpl") else 1
+        case(f"hostile {name}", p.returncode == want and (want == 0 or f"{name}:" in p.stderr),
+             repr((p.returncode, p.stderr[-300:])))
+        case(f"hostile {name} output is valid UTF-8", "\ufffd" not in p.stderr, repr(p.stderr[:200]))
+    many = tmp / "many.vpl"
+    many.write_text("stream S = A\n" * 500)
+    p = run("check", "many.vpl", cwd=tmp)
+    case("error flood is capped", p.returncode == 1 and p.stderr.count("error:") <= 101 and "more errors" in p.stderr,
+         p.stderr[-200:])
+    p = run("check", "bigint.vpl", cwd=tmp)
+    case("bigint quoted", "99999999999999999999" in p.stderr and "bigint.vpl:1:24:" in p.stderr, p.stderr[:300])
+
+    # simulate: output contract, errors, nothing written to the working directory.
+    events = tmp / "ev.evt"
+    events.write_text("@1000 Reading { v: 2 }\n@2000 Reading { v: 0 }\n@3000 Reading { v: 5.5 }\n")
+    badev = tmp / "bad.evt"
+    badev.write_text("# comment\n@0 Reading { v: 1 }\nReading v = 2\n@5 Reading { v: 3 }\n")
+    before = sorted(x.name for x in tmp.iterdir())
+    p = run("simulate", "--program", "good.vpl", "--events", "ev.evt", "--immediate", "--json", cwd=tmp)
+    lines = [json.loads(l) for l in p.stdout.splitlines()]
+    case("simulate json", p.returncode == 0 and [l["fields"] for l in lines if l["stream"] == "S"] == [{"v": 2}, {"v": 5.5}]
+         and lines[0]["timestamp"] == 1000 and list(lines[0]) == ["stream", "event_type", "timestamp", "fields"],
+         p.stdout[:300])
+    case("simulate float stays float", '"v": 5.5' in p.stdout and '"w": 2}' in p.stdout, p.stdout[:300])
+    last = p.stderr.strip().splitlines()[-1]
+    case("simulate summary", last.startswith("events=3 outputs=4 process_seconds=") and "events_per_second=" in last, last)
+    case("simulate writes nothing", sorted(x.name for x in tmp.iterdir()) == before, "")
+    p = run("simulate", "-p", "good.vpl", "-e", "bad.evt", "--immediate", "--json", cwd=tmp)
+    case("simulate bad event", p.returncode == 1 and "bad.evt:3: error:" in p.stderr and "Reading v = 2" in p.stderr,
+         repr((p.returncode, p.stderr[:300])))
+    p = run("simulate", "-p", "good.vpl", "-e", "bad.evt", "--immediate", "--json", "--skip-bad-events", cwd=tmp)
+    case("simulate skip bad events", p.returncode == 0 and "skipped 1 bad event" in p.stderr and p.stdout.count("\n") == 2,
+         repr((p.returncode, p.stdout, p.stderr[:300])))
+    p = run("simulate", "-p", "bad.vpl", "-e", "ev.evt", "--immediate", cwd=tmp)
+    case("simulate bad program", p.returncode == 1 and "bad.vpl:2:" in p.stderr and p.stdout == "", p.stderr[:200])
+    p = run("simulate", "-p", "good.vpl", "--immediate", cwd=tmp)
+    case("simulate usage", p.returncode == 2, repr(p.returncode))
+    p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", "--immediate", "--preload", "--quiet", cwd=tmp)
+    case("simulate quiet preload", p.returncode == 0 and p.stdout == "" and "outputs=4" in p.stderr, p.stderr[-200:])
+    p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", cwd=tmp)
+    case("simulate paced", p.returncode == 0 and "S @1000 {v: 2}" in p.stdout, p.stdout[:200])
 
     for example in sorted(EXAMPLES.glob("*.vpl")):
         p = run("check", str(example))
