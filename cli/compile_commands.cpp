@@ -1,10 +1,9 @@
 // `check`, `parse` and `explain`: the front half of the engine, no events.
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/read_file.hpp"
 #include "frontend/ast_json.hpp"
 #include "ir/compiler.hpp"
 #include "ir/printer.hpp"
@@ -59,18 +58,10 @@ int parse_args(const VerbSpec& verb, const Args& args, Parsed& out, bool allow_d
     return -1;
 }
 
-bool read_file(const std::string& path, std::string& text) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-    return !in.bad();
-}
 
 std::unique_ptr<ir::Compilation> compile(const std::string& path, ir::CompileStage stage) {
     std::string text;
-    if (!read_file(path, text)) {
+    if (!read_text_file(path, text)) {
         std::fprintf(stderr, "%s: error: cannot read file\n", path.c_str());
         return nullptr;
     }

@@ -4,11 +4,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/read_file.hpp"
 #include "ir/compiler.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/event_reader.hpp"
@@ -39,14 +38,6 @@ struct Options {
     bool immediate = false, preload = false, json = false, quiet = false, verbose = false, skip_bad = false;
 };
 
-bool read_text_file(const std::string& path, std::string& text) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-    return !in.bad();
-}
 
 /// Writes output events to stdout through one reused buffer.
 class OutputWriter {

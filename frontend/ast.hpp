@@ -67,6 +67,9 @@ enum class BinaryOp {
     Add, Sub, Mul, Div, Mod, Pow,
 };
 
+/// How an operator is written in VPL (`+`, `not in`, `**` ...).
+const char* binary_op_text(BinaryOp op);
+
 struct Expr {
     ExprKind kind = ExprKind::Null;
     SourceSpan span;                 // whole expression

@@ -44,21 +44,6 @@ StaticKind kind_of_type(const TypeExpr& t) {
     }
 }
 
-const char* binary_op_text(BinaryOp op) {
-    switch (op) {
-        case BinaryOp::Add: return "+";
-        case BinaryOp::Sub: return "-";
-        case BinaryOp::Mul: return "*";
-        case BinaryOp::Div: return "/";
-        case BinaryOp::Mod: return "%";
-        case BinaryOp::Pow: return "**";
-        case BinaryOp::Lt: return "<";
-        case BinaryOp::Le: return "<=";
-        case BinaryOp::Gt: return ">";
-        case BinaryOp::Ge: return ">=";
-        default: return "?";
-    }
-}
 
 bool is_literal(const Expr& e) {
     switch (e.kind) {

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "frontend/grammar.hpp"
+#include "frontend/builtins.hpp"
 #include "frontend/parser.hpp"
 
 namespace varpulis::frontend::grammar {
@@ -734,17 +735,6 @@ constexpr std::string_view kOperatorNames[] = {
     "strategy",
 };
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        cur[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j)
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-        std::swap(prev, cur);
-    }
-    return prev[b.size()];
-}
 
 /// Length of the UTF-8 sequence at p, or 0 when it is not valid UTF-8.
 size_t utf8_length(const char* p, const char* e) {
@@ -837,17 +827,12 @@ void report_failure(const ParseState& st, const char* stop, DiagnosticBag& diags
         while (q != st.end && is_ident_char(*q)) ++q;
         std::string name(pos, q);
         std::string known;
-        std::string_view best;
-        size_t best_distance = 3;
-        for (std::string_view op : kOperatorNames) {
+        std::vector<std::string_view> names(std::begin(kOperatorNames), std::end(kOperatorNames));
+        for (std::string_view op : names) {
             if (!known.empty()) known += ", ";
             known += op;
-            size_t d = edit_distance(name, op);
-            if (d < best_distance) {
-                best_distance = d;
-                best = op;
-            }
         }
+        std::string_view best = closest_name(name, names);
         if (!best.empty()) hint = "did you mean `" + std::string(best) + "`?";
         diags.error(span, "parse", "unknown stream operator `." + name + "`; known operators: " + known, hint);
         return;

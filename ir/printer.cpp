@@ -10,34 +10,6 @@ namespace {
 using frontend::BinaryOp;
 using frontend::UnaryOp;
 
-const char* bop_text(BinaryOp op) {
-    switch (op) {
-        case BinaryOp::Or: return "or";
-        case BinaryOp::And: return "and";
-        case BinaryOp::Xor: return "xor";
-        case BinaryOp::Eq: return "==";
-        case BinaryOp::Ne: return "!=";
-        case BinaryOp::Lt: return "<";
-        case BinaryOp::Le: return "<=";
-        case BinaryOp::Gt: return ">";
-        case BinaryOp::Ge: return ">=";
-        case BinaryOp::In: return "in";
-        case BinaryOp::NotIn: return "not in";
-        case BinaryOp::Is: return "is";
-        case BinaryOp::BitOr: return "|";
-        case BinaryOp::BitXor: return "^";
-        case BinaryOp::BitAnd: return "&";
-        case BinaryOp::Shl: return "<<";
-        case BinaryOp::Shr: return ">>";
-        case BinaryOp::Add: return "+";
-        case BinaryOp::Sub: return "-";
-        case BinaryOp::Mul: return "*";
-        case BinaryOp::Div: return "/";
-        case BinaryOp::Mod: return "%";
-        case BinaryOp::Pow: return "**";
-    }
-    return "?";
-}
 
 std::string quote(const std::string& s) {
     std::string out = "\"";
@@ -326,7 +298,7 @@ std::string expr_to_string(const Plan& plan, const Expr* e, bool with_slots) {
         case ExprOp::Binary:
         case ExprOp::And:
         case ExprOp::Or:
-            return "(" + expr_to_string(plan, e->args[0].get(), with_slots) + " " + bop_text(e->bop) + " " +
+            return "(" + expr_to_string(plan, e->args[0].get(), with_slots) + " " + frontend::binary_op_text(e->bop) + " " +
                    expr_to_string(plan, e->args[1].get(), with_slots) + ")";
         case ExprOp::If:
             return "(if " + expr_to_string(plan, e->args[0].get(), with_slots) + " then " +

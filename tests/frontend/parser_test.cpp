@@ -52,34 +52,6 @@ struct Parsed {
 /// Renders an expression as a fully parenthesised string, to check shape and precedence.
 std::string show(const ExprPtr& e);
 
-std::string binop(BinaryOp op) {
-    switch (op) {
-        case BinaryOp::Or: return "or";
-        case BinaryOp::And: return "and";
-        case BinaryOp::Xor: return "xor";
-        case BinaryOp::Eq: return "==";
-        case BinaryOp::Ne: return "!=";
-        case BinaryOp::Lt: return "<";
-        case BinaryOp::Le: return "<=";
-        case BinaryOp::Gt: return ">";
-        case BinaryOp::Ge: return ">=";
-        case BinaryOp::In: return "in";
-        case BinaryOp::NotIn: return "not in";
-        case BinaryOp::Is: return "is";
-        case BinaryOp::BitOr: return "|";
-        case BinaryOp::BitXor: return "^";
-        case BinaryOp::BitAnd: return "&";
-        case BinaryOp::Shl: return "<<";
-        case BinaryOp::Shr: return ">>";
-        case BinaryOp::Add: return "+";
-        case BinaryOp::Sub: return "-";
-        case BinaryOp::Mul: return "*";
-        case BinaryOp::Div: return "/";
-        case BinaryOp::Mod: return "%";
-        case BinaryOp::Pow: return "**";
-    }
-    return "?";
-}
 
 std::string show_list(const std::vector<ExprPtr>& v, size_t from) {
     std::string s;
@@ -119,7 +91,7 @@ std::string show(const ExprPtr& e) {
             const char* op = e->unary_op == UnaryOp::Neg ? "-" : e->unary_op == UnaryOp::BitNot ? "~" : "not ";
             return "(" + std::string(op) + show(e->args[0]) + ")";
         }
-        case ExprKind::Binary: return "(" + show(e->args[0]) + " " + binop(e->binary_op) + " " + show(e->args[1]) + ")";
+        case ExprKind::Binary: return "(" + show(e->args[0]) + " " + binary_op_text(e->binary_op) + " " + show(e->args[1]) + ")";
         case ExprKind::Range:
             return "(" + show(e->args[0]) + (e->inclusive ? "..=" : "..") + show(e->args[1]) + ")";
         case ExprKind::If: return "(if " + show(e->args[0]) + " then " + show(e->args[1]) + " else " + show(e->args[2]) + ")";
