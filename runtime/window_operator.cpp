@@ -1,10 +1,27 @@
 #include "runtime/window_operator.hpp"
 
+#include <algorithm>
+
 #include "runtime/value_ops.hpp"
 
 namespace varpulis::runtime {
 
 using ir::WindowKind;
+
+void WindowOperator::Buffer::push(const Row& r, size_t width) {
+    values.insert(values.end(), r.slots, r.slots + width);
+    metas.push_back({r.ts, r.type, r.raw, r.raw_count, r.schema});
+}
+
+void WindowOperator::Buffer::pop_front(size_t width) {
+    ++head;
+    // Compact once the dead prefix outweighs the live rows, so memory stays proportional.
+    if (head > 64 && head * 2 > metas.size()) {
+        values.erase(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(head * width));
+        metas.erase(metas.begin(), metas.begin() + static_cast<std::ptrdiff_t>(head));
+        head = 0;
+    }
+}
 
 WindowOperator::WindowOperator(const ir::Window& window, size_t slot_count) : window_(window), width_(slot_count) {}
 
@@ -19,62 +36,63 @@ WindowOperator::State& WindowOperator::state_for(const Row& row) {
     return partitions_[it->second];
 }
 
-void WindowOperator::copy_out(const std::deque<StoredRow>& rows, size_t from, Arena& scratch,
-                              std::vector<Row>& out) const {
-    for (size_t i = from; i < rows.size(); ++i) {
-        const StoredRow& s = rows[i];
-        Value* slots = scratch.allocate_array<Value>(width_);
-        std::copy(s.slots.begin(), s.slots.end(), slots);
-        out.push_back(Row{slots, s.schema, s.ts, s.type, s.raw, s.raw_count});
+void WindowOperator::copy_out(const Buffer& rows, Arena& scratch, std::vector<Row>& out) const {
+    const size_t n = rows.size();
+    Value* slots = scratch.allocate_array<Value>(n * width_ + 1);
+    std::copy(rows.values.begin() + static_cast<std::ptrdiff_t>(rows.head * width_), rows.values.end(), slots);
+    for (size_t i = 0; i < n; ++i) {
+        const auto& m = rows.metas[rows.head + i];
+        out.push_back(Row{slots + i * width_, m.schema, m.ts, m.type, m.raw, m.raw_count});
     }
 }
 
 void WindowOperator::push(const Row& row, Arena& scratch, std::vector<Row>& out) {
     State& st = state_for(row);
     const int64_t t = row.ts;
+    Buffer& b = st.rows;
     switch (window_.kind) {
         case WindowKind::Tumbling:
-            if (st.rows.empty() && !st.emitted) {
+            if (!st.started) {
                 st.start = t;
-                st.emitted = true;  // here: "has started"
+                st.started = true;
             } else if (t >= st.start + window_.size) {
-                copy_out(st.rows, 0, scratch, out);
-                st.rows.clear();
+                copy_out(b, scratch, out);
+                b.clear();
                 st.start = t;
             }
-            st.rows.emplace_back(row, width_);
+            b.push(row, width_);
             break;
         case WindowKind::Sliding:
-            st.rows.emplace_back(row, width_);
-            while (!st.rows.empty() && st.rows.front().ts < t - window_.size) st.rows.pop_front();
+            b.push(row, width_);
+            while (!b.empty() && b.front_ts() < t - window_.size) b.pop_front(width_);
             if (!st.emitted || t >= st.last_emit + window_.slide) {
-                copy_out(st.rows, 0, scratch, out);
+                copy_out(b, scratch, out);
                 st.emitted = true;
                 st.last_emit = t;
             }
             break;
         case WindowKind::Count:
-            st.rows.emplace_back(row, width_);
-            if (static_cast<int64_t>(st.rows.size()) >= window_.size) {
-                copy_out(st.rows, 0, scratch, out);
-                st.rows.clear();
+            b.push(row, width_);
+            if (static_cast<int64_t>(b.size()) >= window_.size) {
+                copy_out(b, scratch, out);
+                b.clear();
             }
             break;
         case WindowKind::SlidingCount:
-            st.rows.emplace_back(row, width_);
+            b.push(row, width_);
             ++st.since_emit;
-            if (static_cast<int64_t>(st.rows.size()) > window_.size) st.rows.pop_front();
-            if (static_cast<int64_t>(st.rows.size()) >= window_.size && st.since_emit >= window_.slide) {
-                copy_out(st.rows, 0, scratch, out);
+            if (static_cast<int64_t>(b.size()) > window_.size) b.pop_front(width_);
+            if (static_cast<int64_t>(b.size()) >= window_.size && st.since_emit >= window_.slide) {
+                copy_out(b, scratch, out);
                 st.since_emit = 0;
             }
             break;
         case WindowKind::Session:
-            if (!st.rows.empty() && t - st.last_ts > window_.size) {
-                copy_out(st.rows, 0, scratch, out);
-                st.rows.clear();
+            if (!b.empty() && t - st.last_ts > window_.size) {
+                copy_out(b, scratch, out);
+                b.clear();
             }
-            st.rows.emplace_back(row, width_);
+            b.push(row, width_);
             st.last_ts = t;
             break;
     }
@@ -85,7 +103,7 @@ void WindowOperator::finish(Arena& scratch, std::vector<std::vector<Row>>& batch
     auto flush = [&](State& st) {
         if (st.rows.empty()) return;
         batches.emplace_back();
-        copy_out(st.rows, 0, scratch, batches.back());
+        copy_out(st.rows, scratch, batches.back());
         st.rows.clear();
     };
     if (window_.partition_slot < 0) flush(single_);

@@ -2,7 +2,6 @@
 // Event-time windows (SEMANTICS §6): tumbling, sliding, count, sliding count, session;
 // one window per partition key when partitioned.
 
-#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,9 +26,36 @@ public:
     void finish(Arena& scratch, std::vector<std::vector<Row>>& batches);
 
 private:
+    /// Buffered rows of one window: slot values side by side (width per row) in one vector,
+    /// so buffering an event copies its slots without a heap allocation once warm.
+    struct Buffer {
+        struct Meta {
+            int64_t ts;
+            const StrObj* type;
+            const Field* raw;
+            uint32_t raw_count;
+            int32_t schema;
+        };
+        std::vector<Value> values;
+        std::vector<Meta> metas;
+        size_t head = 0;  // rows before head were popped
+
+        size_t size() const { return metas.size() - head; }
+        bool empty() const { return size() == 0; }
+        int64_t front_ts() const { return metas[head].ts; }
+        void push(const Row& r, size_t width);
+        void pop_front(size_t width);
+        void clear() {
+            values.clear();
+            metas.clear();
+            head = 0;
+        }
+    };
+
     struct State {
-        std::deque<StoredRow> rows;
+        Buffer rows;
         int64_t start = 0;          // tumbling: window start
+        bool started = false;       // tumbling: saw its first event
         int64_t last_emit = 0;      // sliding: last emission time
         bool emitted = false;       // sliding: emitted at least once
         int64_t last_ts = 0;        // session: last event time
@@ -37,7 +63,7 @@ private:
     };
 
     State& state_for(const Row& row);
-    void copy_out(const std::deque<StoredRow>& rows, size_t from, Arena& scratch, std::vector<Row>& out) const;
+    void copy_out(const Buffer& rows, Arena& scratch, std::vector<Row>& out) const;
 
     ir::Window window_;
     size_t width_;
