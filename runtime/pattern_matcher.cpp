@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <new>
 #include <queue>
@@ -66,6 +67,37 @@ ExprPtr conjuncts_without(const ExprPtr& pred, int32_t alias) {
 
 bool is_kleene(Quantifier q) { return q == Quantifier::Plus || q == Quantifier::Star; }
 bool is_optional(Quantifier q) { return q == Quantifier::Star || q == Quantifier::Optional; }
+
+uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/// `pred` joined from its top-level conjuncts other than `skip`; null when none is left.
+ExprPtr conjuncts_except(const ExprPtr& pred, const Expr* skip) {
+    std::vector<ExprPtr> all;
+    collect_conjuncts(pred, all);
+    ExprPtr acc;
+    for (const auto& c : all) {
+        if (c.get() == skip) continue;
+        if (!acc) {
+            acc = c;
+            continue;
+        }
+        auto a = std::make_shared<Expr>();
+        a->op = ExprOp::And;
+        a->type = ir::Kind::Bool;
+        a->bop = frontend::BinaryOp::And;
+        a->span = c->span;
+        a->args = {acc, c};
+        acc = std::move(a);
+    }
+    return acc;
+}
 
 }  // namespace
 
@@ -138,6 +170,9 @@ struct PatternMatcher::Impl {
         std::vector<Binding> binds;
         uint64_t swept_at = std::numeric_limits<uint64_t>::max();
         bool has_dead = false;
+        // Indexed mode (see below): live runs, and the runs that wait in no index bucket.
+        size_t live = 0;
+        uint32_t scan_head = kNone, scan_tail = kNone;
     };
 
     struct StepInfo {
@@ -161,6 +196,64 @@ struct PatternMatcher::Impl {
         int32_t after_step = -1;
         int32_t lo = 0;  // applies to runs with lo <= pos <= after_step
     };
+
+    // ------------------------------------------------------------ indexed mode
+    // Sequence form under skip_till_next_match keeps its runs in a slab of stable slots. A run
+    // whose next step k is a plain step with a conjunct `field == alias.f` (alias bound at an
+    // earlier step) waits in an index bucket keyed by (partition, k, value of alias.f); an
+    // event of step k's type only visits the bucket of its own field value. Other runs that
+    // can still advance wait in their partition's scan list; runs that cannot advance any more
+    // (absent key, pending trailing NOT) wait in no list. Every list is kept in creation
+    // order; candidates of one event are merged by creation order, so the order of §9.11 holds.
+    struct IndexInfo {
+        bool ok = false;
+        const Expr* field = nullptr;        // the event side (ExprOp::Field)
+        const Expr* alias_field = nullptr;  // the run side (ExprOp::AliasField)
+        const Expr* rest = nullptr;         // the other conjuncts (null: none)
+        ExprPtr rest_owner;
+    };
+    static constexpr int32_t kWaitNone = -2;
+    static constexpr int32_t kWaitScan = -1;
+    struct Slot {
+        Run r;
+        uint32_t part = 0;
+        uint32_t prev = kNone, next = kNone;  // links in the scan list or bucket
+        int32_t wait = kWaitNone;             // step of its bucket, kWaitScan, kWaitNone
+        bool live = false;
+        uint64_t khash = 0;
+        Value key;
+    };
+    struct Bucket {
+        uint64_t hash = 0;
+        Value key;
+        uint32_t part = 0;
+        int32_t step = 0;
+        uint32_t head = kNone, tail = kNone;
+        bool used = false;
+    };
+    struct ExpItem {
+        int64_t deadline;
+        uint64_t seq;
+        uint32_t slot;
+    };
+    struct Cand {
+        uint64_t seq;
+        uint32_t slot;
+        int32_t via;  // bucket step (its equality conjunct holds), -1: scan list
+    };
+
+    bool indexed_ = false;
+    std::vector<IndexInfo> idx_;                      // per step
+    std::vector<std::vector<int32_t>> idx_by_type_;   // per schema: indexed steps of that type
+    std::vector<Slot> slots_;
+    std::vector<Binding> sbinds_;                     // per slot, stride n_aliases_
+    std::vector<uint32_t> free_slots_;
+    std::vector<Bucket> table_;                       // open addressing, linear probing
+    size_t table_count_ = 0;
+    std::vector<ExpItem> fifo_;                       // deadlines in nondecreasing order
+    size_t fifo_head_ = 0;
+    std::vector<ExpItem> eheap_;                      // the others (min-heap)
+    std::vector<Cand> cands_, merge_buf_;
 
     Runtime& rt_;
     const ir::Plan& plan_;
@@ -189,6 +282,7 @@ struct PatternMatcher::Impl {
 
     std::vector<Partition> parts_;
     std::unordered_map<std::string, uint32_t> part_index_;
+    std::unordered_map<int64_t, uint32_t> int_part_;
     std::string key_buf_;
 
     using HeapItem = std::pair<int64_t, uint32_t>;  // (deadline, partition)
@@ -301,6 +395,9 @@ struct PatternMatcher::Impl {
             for (size_t i = 0; i < ns; ++i) part_slot_[i] = plan_.schemas[i].slot_of(nfa_.partition_field);
         for (const auto& st : steps_)
             if (st.type_id >= 0 && static_cast<size_t>(st.type_id) < ns) step_type_[st.type_id] = 1;
+
+        indexed_ = form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillNextMatch;
+        if (indexed_) setup_index(ns);
 
         alias_rows_.resize(n_aliases_);
         alias_ptrs_.assign(n_aliases_, nullptr);
@@ -525,15 +622,27 @@ struct PatternMatcher::Impl {
 
     Partition* find_partition(const Row& row, bool create) {
         if (!partitioned_) return &parts_[0];
-        key_buf_.clear();
         int32_t slot = row.schema >= 0 && static_cast<size_t>(row.schema) < part_slot_.size() ? part_slot_[row.schema] : -1;
-        if (slot >= 0 && row.slots[slot].present()) append_partition_key(key_buf_, row.slots[slot]);
+        const Value* v = slot >= 0 && row.slots[slot].present() ? &row.slots[slot] : nullptr;
+        // Int keys: a cache in front of the string-form index (an int has one string form).
+        bool int_key = v && v->kind == ValueKind::Int;
+        if (int_key) {
+            auto ci = int_part_.find(v->i);
+            if (ci != int_part_.end()) return &parts_[ci->second];
+        }
+        key_buf_.clear();
+        if (v) append_partition_key(key_buf_, *v);
+        uint32_t idx;
         auto it = part_index_.find(key_buf_);
-        if (it != part_index_.end()) return &parts_[it->second];
-        if (!create) return nullptr;
-        uint32_t idx = static_cast<uint32_t>(parts_.size());
-        parts_.emplace_back();
-        part_index_.emplace(key_buf_, idx);
+        if (it != part_index_.end()) {
+            idx = it->second;
+        } else {
+            if (!create) return nullptr;
+            idx = static_cast<uint32_t>(parts_.size());
+            parts_.emplace_back();
+            part_index_.emplace(key_buf_, idx);
+        }
+        if (int_key) int_part_.emplace(v->i, idx);
         return &parts_[idx];
     }
 
@@ -950,6 +1059,434 @@ struct PatternMatcher::Impl {
         }
     }
 
+    // ------------------------------------------------------------ indexed mode (default strategy)
+
+    void setup_index(size_t ns) {
+        idx_.assign(n_steps_, IndexInfo{});
+        idx_by_type_.assign(ns, {});
+        for (int32_t k = 0; k < n_steps_; ++k) {
+            const ir::NfaStep& st = nfa_.steps[k];
+            if (st.quantifier != Quantifier::One || !st.predicate) continue;
+            if (st.type_id < 0 || static_cast<size_t>(st.type_id) >= ns) continue;
+            std::vector<ExprPtr> cs;
+            collect_conjuncts(st.predicate, cs);
+            for (const auto& c : cs) {
+                if (!c || c->op != ExprOp::Binary || c->bop != frontend::BinaryOp::Eq || c->args.size() != 2) continue;
+                const Expr* x = c->args[0].get();
+                const Expr* y = c->args[1].get();
+                if (!x || !y) continue;
+                if (x->op == ExprOp::AliasField) std::swap(x, y);
+                if (x->op != ExprOp::Field || y->op != ExprOp::AliasField) continue;
+                int32_t a = y->index;
+                if (a < 0 || static_cast<size_t>(a) >= n_aliases_ || y->slots.empty()) continue;
+                bool earlier = false, later = false;
+                for (int32_t j = 0; j < n_steps_; ++j)
+                    if (nfa_.steps[j].alias == a) (j < k ? earlier : later) = true;
+                if (!earlier || later) continue;
+                IndexInfo& ix = idx_[k];
+                ix.ok = true;
+                ix.field = x;
+                ix.alias_field = y;
+                ix.rest_owner = conjuncts_except(st.predicate, c.get());
+                ix.rest = ix.rest_owner.get();
+                idx_by_type_[st.type_id].push_back(k);
+                break;
+            }
+        }
+    }
+
+    Binding* sb(uint32_t si) { return sbinds_.data() + static_cast<size_t>(si) * n_aliases_; }
+
+    /// ExprOp::Field on the current row (as eval does).
+    Value field_value(const Expr& e) const {
+        for (uint32_t s : e.slots) {
+            const Value& v = cur_row_->slots[s];
+            if (v.present()) return v;
+        }
+        if (e.index >= 0 && static_cast<size_t>(e.index) < rt_.globals.size()) return rt_.globals[e.index];
+        return Value::absent();
+    }
+
+    /// ExprOp::AliasField over bindings `b` (as eval does).
+    Value alias_value(const Expr& e, const Binding* b) const {
+        if (e.index < 0 || e.slots.empty() || static_cast<size_t>(e.index) >= n_aliases_) return Value::absent();
+        uint32_t id = b[e.index].ev;
+        if (id == kNone) return Value::absent();
+        const Ev& ev = evs_[id];
+        if (e.slot_schema >= 0 && ev.schema != e.slot_schema && !e.names.empty()) {
+            int s = plan_.schemas[static_cast<size_t>(ev.schema)].slot_of(e.names[0]);
+            return s >= 0 ? ev.slots[s] : Value::absent();
+        }
+        return e.slots[0] < ev.slots.size() ? ev.slots[e.slots[0]] : Value::absent();
+    }
+
+    static uint64_t bucket_hash(uint32_t part, int32_t step, const Value& key) {
+        return mix64(hash_value(key) + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(part) + 1) +
+                     0xC2B2AE3D27D4EB4FULL * (static_cast<uint64_t>(step) + 1));
+    }
+
+    /// Bucket index of (part, step, key), or -1.
+    int64_t tfind(uint64_t h, uint32_t part, int32_t step, const Value& key) const {
+        if (table_.empty()) return -1;
+        size_t mask = table_.size() - 1;
+        for (size_t i = h & mask;; i = (i + 1) & mask) {
+            const Bucket& e = table_[i];
+            if (!e.used) return -1;
+            if (e.hash == h && e.part == part && e.step == step && values_equal(e.key, key))
+                return static_cast<int64_t>(i);
+        }
+    }
+
+    size_t tplace(uint64_t h) {
+        size_t mask = table_.size() - 1;
+        size_t i = h & mask;
+        while (table_[i].used) i = (i + 1) & mask;
+        return i;
+    }
+
+    /// Inserts (part, step, key), known to be missing, with an empty list.
+    size_t tinsert(uint64_t h, uint32_t part, int32_t step, const Value& key) {
+        if ((table_count_ + 1) * 2 > table_.size()) {
+            std::vector<Bucket> old;
+            old.swap(table_);
+            table_.assign(old.empty() ? 64 : old.size() * 2, Bucket{});
+            for (const Bucket& e : old)
+                if (e.used) table_[tplace(e.hash)] = e;
+        }
+        size_t i = tplace(h);
+        Bucket& e = table_[i];
+        e.hash = h;
+        e.key = key;
+        e.part = part;
+        e.step = step;
+        e.head = e.tail = kNone;
+        e.used = true;
+        ++table_count_;
+        return i;
+    }
+
+    void terase(size_t i) {
+        size_t mask = table_.size() - 1;
+        size_t j = i;
+        for (;;) {
+            j = (j + 1) & mask;
+            if (!table_[j].used) break;
+            size_t home = table_[j].hash & mask;
+            bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays) {
+                table_[i] = table_[j];
+                i = j;
+            }
+        }
+        table_[i].used = false;
+        table_[i].key = Value();
+        --table_count_;
+    }
+
+    /// Inserts slot `si` into a list kept in creation order (usually at the tail).
+    void list_insert(uint32_t& head, uint32_t& tail, uint32_t si) {
+        uint64_t seq = slots_[si].r.seq;
+        uint32_t after = tail;
+        while (after != kNone && slots_[after].r.seq > seq) after = slots_[after].prev;
+        Slot& s = slots_[si];
+        s.prev = after;
+        s.next = after == kNone ? head : slots_[after].next;
+        if (s.next != kNone)
+            slots_[s.next].prev = si;
+        else
+            tail = si;
+        if (after != kNone)
+            slots_[after].next = si;
+        else
+            head = si;
+    }
+
+    void list_remove(uint32_t& head, uint32_t& tail, uint32_t si) {
+        Slot& s = slots_[si];
+        if (s.prev != kNone)
+            slots_[s.prev].next = s.next;
+        else
+            head = s.next;
+        if (s.next != kNone)
+            slots_[s.next].prev = s.prev;
+        else
+            tail = s.prev;
+        s.prev = s.next = kNone;
+    }
+
+    /// Puts a live run where the events that can advance it will find it.
+    void link(uint32_t si) {
+        Slot& S = slots_[si];
+        const Run& r = S.r;
+        S.wait = kWaitNone;
+        const StepInfo& cur = steps_[r.pos];
+        if (trailing_neg_ && r.complete && !cur.kleene) return;  // waits for its deadline only
+        int32_t k = r.pos + 1;
+        if (!cur.kleene && k < n_steps_ && idx_[k].ok) {
+            Value key = alias_value(*idx_[k].alias_field, sb(si));
+            if (!key.present()) return;  // `field == absent` never holds: the run cannot advance
+            uint64_t h = bucket_hash(S.part, k, key);
+            S.key = key;
+            S.khash = h;
+            S.wait = k;
+            int64_t i = tfind(h, S.part, k, key);
+            size_t bi = i >= 0 ? static_cast<size_t>(i) : tinsert(h, S.part, k, key);
+            list_insert(table_[bi].head, table_[bi].tail, si);
+            return;
+        }
+        S.wait = kWaitScan;
+        Partition& P = parts_[S.part];
+        list_insert(P.scan_head, P.scan_tail, si);
+    }
+
+    void unlink(uint32_t si) {
+        Slot& S = slots_[si];
+        if (S.wait == kWaitScan) {
+            Partition& P = parts_[S.part];
+            list_remove(P.scan_head, P.scan_tail, si);
+        } else if (S.wait >= 0) {
+            int64_t i = tfind(S.khash, S.part, S.wait, S.key);
+            Bucket& e = table_[static_cast<size_t>(i)];
+            list_remove(e.head, e.tail, si);
+            if (e.head == kNone) terase(static_cast<size_t>(i));
+        }
+        S.wait = kWaitNone;
+        S.key = Value();
+    }
+
+    uint32_t alloc_slot(uint32_t part) {
+        uint32_t si;
+        if (!free_slots_.empty()) {
+            si = free_slots_.back();
+            free_slots_.pop_back();
+        } else {
+            si = static_cast<uint32_t>(slots_.size());
+            slots_.emplace_back();
+            sbinds_.resize(sbinds_.size() + n_aliases_);
+        }
+        Slot& S = slots_[si];
+        S.part = part;
+        S.prev = S.next = kNone;
+        S.wait = kWaitNone;
+        S.live = true;
+        Run& r = S.r;
+        r.seq = 0;
+        r.t0 = r.last_ts = 0;
+        r.deadline = kNoDeadline;
+        r.pos = -1;
+        r.step_count = 0;
+        r.taken = 0;
+        r.complete = false;
+        r.dead = false;
+        r.deferred.clear();
+        r.positions.clear();
+        std::fill_n(sb(si), n_aliases_, Binding{});
+        ++parts_[part].live;
+        return si;
+    }
+
+    void kill_slot(uint32_t si) {
+        unlink(si);
+        Slot& S = slots_[si];
+        Binding* b = sb(si);
+        for (size_t a = 0; a < n_aliases_; ++a)
+            if (b[a].ev != kNone) {
+                unref(b[a].ev);
+                b[a].ev = kNone;
+            }
+        for (uint32_t e : S.r.deferred) unref(e);
+        S.r.deferred.clear();
+        S.live = false;
+        --parts_[S.part].live;
+        free_slots_.push_back(si);
+    }
+
+    void exp_push(const ExpItem& it) {
+        if (fifo_head_ == fifo_.size()) {
+            fifo_.clear();
+            fifo_head_ = 0;
+        }
+        if (fifo_.empty() || it.deadline >= fifo_.back().deadline) {
+            fifo_.push_back(it);
+            return;
+        }
+        eheap_.push_back(it);
+        std::push_heap(eheap_.begin(), eheap_.end(), exp_later);
+    }
+
+    static bool exp_later(const ExpItem& x, const ExpItem& y) { return x.deadline > y.deadline; }
+
+    /// §9.5 over every partition: the runs whose deadline passed (trailing-NOT ones confirmed).
+    void expire_indexed(Arena& scratch) {
+        confirmed_.clear();
+        for (;;) {
+            bool f = fifo_head_ < fifo_.size() && fifo_[fifo_head_].deadline < now_;
+            bool h = !f && !eheap_.empty() && eheap_.front().deadline < now_;
+            if (!f && !h) break;
+            ExpItem it;
+            if (f) {
+                it = fifo_[fifo_head_++];
+            } else {
+                std::pop_heap(eheap_.begin(), eheap_.end(), exp_later);
+                it = eheap_.back();
+                eheap_.pop_back();
+            }
+            Slot& S = slots_[it.slot];
+            if (!S.live || S.r.seq != it.seq) continue;  // completed or killed before
+            if (trailing_neg_ && S.r.complete) {
+                const Run& r = S.r;
+                int64_t ts = r.t0 + within_;
+                complete_rows(r, sb(it.slot), scratch, [&](Row row) {
+                    row.ts = ts;
+                    confirmed_.push_back({r.seq, row});
+                });
+            }
+            kill_slot(it.slot);
+        }
+        if (fifo_head_ == fifo_.size()) {
+            fifo_.clear();
+            fifo_head_ = 0;
+        } else if (fifo_head_ >= 4096 && fifo_head_ * 2 >= fifo_.size()) {
+            fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_));
+            fifo_head_ = 0;
+        }
+        if (confirmed_.size() > 1)
+            std::stable_sort(confirmed_.begin(), confirmed_.end(),
+                             [](const Confirmed& x, const Confirmed& y) { return x.seq < y.seq; });
+    }
+
+    void negate_indexed() {
+        for (const Negation& n : negs_) {
+            if (n.type_id != cur_row_->schema) continue;
+            for (uint32_t si = 0; si < slots_.size(); ++si) {
+                const Slot& S = slots_[si];
+                if (!S.live || !negation_applies(n, S.r)) continue;
+                if (n.pred) {
+                    load_aliases(sb(si));
+                    if (!test(n.pred, *cur_row_)) continue;
+                }
+                kill_slot(si);
+            }
+        }
+    }
+
+    /// Advance (§9.2 step 3) in partition `pid`: the runs of the buckets of the event's field
+    /// values and of the scan list, oldest first.
+    void advance_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
+        Partition& P = parts_[pid];
+        if (P.live == 0) return;
+        cands_.clear();
+        size_t sources = 0;
+        auto add_source = [&](size_t begin) {
+            if (cands_.size() == begin || ++sources == 1) return;
+            // Merge [0, begin) with [begin, end) by creation order.
+            merge_buf_.clear();
+            std::merge(cands_.begin(), cands_.begin() + static_cast<std::ptrdiff_t>(begin),
+                       cands_.begin() + static_cast<std::ptrdiff_t>(begin), cands_.end(), std::back_inserter(merge_buf_),
+                       [](const Cand& x, const Cand& y) { return x.seq < y.seq; });
+            cands_.swap(merge_buf_);
+        };
+        int32_t sch = cur_row_->schema;
+        if (sch >= 0 && static_cast<size_t>(sch) < idx_by_type_.size()) {
+            for (int32_t k : idx_by_type_[sch]) {
+                Value key = field_value(*idx_[k].field);
+                if (!key.present()) continue;  // `absent == x` never holds
+                int64_t bi = tfind(bucket_hash(pid, k, key), pid, k, key);
+                if (bi < 0) continue;
+                size_t begin = cands_.size();
+                for (uint32_t u = table_[static_cast<size_t>(bi)].head; u != kNone; u = slots_[u].next)
+                    cands_.push_back({slots_[u].r.seq, u, k});
+                add_source(begin);
+            }
+        }
+        if (P.scan_head != kNone) {
+            size_t begin = cands_.size();
+            for (uint32_t u = P.scan_head; u != kNone; u = slots_[u].next) cands_.push_back({slots_[u].r.seq, u, -1});
+            add_source(begin);
+        }
+        auto sink = [&](Row row) { out.push_back(row); };
+        for (const Cand& c : cands_) {
+            uint32_t si = c.slot;
+            Run& r = slots_[si].r;
+            Binding* b = sb(si);
+            bool took = false;
+            bool was_complete = r.complete;
+            bool pending = trailing_neg_ && r.complete;
+            int32_t s_taken = -1;
+            int32_t old_pos = r.pos;
+            const StepInfo& cur = steps_[r.pos];
+            if (cur.kleene && qualifies(r.pos, b, true)) {
+                if (cur.capped && r.step_count >= kMaxKleene) {
+                    ++dropped_;
+                } else {
+                    take(r, b, r.pos, true);
+                    took = true;
+                    s_taken = r.pos;
+                }
+            } else if (!pending) {
+                for (int32_t s = r.pos + 1; s < n_steps_; ++s) {
+                    const StepInfo& st = steps_[s];
+                    bool never = r.complete && st.q == Quantifier::Optional;  // trailing `?`
+                    bool q;
+                    if (never) {
+                        q = false;
+                    } else if (s == c.via) {
+                        // Found through the bucket of this value: the equality conjunct holds.
+                        q = true;
+                        if (idx_[s].rest) {
+                            load_aliases(b);
+                            q = test(idx_[s].rest, *cur_row_);
+                        }
+                    } else {
+                        q = qualifies(s, b, false);
+                    }
+                    if (q) {
+                        take(r, b, s, false);
+                        took = true;
+                        s_taken = s;
+                        break;
+                    }
+                    if (!st.optional) break;
+                }
+            }
+            if (!took) continue;
+            if (after_take(r, b, s_taken, was_complete, scratch, sink) == After::Done) {
+                kill_slot(si);
+            } else if (r.pos != old_pos || r.complete != was_complete) {
+                unlink(si);
+                link(si);
+            }
+        }
+    }
+
+    /// Start (§9.2 step 4) in partition `pid`.
+    void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
+        auto sink = [&](Row row) { out.push_back(row); };
+        for (int32_t s = 0; s < n_start_; ++s) {
+            if (qualifies(s, empty_binds_.data(), false)) {
+                bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
+                if (stays && parts_[pid].live >= kMaxRuns) {
+                    ++dropped_;
+                    return;
+                }
+                uint32_t si = alloc_slot(pid);
+                Run& r = slots_[si].r;
+                Binding* b = sb(si);
+                r.seq = next_seq_++;
+                r.t0 = now_;
+                r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+                take(r, b, s, false);
+                if (has_within_) exp_push({r.deadline, r.seq, si});
+                if (after_take(r, b, s, false, scratch, sink) == After::Done)
+                    kill_slot(si);
+                else
+                    link(si);
+                return;
+            }
+            if (!steps_[s].optional) break;
+        }
+    }
+
     // ------------------------------------------------------------ per event
 
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
@@ -964,7 +1501,10 @@ struct PatternMatcher::Impl {
         } else {
             // 1. expiry (all partitions); trailing-NOT confirmations first, oldest run first.
             if (has_within_) {
-                expire(scratch);
+                if (indexed_)
+                    expire_indexed(scratch);
+                else
+                    expire(scratch);
                 for (const auto& c : confirmed_) {
                     if (strategy_ == Strategy::SkipTillAnyMatch && reported_ >= kMaxMatchesPerEvent) {
                         ++dropped_;
@@ -976,13 +1516,23 @@ struct PatternMatcher::Impl {
                 confirmed_.clear();
             }
             // 2. negations (all partitions).
-            if (!negs_.empty()) negate();
+            if (!negs_.empty()) {
+                if (indexed_)
+                    negate_indexed();
+                else
+                    negate();
+            }
             // 3./4. advance and start in the event's partition.
             bool is_step = row.schema >= 0 && static_cast<size_t>(row.schema) < step_type_.size() &&
                            step_type_[row.schema];
             bool strict = strategy_ == Strategy::StrictContiguity;
-            Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr;
-            if (P) {
+            if (indexed_) {
+                if (is_step) {
+                    uint32_t pid = partition_id(find_partition(row, true));
+                    advance_indexed(pid, out, scratch);
+                    start_indexed(pid, out, scratch);
+                }
+            } else if (Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr) {
                 if (strategy_ == Strategy::SkipTillAnyMatch) {
                     step_any(*P, scratch);
                     flush_completions(out);
@@ -1002,7 +1552,7 @@ struct PatternMatcher::Impl {
 
     size_t live_runs() const {
         size_t n = 0;
-        for (const auto& P : parts_) n += live_count(P);
+        for (const auto& P : parts_) n += indexed_ ? P.live : live_count(P);
         return n;
     }
 };

@@ -7,6 +7,14 @@
 // are warm. The three selection strategies of §9.10 are supported; skip_till_any_match
 // enumerates its runs explicitly (each branch is a run) with the caps of §9.10.
 //
+// Sequences under the default strategy (skip_till_next_match) keep their runs in a slab of
+// stable slots instead: a run whose next step is a plain step with a top-level conjunct
+// `field == alias.f` (alias bound earlier) waits in a hash index keyed by the alias value
+// (hash_value / values_equal, so 1 and 1.0 meet), and an event of that step's type only looks
+// at the runs of its own field value; other runs wait in a per-partition scan list. Lists
+// are kept in creation order and merged per event, expiry uses per-run deadlines, so outputs,
+// their order, caps and drop counts are those of the plain scan.
+//
 // Notes:
 // * Stored events copy the slot array only; strings, arrays and maps are referenced, relying
 //   on the row.hpp contract that their arenas outlive the operator.
