@@ -7,6 +7,7 @@
 #include "frontend/ast_json.hpp"
 #include "ir/compiler.hpp"
 #include "ir/printer.hpp"
+#include "jit/jit_compiler.hpp"
 
 namespace varpulis::cli {
 
@@ -23,25 +24,54 @@ constexpr VerbSpec kCheck{"check", "varpulis check FILE",
                           "success; errors and warnings go to stderr as FILE:LINE:COL diagnostics.\n"};
 constexpr VerbSpec kParse{"parse", "varpulis parse FILE",
                           "Parses a VPL program and prints its syntax tree as one JSON document.\n"};
-constexpr VerbSpec kExplain{"explain", "varpulis explain [--dump-ir] FILE",
+constexpr VerbSpec kExplain{"explain", "varpulis explain [--dump-ir | --engine jit | --dump-llvm ...] FILE",
                             "Parses, checks and plans a VPL program and prints the execution plan:\n"
                             "per stream, its inputs, operators, predicates, windows, partitioning and\n"
                             "pattern states.\n"
-                            "  --dump-ir   print the plan IR instead (schemas, slots, routes)\n"};
+                            "  --dump-ir        print the plan IR instead (schemas, slots, routes)\n"
+                            "  --engine jit     compile the plan too, and add per operator whether it runs\n"
+                            "                   as machine code (compiled) or on the interpreter\n"
+                            "                   (interpreted), with the compile time\n"
+                            "  --dump-llvm      print the generated LLVM IR instead\n"
+                            "  --dump-llvm-opt  print the LLVM IR after the optimisation pipeline\n"
+                            "  --dump-asm       print the generated host assembly\n"
+                            "  -O, --opt-level N  JIT optimisation level 0-3 (default 2)\n"};
+
+enum class Dump { Plan, Ir, Llvm, LlvmOpt, Asm };
 
 struct Parsed {
     std::string file;
-    bool dump_ir = false;
+    Dump dump = Dump::Plan;
+    bool jit = false;   // explain --engine jit
+    int opt_level = 2;
     bool help = false;
 };
 
-/// Returns -1 when parsing succeeded, else the exit code to return.
-int parse_args(const VerbSpec& verb, const Args& args, Parsed& out, bool allow_dump_ir) {
-    for (const auto& a : args) {
+/// Returns -1 when parsing succeeded, else the exit code to return. `explain` takes the
+/// dump and engine options.
+int parse_args(const VerbSpec& verb, const Args& args, Parsed& out, bool explain) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
         if (a == "--help" || a == "-h") {
             out.help = true;
-        } else if (allow_dump_ir && a == "--dump-ir") {
-            out.dump_ir = true;
+        } else if (explain && a == "--dump-ir") {
+            out.dump = Dump::Ir;
+        } else if (explain && a == "--dump-llvm") {
+            out.dump = Dump::Llvm;
+        } else if (explain && a == "--dump-llvm-opt") {
+            out.dump = Dump::LlvmOpt;
+        } else if (explain && a == "--dump-asm") {
+            out.dump = Dump::Asm;
+        } else if (explain && a == "--engine") {
+            if (i + 1 >= args.size()) return usage_error(verb.name, "--engine needs interp, jit or auto");
+            const std::string& e = args[++i];
+            if (e == "jit" || e == "auto") out.jit = true;
+            else if (e == "interp") out.jit = false;
+            else return usage_error(verb.name, "unknown engine `" + e + "` (available: interp, jit, auto)");
+        } else if (explain && (a == "-O" || a == "--opt-level")) {
+            const std::string n = i + 1 < args.size() ? args[++i] : "";
+            if (n.size() != 1 || n[0] < '0' || n[0] > '3') return usage_error(verb.name, "--opt-level needs 0, 1, 2 or 3");
+            out.opt_level = n[0] - '0';
         } else if (!a.empty() && a[0] == '-') {
             return usage_error(verb.name, "unknown option `" + a + "`");
         } else if (out.file.empty()) {
@@ -100,12 +130,87 @@ int run_parse(const Args& args) {
     return 0;
 }
 
+namespace {
+
+const char* op_kind_text(ir::OpKind k) {
+    switch (k) {
+        case ir::OpKind::Filter: return "filter";
+        case ir::OpKind::Select: return "select";
+        case ir::OpKind::Emit: return "emit";
+        case ir::OpKind::Window: return "window";
+        case ir::OpKind::Aggregate: return "aggregate";
+        case ir::OpKind::Print: return "print";
+        case ir::OpKind::Log: return "log";
+        case ir::OpKind::To: return "to";
+        case ir::OpKind::Distinct: return "distinct";
+        case ir::OpKind::Limit: return "limit";
+        case ir::OpKind::Process: return "process";
+        case ir::OpKind::Sequence: return "sequence";
+        case ir::OpKind::Join: return "join";
+        case ir::OpKind::TrendAggregate: return "trend_aggregate";
+        case ir::OpKind::PatternLambda: return "pattern";
+        case ir::OpKind::Forecast: return "forecast";
+        case ir::OpKind::Enrich: return "enrich";
+    }
+    return "operator";
+}
+
+/// The JIT section of `explain --engine jit`: per operator, compiled or interpreted.
+std::string jit_report(const ir::Plan& plan, const jit::CompiledPlan& c, const jit::JitCompiler& j) {
+    std::string out;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "jit: O%d, cpu %s, compiled in %.2f ms (%zu IR nodes inline, %zu through the interpreter)\n",
+                  j.options().opt_level, j.host_cpu().c_str(), c.compile_ms, c.inlined_nodes, c.fallback_nodes);
+    out += line;
+    size_t at = 0;
+    for (size_t s = 0; s < plan.streams.size(); ++s) {
+        out += "stream " + plan.streams[s].name + "\n";
+        for (size_t k = 0; k < plan.streams[s].ops.size(); ++k, ++at) {
+            bool compiled = at < c.operators.size() && c.operators[at].compiled;
+            out += "    " + std::to_string(k) + " " + op_kind_text(plan.streams[s].ops[k].kind) + ": " +
+                   (compiled ? "compiled" : "interpreted") + "\n";
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 int run_explain(const Args& args) {
     Parsed p;
     if (int rc = parse_args(kExplain, args, p, true); rc >= 0) return rc;
     auto c = compile(p.file, ir::CompileStage::Lower);
     if (!c || !c->ok()) return 1;
-    std::string text = p.dump_ir ? ir::dump_ir(*c->plan) : ir::explain_plan(*c->plan);
+    const ir::Plan& plan = *c->plan;
+    if (p.dump == Dump::Ir || (p.dump == Dump::Plan && !p.jit)) {
+        std::string text = p.dump == Dump::Ir ? ir::dump_ir(plan) : ir::explain_plan(plan);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        return 0;
+    }
+    std::string error;
+    jit::JitOptions jopts;
+    jopts.opt_level = p.opt_level;
+    auto compiler = jit::JitCompiler::create(jopts, error);
+    std::string text;
+    bool ok = compiler != nullptr;
+    if (ok) {
+        switch (p.dump) {
+            case Dump::Llvm: ok = compiler->dump_llvm(plan, false, text, error); break;
+            case Dump::LlvmOpt: ok = compiler->dump_llvm(plan, true, text, error); break;
+            case Dump::Asm: ok = compiler->dump_asm(plan, text, error); break;
+            default: {
+                auto compiled = compiler->compile(plan, error);
+                ok = compiled != nullptr;
+                if (ok) text = ir::explain_plan(plan) + jit_report(plan, *compiled, *compiler);
+                break;
+            }
+        }
+    }
+    if (!ok) {
+        std::fprintf(stderr, "error: jit: %s\n", error.c_str());
+        return 1;
+    }
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
 }

@@ -17,8 +17,9 @@ void print_help() {
         "commands:\n"
         "  check FILE      parse and check a VPL program; diagnostics on stderr\n"
         "  parse FILE      print the program's syntax tree as JSON\n"
-        "  explain FILE    print the execution plan (--dump-ir for the plan IR)\n"
-        "  simulate        run a program over an event file\n"
+        "  explain FILE    print the execution plan (--dump-ir for the plan IR; --engine jit\n"
+        "                  for what is compiled; --dump-llvm, --dump-llvm-opt, --dump-asm)\n"
+        "  simulate        run a program over an event file (--engine interp|jit|auto)\n"
         "\n"
         "Run `varpulis <command> --help` for the options of a command.\n"
         "Exit status: 0 success, 1 error in the program or events, 2 wrong usage.\n",

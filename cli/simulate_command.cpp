@@ -4,11 +4,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/read_file.hpp"
 #include "ir/compiler.hpp"
+#include "jit/jit_compiler.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/event_reader.hpp"
 #include "runtime/value_io.hpp"
@@ -30,13 +33,41 @@ constexpr const char* kHelp =
     "  -q, --quiet            count outputs, print none\n"
     "  -v, --verbose          more information on stderr\n"
     "      --skip-bad-events  skip malformed event lines (counted) instead of stopping\n"
-    "      --engine interp    execution engine (only the interpreter exists so far)\n"
+    "      --engine E         execution engine: interp (the reference interpreter), jit\n"
+    "                         (compile filters and projections to machine code before the\n"
+    "                         first event) or auto (default: start interpreting at once,\n"
+    "                         compile in the background, switch at an event boundary)\n"
+    "  -O, --opt-level N      JIT optimisation level 0-3 (default 2)\n"
     "  -w, --workers N        accepted for compatibility; one engine always runs\n";
+
+enum class EngineMode { Interp, Jit, Auto };
 
 struct Options {
     std::string program, events;
     bool immediate = false, preload = false, json = false, quiet = false, verbose = false, skip_bad = false;
+    EngineMode mode = EngineMode::Auto;
+    int opt_level = 2;
+    /// Testing: with auto, wait for the compilation and switch exactly after this many input
+    /// events (-1: switch whenever the compilation is ready).
+    long long swap_after = -1;
 };
+
+bool parse_count(const std::string& text, long long lo, long long hi, long long& out) {
+    if (text.empty()) return false;
+    char* end = nullptr;
+    long long v = std::strtoll(text.c_str(), &end, 10);
+    if (*end != '\0' || v < lo || v > hi) return false;
+    out = v;
+    return true;
+}
+
+void print_jit_summary(const jit::CompiledPlan& c, const jit::JitCompiler& j) {
+    size_t compiled = 0;
+    for (const auto& op : c.operators) compiled += op.compiled;
+    std::fprintf(stderr, "jit: %zu of %zu operators compiled in %.2f ms (O%d, cpu %s%s)\n", compiled,
+                 c.operators.size(), c.compile_ms, j.options().opt_level, j.host_cpu().c_str(),
+                 c.cache_hit ? ", cached" : "");
+}
 
 
 /// Writes output events to stdout through one reused buffer.
@@ -116,8 +147,20 @@ int run_simulate(const Args& args) {
             o.skip_bad = true;
         } else if (a == "--engine") {
             std::string e;
-            if (!value(e)) return usage_error("simulate", "--engine needs interp");
-            if (e != "interp") return usage_error("simulate", "unknown engine `" + e + "` (available: interp)");
+            if (!value(e)) return usage_error("simulate", "--engine needs interp, jit or auto");
+            if (e == "interp") o.mode = EngineMode::Interp;
+            else if (e == "jit") o.mode = EngineMode::Jit;
+            else if (e == "auto") o.mode = EngineMode::Auto;
+            else return usage_error("simulate", "unknown engine `" + e + "` (available: interp, jit, auto)");
+        } else if (a == "-O" || a == "--opt-level") {
+            std::string n;
+            long long v = 0;
+            if (!value(n) || !parse_count(n, 0, 3, v)) return usage_error("simulate", "--opt-level needs 0, 1, 2 or 3");
+            o.opt_level = static_cast<int>(v);
+        } else if (a == "--swap-after") {
+            std::string n;
+            if (!value(n) || !parse_count(n, 0, (1LL << 62), o.swap_after))
+                return usage_error("simulate", "--swap-after needs a number of events");
         } else if (a == "-w" || a == "--workers") {
             std::string n;
             if (!value(n)) return usage_error("simulate", "--workers needs a number");
@@ -148,6 +191,52 @@ int run_simulate(const Args& args) {
     OutputWriter writer(o.json, o.quiet);
     runtime::Engine engine(plan, interner, [&](const runtime::OutputEvent& e) { writer.write(e); }, stderr);
 
+    // Tiering. Code versions keep what they need of the compiler alive; the background thread
+    // is declared last, so it is joined before anything it uses goes away.
+    std::unique_ptr<jit::JitCompiler> compiler;
+    if (o.mode != EngineMode::Interp) {
+        std::string error;
+        jit::JitOptions jopts;
+        jopts.opt_level = o.opt_level;
+        compiler = jit::JitCompiler::create(jopts, error);
+        if (!compiler) {
+            if (o.mode == EngineMode::Jit) {
+                std::fprintf(stderr, "error: jit: %s\n", error.c_str());
+                return 1;
+            }
+            std::fprintf(stderr, "warning: jit unavailable (%s); interpreting\n", error.c_str());
+        }
+    }
+    if (compiler && o.mode == EngineMode::Jit) {
+        std::string error;
+        auto c = compiler->compile(plan, error);
+        if (!c) {
+            std::fprintf(stderr, "error: jit: %s\n", error.c_str());
+            return 1;
+        }
+        if (o.verbose) print_jit_summary(*c, *compiler);
+        engine.install_kernels(c->kernels);
+    }
+    std::shared_ptr<const jit::CompiledPlan> background_result;
+    std::string background_error;
+    const bool swap_on_count = compiler && o.mode == EngineMode::Auto && o.swap_after >= 0;
+    bool swapped = false;
+    std::jthread background;
+    if (compiler && o.mode == EngineMode::Auto) {
+        background = std::jthread([&] {
+            auto c = compiler->compile(plan, background_error);
+            // Free-running tiering publishes at once; the engine adopts it at its next event.
+            if (c && !swap_on_count) engine.install_kernels(c->kernels);
+            background_result = std::move(c);
+        });
+    }
+    auto swap_now = [&] {
+        if (background.joinable()) background.join();
+        if (background_result) engine.install_kernels(background_result->kernels);
+        swapped = true;
+    };
+    if (swap_on_count && o.swap_after == 0) swap_now();
+
     const bool progress = isatty(STDERR_FILENO) && !o.json;
     auto started = std::chrono::steady_clock::now();
     auto last_progress = started;
@@ -159,6 +248,8 @@ int run_simulate(const Args& args) {
         if (!have_ts || ev.timestamp_ms > last_ts) last_ts = ev.timestamp_ms;
         have_ts = true;
         engine.process(ev);
+        if (swap_on_count && !swapped && engine.stats().events == static_cast<unsigned long long>(o.swap_after))
+            swap_now();
         if (progress && (engine.stats().events & 0xFFFF) == 0) {
             auto now = std::chrono::steady_clock::now();
             if (now - last_progress > std::chrono::seconds(3)) {
@@ -205,6 +296,13 @@ int run_simulate(const Args& args) {
     }
     writer.flush();
     if (progress) std::fputc('\n', stderr);
+    if (background.joinable()) background.join();
+    if (o.mode == EngineMode::Auto && compiler) {
+        if (!background_result)
+            std::fprintf(stderr, "warning: jit: %s; interpreted throughout\n", background_error.c_str());
+        else if (o.verbose)
+            print_jit_summary(*background_result, *compiler);
+    }
     for (const auto& d : engine.drops()) {
         if (d.pattern_caps)
             std::fprintf(stderr, "warning: stream %s: %llu dropped by pattern caps\n", d.stream.c_str(),

@@ -1,5 +1,6 @@
 #include "runtime/engine.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <unordered_map>
@@ -8,6 +9,7 @@
 #include "runtime/aggregate.hpp"
 #include "runtime/eval.hpp"
 #include "runtime/join_operator.hpp"
+#include "runtime/kernel_table.hpp"
 #include "runtime/pattern_matcher.hpp"
 #include "runtime/row.hpp"
 #include "runtime/trend_aggregator.hpp"
@@ -66,6 +68,11 @@ struct Engine::Impl {
     const StrObj* aggregation_type;
     const StrObj* joined_type;
     std::string line;
+    /// Compiled kernels in use (null: interpret everything), and the table published by
+    /// install_kernels() for the next event boundary.
+    std::shared_ptr<const KernelTable> kernels;
+    std::atomic<std::shared_ptr<const KernelTable>> pending_kernels;
+    std::atomic<bool> kernels_pending{false};
 
     Impl(const ir::Plan& p, Interner& in, OutputSink s, std::FILE* d)
         : plan(p), interner(in), sink(std::move(s)), diag(d), scratch(64 * 1024) {
@@ -155,7 +162,24 @@ struct Engine::Impl {
 
     // ------------------------------------------------------------ input
 
+    /// Event boundary: adopt a newly published kernel table. The flag keeps the common case to
+    /// one plain load; the replaced table (and its code) is released here, when no kernel of
+    /// it can be running.
+    void adopt_kernels() {
+        if (!kernels_pending.load(std::memory_order_acquire)) return;
+        if (!kernels_pending.exchange(false, std::memory_order_acq_rel)) return;
+        // A load, not an exchange: a table published after the flag was cleared sets it again
+        // and is loaded (again) at the next boundary.
+        kernels = pending_kernels.load();
+        if (kernels && kernels->ops.size() > plan.streams.size()) kernels.reset();
+    }
+
+    const OpKernels* kernel_for(const StreamState& st, size_t op) const {
+        return kernels ? kernels->find(static_cast<size_t>(&st - streams.data()), op) : nullptr;
+    }
+
     void process(const InputEvent& ev) {
+        adopt_kernels();
         ++stats.events;
         scratch.reset();
         auto it = routing.find(ev.type);
@@ -242,8 +266,17 @@ struct Engine::Impl {
             const ir::Operator& op = sp.ops[k];
             OpState& os = st.ops[k];
             next.clear();
+            const OpKernels* kern = kernels ? kernel_for(st, k) : nullptr;
             switch (op.kind) {
                 case ir::OpKind::Filter:
+                    if (kern && kern->filter) {
+                        for (const Row& r : batch) {
+                            EvalContext c = context(&r);
+                            KernelContext kc{&c, kernels->nodes.data()};
+                            if (kern->filter(r.slots, &kc)) next.push_back(r);
+                        }
+                        break;
+                    }
                     for (const Row& r : batch) {
                         EvalContext c = context(&r);
                         if (eval_condition(op.exprs[0].get(), c)) next.push_back(r);
@@ -251,7 +284,11 @@ struct Engine::Impl {
                     break;
                 case ir::OpKind::Select:
                 case ir::OpKind::Emit:
-                    for (const Row& r : batch) next.push_back(project(sp, op, r));
+                    if (kern && kern->project) {
+                        for (const Row& r : batch) next.push_back(project_compiled(sp, op, r, kern->project));
+                    } else {
+                        for (const Row& r : batch) next.push_back(project(sp, op, r));
+                    }
                     if (op.kind == ir::OpKind::Emit) {
                         for (const Row& r : next) output(st, op, r);
                         emitted_any = emitted_any || !next.empty();
@@ -342,6 +379,16 @@ struct Engine::Impl {
         Value* slots = scratch.allocate_array<Value>(w);
         EvalContext c = context(&r);
         for (size_t i = 0; i < w; ++i) slots[i] = i < op.exprs.size() ? eval(*op.exprs[i], c) : Value::absent();
+        const StrObj* type = op.kind == ir::OpKind::Emit ? interner.intern(sp.name) : r.type;
+        return Row{slots, op.out, r.ts, type, nullptr, 0};
+    }
+
+    Row project_compiled(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r, ProjectKernel kernel) {
+        size_t w = width(op.out);
+        Value* slots = scratch.allocate_array<Value>(w);
+        EvalContext c = context(&r);
+        KernelContext kc{&c, kernels->nodes.data()};
+        kernel(r.slots, slots, &kc);
         const StrObj* type = op.kind == ir::OpKind::Emit ? interner.intern(sp.name) : r.type;
         return Row{slots, op.out, r.ts, type, nullptr, 0};
     }
@@ -547,6 +594,7 @@ struct Engine::Impl {
     }
 
     void finish() {
+        adopt_kernels();
         scratch.reset();
         for (auto& st : streams) {
             const ir::StreamPlan& sp = *st.plan;
@@ -580,6 +628,13 @@ Engine::~Engine() = default;
 void Engine::process(const InputEvent& event) { impl_->process(event); }
 
 void Engine::finish() { impl_->finish(); }
+
+void Engine::install_kernels(std::shared_ptr<const KernelTable> table) {
+    impl_->pending_kernels.store(std::move(table));
+    impl_->kernels_pending.store(true, std::memory_order_release);
+}
+
+bool Engine::kernels_active() const { return impl_->kernels != nullptr; }
 
 const EngineStats& Engine::stats() const { return impl_->stats; }
 

@@ -15,6 +15,8 @@
 
 namespace varpulis::runtime {
 
+struct KernelTable;
+
 /// One emitted output event (SEMANTICS §1.4), valid only during the sink call.
 struct OutputEvent {
     std::string_view stream;
@@ -54,6 +56,15 @@ public:
     void process(const InputEvent& event);
     /// End of input: flushes open session windows and trend-aggregation windows (SEMANTICS §15).
     void finish();
+
+    /// Publishes compiled kernels (nullptr: back to the interpreter). Thread-safe: may be called
+    /// from any thread while another runs process(); the table is picked up at the start of the
+    /// next process()/finish(), so a swap always happens at an event boundary. All operator
+    /// state lives in the engine, so nothing is lost by swapping. The plan `table` was built for
+    /// must be the engine's plan.
+    void install_kernels(std::shared_ptr<const KernelTable> table);
+    /// Whether the kernels in use (as of the last event boundary) are compiled ones.
+    bool kernels_active() const;
 
     const EngineStats& stats() const;
     std::vector<StreamDrops> drops() const;

@@ -1,0 +1,711 @@
+#include "codegen/plan_codegen.hpp"
+
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Instructions.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <bit>
+#include <utility>
+
+#include "ir/printer.hpp"
+#include "runtime/abi.hpp"
+#include "runtime/value.hpp"
+
+namespace varpulis::codegen {
+
+namespace {
+
+using frontend::BinaryOp;
+using frontend::UnaryOp;
+using ir::Expr;
+using ir::ExprOp;
+using ir::Kind;
+using runtime::ValueKind;
+
+constexpr uint8_t tag(ValueKind k) { return static_cast<uint8_t>(k); }
+
+/// Whether codegen generates `e` itself (its children are generated recursively); otherwise
+/// the node is a vp_eval_fallback call. Arity checks keep malformed nodes on the interpreter.
+bool inlined(const Expr& e) {
+    switch (e.op) {
+        case ExprOp::Const:
+            switch (e.lit.kind) {
+                case Kind::Null:
+                case Kind::Bool:
+                case Kind::Int:
+                case Kind::Float:
+                case Kind::Timestamp:
+                case Kind::Duration: return true;
+                default: return false;  // strings are interned per engine: the interpreter does it
+            }
+        case ExprOp::Field:
+        case ExprOp::Global: return true;
+        case ExprOp::Unary: return !e.args.empty();
+        case ExprOp::Binary:
+            // `x in [..]` has its own interpreter path (no array is built): keep it there.
+            return e.args.size() >= 2 && e.bop != BinaryOp::In && e.bop != BinaryOp::NotIn;
+        case ExprOp::And:
+        case ExprOp::Or: return e.args.size() >= 2;
+        case ExprOp::If: return true;
+        default: return false;
+    }
+}
+
+/// Children of an inlined node, in the order generated code evaluates them.
+template <class F>
+void for_children(const Expr& e, F&& f) {
+    switch (e.op) {
+        case ExprOp::Unary: f(e.args[0].get()); break;
+        case ExprOp::Binary:
+        case ExprOp::And:
+        case ExprOp::Or:
+            f(e.args[0].get());
+            f(e.args[1].get());
+            break;
+        case ExprOp::If:
+            for (size_t i = 0; i < e.args.size() && i < 3; ++i) f(e.args[i].get());
+            break;
+        default: break;
+    }
+}
+
+/// Visits the expressions compiled for each compiled operator, in kernel order.
+template <class F>
+void for_compiled_exprs(const ir::Plan& plan, F&& f) {
+    for (const auto& sp : plan.streams) {
+        for (const auto& op : sp.ops) {
+            if (!compiles(op)) continue;
+            if (op.kind == ir::OpKind::Filter) {
+                f(op.exprs[0].get());
+                continue;
+            }
+            size_t w = plan.schemas[static_cast<size_t>(op.out)].fields.size();
+            for (size_t i = 0; i < w && i < op.exprs.size(); ++i) f(op.exprs[i].get());
+        }
+    }
+}
+
+void collect(const Expr* e, std::vector<const Expr*>& out, CodegenStats& stats) {
+    if (!e) return;
+    if (!inlined(*e)) {
+        out.push_back(e);
+        ++stats.fallbacks;
+        return;
+    }
+    ++stats.inlined;
+    for_children(*e, [&](const Expr* c) { collect(c, out, stats); });
+}
+
+void serialise(const Expr* e, std::string& out) {
+    if (!e) {
+        out += '_';
+        return;
+    }
+    if (!inlined(*e)) {
+        out += 'F';
+        return;
+    }
+    out += '(';
+    out += std::to_string(static_cast<int>(e->op));
+    switch (e->op) {
+        case ExprOp::Const:
+            out += ' ' + std::to_string(static_cast<int>(e->lit.kind)) + ' ' + std::to_string(e->lit.i) + ' ' +
+                   std::to_string(std::bit_cast<uint64_t>(e->lit.f)) + ' ' + (e->lit.b ? "t" : "f");
+            break;
+        case ExprOp::Field:
+            for (uint32_t s : e->slots) out += ' ' + std::to_string(s);
+            out += " @" + std::to_string(e->index);
+            break;
+        case ExprOp::Global: out += " @" + std::to_string(e->index); break;
+        case ExprOp::Unary: out += ' ' + std::to_string(static_cast<int>(e->uop)); break;
+        case ExprOp::Binary: out += ' ' + std::to_string(static_cast<int>(e->bop)); break;
+        case ExprOp::If: out += ' ' + std::to_string(e->args.size()); break;
+        default: break;
+    }
+    for_children(*e, [&](const Expr* c) {
+        out += ' ';
+        serialise(c, out);
+    });
+    out += ')';
+}
+
+/// A Value in registers: the kind tag (i8) and the 8-byte payload (i64).
+struct Val {
+    llvm::Value* kind;
+    llvm::Value* payload;
+};
+
+class Generator {
+public:
+    Generator(const ir::Plan& plan, llvm::Module& m)
+        : plan_(plan), m_(m), c_(m.getContext()), b_(c_),
+          i8_(llvm::Type::getInt8Ty(c_)), i32_(llvm::Type::getInt32Ty(c_)), i64_(llvm::Type::getInt64Ty(c_)),
+          f64_(llvm::Type::getDoubleTy(c_)), ptr_(llvm::PointerType::getUnqual(c_)),
+          void_(llvm::Type::getVoidTy(c_)) {
+        fallback_ = declare("vp_eval_fallback", void_, {ptr_, ptr_, ptr_, ptr_});
+        binary_ = declare("vp_binary_op", void_, {i32_, ptr_, ptr_, ptr_, ptr_});
+        global_ = declare("vp_load_global", void_, {i32_, ptr_, ptr_});
+    }
+
+    void filter(const std::string& name, const Expr* predicate) {
+        begin(name, llvm::FunctionType::get(i32_, {ptr_, ptr_}, false));
+        slots_ = fn_->getArg(0);
+        ctx_ = fn_->getArg(1);
+        slots_->setName("slots");
+        ctx_->setName("ctx");
+        Val v = gen(predicate);
+        b_.CreateRet(b_.CreateZExt(truthy(v), i32_));
+    }
+
+    void project(const std::string& name, const ir::Operator& op) {
+        begin(name, llvm::FunctionType::get(void_, {ptr_, ptr_, ptr_}, false));
+        slots_ = fn_->getArg(0);
+        llvm::Value* out = fn_->getArg(1);
+        ctx_ = fn_->getArg(2);
+        slots_->setName("in");
+        out->setName("out");
+        ctx_->setName("ctx");
+        size_t w = plan_.schemas[static_cast<size_t>(op.out)].fields.size();
+        for (size_t i = 0; i < w; ++i) {
+            Val v = i < op.exprs.size() ? gen(op.exprs[i].get()) : absent();
+            llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, out, 16 * i);
+            b_.CreateAlignedStore(v.kind, at, llvm::Align(8));
+            b_.CreateAlignedStore(v.payload, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8));
+        }
+        b_.CreateRetVoid();
+    }
+
+    size_t fallbacks_used() const { return next_node_; }
+
+private:
+    llvm::Function* declare(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params) {
+        auto* f = llvm::Function::Create(llvm::FunctionType::get(ret, params, false),
+                                         llvm::Function::ExternalLinkage, name, m_);
+        f->addFnAttr(llvm::Attribute::NoUnwind);
+        return f;
+    }
+
+    void begin(const std::string& name, llvm::FunctionType* type) {
+        fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, m_);
+        fn_->addFnAttr(llvm::Attribute::NoUnwind);
+        b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", fn_));
+    }
+
+    llvm::BasicBlock* block(const char* name) { return llvm::BasicBlock::Create(c_, name, fn_); }
+
+    // ---------------------------------------------------------------- values
+
+    Val make(ValueKind k, llvm::Value* payload) { return {b_.getInt8(tag(k)), payload}; }
+    Val absent() { return make(ValueKind::Absent, b_.getInt64(0)); }
+    Val boolean(llvm::Value* bit) { return make(ValueKind::Bool, b_.CreateZExt(bit, i64_)); }
+    Val floating(llvm::Value* d) { return make(ValueKind::Float, b_.CreateBitCast(d, i64_)); }
+
+    llvm::Value* is(const Val& v, ValueKind k) { return b_.CreateICmpEQ(v.kind, b_.getInt8(tag(k))); }
+    /// The `b` member of a Bool: the low payload byte.
+    llvm::Value* bool_bit(const Val& v) { return b_.CreateICmpNE(b_.CreateTrunc(v.payload, i8_), b_.getInt8(0)); }
+    /// Boolean contexts: true only for Bool true (eval_condition).
+    llvm::Value* truthy(const Val& v) { return b_.CreateAnd(is(v, ValueKind::Bool), bool_bit(v)); }
+    llvm::Value* as_f64(llvm::Value* payload) { return b_.CreateBitCast(payload, f64_); }
+    /// A number as a double (value_ops `as_double`): ints converted, floats as they are.
+    llvm::Value* as_double(const Val& v) {
+        return b_.CreateSelect(is(v, ValueKind::Int), b_.CreateSIToFP(v.payload, f64_), as_f64(v.payload));
+    }
+
+    llvm::Value* spill(const Val& v) {
+        llvm::Value* slot = temp();
+        b_.CreateAlignedStore(v.kind, slot, llvm::Align(8));
+        b_.CreateAlignedStore(v.payload, b_.CreateConstInBoundsGEP1_64(i8_, slot, 8), llvm::Align(8));
+        return slot;
+    }
+    Val reload(llvm::Value* slot) {
+        return {b_.CreateAlignedLoad(i8_, slot, llvm::Align(8)),
+                b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, slot, 8), llvm::Align(8))};
+    }
+    /// A 16-byte Value on the stack, allocated in the entry block (SROA turns it into registers
+    /// where no helper takes its address).
+    llvm::Value* temp() {
+        llvm::BasicBlock& entry = fn_->getEntryBlock();
+        llvm::IRBuilder<> at(&entry, entry.begin());
+        llvm::AllocaInst* a = at.CreateAlloca(llvm::ArrayType::get(i8_, 16));
+        a->setAlignment(llvm::Align(8));
+        return a;
+    }
+
+    /// Collects the values flowing into a join block.
+    struct Join {
+        llvm::BasicBlock* block;
+        std::vector<std::pair<llvm::BasicBlock*, Val>> incoming;
+    };
+    void to(Join& j, const Val& v) {
+        j.incoming.emplace_back(b_.GetInsertBlock(), v);
+        b_.CreateBr(j.block);
+    }
+    Val finish(Join& j) {
+        b_.SetInsertPoint(j.block);
+        auto* k = b_.CreatePHI(i8_, static_cast<unsigned>(j.incoming.size()), "kind");
+        auto* p = b_.CreatePHI(i64_, static_cast<unsigned>(j.incoming.size()), "payload");
+        for (auto& [bb, v] : j.incoming) {
+            k->addIncoming(v.kind, bb);
+            p->addIncoming(v.payload, bb);
+        }
+        return {k, p};
+    }
+
+    // ---------------------------------------------------------------- expressions
+
+    Val gen(const Expr* e) {
+        if (!e) return absent();
+        if (!inlined(*e)) return fallback(*e);
+        switch (e->op) {
+            case ExprOp::Const: return constant(e->lit);
+            case ExprOp::Field: return field(*e);
+            case ExprOp::Global: return load_global(e->index);
+            case ExprOp::Unary: return unary(*e);
+            case ExprOp::Binary: return binary(*e);
+            case ExprOp::And:
+            case ExprOp::Or: return logical(*e, e->op == ExprOp::And);
+            case ExprOp::If: return conditional(*e);
+            default: return fallback(*e);
+        }
+    }
+
+    Val constant(const ir::Literal& l) {
+        switch (l.kind) {
+            case Kind::Null: return make(ValueKind::Null, b_.getInt64(0));
+            case Kind::Bool: return make(ValueKind::Bool, b_.getInt64(l.b ? 1 : 0));
+            case Kind::Int: return make(ValueKind::Int, b_.getInt64(static_cast<uint64_t>(l.i)));
+            case Kind::Float: return make(ValueKind::Float, b_.getInt64(std::bit_cast<uint64_t>(l.f)));
+            case Kind::Timestamp: return make(ValueKind::Timestamp, b_.getInt64(static_cast<uint64_t>(l.i)));
+            case Kind::Duration: return make(ValueKind::Duration, b_.getInt64(static_cast<uint64_t>(l.i)));
+            default: return absent();
+        }
+    }
+
+    /// The interpreter on this node: vp_eval_fallback(nodes[k], slots, ctx, &out).
+    Val fallback(const Expr&) {
+        uint64_t id = next_node_++;
+        llvm::Value* table =
+            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, 8), llvm::Align(8), "nodes");
+        llvm::Value* node =
+            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, table, id), llvm::Align(8), "node");
+        llvm::Value* out = temp();
+        b_.CreateCall(fallback_, {node, slots_, ctx_, out});
+        return reload(out);
+    }
+
+    Val load_global(int32_t index) {
+        if (index < 0) return absent();
+        llvm::Value* out = temp();
+        b_.CreateCall(global_, {b_.getInt32(static_cast<uint32_t>(index)), ctx_, out});
+        return reload(out);
+    }
+
+    /// First present candidate slot, then the global, else absent.
+    Val field(const Expr& e) {
+        Join j{block("field.done"), {}};
+        for (uint32_t s : e.slots) {
+            llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, slots_, 16 * uint64_t{s});
+            llvm::Value* kind = b_.CreateAlignedLoad(i8_, at, llvm::Align(8));
+            llvm::BasicBlock* found = block("field.present");
+            llvm::BasicBlock* next = block("field.next");
+            b_.CreateCondBr(b_.CreateICmpNE(kind, b_.getInt8(0)), found, next);
+            b_.SetInsertPoint(found);
+            llvm::Value* payload =
+                b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8));
+            to(j, {kind, payload});
+            b_.SetInsertPoint(next);
+        }
+        to(j, load_global(e.index));
+        return finish(j);
+    }
+
+    Val unary(const Expr& e) {
+        Val a = gen(e.args[0].get());
+        switch (e.uop) {
+            case UnaryOp::Neg: {
+                llvm::Value* i = is(a, ValueKind::Int);
+                llvm::Value* f = is(a, ValueKind::Float);
+                // Int wraps (0 - x); a float flips its sign bit, like `-a.f`.
+                llvm::Value* neg_int = b_.CreateSub(b_.getInt64(0), a.payload);
+                llvm::Value* neg_float = b_.CreateXor(a.payload, b_.getInt64(0x8000000000000000ull));
+                llvm::Value* kind = b_.CreateSelect(i, b_.getInt8(tag(ValueKind::Int)),
+                                                    b_.CreateSelect(f, b_.getInt8(tag(ValueKind::Float)), b_.getInt8(0)));
+                llvm::Value* payload = b_.CreateSelect(i, neg_int, b_.CreateSelect(f, neg_float, b_.getInt64(0)));
+                return {kind, payload};
+            }
+            case UnaryOp::Not: {
+                llvm::Value* isb = is(a, ValueKind::Bool);
+                llvm::Value* r = b_.CreateZExt(b_.CreateNot(bool_bit(a)), i64_);
+                return {b_.CreateSelect(isb, b_.getInt8(tag(ValueKind::Bool)), b_.getInt8(0)),
+                        b_.CreateSelect(isb, r, b_.getInt64(0))};
+            }
+            case UnaryOp::BitNot: return absent();
+        }
+        return absent();
+    }
+
+    Val call_binary(BinaryOp op, const Val& a, const Val& b) {
+        llvm::Value* pa = spill(a);
+        llvm::Value* pb = spill(b);
+        llvm::Value* out = temp();
+        b_.CreateCall(binary_, {b_.getInt32(static_cast<uint32_t>(op)), pa, pb, ctx_, out});
+        return reload(out);
+    }
+
+    /// Kind-pair dispatch: (a.kind << 4 | b.kind) for a switch.
+    llvm::Value* pair_code(const Val& a, const Val& b) {
+        return b_.CreateOr(b_.CreateShl(b_.CreateZExt(a.kind, i32_), 4), b_.CreateZExt(b.kind, i32_));
+    }
+    static uint32_t pair(ValueKind a, ValueKind b) { return uint32_t{tag(a)} << 4 | tag(b); }
+
+    Val binary(const Expr& e) {
+        Val a = gen(e.args[0].get());
+        Val b = gen(e.args[1].get());
+        switch (e.bop) {
+            case BinaryOp::Add:
+            case BinaryOp::Sub:
+            case BinaryOp::Mul:
+            case BinaryOp::Div:
+            case BinaryOp::Mod: return arithmetic(e.bop, a, b);
+            case BinaryOp::Eq:
+            case BinaryOp::Ne:
+            case BinaryOp::Lt:
+            case BinaryOp::Le:
+            case BinaryOp::Gt:
+            case BinaryOp::Ge: return comparison(e.bop, a, b);
+            default: return call_binary(e.bop, a, b);  // `**`, xor, strings, time arithmetic ...
+        }
+    }
+
+    Val arithmetic(BinaryOp op, const Val& a, const Val& b) {
+        Join j{block("arith.done"), {}};
+        // Float `%` is fmod: the helper computes it, so Mod has no inline float path.
+        const bool float_path = op != BinaryOp::Mod;
+        llvm::BasicBlock* ints = block("arith.int");
+        llvm::BasicBlock* nums = float_path ? block("arith.num") : nullptr;
+        llvm::BasicBlock* slow = block("arith.slow");
+        auto* sw = b_.CreateSwitch(pair_code(a, b), slow, 3);
+        sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Int)), ints);
+        if (float_path) {
+            sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Float)), nums);
+            sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Float)), nums);
+            sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Int)), nums);
+        }
+
+        b_.SetInsertPoint(ints);
+        llvm::Value* x = a.payload;
+        llvm::Value* y = b.payload;
+        switch (op) {
+            case BinaryOp::Add: to(j, make(ValueKind::Int, b_.CreateAdd(x, y))); break;
+            case BinaryOp::Sub: to(j, make(ValueKind::Int, b_.CreateSub(x, y))); break;
+            case BinaryOp::Mul: to(j, make(ValueKind::Int, b_.CreateMul(x, y))); break;
+            default: {
+                // Div/Mod: /0 has no value; y == -1 avoids INT64_MIN / -1 (wraps, or 0 for %).
+                llvm::BasicBlock* zero = block("arith.zero");
+                llvm::BasicBlock* nonzero = block("arith.nonzero");
+                llvm::BasicBlock* minus1 = block("arith.minus1");
+                llvm::BasicBlock* divide = block("arith.divide");
+                b_.CreateCondBr(b_.CreateICmpEQ(y, b_.getInt64(0)), zero, nonzero);
+                b_.SetInsertPoint(zero);
+                to(j, absent());
+                b_.SetInsertPoint(nonzero);
+                b_.CreateCondBr(b_.CreateICmpEQ(y, b_.getInt64(static_cast<uint64_t>(-1))), minus1, divide);
+                b_.SetInsertPoint(minus1);
+                to(j, make(ValueKind::Int, op == BinaryOp::Div ? b_.CreateSub(b_.getInt64(0), x) : b_.getInt64(0)));
+                b_.SetInsertPoint(divide);
+                to(j, make(ValueKind::Int, op == BinaryOp::Div ? b_.CreateSDiv(x, y) : b_.CreateSRem(x, y)));
+                break;
+            }
+        }
+
+        if (float_path) {
+            b_.SetInsertPoint(nums);
+            llvm::Value* fx = as_double(a);
+            llvm::Value* fy = as_double(b);
+            switch (op) {
+                case BinaryOp::Add: to(j, floating(b_.CreateFAdd(fx, fy))); break;
+                case BinaryOp::Sub: to(j, floating(b_.CreateFSub(fx, fy))); break;
+                case BinaryOp::Mul: to(j, floating(b_.CreateFMul(fx, fy))); break;
+                default: {
+                    // Division by (either) zero has no value; otherwise IEEE division.
+                    llvm::Value* z = b_.CreateFCmpOEQ(fy, llvm::ConstantFP::get(f64_, 0.0));
+                    llvm::Value* q = b_.CreateBitCast(b_.CreateFDiv(fx, fy), i64_);
+                    to(j, {b_.CreateSelect(z, b_.getInt8(0), b_.getInt8(tag(ValueKind::Float))),
+                           b_.CreateSelect(z, b_.getInt64(0), q)});
+                    break;
+                }
+            }
+        }
+
+        b_.SetInsertPoint(slow);
+        to(j, call_binary(op, a, b));
+        return finish(j);
+    }
+
+    llvm::Value* trunc_f64(llvm::Value* f) { return b_.CreateUnaryIntrinsic(llvm::Intrinsic::trunc, f); }
+    llvm::Value* fptosi_sat(llvm::Value* f) {
+        return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {i64_, f64_}, {f});
+    }
+
+    /// values_equal(Int i, Float f): f denotes exactly the int i.
+    llvm::Value* int_equals_float(llvm::Value* i, llvm::Value* f) {
+        auto* two63 = llvm::ConstantFP::get(f64_, 9223372036854775808.0);
+        auto* minus_two63 = llvm::ConstantFP::get(f64_, -9223372036854775808.0);
+        llvm::Value* in_range = b_.CreateAnd(b_.CreateFCmpOGE(f, minus_two63), b_.CreateFCmpOLT(f, two63));
+        llvm::Value* integral = b_.CreateFCmpOEQ(f, trunc_f64(f));
+        llvm::Value* same = b_.CreateICmpEQ(fptosi_sat(f), i);
+        return b_.CreateSelect(b_.CreateAnd(in_range, integral), same, b_.getFalse());
+    }
+
+    /// value_ops compare_int_float(i, f): -1, 0, 1, or 2 (unordered: f is NaN). Exact, with no
+    /// rounding of large ints.
+    llvm::Value* compare_int_float(llvm::Value* i, llvm::Value* f) {
+        auto c = [&](int v) { return b_.getInt32(static_cast<uint32_t>(v)); };
+        auto* two63 = llvm::ConstantFP::get(f64_, 9223372036854775808.0);
+        auto* minus_two63 = llvm::ConstantFP::get(f64_, -9223372036854775808.0);
+        llvm::Value* t = trunc_f64(f);
+        llvm::Value* ti = fptosi_sat(t);
+        llvm::Value* r = b_.CreateSelect(b_.CreateFCmpOLT(f, t), c(1), c(0));
+        r = b_.CreateSelect(b_.CreateFCmpOGT(f, t), c(-1), r);
+        r = b_.CreateSelect(b_.CreateICmpSGT(i, ti), c(1), r);
+        r = b_.CreateSelect(b_.CreateICmpSLT(i, ti), c(-1), r);
+        r = b_.CreateSelect(b_.CreateFCmpOLT(f, minus_two63), c(1), r);
+        r = b_.CreateSelect(b_.CreateFCmpOGE(f, two63), c(-1), r);
+        return b_.CreateSelect(b_.CreateFCmpUNO(f, f), c(2), r);
+    }
+
+    /// `c op 0` for a three-way result; false when unordered (2).
+    llvm::Value* order_holds(BinaryOp op, llvm::Value* c) {
+        auto k = [&](int v) { return b_.getInt32(static_cast<uint32_t>(v)); };
+        switch (op) {
+            case BinaryOp::Lt: return b_.CreateICmpEQ(c, k(-1));
+            case BinaryOp::Le: return b_.CreateOr(b_.CreateICmpEQ(c, k(-1)), b_.CreateICmpEQ(c, k(0)));
+            case BinaryOp::Gt: return b_.CreateICmpEQ(c, k(1));
+            default: return b_.CreateOr(b_.CreateICmpEQ(c, k(0)), b_.CreateICmpEQ(c, k(1)));
+        }
+    }
+
+    Val comparison(BinaryOp op, const Val& a, const Val& b) {
+        const bool equality = op == BinaryOp::Eq || op == BinaryOp::Ne;
+        const bool negate = op == BinaryOp::Ne;
+        Join j{block("cmp.done"), {}};
+        llvm::BasicBlock* ii = block("cmp.int");
+        llvm::BasicBlock* ff = block("cmp.float");
+        llvm::BasicBlock* if_ = block("cmp.int_float");
+        llvm::BasicBlock* fi = block("cmp.float_int");
+        llvm::BasicBlock* slow = block("cmp.slow");
+        auto* sw = b_.CreateSwitch(pair_code(a, b), slow, 5);
+        sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Int)), ii);
+        sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Float)), ff);
+        sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Float)), if_);
+        sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Int)), fi);
+        llvm::BasicBlock* bb = nullptr;
+        if (equality) {
+            bb = block("cmp.bool");
+            sw->addCase(b_.getInt32(pair(ValueKind::Bool, ValueKind::Bool)), bb);
+        }
+        auto result = [&](llvm::Value* bit) { to(j, boolean(negate ? b_.CreateNot(bit) : bit)); };
+
+        b_.SetInsertPoint(ii);
+        switch (op) {
+            case BinaryOp::Eq:
+            case BinaryOp::Ne: result(b_.CreateICmpEQ(a.payload, b.payload)); break;
+            case BinaryOp::Lt: result(b_.CreateICmpSLT(a.payload, b.payload)); break;
+            case BinaryOp::Le: result(b_.CreateICmpSLE(a.payload, b.payload)); break;
+            case BinaryOp::Gt: result(b_.CreateICmpSGT(a.payload, b.payload)); break;
+            default: result(b_.CreateICmpSGE(a.payload, b.payload)); break;
+        }
+
+        b_.SetInsertPoint(ff);
+        {
+            llvm::Value* x = as_f64(a.payload);
+            llvm::Value* y = as_f64(b.payload);
+            switch (op) {
+                case BinaryOp::Eq:
+                case BinaryOp::Ne:
+                    // NaN equals NaN (values_equal); -0.0 equals 0.0.
+                    result(b_.CreateOr(b_.CreateFCmpOEQ(x, y),
+                                       b_.CreateAnd(b_.CreateFCmpUNO(x, x), b_.CreateFCmpUNO(y, y))));
+                    break;
+                // Ordered comparisons: false when either side is NaN, as kUnordered.
+                case BinaryOp::Lt: result(b_.CreateFCmpOLT(x, y)); break;
+                case BinaryOp::Le: result(b_.CreateFCmpOLE(x, y)); break;
+                case BinaryOp::Gt: result(b_.CreateFCmpOGT(x, y)); break;
+                default: result(b_.CreateFCmpOGE(x, y)); break;
+            }
+        }
+
+        b_.SetInsertPoint(if_);
+        if (equality) result(int_equals_float(a.payload, as_f64(b.payload)));
+        else result(order_holds(op, compare_int_float(a.payload, as_f64(b.payload))));
+
+        b_.SetInsertPoint(fi);
+        if (equality) {
+            result(int_equals_float(b.payload, as_f64(a.payload)));
+        } else {
+            llvm::Value* r = compare_int_float(b.payload, as_f64(a.payload));
+            llvm::Value* c = b_.CreateSelect(b_.CreateICmpEQ(r, b_.getInt32(2)), r, b_.CreateNeg(r));
+            result(order_holds(op, c));
+        }
+
+        if (bb) {
+            b_.SetInsertPoint(bb);
+            result(b_.CreateICmpEQ(bool_bit(a), bool_bit(b)));
+        }
+
+        b_.SetInsertPoint(slow);
+        to(j, call_binary(op, a, b));
+        return finish(j);
+    }
+
+    /// Three-valued and/or (SEMANTICS §4.2): the right side is evaluated only when the left
+    /// one does not decide; then logical_and/logical_or.
+    Val logical(const Expr& e, bool is_and) {
+        Val a = gen(e.args[0].get());
+        Join j{block(is_and ? "and.done" : "or.done"), {}};
+        llvm::BasicBlock* decided = block("logic.decided");
+        llvm::BasicBlock* rhs = block("logic.rhs");
+        llvm::Value* a_bool = is(a, ValueKind::Bool);
+        llvm::Value* a_bit = bool_bit(a);
+        // `false and X` / `true or X` is the left value itself.
+        llvm::Value* decides = b_.CreateAnd(a_bool, is_and ? b_.CreateNot(a_bit) : a_bit);
+        b_.CreateCondBr(decides, decided, rhs);
+        b_.SetInsertPoint(decided);
+        to(j, a);
+        b_.SetInsertPoint(rhs);
+        Val b = gen(e.args[1].get());
+        llvm::Value* b_bool = is(b, ValueKind::Bool);
+        llvm::Value* b_bit = bool_bit(b);
+        llvm::Value* both = b_.CreateAnd(a_bool, b_bool);
+        llvm::Value* kind;
+        llvm::Value* payload;
+        if (is_and) {
+            llvm::Value* any_false = b_.CreateOr(b_.CreateAnd(a_bool, b_.CreateNot(a_bit)),
+                                                 b_.CreateAnd(b_bool, b_.CreateNot(b_bit)));
+            kind = b_.CreateSelect(b_.CreateOr(any_false, both), b_.getInt8(tag(ValueKind::Bool)), b_.getInt8(0));
+            payload = b_.CreateSelect(any_false, b_.getInt64(0), b_.CreateSelect(both, b_.getInt64(1), b_.getInt64(0)));
+        } else {
+            llvm::Value* any_true = b_.CreateOr(b_.CreateAnd(a_bool, a_bit), b_.CreateAnd(b_bool, b_bit));
+            kind = b_.CreateSelect(b_.CreateOr(any_true, both), b_.getInt8(tag(ValueKind::Bool)), b_.getInt8(0));
+            payload = b_.CreateSelect(any_true, b_.getInt64(1), b_.getInt64(0));
+        }
+        to(j, {kind, payload});
+        return finish(j);
+    }
+
+    /// Only a Bool true takes the then-branch; a missing branch has no value.
+    Val conditional(const Expr& e) {
+        llvm::Value* c = e.args.empty() ? static_cast<llvm::Value*>(b_.getFalse()) : truthy(gen(e.args[0].get()));
+        Join j{block("if.done"), {}};
+        llvm::BasicBlock* then = block("if.then");
+        llvm::BasicBlock* other = block("if.else");
+        b_.CreateCondBr(c, then, other);
+        b_.SetInsertPoint(then);
+        to(j, e.args.size() > 1 ? gen(e.args[1].get()) : absent());
+        b_.SetInsertPoint(other);
+        to(j, e.args.size() > 2 ? gen(e.args[2].get()) : absent());
+        return finish(j);
+    }
+
+    const ir::Plan& plan_;
+    llvm::Module& m_;
+    llvm::LLVMContext& c_;
+    llvm::IRBuilder<> b_;
+    llvm::Type* i8_;
+    llvm::Type* i32_;
+    llvm::Type* i64_;
+    llvm::Type* f64_;
+    llvm::PointerType* ptr_;
+    llvm::Type* void_;
+    llvm::Function* fallback_ = nullptr;
+    llvm::Function* binary_ = nullptr;
+    llvm::Function* global_ = nullptr;
+    llvm::Function* fn_ = nullptr;
+    llvm::Value* slots_ = nullptr;
+    llvm::Value* ctx_ = nullptr;
+    uint64_t next_node_ = 0;
+};
+
+}  // namespace
+
+bool compiles(const ir::Operator& op) {
+    switch (op.kind) {
+        case ir::OpKind::Filter: return !op.exprs.empty() && op.exprs[0] != nullptr;
+        case ir::OpKind::Select:
+        case ir::OpKind::Emit: return op.out >= 0;
+        default: return false;
+    }
+}
+
+std::vector<const ir::Expr*> fallback_nodes(const ir::Plan& plan) {
+    std::vector<const ir::Expr*> out;
+    CodegenStats stats;
+    for_compiled_exprs(plan, [&](const Expr* e) { collect(e, out, stats); });
+    return out;
+}
+
+CodegenStats codegen_stats(const ir::Plan& plan) {
+    std::vector<const ir::Expr*> out;
+    CodegenStats stats;
+    for_compiled_exprs(plan, [&](const Expr* e) { collect(e, out, stats); });
+    return stats;
+}
+
+std::string plan_key(const ir::Plan& plan) {
+    std::string key = ir::dump_ir(plan);
+    key += "\n#codegen\n";
+    for (const auto& sp : plan.streams) {
+        for (const auto& op : sp.ops) {
+            if (!compiles(op)) {
+                key += "-\n";
+                continue;
+            }
+            key += std::to_string(static_cast<int>(op.kind)) + " w";
+            key += std::to_string(op.out >= 0 ? plan.schemas[static_cast<size_t>(op.out)].fields.size() : 0);
+            key += ':';
+            if (op.kind == ir::OpKind::Filter) {
+                serialise(op.exprs[0].get(), key);
+            } else {
+                for (const auto& e : op.exprs) {
+                    key += ' ';
+                    serialise(e.get(), key);
+                }
+            }
+            key += '\n';
+        }
+        key += "|\n";
+    }
+    return key;
+}
+
+std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMContext& context,
+                                           std::vector<KernelSymbol>& kernels) {
+    auto m = std::make_unique<llvm::Module>("varpulis_plan", context);
+    Generator gen(plan, *m);
+    kernels.clear();
+    for (size_t s = 0; s < plan.streams.size(); ++s) {
+        const auto& sp = plan.streams[s];
+        for (size_t k = 0; k < sp.ops.size(); ++k) {
+            const ir::Operator& op = sp.ops[k];
+            if (!compiles(op)) continue;
+            KernelSymbol sym;
+            sym.stream = static_cast<int32_t>(s);
+            sym.op = static_cast<int32_t>(k);
+            sym.kind = op.kind == ir::OpKind::Filter ? KernelKind::Filter : KernelKind::Project;
+            sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(k) +
+                       (sym.kind == KernelKind::Filter ? "_filter" : "_project");
+            if (sym.kind == KernelKind::Filter) gen.filter(sym.name, op.exprs[0].get());
+            else gen.project(sym.name, op);
+            kernels.push_back(std::move(sym));
+        }
+    }
+    return m;
+}
+
+}  // namespace varpulis::codegen

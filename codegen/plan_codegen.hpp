@@ -1,0 +1,61 @@
+#pragma once
+// Plan IR -> LLVM IR. One LLVM function per compiled operator:
+//   Filter       int32_t vp_s<stream>_o<op>_filter(const Value* slots, void* ctx)
+//   Select/Emit  void    vp_s<stream>_o<op>_project(const Value* in, Value* out, void* ctx)
+// with the ABI of runtime/abi.hpp. Const, Field, Global, numeric arithmetic and comparisons,
+// `not`/negation, three-valued and/or and `if` are generated inline with the exact semantics of
+// runtime/value_ops.cpp; every other IR node (strings, calls, arrays, maps, methods, aliases,
+// `in` ...) becomes a call to vp_eval_fallback on that node, which runs the interpreter on it.
+//
+// Nothing here throws for any plan. LLVM types appear only as forward declarations; only jit/
+// includes this header.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/plan.hpp"
+
+namespace llvm {
+class LLVMContext;
+class Module;
+}  // namespace llvm
+
+namespace varpulis::codegen {
+
+enum class KernelKind : uint8_t { Filter, Project };
+
+/// One generated function.
+struct KernelSymbol {
+    int32_t stream = -1;
+    int32_t op = -1;
+    KernelKind kind = KernelKind::Filter;
+    std::string name;
+};
+
+/// Whether operator `op` gets a kernel (every other operator stays interpreted).
+bool compiles(const ir::Operator& op);
+
+/// The IR nodes generated code evaluates through vp_eval_fallback, numbered in the order the
+/// kernels refer to them (the KernelContext::nodes table). The numbering depends only on the
+/// plan's structure, so identical plans get identical tables.
+std::vector<const ir::Expr*> fallback_nodes(const ir::Plan& plan);
+
+/// Counts of IR nodes in compiled operators: generated inline, and calling the interpreter.
+struct CodegenStats {
+    size_t inlined = 0;
+    size_t fallbacks = 0;
+};
+CodegenStats codegen_stats(const ir::Plan& plan);
+
+/// An exact text key of everything code generation depends on (the IR dump plus the compiled
+/// expressions with bit-exact literals). Equal keys mean interchangeable machine code.
+std::string plan_key(const ir::Plan& plan);
+
+/// Builds the module of every kernel of `plan` in `context`. The caller sets the target
+/// triple and data layout before optimising.
+std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMContext& context,
+                                           std::vector<KernelSymbol>& kernels);
+
+}  // namespace varpulis::codegen

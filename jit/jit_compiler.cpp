@@ -1,0 +1,389 @@
+#include "jit/jit_compiler.hpp"
+
+#include <llvm/ExecutionEngine/Orc/Core.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/OptimizationLevel.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/Error.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "codegen/plan_codegen.hpp"
+#include "runtime/abi.hpp"
+
+namespace varpulis::jit {
+
+namespace {
+
+namespace orc = llvm::orc;
+
+/// LLVM errors stop here: converted to our error text at the call site.
+std::string take_message(llvm::Error err) { return llvm::toString(std::move(err)); }
+
+uint64_t fnv1a64(const std::string& s) {
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+llvm::CodeGenOptLevel codegen_level(int level) {
+    switch (level) {
+        case 0: return llvm::CodeGenOptLevel::None;
+        case 1: return llvm::CodeGenOptLevel::Less;
+        case 3: return llvm::CodeGenOptLevel::Aggressive;
+        default: return llvm::CodeGenOptLevel::Default;
+    }
+}
+
+/// The new-pass-manager default pipeline at `level`.
+void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level) {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(tm);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::ModulePassManager mpm;
+    switch (level) {
+        case 0: mpm = pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0); break;
+        case 1: mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O1); break;
+        case 3: mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3); break;
+        default: mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2); break;
+    }
+    mpm.run(m, mam);
+}
+
+/// State shared by the compiler and every code version (which may outlive the compiler).
+struct State {
+    std::mutex mu;  // serialises every use of jit and tm
+    JitOptions options;
+    std::optional<orc::JITTargetMachineBuilder> jtmb;
+    std::unique_ptr<llvm::TargetMachine> tm;
+    std::unique_ptr<orc::LLJIT> jit;
+    orc::JITDylib* runtime_jd = nullptr;
+    std::string cpu;
+    std::atomic<size_t> resident{0};
+    uint64_t next_version = 1;
+};
+
+/// One compiled module in its own JITDylib under its own ResourceTracker; destroying it frees
+/// the machine code.
+struct CodeVersion {
+    std::shared_ptr<State> state;
+    uint64_t version = 0;
+    std::string key;
+    orc::JITDylib* jd = nullptr;
+    orc::ResourceTrackerSP tracker;
+    std::vector<std::vector<runtime::OpKernels>> ops;
+    size_t fallback_count = 0;
+
+    CodeVersion() = default;
+    CodeVersion(const CodeVersion&) = delete;
+    CodeVersion& operator=(const CodeVersion&) = delete;
+    ~CodeVersion() {
+        if (!jd) return;
+        std::lock_guard<std::mutex> lock(state->mu);
+        // Failures here leave memory mapped but are not actionable: report and go on.
+        if (auto err = tracker->remove())
+            std::fprintf(stderr, "warning: jit: freeing code version %llu: %s\n",
+                         static_cast<unsigned long long>(version), take_message(std::move(err)).c_str());
+        if (auto err = state->jit->getExecutionSession().removeJITDylib(*jd))
+            std::fprintf(stderr, "warning: jit: removing code version %llu: %s\n",
+                         static_cast<unsigned long long>(version), take_message(std::move(err)).c_str());
+        state->resident.fetch_sub(1);
+    }
+};
+
+}  // namespace
+
+struct JitCompiler::Impl {
+    std::shared_ptr<State> state;
+    mutable std::mutex cache_mu;
+    std::unordered_multimap<uint64_t, std::shared_ptr<CodeVersion>> cache;  // by key hash
+
+    /// A module of `plan` for dumps, in `ctx`, with the JIT's target.
+    std::unique_ptr<llvm::Module> module_for(const ir::Plan& plan, llvm::LLVMContext& ctx) {
+        std::vector<codegen::KernelSymbol> syms;
+        auto m = codegen::build_module(plan, ctx, syms);
+        m->setDataLayout(state->jit->getDataLayout());
+        m->setTargetTriple(state->jit->getTargetTriple().str());
+        return m;
+    }
+
+    /// Code generation and linking; called with state->mu held. On failure everything it made
+    /// is removed again.
+    std::shared_ptr<CodeVersion> build(const ir::Plan& plan, std::string key, std::string& error) {
+        State& st = *state;
+        auto ctx = std::make_unique<llvm::LLVMContext>();
+        std::vector<codegen::KernelSymbol> syms;
+        auto m = codegen::build_module(plan, *ctx, syms);
+        m->setDataLayout(st.jit->getDataLayout());
+        m->setTargetTriple(st.jit->getTargetTriple().str());
+        std::string verify;
+        llvm::raw_string_ostream vos(verify);
+        if (llvm::verifyModule(*m, &vos)) {
+            error = "code generation produced invalid LLVM IR: " + vos.str();
+            return nullptr;
+        }
+        auto v = std::make_shared<CodeVersion>();
+        v->state = state;
+        v->version = st.next_version++;
+        v->key = std::move(key);
+        v->fallback_count = codegen::fallback_nodes(plan).size();
+        v->ops.resize(plan.streams.size());
+        for (size_t s = 0; s < plan.streams.size(); ++s) v->ops[s].resize(plan.streams[s].ops.size());
+        if (syms.empty()) return v;  // nothing to compile: no JITDylib
+
+        auto jd = st.jit->createJITDylib("varpulis_v" + std::to_string(v->version));
+        if (!jd) {
+            error = take_message(jd.takeError());
+            return nullptr;
+        }
+        jd->addToLinkOrder(*st.runtime_jd);
+        orc::ResourceTrackerSP tracker = jd->createResourceTracker();
+        auto discard = [&]() {
+            llvm::consumeError(tracker->remove());
+            llvm::consumeError(st.jit->getExecutionSession().removeJITDylib(*jd));
+        };
+        if (auto err = st.jit->addIRModule(tracker, orc::ThreadSafeModule(std::move(m), std::move(ctx)))) {
+            error = take_message(std::move(err));
+            discard();
+            return nullptr;
+        }
+        // The first lookup materialises the module: optimisation (IRTransformLayer) and
+        // machine code happen here.
+        for (const auto& sym : syms) {
+            auto addr = st.jit->lookup(*jd, sym.name);
+            if (!addr) {
+                error = take_message(addr.takeError());
+                discard();
+                return nullptr;
+            }
+            auto& k = v->ops[static_cast<size_t>(sym.stream)][static_cast<size_t>(sym.op)];
+            if (sym.kind == codegen::KernelKind::Filter) k.filter = addr->toPtr<runtime::FilterKernel>();
+            else k.project = addr->toPtr<runtime::ProjectKernel>();
+        }
+        v->jd = &*jd;
+        v->tracker = tracker;
+        st.resident.fetch_add(1);
+        return v;
+    }
+};
+
+JitCompiler::JitCompiler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+JitCompiler::~JitCompiler() {
+    // Cached versions nobody else holds are freed here (without holding any of our locks).
+    std::unordered_multimap<uint64_t, std::shared_ptr<CodeVersion>> drop;
+    {
+        std::lock_guard<std::mutex> lock(impl_->cache_mu);
+        drop.swap(impl_->cache);
+    }
+}
+
+std::unique_ptr<JitCompiler> JitCompiler::create(const JitOptions& options, std::string& error) {
+    static std::once_flag once;
+    static bool native_ok = false;
+    std::call_once(once, [] {
+        native_ok = !llvm::InitializeNativeTarget() && !llvm::InitializeNativeTargetAsmPrinter() &&
+                    !llvm::InitializeNativeTargetAsmParser();
+    });
+    if (!native_ok) {
+        error = "LLVM has no code generator for this host";
+        return nullptr;
+    }
+    auto st = std::make_shared<State>();
+    st->options = options;
+    if (st->options.opt_level < 0) st->options.opt_level = 0;
+    if (st->options.opt_level > 3) st->options.opt_level = 3;
+
+    auto jtmb = orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) {
+        error = take_message(jtmb.takeError());
+        return nullptr;
+    }
+    jtmb->setCodeGenOptLevel(codegen_level(st->options.opt_level));
+    st->cpu = jtmb->getCPU();
+    auto tm = jtmb->createTargetMachine();
+    if (!tm) {
+        error = take_message(tm.takeError());
+        return nullptr;
+    }
+    st->tm = std::move(*tm);
+    st->jtmb = *jtmb;
+    auto jit = orc::LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
+    if (!jit) {
+        error = take_message(jit.takeError());
+        return nullptr;
+    }
+    st->jit = std::move(*jit);
+
+    // The runtime helpers, by address: executables need not export them.
+    auto& rjd = st->jit->getExecutionSession().createBareJITDylib("varpulis_runtime");
+    orc::SymbolMap helpers;
+    size_t count = 0;
+    const runtime::AbiSymbol* syms = runtime::abi_symbols(count);
+    for (size_t i = 0; i < count; ++i)
+        helpers[st->jit->mangleAndIntern(syms[i].name)] = orc::ExecutorSymbolDef(
+            orc::ExecutorAddr::fromPtr(syms[i].address), llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+    if (auto err = rjd.define(orc::absoluteSymbols(std::move(helpers)))) {
+        error = take_message(std::move(err));
+        return nullptr;
+    }
+    st->runtime_jd = &rjd;
+
+    // Every module goes through the optimisation pipeline on its way to machine code. It runs
+    // inside lookup(), i.e. under State::mu.
+    State* raw = st.get();
+    st->jit->getIRTransformLayer().setTransform(
+        [raw](orc::ThreadSafeModule tsm, const orc::MaterializationResponsibility&) -> llvm::Expected<orc::ThreadSafeModule> {
+            tsm.withModuleDo([raw](llvm::Module& m) { optimise(m, raw->tm.get(), raw->options.opt_level); });
+            return tsm;
+        });
+
+    auto impl = std::make_unique<Impl>();
+    impl->state = std::move(st);
+    return std::unique_ptr<JitCompiler>(new JitCompiler(std::move(impl)));
+}
+
+std::shared_ptr<const CompiledPlan> JitCompiler::compile(const ir::Plan& plan, std::string& error) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::string key = codegen::plan_key(plan);
+    const uint64_t hash = fnv1a64(key);
+
+    std::shared_ptr<CodeVersion> code;
+    bool hit = false;
+    {
+        std::lock_guard<std::mutex> lock(impl_->cache_mu);
+        auto [lo, hi] = impl_->cache.equal_range(hash);
+        for (auto it = lo; it != hi; ++it)
+            if (it->second->key == key) code = it->second;
+    }
+    if (code) {
+        hit = true;
+    } else {
+        {
+            std::lock_guard<std::mutex> lock(impl_->state->mu);
+            code = impl_->build(plan, key, error);
+        }
+        if (!code) return nullptr;
+        std::lock_guard<std::mutex> lock(impl_->cache_mu);
+        impl_->cache.emplace(hash, code);
+    }
+
+    auto table = std::make_shared<runtime::KernelTable>();
+    table->ops = code->ops;
+    table->nodes = codegen::fallback_nodes(plan);
+    if (table->nodes.size() != code->fallback_count) {
+        error = "internal error: fallback table does not match the compiled code";
+        return nullptr;
+    }
+    table->code_owner = code;
+
+    auto out = std::make_shared<CompiledPlan>();
+    out->version = code->version;
+    out->ir_hash = hash;
+    out->cache_hit = hit;
+    codegen::CodegenStats stats = codegen::codegen_stats(plan);
+    out->inlined_nodes = stats.inlined;
+    out->fallback_nodes = stats.fallbacks;
+    for (size_t s = 0; s < plan.streams.size(); ++s)
+        for (size_t k = 0; k < plan.streams[s].ops.size(); ++k)
+            out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k), table->find(s, k) != nullptr});
+    out->kernels = std::move(table);
+    out->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+}
+
+bool JitCompiler::release(uint64_t version) {
+    std::shared_ptr<CodeVersion> dropped;  // destroyed after the lock is released
+    std::lock_guard<std::mutex> lock(impl_->cache_mu);
+    for (auto it = impl_->cache.begin(); it != impl_->cache.end(); ++it) {
+        if (it->second->version == version) {
+            dropped = std::move(it->second);
+            impl_->cache.erase(it);
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t JitCompiler::resident_versions() const { return impl_->state->resident.load(); }
+
+size_t JitCompiler::cached_versions() const {
+    std::lock_guard<std::mutex> lock(impl_->cache_mu);
+    return impl_->cache.size();
+}
+
+std::string JitCompiler::host_cpu() const { return impl_->state->cpu; }
+
+const JitOptions& JitCompiler::options() const { return impl_->state->options; }
+
+bool JitCompiler::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) {
+    std::lock_guard<std::mutex> lock(impl_->state->mu);
+    llvm::LLVMContext ctx;
+    auto m = impl_->module_for(plan, ctx);
+    std::string verify;
+    llvm::raw_string_ostream vos(verify);
+    if (llvm::verifyModule(*m, &vos)) {
+        error = "code generation produced invalid LLVM IR: " + vos.str();
+        return false;
+    }
+    if (optimised) optimise(*m, impl_->state->tm.get(), impl_->state->options.opt_level);
+    out.clear();
+    llvm::raw_string_ostream os(out);
+    m->print(os, nullptr);
+    os.flush();
+    return true;
+}
+
+bool JitCompiler::dump_asm(const ir::Plan& plan, std::string& out, std::string& error) {
+    std::lock_guard<std::mutex> lock(impl_->state->mu);
+    llvm::LLVMContext ctx;
+    auto m = impl_->module_for(plan, ctx);
+    std::string verify;
+    llvm::raw_string_ostream vos(verify);
+    if (llvm::verifyModule(*m, &vos)) {
+        error = "code generation produced invalid LLVM IR: " + vos.str();
+        return false;
+    }
+    optimise(*m, impl_->state->tm.get(), impl_->state->options.opt_level);
+    auto tm = impl_->state->jtmb->createTargetMachine();
+    if (!tm) {
+        error = take_message(tm.takeError());
+        return false;
+    }
+    llvm::SmallString<0> buf;
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+        error = "the target cannot emit assembly";
+        return false;
+    }
+    pm.run(*m);
+    out.assign(buf.begin(), buf.end());
+    return true;
+}
+
+}  // namespace varpulis::jit

@@ -1,0 +1,97 @@
+#pragma once
+// The contract between the runtime and generated code (codegen/, jit/): the row layout that
+// compiled kernels read and write, the kernel signatures, and the `extern "C"` helpers that
+// generated code calls for everything it does not inline.
+//
+// Value layout (runtime/value.hpp), 16 bytes, 8-aligned:
+//   offset 0  u8  ValueKind tag (0 Absent, 1 Null, 2 Bool, 3 Int, 4 Float, 5 Str, 6 Timestamp,
+//                 7 Duration, 8 Array, 9 Map)
+//   offset 1..7   padding, never read
+//   offset 8  8-byte payload: i64 (Int, Timestamp, Duration), f64 bits (Float), bool in the low
+//                 byte with the other 7 bytes zero (Bool), pointer (Str, Array, Map); 0 when
+//                 Absent or Null
+// A row is a contiguous array of Values, one per field of its schema (ir::Schema::fields).
+//
+// Kernels (one per compiled operator; `ctx` points to a KernelContext):
+//   Filter      int32_t pred(const Value* slots, void* ctx)            1 = keep the row
+//   Select/Emit void    proj(const Value* in, Value* out, void* ctx)   writes every output slot
+// Kernels never throw and never unwind: every helper below is noexcept and turns a C++
+// exception from the shared semantics into an absent result.
+//
+// Lockstep with the interpreter: generated code inlines only the kind-checked fast paths of
+// Const, Field, arithmetic and comparisons on numbers, and three-valued logic, with exactly the
+// semantics of runtime/value_ops.cpp; every other node is a call to vp_eval_fallback, which
+// evaluates that IR subtree with runtime::eval.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/value.hpp"
+
+namespace varpulis::ir {
+struct Expr;
+}
+
+namespace varpulis::runtime {
+
+struct EvalContext;
+
+/// What a kernel's `ctx` points to. Built by the engine on the stack for each call.
+/// `nodes` is the fallback-node table of the installed KernelTable: generated code loads the
+/// IR node of fallback number k from nodes[k] (so compiled code holds no pointer into any one
+/// plan, and the code cache can serve an identical plan). Layout is part of the ABI:
+/// offset 0 `eval`, offset 8 `nodes`.
+struct KernelContext {
+    EvalContext* eval;
+    const ir::Expr* const* nodes;
+};
+
+using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
+using ProjectKernel = void (*)(const Value* in, Value* out, void* ctx);
+
+}  // namespace varpulis::runtime
+
+static_assert(sizeof(varpulis::runtime::Value) == 16, "Value ABI: 16 bytes");
+static_assert(alignof(varpulis::runtime::Value) == 8, "Value ABI: 8-aligned");
+static_assert(offsetof(varpulis::runtime::Value, kind) == 0, "Value ABI: kind tag at offset 0");
+static_assert(offsetof(varpulis::runtime::Value, i) == 8, "Value ABI: payload at offset 8");
+static_assert(offsetof(varpulis::runtime::KernelContext, eval) == 0, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::KernelContext, nodes) == 8, "KernelContext ABI");
+
+extern "C" {
+
+/// Evaluates IR subtree `ir_expr` (an ir::Expr*) with the interpreter against the row
+/// `row_slots`, writing the result to `out`. `ctx` is the kernel's KernelContext*.
+void vp_eval_fallback(const void* ir_expr, const varpulis::runtime::Value* row_slots, void* ctx,
+                      varpulis::runtime::Value* out) noexcept;
+
+/// `*a op *b` through runtime::binary_op (`op` is a frontend::BinaryOp); strings it builds live
+/// in the engine heap reached through `ctx`.
+void vp_binary_op(int32_t op, const varpulis::runtime::Value* a, const varpulis::runtime::Value* b, void* ctx,
+                  varpulis::runtime::Value* out) noexcept;
+
+/// `op *a` through runtime::unary_op (`op` is a frontend::UnaryOp).
+void vp_unary_op(int32_t op, const varpulis::runtime::Value* a, varpulis::runtime::Value* out) noexcept;
+
+/// Global variable `index` (absent when out of range): the last resort of a Field lookup and
+/// the value of a Global node.
+void vp_load_global(int32_t index, void* ctx, varpulis::runtime::Value* out) noexcept;
+
+/// Boolean contexts: 1 only for Bool true.
+int32_t vp_condition(const varpulis::runtime::Value* v) noexcept;
+
+}  // extern "C"
+
+namespace varpulis::runtime {
+
+/// One helper symbol generated code may call: its C name and address. The JIT defines these
+/// in every code version, so executables need not export them dynamically.
+struct AbiSymbol {
+    const char* name;
+    const void* address;
+};
+
+/// Every helper of this header.
+const AbiSymbol* abi_symbols(size_t& count);
+
+}  // namespace varpulis::runtime

@@ -1,0 +1,37 @@
+#pragma once
+// Compiled kernels for a plan, as the engine consumes them: plain C function pointers per
+// stream per operator (nullptr = interpret that operator). Built by jit/, installed with
+// Engine::install_kernels; runtime/ never sees LLVM.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "runtime/abi.hpp"
+
+namespace varpulis::runtime {
+
+struct OpKernels {
+    FilterKernel filter = nullptr;    // Filter operators
+    ProjectKernel project = nullptr;  // Select and Emit operators
+};
+
+/// Immutable once built; shared between the engine and whoever compiled it.
+struct KernelTable {
+    /// ops[stream id][operator index], shaped like Plan::streams[..].ops (shorter = interpreted).
+    std::vector<std::vector<OpKernels>> ops;
+    /// Fallback IR nodes of the plan the table was built for, by fallback number (the `nodes`
+    /// of KernelContext). They point into that plan, which must outlive the table.
+    std::vector<const ir::Expr*> nodes;
+    /// Keeps the machine code alive: the kernels are valid as long as this is. The engine drops
+    /// a replaced table only between events, so no thread can still be running its code.
+    std::shared_ptr<const void> code_owner;
+
+    const OpKernels* find(size_t stream, size_t op) const {
+        if (stream >= ops.size() || op >= ops[stream].size()) return nullptr;
+        const OpKernels& k = ops[stream][op];
+        return k.filter || k.project ? &k : nullptr;
+    }
+};
+
+}  // namespace varpulis::runtime

@@ -1,0 +1,670 @@
+// The JIT tier (codegen/, jit/) against the reference interpreter: hand-built expression
+// kernels, plans compiled from VPL run through the engine in every mode, the code cache and
+// code release, and a seeded random differential test over expression trees.
+
+#include "jit/jit_compiler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ir/compiler.hpp"
+#include "ir/printer.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/eval.hpp"
+#include "runtime/value_io.hpp"
+#include "runtime/value_ops.hpp"
+
+using namespace varpulis::runtime;
+namespace ir = varpulis::ir;
+namespace jit = varpulis::jit;
+using varpulis::frontend::BinaryOp;
+using varpulis::frontend::Builtin;
+using varpulis::frontend::UnaryOp;
+using ir::ExprOp;
+using ir::ExprPtr;
+using ir::Kind;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+std::string describe(const Value& v) {
+    if (!v.present()) return "absent";
+    return std::string(type_name(v.kind)) + " " + to_display(v);
+}
+
+/// Exactly the same value: kind and payload bits. Strings, arrays and maps are compared by
+/// content (each engine allocates its own copy); any NaN equals any NaN (LLVM may fold a
+/// constant NaN with another sign than the hardware produces, see the report).
+bool identical(const Value& a, const Value& b) {
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+        case ValueKind::Float:
+            return std::bit_cast<uint64_t>(a.f) == std::bit_cast<uint64_t>(b.f) || (std::isnan(a.f) && std::isnan(b.f));
+        case ValueKind::Str:
+        case ValueKind::Array:
+        case ValueKind::Map: return values_equal(a, b) && to_display(a) == to_display(b);
+        default: return a.i == b.i;
+    }
+}
+
+// ---------------------------------------------------------------- IR builders
+
+ExprPtr node(ExprOp op, std::vector<ExprPtr> args = {}) {
+    auto e = std::make_shared<ir::Expr>();
+    e->op = op;
+    e->args = std::move(args);
+    return e;
+}
+ExprPtr lit_int(int64_t v) {
+    auto e = node(ExprOp::Const);
+    e->lit.kind = e->type = Kind::Int;
+    e->lit.i = v;
+    return e;
+}
+ExprPtr lit_float(double v) {
+    auto e = node(ExprOp::Const);
+    e->lit.kind = e->type = Kind::Float;
+    e->lit.f = v;
+    return e;
+}
+ExprPtr lit_bool(bool v) {
+    auto e = node(ExprOp::Const);
+    e->lit.kind = e->type = Kind::Bool;
+    e->lit.b = v;
+    return e;
+}
+ExprPtr lit_null() {
+    auto e = node(ExprOp::Const);
+    e->lit.kind = e->type = Kind::Null;
+    return e;
+}
+ExprPtr lit_str(std::string s) {
+    auto e = node(ExprOp::Const);
+    e->lit.kind = e->type = Kind::Str;
+    e->lit.s = std::move(s);
+    return e;
+}
+ExprPtr field(std::vector<uint32_t> slots, int32_t global = -1) {
+    auto e = node(ExprOp::Field);
+    e->slots = std::move(slots);
+    e->index = global;
+    e->name = "f";
+    return e;
+}
+ExprPtr global(int32_t index) {
+    auto e = node(ExprOp::Global);
+    e->index = index;
+    e->name = "g";
+    return e;
+}
+ExprPtr bin(BinaryOp op, ExprPtr a, ExprPtr b) {
+    auto e = node(ExprOp::Binary, {std::move(a), std::move(b)});
+    e->bop = op;
+    return e;
+}
+/// `and` / `or` nodes carry their operator too (the printer shows it).
+ExprPtr logic(ExprOp op, ExprPtr a, ExprPtr b) {
+    auto e = node(op, {std::move(a), std::move(b)});
+    e->bop = op == ExprOp::And ? BinaryOp::And : BinaryOp::Or;
+    return e;
+}
+ExprPtr un(UnaryOp op, ExprPtr a) {
+    auto e = node(ExprOp::Unary, {std::move(a)});
+    e->uop = op;
+    return e;
+}
+ExprPtr call(Builtin fn, std::vector<ExprPtr> args) {
+    auto e = node(ExprOp::Call, std::move(args));
+    e->fn = fn;
+    e->name = std::string(varpulis::frontend::builtin_name(fn));
+    return e;
+}
+
+// ---------------------------------------------------------------- a plan around expressions
+
+/// Stream 0 has one single-slot projection per expression, stream 1 one filter per
+/// expression (each operator its own small kernel). Rows have `width` slots; `globals`
+/// globals exist.
+ir::Plan batch_plan(const std::vector<ExprPtr>& exprs, size_t width, size_t globals) {
+    ir::Plan plan;
+    ir::Schema in;
+    in.name = "In";
+    for (size_t i = 0; i < width; ++i) in.fields.push_back("f" + std::to_string(i));
+    ir::Schema out;
+    out.name = "Out";
+    out.kind = ir::SchemaKind::Closed;
+    out.fields = {"r"};
+    plan.schemas = {in, out};
+    for (size_t g = 0; g < globals; ++g) plan.globals.push_back({"g" + std::to_string(g), true});
+
+    ir::StreamPlan p;
+    p.name = "P";
+    p.id = 0;
+    p.type_id = 0;
+    p.inputs = {"In"};
+    ir::StreamPlan f = p;
+    f.name = "F";
+    f.id = 1;
+    for (const auto& e : exprs) {
+        ir::Operator sel;
+        sel.kind = ir::OpKind::Select;
+        sel.in = 0;
+        sel.out = 1;
+        sel.exprs = {e};
+        sel.names = {"r"};
+        p.ops.push_back(sel);
+        ir::Operator flt;
+        flt.kind = ir::OpKind::Filter;
+        flt.in = 0;
+        flt.out = 0;
+        flt.exprs = {e};
+        f.ops.push_back(flt);
+    }
+    plan.streams = {p, f};
+    plan.routes = {{0, 1}, {}};
+    return plan;
+}
+
+/// Interpreter state for evaluating a batch plan's expressions.
+struct Env {
+    Interner interner;
+    Arena heap;
+    Runtime rt;
+    explicit Env(const ir::Plan& plan) {
+        rt.plan = &plan;
+        rt.heap = &heap;
+        rt.interner = &interner;
+        rt.globals.assign(plan.globals.size(), Value::absent());
+    }
+    EvalContext context(const Row& row) {
+        EvalContext c;
+        c.rt = &rt;
+        c.row = &row;
+        c.now_ms = row.ts;
+        c.has_now = true;
+        return c;
+    }
+};
+
+class JitTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        std::string error;
+        jit::JitOptions options;
+        if (const char* level = std::getenv("VARPULIS_JIT_OPT")) options.opt_level = std::atoi(level);
+        compiler_ = jit::JitCompiler::create(options, error).release();
+        ASSERT_NE(compiler_, nullptr) << "JIT set-up failed: " << error;
+    }
+    static void TearDownTestSuite() {
+        delete compiler_;
+        compiler_ = nullptr;
+    }
+
+    std::shared_ptr<const jit::CompiledPlan> compile(const ir::Plan& plan) {
+        std::string error;
+        auto c = compiler_->compile(plan, error);
+        EXPECT_NE(c, nullptr) << "compile failed: " << error;
+        return c;
+    }
+
+    /// Evaluates expression `i` of a batch plan on `slots` with the interpreter, the projection
+    /// kernel and the filter kernel, and checks they agree.
+    static void check(Env& env, const ir::Plan& plan, const jit::CompiledPlan& c, size_t i, const Value* slots,
+                      const std::string& what) {
+        Row row{slots, 0, 1000, nullptr, nullptr, 0};
+        const ir::Expr& e = *plan.streams[0].ops[i].exprs[0];
+        EvalContext ci = env.context(row);
+        Value want = eval(e, ci);
+        bool want_keep = eval_condition(&e, ci);
+
+        const KernelTable& t = *c.kernels;
+        ASSERT_NE(t.ops[0][i].project, nullptr) << "projection not compiled";
+        Value got;
+        EvalContext cj = env.context(row);
+        KernelContext kc{&cj, t.nodes.data()};
+        t.ops[0][i].project(slots, &got, &kc);
+        ASSERT_NE(t.ops[1][i].filter, nullptr) << "filter not compiled";
+        int32_t keep = t.ops[1][i].filter(slots, &kc);
+
+        std::string row_text;
+        for (size_t s = 0; s < plan.schemas[0].fields.size(); ++s)
+            row_text += " $" + std::to_string(s) + "=" + describe(slots[s]);
+        for (size_t g = 0; g < env.rt.globals.size(); ++g)
+            row_text += " @" + std::to_string(g) + "=" + describe(env.rt.globals[g]);
+        EXPECT_TRUE(identical(want, got)) << what << ": " << ir::expr_to_string(plan, &e, true)
+                                             << "\n  row:" << row_text << "\n  interpreter: " << describe(want)
+                                             << "\n  jit:         " << describe(got);
+        EXPECT_EQ(keep, want_keep ? 1 : 0) << what << ": filter on " << ir::expr_to_string(plan, &e, true)
+                                           << "\n  row:" << row_text;
+    }
+
+    /// Checks every expression on every row.
+    void differential(const std::vector<ExprPtr>& exprs, const std::vector<std::vector<Value>>& rows,
+                      const std::vector<Value>& globals = {}, jit::JitCompiler* with = nullptr) {
+        size_t width = rows.empty() ? 0 : rows[0].size();
+        ir::Plan plan = batch_plan(exprs, width, globals.size());
+        Env env(plan);
+        env.rt.globals = globals;
+        std::string error;
+        auto c = (with ? with : compiler_)->compile(plan, error);
+        ASSERT_NE(c, nullptr) << "compile failed: " << error;
+        for (size_t r = 0; r < rows.size(); ++r)
+            for (size_t i = 0; i < exprs.size(); ++i) check(env, plan, *c, i, rows[r].data(), "row " + std::to_string(r));
+    }
+
+    static jit::JitCompiler* compiler_;
+};
+
+jit::JitCompiler* JitTest::compiler_ = nullptr;
+
+std::vector<ExprPtr> all_binary(const ExprPtr& a, const ExprPtr& b) {
+    std::vector<ExprPtr> out;
+    for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Mod, BinaryOp::Pow,
+                        BinaryOp::Eq, BinaryOp::Ne, BinaryOp::Lt, BinaryOp::Le, BinaryOp::Gt, BinaryOp::Ge, BinaryOp::Xor})
+        out.push_back(bin(op, a, b));
+    return out;
+}
+
+// ---------------------------------------------------------------- hand-built kernels
+
+TEST_F(JitTest, IntArithmeticWrapsAndDivisionByZeroHasNoValue) {
+    std::vector<Value> edge = {Value::integer(0), Value::integer(1), Value::integer(-1), Value::integer(7),
+                               Value::integer(-7), Value::integer(kMin), Value::integer(kMax)};
+    std::vector<std::vector<Value>> rows;
+    for (const Value& x : edge)
+        for (const Value& y : edge) rows.push_back({x, y});
+    differential(all_binary(field({0}), field({1})), rows);
+}
+
+TEST_F(JitTest, FloatAndMixedNumbersFollowValueOps) {
+    std::vector<Value> edge = {Value::floating(0.0),   Value::floating(-0.0),  Value::floating(1.5),
+                               Value::floating(-2.5),  Value::floating(kNaN),  Value::floating(kInf),
+                               Value::floating(-kInf), Value::floating(9223372036854775808.0),
+                               Value::floating(-9223372036854775808.0), Value::floating(9007199254740992.0),
+                               Value::integer(0),      Value::integer(3),      Value::integer(kMax),
+                               Value::integer(kMin),   Value::integer(9007199254740993)};
+    std::vector<std::vector<Value>> rows;
+    for (const Value& x : edge)
+        for (const Value& y : edge) rows.push_back({x, y});
+    differential(all_binary(field({0}), field({1})), rows);
+}
+
+TEST_F(JitTest, NonNumbersGoThroughTheHelpers) {
+    Interner in;
+    std::vector<Value> edge = {Value::absent(),      Value::null(),        Value::boolean(true),
+                               Value::boolean(false), Value::string(in.intern("ab")), Value::string(in.intern("b")),
+                               Value::timestamp(5'000'000), Value::duration(1'000'000), Value::integer(2)};
+    std::vector<std::vector<Value>> rows;
+    for (const Value& x : edge)
+        for (const Value& y : edge) rows.push_back({x, y});
+    auto exprs = all_binary(field({0}), field({1}));
+    exprs.push_back(un(UnaryOp::Neg, field({0})));
+    exprs.push_back(un(UnaryOp::Not, field({0})));
+    exprs.push_back(un(UnaryOp::BitNot, field({0})));
+    differential(exprs, rows);
+}
+
+TEST_F(JitTest, AbsentFieldsFallBackToCandidatesThenGlobals) {
+    std::vector<ExprPtr> exprs = {field({0}), field({1, 0}), field({1}, 0), field({1}, 1), field({1}, 7),
+                                  global(0),  global(1),     global(9),     field({}, 0),  field({})};
+    std::vector<std::vector<Value>> rows = {{Value::integer(1), Value::absent()},
+                                            {Value::absent(), Value::absent()},
+                                            {Value::absent(), Value::floating(2.5)}};
+    differential(exprs, rows, {Value::integer(42), Value::absent()});
+}
+
+TEST_F(JitTest, ThreeValuedLogic) {
+    std::vector<ExprPtr> exprs;
+    for (ExprOp op : {ExprOp::And, ExprOp::Or}) exprs.push_back(logic(op, field({0}), field({1})));
+    exprs.push_back(un(UnaryOp::Not, field({0})));
+    auto cond = node(ExprOp::If, {field({0}), lit_int(1), lit_int(2)});
+    exprs.push_back(cond);
+    exprs.push_back(node(ExprOp::If, {field({0}), lit_float(1.5), field({1})}));
+    std::vector<Value> vals = {Value::boolean(true), Value::boolean(false), Value::absent(), Value::integer(1),
+                               Value::null()};
+    std::vector<std::vector<Value>> rows;
+    for (const Value& x : vals)
+        for (const Value& y : vals) rows.push_back({x, y});
+    differential(exprs, rows);
+}
+
+TEST_F(JitTest, StringsCallsAndMembershipUseTheInterpreter) {
+    Interner in;
+    std::vector<ExprPtr> exprs = {
+        bin(BinaryOp::Add, field({0}), lit_str("-x")),
+        bin(BinaryOp::Eq, field({0}), lit_str("ab")),
+        bin(BinaryOp::Lt, field({0}), lit_str("b")),
+        bin(BinaryOp::In, field({0}), node(ExprOp::Array, {lit_str("ab"), lit_str("c")})),
+        bin(BinaryOp::NotIn, lit_str("a"), field({0})),
+        call(Builtin::Len, {field({0})}),
+        call(Builtin::Upper, {field({0})}),
+        bin(BinaryOp::Add, call(Builtin::Len, {field({0})}), field({1})),
+        node(ExprOp::If, {bin(BinaryOp::Gt, field({1}), lit_int(0)), call(Builtin::ToString, {field({1})}), lit_null()}),
+    };
+    std::vector<std::vector<Value>> rows = {{Value::string(in.intern("ab")), Value::integer(3)},
+                                            {Value::string(in.intern("")), Value::floating(-1.0)},
+                                            {Value::absent(), Value::absent()},
+                                            {Value::integer(5), Value::string(in.intern("q"))}};
+    differential(exprs, rows);
+    auto stats = compile(batch_plan(exprs, 2, 0));
+    ASSERT_NE(stats, nullptr);
+    EXPECT_GT(stats->fallback_nodes, 0u) << "strings and calls are expected to call vp_eval_fallback";
+    EXPECT_GT(stats->inlined_nodes, 0u);
+}
+
+// ---------------------------------------------------------------- plans from VPL through the engine
+
+std::unique_ptr<ir::Compilation> compile_vpl(const std::string& text) {
+    auto c = ir::compile_source("test.vpl", text, ir::CompileStage::Lower);
+    EXPECT_TRUE(c->ok()) << "VPL does not compile:\n" << text;
+    return c;
+}
+
+struct EventSpec {
+    std::string type;
+    int64_t ts;
+    std::vector<std::pair<std::string, Value>> fields;
+};
+
+/// Runs `events` through an engine; `swap_at` < 0: interpreter only; 0: kernels before the
+/// first event; n: kernels installed after n events. Returns the JSON output lines.
+std::string run_engine(const ir::Plan& plan, Interner& interner, const std::vector<EventSpec>& events,
+                       std::shared_ptr<const KernelTable> kernels, long swap_at) {
+    std::string out;
+    Engine engine(
+        plan, interner,
+        [&](const OutputEvent& e) {
+            append_output_line(out, e.stream, e.event_type, e.timestamp_ms, e.names, e.values, e.field_count);
+        },
+        stderr);
+    for (size_t i = 0; i < events.size(); ++i) {
+        if (kernels && static_cast<long>(i) == swap_at) engine.install_kernels(kernels);
+        const EventSpec& s = events[i];
+        std::vector<Field> fields;
+        for (const auto& [name, v] : s.fields) fields.push_back({interner.intern(name), v});
+        InputEvent ev;
+        ev.type = interner.intern(s.type);
+        ev.timestamp_ms = s.ts;
+        ev.fields = fields.data();
+        ev.field_count = static_cast<uint32_t>(fields.size());
+        engine.process(ev);
+        if (kernels && static_cast<long>(i) >= swap_at) {
+            EXPECT_TRUE(engine.kernels_active()) << "kernels adopted at the event boundary";
+        }
+    }
+    engine.finish();
+    return out;
+}
+
+TEST_F(JitTest, VplPlansGiveIdenticalOutputsInEveryMode) {
+    const std::string program = R"(
+let limit = 100
+var bonus = 2.5
+event Trade:
+    sym: str
+    px: float
+    qty: int
+stream Big = Trade
+    .where(qty >= limit and px > 1.5 or sym == "X")
+    .emit(sym: sym, notional: px * qty, half: qty / 2, rest: qty % 7, tag: sym + "!", b: bonus, neg: -px)
+stream Odd = Trade
+    .where(not (qty % 2 == 0))
+    .select(q: qty, p: if px > 10.0 then px else 0.0, big: qty > 1000000)
+    .where(q > 3)
+    .emit(q: q, p: p, big: big, l: len(sym))
+)";
+    auto c = compile_vpl(program);
+    ASSERT_TRUE(c->ok());
+    Interner interner;
+    std::vector<EventSpec> events;
+    std::mt19937_64 rng(7);
+    const char* syms[] = {"A", "X", "BB"};
+    for (int i = 0; i < 200; ++i) {
+        EventSpec e{"Trade", 1000 + i, {}};
+        if (rng() % 5) e.fields.push_back({"sym", Value::string(interner.intern(syms[rng() % 3]))});
+        switch (rng() % 4) {
+            case 0: e.fields.push_back({"px", Value::floating(static_cast<double>(rng() % 4000) / 100.0)}); break;
+            case 1: e.fields.push_back({"px", Value::integer(static_cast<int64_t>(rng() % 40))}); break;
+            case 2: e.fields.push_back({"px", Value::floating(kNaN)}); break;
+            default: break;
+        }
+        if (rng() % 6) e.fields.push_back({"qty", Value::integer(static_cast<int64_t>(rng() % 300) - 20)});
+        else e.fields.push_back({"qty", Value::floating(150.0)});
+        events.push_back(std::move(e));
+    }
+    auto compiled = compile(*c->plan);
+    ASSERT_NE(compiled, nullptr);
+    for (const auto& op : compiled->operators)
+        EXPECT_TRUE(op.compiled) << "stream " << op.stream << " op " << op.op << " should be compiled";
+    std::string interp = run_engine(*c->plan, interner, events, nullptr, -1);
+    EXPECT_FALSE(interp.empty());
+    EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, 0), interp) << "jit from the start";
+    for (long swap : {1L, 57L, 199L})
+        EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, swap), interp) << "swap after " << swap;
+}
+
+// ---------------------------------------------------------------- cache and release
+
+TEST_F(JitTest, IdenticalIrIsServedFromTheCache) {
+    const std::string program = R"(
+stream S = T.where(x > 1 and name == "a").emit(y: x * 2, n: name + "b")
+)";
+    auto first = compile_vpl(program);
+    auto a = compile(*first->plan);
+    ASSERT_NE(a, nullptr);
+    auto second = compile_vpl(program);
+    auto b = compile(*second->plan);
+    ASSERT_NE(b, nullptr);
+    EXPECT_FALSE(a->cache_hit);
+    EXPECT_TRUE(b->cache_hit) << "an identical plan must not be recompiled";
+    EXPECT_EQ(a->version, b->version);
+    EXPECT_EQ(a->ir_hash, b->ir_hash);
+    EXPECT_NE(a->kernels->nodes, b->kernels->nodes) << "fallback nodes come from each plan";
+
+    // The cached code runs on the second plan after the first one is gone.
+    a.reset();
+    first.reset();
+    Interner interner;
+    std::vector<EventSpec> events = {{"T", 1, {{"x", Value::integer(5)}, {"name", Value::string(interner.intern("a"))}}},
+                                     {"T", 2, {{"x", Value::integer(0)}, {"name", Value::string(interner.intern("a"))}}}};
+    std::string interp = run_engine(*second->plan, interner, events, nullptr, -1);
+    EXPECT_EQ(run_engine(*second->plan, interner, events, b->kernels, 0), interp);
+    EXPECT_NE(interp.find("\"n\": \"ab\""), std::string::npos) << interp;
+
+    auto other = compile_vpl("stream S = T.where(x > 2).emit(y: x * 2)\n");
+    auto d = compile(*other->plan);
+    ASSERT_NE(d, nullptr);
+    EXPECT_FALSE(d->cache_hit) << "a different plan is compiled";
+    EXPECT_NE(d->version, b->version);
+}
+
+TEST_F(JitTest, ReleaseFreesAVersionOnceUnused) {
+    auto c = compile_vpl("stream S = T.where(x > 12345).emit(y: x - 1)\n");
+    const size_t resident = compiler_->resident_versions();
+    const size_t cached = compiler_->cached_versions();
+    auto compiled = compile(*c->plan);
+    ASSERT_NE(compiled, nullptr);
+    EXPECT_EQ(compiler_->resident_versions(), resident + 1);
+    EXPECT_EQ(compiler_->cached_versions(), cached + 1);
+
+    EXPECT_TRUE(compiler_->release(compiled->version));
+    EXPECT_FALSE(compiler_->release(compiled->version)) << "already released";
+    EXPECT_EQ(compiler_->cached_versions(), cached);
+    EXPECT_EQ(compiler_->resident_versions(), resident + 1) << "still in use by the CompiledPlan";
+
+    std::shared_ptr<const KernelTable> table = compiled->kernels;
+    compiled.reset();
+    EXPECT_EQ(compiler_->resident_versions(), resident + 1) << "still in use by a kernel table";
+    table.reset();
+    EXPECT_EQ(compiler_->resident_versions(), resident) << "code freed with its last user";
+
+    auto again = compile(*c->plan);
+    ASSERT_NE(again, nullptr);
+    EXPECT_FALSE(again->cache_hit) << "a released version is compiled afresh";
+}
+
+TEST_F(JitTest, DumpsShowTheKernels) {
+    auto c = compile_vpl("stream S = T.where(x > 1).emit(y: x + 1)\n");
+    std::string text, error;
+    ASSERT_TRUE(compiler_->dump_llvm(*c->plan, false, text, error)) << error;
+    EXPECT_NE(text.find("define i32 @vp_s0_o0_filter"), std::string::npos) << text;
+    EXPECT_NE(text.find("@vp_s0_o1_project"), std::string::npos) << text;
+    ASSERT_TRUE(compiler_->dump_llvm(*c->plan, true, text, error)) << error;
+    EXPECT_NE(text.find("vp_s0_o0_filter"), std::string::npos) << text;
+    ASSERT_TRUE(compiler_->dump_asm(*c->plan, text, error)) << error;
+    EXPECT_NE(text.find("vp_s0_o0_filter:"), std::string::npos) << text;
+}
+
+// ---------------------------------------------------------------- random differential
+
+/// Random expression trees over rows of random values. Deterministic for a seed.
+class RandomExprs {
+public:
+    RandomExprs(uint64_t seed, Interner& in, size_t width, size_t globals)
+        : rng_(seed), in_(in), width_(width), globals_(globals) {}
+
+    ExprPtr expr(int depth) {
+        if (depth <= 0 || pick(10) < 3) return leaf();
+        switch (pick(14)) {
+            case 0:
+            case 1:
+            case 2:
+            case 3:
+            case 11:
+            case 12:
+            case 13: {
+                static const BinaryOp ops[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div,
+                                               BinaryOp::Mod, BinaryOp::Pow, BinaryOp::Eq,  BinaryOp::Ne,
+                                               BinaryOp::Lt,  BinaryOp::Le,  BinaryOp::Gt,  BinaryOp::Ge,
+                                               BinaryOp::Xor, BinaryOp::In,  BinaryOp::BitAnd};
+                return bin(ops[pick(std::size(ops))], expr(depth - 1), expr(depth - 1));
+            }
+            case 4: {
+                static const UnaryOp ops[] = {UnaryOp::Neg, UnaryOp::Not, UnaryOp::BitNot};
+                return un(ops[pick(3)], expr(depth - 1));
+            }
+            case 5: return logic(ExprOp::And, expr(depth - 1), expr(depth - 1));
+            case 6: return logic(ExprOp::Or, expr(depth - 1), expr(depth - 1));
+            case 7: {
+                // Lowering always gives `if` three operands (the printer relies on it).
+                return node(ExprOp::If, {expr(depth - 1), expr(depth - 1), expr(depth - 1)});
+            }
+            case 8: {
+                static const Builtin fns[] = {Builtin::Abs, Builtin::Floor, Builtin::Min, Builtin::Max, Builtin::Len,
+                                              Builtin::ToString, Builtin::ToInt, Builtin::ToFloat, Builtin::TypeOf,
+                                              Builtin::Coalesce, Builtin::IsNull, Builtin::Sqrt};
+                std::vector<ExprPtr> args{expr(depth - 1)};
+                if (pick(2)) args.push_back(expr(depth - 1));
+                return call(fns[pick(std::size(fns))], std::move(args));
+            }
+            case 9:
+                return bin(pick(2) ? BinaryOp::In : BinaryOp::NotIn, expr(depth - 1),
+                           node(ExprOp::Array, {leaf(), leaf()}));
+            case 10: return node(ExprOp::Array, {expr(depth - 1), leaf()});
+            default: return bin(BinaryOp::Add, expr(depth - 1), expr(depth - 1));
+        }
+    }
+
+    ExprPtr leaf() {
+        switch (pick(12)) {
+            case 0:
+            case 1:
+            case 2:
+            case 3:
+            case 4: {
+                std::vector<uint32_t> slots{static_cast<uint32_t>(pick(width_))};
+                if (pick(3) == 0) slots.push_back(static_cast<uint32_t>(pick(width_)));
+                int32_t g = pick(3) == 0 ? static_cast<int32_t>(pick(globals_ + 1)) : -1;
+                return field(slots, g);
+            }
+            case 5: return global(static_cast<int32_t>(pick(globals_ + 1)));
+            case 6:
+            case 7: return lit_int(int_value());
+            case 8:
+            case 9: return lit_float(float_value());
+            case 10: return pick(2) ? lit_bool(pick(2)) : lit_null();
+            default: {
+                static const char* strs[] = {"", "a", "ab", "B"};
+                return lit_str(strs[pick(4)]);
+            }
+        }
+    }
+
+    /// Mostly numbers: the inline fast paths are where the two engines could disagree.
+    Value value() {
+        switch (pick(20)) {
+            case 0:
+            case 1: return Value::absent();
+            case 2: return Value::null();
+            case 3:
+            case 4: return Value::boolean(pick(2));
+            case 5: {
+                static const char* strs[] = {"", "a", "ab", "B"};
+                return Value::string(in_.intern(strs[pick(4)]));
+            }
+            case 6: return pick(2) ? Value::timestamp(int_value()) : Value::duration(static_cast<uint64_t>(pick(1000)));
+            default: return pick(2) ? Value::integer(int_value()) : Value::floating(float_value());
+        }
+    }
+
+private:
+    size_t pick(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
+    int64_t int_value() {
+        static const int64_t edge[] = {0, 1, -1, 2, 3, -7, 64, kMin, kMax, kMin + 1, 9007199254740993};
+        return pick(3) ? edge[pick(std::size(edge))] : static_cast<int64_t>(rng_() % 2001) - 1000;
+    }
+    double float_value() {
+        static const double edge[] = {0.0, -0.0, 0.5, -1.5, 2.0, kNaN, kInf, -kInf, 9223372036854775808.0,
+                                      -9223372036854775808.0, 9007199254740992.0, 1e-300};
+        return pick(3) ? edge[pick(std::size(edge))] : static_cast<double>(static_cast<int64_t>(rng_() % 4001) - 2000) / 8.0;
+    }
+
+    std::mt19937_64 rng_;
+    Interner& in_;
+    size_t width_, globals_;
+};
+
+/// Seeded random expression trees over random rows: exact agreement of the interpreter, the
+/// projection kernel and the filter kernel. Batches alternate between the O2 compiler (the
+/// optimiser must keep the semantics) and an O0 one (the generated code as written; it
+/// compiles ~7x faster, so it carries most of the volume). VARPULIS_JIT_SEED picks the seed.
+TEST_F(JitTest, RandomExpressionsMatchTheInterpreter) {
+    uint64_t seed = 20240611;
+    if (const char* s = std::getenv("VARPULIS_JIT_SEED")) seed = std::strtoull(s, nullptr, 10);
+    constexpr size_t kBatches = 32, kPerBatch = 100, kRows = 64, kWidth = 4, kGlobals = 2;
+    std::string error;
+    jit::JitOptions o0;
+    o0.opt_level = 0;
+    auto unoptimised = jit::JitCompiler::create(o0, error);
+    ASSERT_NE(unoptimised, nullptr) << error;
+    SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun with VARPULIS_JIT_SEED=" + std::to_string(seed) + ")");
+    for (size_t batch = 0; batch < kBatches; ++batch) {
+        const bool o2 = batch % 4 == 0;
+        Interner rows_interner;
+        RandomExprs gen(seed + batch, rows_interner, kWidth, kGlobals);
+        std::vector<ExprPtr> exprs;
+        for (size_t i = 0; i < kPerBatch; ++i) exprs.push_back(gen.expr(o2 ? 3 : 4));
+        std::vector<std::vector<Value>> rows(kRows);
+        for (auto& r : rows)
+            for (size_t s = 0; s < kWidth; ++s) r.push_back(gen.value());
+        std::vector<Value> globals{gen.value(), gen.value()};
+        SCOPED_TRACE("batch " + std::to_string(batch) + " at " + (o2 ? "O2" : "O0") + " (generator seed " +
+                     std::to_string(seed + batch) + ")");
+        differential(exprs, rows, globals, o2 ? compiler_ : unoptimised.get());
+        if (HasFailure()) return;  // one batch of messages is enough to debug
+    }
+}
+
+}  // namespace
