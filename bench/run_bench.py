@@ -64,11 +64,11 @@ def anchor_rate(exe, workload, mode, data, reps):
     return float(d.get("events_per_s", 0)), int(float(d.get("outputs", 0)))
 
 
-def engine_core(binary, program, data, reps):
+def engine_core(binary, engine, program, data, reps):
     best, outputs = 0.0, None
     for _ in range(reps):
         r = sh([str(binary), "simulate", "--program", str(program), "--events", str(data), "--immediate",
-                "--preload", "--quiet"], timeout=1800)
+                "--preload", "--quiet", "--engine", engine], timeout=1800)
         if r.returncode:
             return None, None, r.stderr.strip().splitlines()[-1:] or ["?"]
         d = kv(r.stderr.strip().splitlines()[-1])
@@ -77,14 +77,14 @@ def engine_core(binary, program, data, reps):
     return best, outputs, None
 
 
-def engine_e2e(binary, program, data, n, reps):
+def engine_e2e(binary, engine, program, data, n, reps):
     best = None
     for _ in range(reps):
         t0 = time.perf_counter()
         with open(os.devnull, "w") as null:
             r = subprocess.run([str(binary), "simulate", "--program", str(program), "--events", str(data),
-                                "--immediate", "--json"], stdout=null, stderr=subprocess.PIPE, text=True,
-                               timeout=1800)
+                                "--immediate", "--json", "--engine", engine], stdout=null, stderr=subprocess.PIPE,
+                               text=True, timeout=1800)
         dt = time.perf_counter() - t0
         if r.returncode:
             return None
@@ -107,6 +107,7 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS))
+    ap.add_argument("--engines", default="interp,jit", help="comma-separated simulate --engine values")
     ap.add_argument("--write", help="replace the generated table in this Markdown file")
     args = ap.parse_args()
     exe = build_anchor()
@@ -118,16 +119,17 @@ def main():
         data = data_file(w, args.events, args.seed)
         a_core, a_out = anchor_rate(exe, w, "core", data, args.reps)
         a_e2e, _ = anchor_rate(exe, w, "e2e", data, args.reps)
-        e_core, e_out, err = engine_core(args.binary, program, data, args.reps)
-        e_e2e = engine_e2e(args.binary, program, data, args.events, args.reps) if e_core else None
-        note = "" if err is None else f"error: {err[0][:80]}"
-        if e_out is not None and a_out is not None and e_out != a_out:
-            note = f"outputs differ: engine {e_out}, anchor {a_out}"
-        rows.append((w, e_out, fmt(e_core), fmt(a_core), ratio(e_core, a_core), fmt(e_e2e), fmt(a_e2e),
-                     ratio(e_e2e, a_e2e), note))
-        print(rows[-1], file=sys.stderr)
-    head = ("| workload | outputs | engine processing | anchor core | ratio | engine e2e | anchor e2e | ratio | note |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+        for engine in args.engines.split(","):
+            e_core, e_out, err = engine_core(args.binary, engine, program, data, args.reps)
+            e_e2e = engine_e2e(args.binary, engine, program, data, args.events, args.reps) if e_core else None
+            note = "" if err is None else f"error: {err[0][:80]}"
+            if e_out is not None and a_out is not None and e_out != a_out:
+                note = f"outputs differ: engine {e_out}, anchor {a_out}"
+            rows.append((w, engine, e_out, fmt(e_core), fmt(a_core), ratio(e_core, a_core), fmt(e_e2e), fmt(a_e2e),
+                         ratio(e_e2e, a_e2e), note))
+            print(rows[-1], file=sys.stderr)
+    head = ("| workload | engine | outputs | engine processing | anchor core | ratio | engine e2e | anchor e2e | ratio | note |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
     body = "".join("| " + " | ".join("" if c is None else str(c) for c in r) + " |\n" for r in rows)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
     table = (f"<!-- bench:begin -->\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine}; "

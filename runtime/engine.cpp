@@ -64,7 +64,13 @@ struct Engine::Impl {
     std::vector<std::unordered_map<const StrObj*, uint32_t>> field_slots;  // routing schema: name -> slot
     std::vector<std::vector<const StrObj*>> field_names;         // every schema: interned field names
     std::vector<bool> needs_raw;                                 // routing schema read as a whole event
-    std::deque<Pending> queue;
+    std::vector<Pending> queue;   // FIFO of SEMANTICS §1.2; `queue_head` is its front
+    size_t queue_head = 0;
+    std::vector<std::vector<Row>> batch_pool;   // reused batch vectors: no allocation per event
+    /// Per routing schema, the field order of the last event of that type and each field's
+    /// slot (-1: not read): events of one type usually repeat their layout, so converting
+    /// them costs one pointer compare per field.
+    std::vector<std::vector<std::pair<const StrObj*, int32_t>>> layout_cache;
     const StrObj* aggregation_type;
     const StrObj* joined_type;
     std::string line;
@@ -83,6 +89,7 @@ struct Engine::Impl {
         aggregation_type = interner.intern("AggregationResult");
         joined_type = interner.intern("JoinedEvent");
         field_slots.resize(plan.schemas.size());
+        layout_cache.resize(plan.schemas.size());
         field_names.resize(plan.schemas.size());
         needs_raw.assign(plan.schemas.size(), false);
         for (size_t i = 0; i < plan.schemas.size(); ++i) {
@@ -191,10 +198,16 @@ struct Engine::Impl {
         size_t w = width(schema);
         Value* slots = scratch.allocate_array<Value>(w);
         for (size_t i = 0; i < w; ++i) slots[i] = Value::absent();
-        const auto& map = field_slots[static_cast<size_t>(schema)];
+        auto& layout = layout_cache[static_cast<size_t>(schema)];
+        if (layout.size() < ev.field_count) layout.resize(ev.field_count, {nullptr, -1});
         for (uint32_t f = 0; f < ev.field_count; ++f) {
-            auto s = map.find(ev.fields[f].name);
-            if (s != map.end()) slots[s->second] = ev.fields[f].value;
+            const Field& field = ev.fields[f];
+            if (layout[f].first != field.name) {
+                const auto& map = field_slots[static_cast<size_t>(schema)];
+                auto s = map.find(field.name);
+                layout[f] = {field.name, s == map.end() ? -1 : static_cast<int32_t>(s->second)};
+            }
+            if (layout[f].second >= 0) slots[layout[f].second] = field.value;
         }
         Row row{slots, schema, ev.timestamp_ms, ev.type, ev.fields, ev.field_count};
         queue.push_back({row, 0});
@@ -202,19 +215,30 @@ struct Engine::Impl {
     }
 
     void drain() {
-        while (!queue.empty()) {
-            Pending p = queue.front();
-            queue.pop_front();
+        while (queue_head < queue.size()) {
+            Pending p = queue[queue_head++];
             for (int32_t sid : plan.routes[static_cast<size_t>(p.row.schema)])
                 run_stream(streams[static_cast<size_t>(sid)], p.row, p.depth);
         }
+        queue.clear();
+        queue_head = 0;
     }
+
+    std::vector<Row> take_batch() {
+        if (batch_pool.empty()) return {};
+        std::vector<Row> v = std::move(batch_pool.back());
+        batch_pool.pop_back();
+        v.clear();
+        return v;
+    }
+
+    void give_batch(std::vector<Row>&& v) { batch_pool.push_back(std::move(v)); }
 
     // ------------------------------------------------------------ pipelines
 
     void run_stream(StreamState& st, const Row& in, int depth) {
         const ir::StreamPlan& sp = *st.plan;
-        std::vector<Row> batch;
+        std::vector<Row> batch = take_batch();
         if (!sp.merge_filters.empty()) {
             auto entries = st.merge_entries.find(in.schema);
             if (entries == st.merge_entries.end()) return;
@@ -229,7 +253,10 @@ struct Engine::Impl {
                     break;
                 }
             }
-            if (!pass) return;
+            if (!pass) {
+                give_batch(std::move(batch));
+                return;
+            }
             batch.push_back(to_merged(sp, in, input));
         } else {
             batch.push_back(in);
@@ -261,7 +288,7 @@ struct Engine::Impl {
     void run_ops(StreamState& st, size_t first, std::vector<Row> batch, int depth) {
         const ir::StreamPlan& sp = *st.plan;
         bool emitted_any = false;
-        std::vector<Row> next;
+        std::vector<Row> next = take_batch();
         for (size_t k = first; k < sp.ops.size() && !batch.empty(); ++k) {
             const ir::Operator& op = sp.ops[k];
             OpState& os = st.ops[k];
@@ -296,9 +323,12 @@ struct Engine::Impl {
                     break;
                 case ir::OpKind::Window:
                     for (const Row& r : batch) {
-                        std::vector<Row> closed;
+                        std::vector<Row> closed = take_batch();
                         os.window->push(r, scratch, closed);
-                        if (closed.empty()) continue;
+                        if (closed.empty()) {
+                            give_batch(std::move(closed));
+                            continue;
+                        }
                         // Each closed window is its own batch for the operators after it.
                         run_ops(st, k + 1, std::move(closed), depth);
                     }
@@ -372,6 +402,8 @@ struct Engine::Impl {
         if (sp.has_process && !sp.emits && !emitted_any)
             for (const Row& r : batch) output_dynamic(st, r);
         for (const Row& r : batch) forward(st, r, depth);
+        give_batch(std::move(next));
+        give_batch(std::move(batch));
     }
 
     Row project(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r) {
