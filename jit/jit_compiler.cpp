@@ -340,16 +340,24 @@ std::string JitCompiler::host_cpu() const { return impl_->state->cpu; }
 
 const JitOptions& JitCompiler::options() const { return impl_->state->options; }
 
-bool JitCompiler::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) {
-    std::lock_guard<std::mutex> lock(impl_->state->mu);
-    llvm::LLVMContext ctx;
-    auto m = impl_->module_for(plan, ctx);
+/// The plan's module, or null with `error` set when code generation produced invalid IR.
+static std::unique_ptr<llvm::Module> verified_module(JitCompiler::Impl& impl, const ir::Plan& plan,
+                                                     llvm::LLVMContext& ctx, std::string& error) {
+    auto m = impl.module_for(plan, ctx);
     std::string verify;
     llvm::raw_string_ostream vos(verify);
     if (llvm::verifyModule(*m, &vos)) {
         error = "code generation produced invalid LLVM IR: " + vos.str();
-        return false;
+        return nullptr;
     }
+    return m;
+}
+
+bool JitCompiler::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) {
+    std::lock_guard<std::mutex> lock(impl_->state->mu);
+    llvm::LLVMContext ctx;
+    auto m = verified_module(*impl_, plan, ctx, error);
+    if (!m) return false;
     if (optimised) optimise(*m, impl_->state->tm.get(), impl_->state->options.opt_level);
     out.clear();
     llvm::raw_string_ostream os(out);
@@ -361,13 +369,8 @@ bool JitCompiler::dump_llvm(const ir::Plan& plan, bool optimised, std::string& o
 bool JitCompiler::dump_asm(const ir::Plan& plan, std::string& out, std::string& error) {
     std::lock_guard<std::mutex> lock(impl_->state->mu);
     llvm::LLVMContext ctx;
-    auto m = impl_->module_for(plan, ctx);
-    std::string verify;
-    llvm::raw_string_ostream vos(verify);
-    if (llvm::verifyModule(*m, &vos)) {
-        error = "code generation produced invalid LLVM IR: " + vos.str();
-        return false;
-    }
+    auto m = verified_module(*impl_, plan, ctx, error);
+    if (!m) return false;
     optimise(*m, impl_->state->tm.get(), impl_->state->options.opt_level);
     auto tm = impl_->state->jtmb->createTargetMachine();
     if (!tm) {
