@@ -21,6 +21,7 @@
 #include "runtime/eval.hpp"
 #include "runtime/value_io.hpp"
 #include "runtime/value_ops.hpp"
+#include "tests/support/ir_builders.hpp"
 
 using namespace varpulis::runtime;
 namespace ir = varpulis::ir;
@@ -34,15 +35,13 @@ using ir::Kind;
 
 namespace {
 
+using namespace varpulis::test_support;
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
-std::string describe(const Value& v) {
-    if (!v.present()) return "absent";
-    return std::string(type_name(v.kind)) + " " + to_display(v);
-}
 
 /// Exactly the same value: kind and payload bits. Strings, arrays and maps are compared by
 /// content (each engine allocates its own copy); any NaN equals any NaN (LLVM may fold a
@@ -57,79 +56,6 @@ bool identical(const Value& a, const Value& b) {
         case ValueKind::Map: return values_equal(a, b) && to_display(a) == to_display(b);
         default: return a.i == b.i;
     }
-}
-
-// ---------------------------------------------------------------- IR builders
-
-ExprPtr node(ExprOp op, std::vector<ExprPtr> args = {}) {
-    auto e = std::make_shared<ir::Expr>();
-    e->op = op;
-    e->args = std::move(args);
-    return e;
-}
-ExprPtr lit_int(int64_t v) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Int;
-    e->lit.i = v;
-    return e;
-}
-ExprPtr lit_float(double v) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Float;
-    e->lit.f = v;
-    return e;
-}
-ExprPtr lit_bool(bool v) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Bool;
-    e->lit.b = v;
-    return e;
-}
-ExprPtr lit_null() {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Null;
-    return e;
-}
-ExprPtr lit_str(std::string s) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Str;
-    e->lit.s = std::move(s);
-    return e;
-}
-ExprPtr field(std::vector<uint32_t> slots, int32_t global = -1) {
-    auto e = node(ExprOp::Field);
-    e->slots = std::move(slots);
-    e->index = global;
-    e->name = "f";
-    return e;
-}
-ExprPtr global(int32_t index) {
-    auto e = node(ExprOp::Global);
-    e->index = index;
-    e->name = "g";
-    return e;
-}
-ExprPtr bin(BinaryOp op, ExprPtr a, ExprPtr b) {
-    auto e = node(ExprOp::Binary, {std::move(a), std::move(b)});
-    e->bop = op;
-    return e;
-}
-/// `and` / `or` nodes carry their operator too (the printer shows it).
-ExprPtr logic(ExprOp op, ExprPtr a, ExprPtr b) {
-    auto e = node(op, {std::move(a), std::move(b)});
-    e->bop = op == ExprOp::And ? BinaryOp::And : BinaryOp::Or;
-    return e;
-}
-ExprPtr un(UnaryOp op, ExprPtr a) {
-    auto e = node(ExprOp::Unary, {std::move(a)});
-    e->uop = op;
-    return e;
-}
-ExprPtr call(Builtin fn, std::vector<ExprPtr> args) {
-    auto e = node(ExprOp::Call, std::move(args));
-    e->fn = fn;
-    e->name = std::string(varpulis::frontend::builtin_name(fn));
-    return e;
 }
 
 // ---------------------------------------------------------------- a plan around expressions

@@ -2,6 +2,7 @@
 // (runtime/value_ops.hpp), over hand-built plan-IR trees (SEMANTICS §4, §14; VPL.md §9c).
 
 #include "runtime/eval.hpp"
+#include "tests/support/ir_builders.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,170 +30,12 @@ using ir::StmtPtr;
 
 namespace {
 
+using namespace varpulis::test_support;
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
-/// "kind display" (e.g. `int 3`, `string "a"`, `float 2.5`), or "absent": one string states
-/// both the kind and the value of a result.
-std::string describe(const Value& v) {
-    if (!v.present()) return "absent";
-    return std::string(type_name(v.kind)) + " " + to_display(v);
-}
-
-// ---------------------------------------------------------------- IR builders
-
-ExprPtr node(ExprOp op, std::vector<ExprPtr> args = {}) {
-    auto e = std::make_shared<ir::Expr>();
-    e->op = op;
-    e->args = std::move(args);
-    return e;
-}
-
-ExprPtr lit_int(int64_t v) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Int;
-    e->lit.i = v;
-    return e;
-}
-ExprPtr lit_float(double v) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Float;
-    e->lit.f = v;
-    return e;
-}
-ExprPtr lit_bool(bool v) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Bool;
-    e->lit.b = v;
-    return e;
-}
-ExprPtr lit_str(std::string v) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Str;
-    e->lit.s = std::move(v);
-    return e;
-}
-ExprPtr lit_null() {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Null;
-    return e;
-}
-ExprPtr lit_ts(int64_t ns) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Timestamp;
-    e->lit.i = ns;
-    return e;
-}
-ExprPtr lit_dur(int64_t ns) {
-    auto e = node(ExprOp::Const);
-    e->lit.kind = e->type = Kind::Duration;
-    e->lit.i = ns;
-    return e;
-}
-/// A field read: slots in order, then global `global` when >= 0.
-ExprPtr field(std::vector<uint32_t> slots, int32_t global = -1) {
-    auto e = node(ExprOp::Field);
-    e->slots = std::move(slots);
-    e->index = global;
-    return e;
-}
-/// An always-absent expression (what lowering makes of an unknown name).
-ExprPtr missing() { return field({}); }
-ExprPtr local(int32_t i) {
-    auto e = node(ExprOp::Local);
-    e->index = i;
-    return e;
-}
-ExprPtr global(int32_t i) {
-    auto e = node(ExprOp::Global);
-    e->index = i;
-    return e;
-}
-ExprPtr bin(BinaryOp op, ExprPtr a, ExprPtr b) {
-    auto e = node(ExprOp::Binary, {std::move(a), std::move(b)});
-    e->bop = op;
-    return e;
-}
-ExprPtr un(UnaryOp op, ExprPtr a) {
-    auto e = node(ExprOp::Unary, {std::move(a)});
-    e->uop = op;
-    return e;
-}
-ExprPtr and_(ExprPtr a, ExprPtr b) { return node(ExprOp::And, {std::move(a), std::move(b)}); }
-ExprPtr or_(ExprPtr a, ExprPtr b) { return node(ExprOp::Or, {std::move(a), std::move(b)}); }
-ExprPtr call(Builtin fn, std::vector<ExprPtr> args) {
-    auto e = node(ExprOp::Call, std::move(args));
-    e->fn = fn;
-    return e;
-}
-ExprPtr call_user(int32_t fn, std::vector<ExprPtr> args) {
-    auto e = node(ExprOp::CallUser, std::move(args));
-    e->index = fn;
-    return e;
-}
-ExprPtr array(std::vector<ExprPtr> items) { return node(ExprOp::Array, std::move(items)); }
-ExprPtr map_lit(std::vector<std::string> keys, std::vector<ExprPtr> values) {
-    auto e = node(ExprOp::Map, std::move(values));
-    e->names = std::move(keys);
-    return e;
-}
-ExprPtr index(ExprPtr base, ExprPtr i) { return node(ExprOp::Index, {std::move(base), std::move(i)}); }
-ExprPtr slice(ExprPtr base, ExprPtr lo, ExprPtr hi) { return node(ExprOp::Slice, {std::move(base), std::move(lo), std::move(hi)}); }
-ExprPtr member(ExprPtr base, std::string name) {
-    auto e = node(ExprOp::Member, {std::move(base)});
-    e->name = std::move(name);
-    return e;
-}
-ExprPtr range(ExprPtr a, ExprPtr b, bool inclusive) {
-    auto e = node(ExprOp::Range, {std::move(a), std::move(b)});
-    e->inclusive = inclusive;
-    return e;
-}
-ExprPtr if_(ExprPtr c, ExprPtr a, ExprPtr b) { return node(ExprOp::If, {std::move(c), std::move(a), std::move(b)}); }
-ExprPtr method(std::string name, std::vector<ExprPtr> args) {
-    auto e = node(ExprOp::Method, std::move(args));
-    e->name = std::move(name);
-    return e;
-}
-ExprPtr lambda(int32_t first_local, uint32_t params, ExprPtr value, std::vector<StmtPtr> body = {}) {
-    auto e = node(ExprOp::Lambda, {std::move(value)});
-    e->index = first_local;
-    e->param_count = params;
-    e->body = std::move(body);
-    return e;
-}
-
-StmtPtr stmt(StmtOp op, int32_t index = -1, std::vector<ExprPtr> exprs = {}, std::vector<std::vector<StmtPtr>> blocks = {}) {
-    auto s = std::make_shared<ir::Stmt>();
-    s->op = op;
-    s->index = index;
-    s->exprs = std::move(exprs);
-    s->blocks = std::move(blocks);
-    return s;
-}
-StmtPtr let(int32_t l, ExprPtr v) { return stmt(StmtOp::Let, l, {std::move(v)}); }
-StmtPtr assign(int32_t l, ExprPtr v) { return stmt(StmtOp::Assign, l, {std::move(v)}); }
-StmtPtr assign_global(int32_t g, ExprPtr v) { return stmt(StmtOp::AssignGlobal, g, {std::move(v)}); }
-StmtPtr expr_stmt(ExprPtr v) { return stmt(StmtOp::Expr, -1, {std::move(v)}); }
-StmtPtr ret(ExprPtr v) { return stmt(StmtOp::Return, -1, v ? std::vector<ExprPtr>{std::move(v)} : std::vector<ExprPtr>{}); }
-StmtPtr brk() { return stmt(StmtOp::Break); }
-StmtPtr cont() { return stmt(StmtOp::Continue); }
-StmtPtr if_stmt(std::vector<ExprPtr> conds, std::vector<std::vector<StmtPtr>> blocks) {
-    return stmt(StmtOp::If, -1, std::move(conds), std::move(blocks));
-}
-StmtPtr for_stmt(int32_t var, ExprPtr iterable, std::vector<StmtPtr> body) {
-    return stmt(StmtOp::For, var, {std::move(iterable)}, {std::move(body)});
-}
-StmtPtr while_stmt(ExprPtr cond, std::vector<StmtPtr> body) {
-    return stmt(StmtOp::While, -1, {std::move(cond)}, {std::move(body)});
-}
-StmtPtr emit(std::string type, std::vector<std::string> names, std::vector<ExprPtr> values) {
-    auto s = stmt(StmtOp::Emit, -1, std::move(values));
-    s->type = std::move(type);
-    s->names = std::move(names);
-    return s;
-}
 
 // ---------------------------------------------------------------- fixture
 
