@@ -16,71 +16,36 @@
 #include "runtime/pattern_matcher.hpp"
 #include "frontend/diagnostic.hpp"
 #include "runtime/value_io.hpp"
+#include "tests/support/plan_fixture.hpp"
 
 namespace {
 
 using namespace varpulis;
 using namespace varpulis::runtime;
+using namespace varpulis::test_support;
 
-struct FieldInit {
-    std::string name;
-    Value value;
-};
-
-Value I(int64_t v) { return Value::integer(v); }
-Value F(double v) { return Value::floating(v); }
-
-class Harness {
+class Harness : public PlanFixture {
 public:
-    Harness(const std::string& src, const std::string& stream) {
-        comp_ = ir::compile_source("test.vpl", src, ir::CompileStage::Lower);
-        if (!comp_->ok() || !comp_->plan) {
-            ADD_FAILURE() << "compile failed:\n" << frontend::render_all(comp_->file, comp_->diags);
-            return;
-        }
-        plan_ = &*comp_->plan;
-        rt_.plan = plan_;
-        rt_.heap = &heap_;
-        rt_.interner = &interner_;
-        run_global_inits(rt_);
-        for (const auto& sp : plan_->streams) {
-            if (sp.name != stream) continue;
-            for (const auto& op : sp.ops)
-                if (op.kind == ir::OpKind::Sequence) {
-                    op_ = &op;
-                    matcher_ = std::make_unique<PatternMatcher>(rt_, sp, op);
-                }
-        }
-        if (!matcher_) ADD_FAILURE() << "no sequence operator in stream " << stream;
+    Harness(const std::string& src, const std::string& stream) : PlanFixture(src) {
+        for_operator(stream, ir::OpKind::Sequence, [&](const ir::StreamPlan& sp, const ir::Operator& op) {
+            op_ = &op;
+            matcher_ = std::make_unique<PatternMatcher>(rt_, sp, op);
+        });
     }
 
     bool ok() const { return matcher_ != nullptr; }
-
-    Value S(const std::string& s) { return Value::string(heap_.make_string(s)); }
 
     /// Feeds T{fields}@ts; returns the rendered match rows it produced.
     std::vector<std::string> feed(const std::string& type, int64_t ts, std::initializer_list<FieldInit> fields,
                                   const std::vector<std::string>& show = {}) {
         std::vector<std::string> r;
-        if (!ok()) return r;
-        int32_t schema = plan_->routing_schema(type);
-        EXPECT_GE(schema, 0) << "unknown routing name " << type;
-        if (schema < 0) return r;
-        const ir::Schema& sc = plan_->schemas[schema];
-        std::vector<Value>& slots = input_;
-        slots.assign(sc.fields.size() + 1, Value());
-        for (const auto& f : fields) {
-            int slot = sc.slot_of(f.name);
-            if (slot >= 0) slots[slot] = f.value;
-        }
-        Row row{slots.data(), schema, ts, interner_.intern(type), nullptr, 0};
+        Row row;
+        if (!ok() || !input_row(type, ts, fields, row)) return r;
         last_.clear();
         matcher_->on_event(row, last_, scratch_);
         for (const Row& m : last_) r.push_back(render(m, show.empty() ? show_ : show));
         all_.insert(all_.end(), r.begin(), r.end());
-        // Row slots are only valid during the call: clobber them so a matcher that kept a
-        // pointer instead of a copy shows up.
-        for (auto& v : slots) v = Value::integer(-999);
+        clobber_input();
         return r;
     }
 
@@ -106,18 +71,10 @@ public:
     const std::vector<Row>& last_rows() const { return last_; }
     const std::vector<std::string>& all() const { return all_; }
     PatternMatcher& m() { return *matcher_; }
-    const ir::Plan& plan() const { return *plan_; }
 
 private:
-    std::unique_ptr<ir::Compilation> comp_;
-    const ir::Plan* plan_ = nullptr;
-    Arena heap_;
-    Interner interner_;
-    Runtime rt_;
-    Arena scratch_;
     const ir::Operator* op_ = nullptr;
     std::unique_ptr<PatternMatcher> matcher_;
-    std::vector<Value> input_;
     std::vector<Row> last_;
     std::vector<std::string> all_;
     std::vector<std::string> show_;

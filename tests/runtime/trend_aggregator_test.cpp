@@ -13,60 +13,32 @@
 #include "ir/compiler.hpp"
 #include "runtime/trend_aggregator.hpp"
 #include "runtime/value_io.hpp"
+#include "tests/support/plan_fixture.hpp"
 
 namespace {
 
 using namespace varpulis;
 using namespace varpulis::runtime;
+using namespace varpulis::test_support;
 
-struct FieldInit {
-    std::string name;
-    Value value;
-};
-
-Value I(int64_t v) { return Value::integer(v); }
-
-class TrendHarness {
+class TrendHarness : public PlanFixture {
 public:
-    TrendHarness(const std::string& src, const std::string& stream) {
-        comp_ = ir::compile_source("test.vpl", src, ir::CompileStage::Lower);
-        if (!comp_->ok() || !comp_->plan) {
-            ADD_FAILURE() << "compile failed:\n" << frontend::render_all(comp_->file, comp_->diags);
-            return;
-        }
-        plan_ = &*comp_->plan;
-        rt_.plan = plan_;
-        rt_.heap = &heap_;
-        rt_.interner = &interner_;
-        run_global_inits(rt_);
-        for (const auto& sp : plan_->streams) {
-            if (sp.name != stream) continue;
-            for (const auto& op : sp.ops)
-                if (op.kind == ir::OpKind::TrendAggregate) agg_ = std::make_unique<TrendAggregator>(rt_, sp, op);
-        }
-        if (!agg_) ADD_FAILURE() << "no trend operator in stream " << stream;
+    TrendHarness(const std::string& src, const std::string& stream) : PlanFixture(src) {
+        for_operator(stream, ir::OpKind::TrendAggregate, [&](const ir::StreamPlan& sp, const ir::Operator& op) {
+            agg_ = std::make_unique<TrendAggregator>(rt_, sp, op);
+        });
     }
 
     bool ok() const { return agg_ != nullptr; }
-    Value S(const std::string& s) { return Value::string(heap_.make_string(s)); }
 
     std::vector<std::string> feed(const std::string& type, int64_t ts, std::initializer_list<FieldInit> fields) {
         std::vector<std::string> r;
-        if (!ok()) return r;
-        int32_t schema = plan_->routing_schema(type);
-        EXPECT_GE(schema, 0) << type;
-        if (schema < 0) return r;
-        const ir::Schema& sc = plan_->schemas[schema];
-        input_.assign(sc.fields.size() + 1, Value());
-        for (const auto& f : fields) {
-            int slot = sc.slot_of(f.name);
-            if (slot >= 0) input_[slot] = f.value;
-        }
-        Row row{input_.data(), schema, ts, interner_.intern(type), nullptr, 0};
+        Row row;
+        if (!ok() || !input_row(type, ts, fields, row)) return r;
         std::vector<Row> out;
         agg_->on_event(row, out, scratch_);
         for (const Row& m : out) r.push_back(render(m));
-        for (auto& v : input_) v = Value::integer(-999);
+        clobber_input();
         return r;
     }
 
@@ -95,14 +67,7 @@ public:
     const std::vector<Row>& last() const { return last_; }
 
 private:
-    std::unique_ptr<ir::Compilation> comp_;
-    const ir::Plan* plan_ = nullptr;
-    Arena heap_;
-    Interner interner_;
-    Runtime rt_;
-    Arena scratch_;
     std::unique_ptr<TrendAggregator> agg_;
-    std::vector<Value> input_;
     std::vector<Row> last_;
 };
 
