@@ -434,27 +434,34 @@ auto const followed_by_def = (tq("->")[fb_start] >> -kwq("all")[fb_all] >> ident
 
 // ---------------------------------------------------------------- `.pattern(...)` bodies (§11)
 
-auto pattern_fold(PatternOpExpr::Kind kind) {
+/// Folds `a OP b OP c` into one node of `kind`; a single operand passes through.
+template <class Node>
+auto fold_into(typename Node::Kind kind) {
     return spanned([kind](auto& ctx) {
         auto& items = _attr(ctx);
         if (items.size() == 1) {
             _val(ctx) = items.front();
             return;
         }
-        PatternOpExpr p;
-        p.kind = kind;
-        p.span = {items.front().span.begin, items.back().span.end};
-        p.children = items;
-        _val(ctx) = std::move(p);
+        Node n;
+        n.kind = kind;
+        n.span = {items.front().span.begin, items.back().span.end};
+        n.children = items;
+        _val(ctx) = std::move(n);
     });
 }
-auto const p_not = spanned([](auto& ctx) {
-    PatternOpExpr p;
-    p.kind = PatternOpExpr::Kind::Not;
-    p.span = span_of(ctx);
-    p.children = {_attr(ctx)};
-    _val(ctx) = std::move(p);
-});
+/// A `NOT x` node over its one operand.
+template <class Node>
+auto not_node() {
+    return spanned([](auto& ctx) {
+        Node n;
+        n.kind = Node::Kind::Not;
+        n.span = span_of(ctx);
+        n.children = {_attr(ctx)};
+        _val(ctx) = std::move(n);
+    });
+}
+auto const p_not = not_node<PatternOpExpr>();
 auto const p_chain = spanned([](auto& ctx) {
     PatternOpExpr p;
     p.kind = PatternOpExpr::Kind::Chain;
@@ -463,38 +470,18 @@ auto const p_chain = spanned([](auto& ctx) {
     _val(ctx) = std::move(p);
 });
 auto const p_or_def = deep(p_or_inner);
-auto const p_or_inner_def = p_or_list[pattern_fold(PatternOpExpr::Kind::Or)];
+auto const p_or_inner_def = p_or_list[fold_into<PatternOpExpr>(PatternOpExpr::Kind::Or)];
 auto const p_or_list_def = p_and % kwq("or");
-auto const p_and_def = p_and_list[pattern_fold(PatternOpExpr::Kind::And)];
+auto const p_and_def = p_and_list[fold_into<PatternOpExpr>(PatternOpExpr::Kind::And)];
 auto const p_and_list_def = p_xor % kwq("and");
-auto const p_xor_def = p_xor_list[pattern_fold(PatternOpExpr::Kind::Xor)];
+auto const p_xor_def = p_xor_list[fold_into<PatternOpExpr>(PatternOpExpr::Kind::Xor)];
 auto const p_xor_list_def = p_un % kwq("xor");
 auto const p_un_def = (kwq("not") >> p_prim)[p_not] | p_prim[pass];
 auto const p_prim_def = (tq("(") >> p_or >> tok(")"))[pass] | (ident % tq("->"))[p_chain];
 
 // ---------------------------------------------------------------- named SASE+ patterns (§10)
 
-auto sase_fold(SaseExpr::Kind kind) {
-    return spanned([kind](auto& ctx) {
-        auto& items = _attr(ctx);
-        if (items.size() == 1) {
-            _val(ctx) = items.front();
-            return;
-        }
-        SaseExpr s;
-        s.kind = kind;
-        s.span = {items.front().span.begin, items.back().span.end};
-        s.children = items;
-        _val(ctx) = std::move(s);
-    });
-}
-auto const sase_not_node = spanned([](auto& ctx) {
-    SaseExpr s;
-    s.kind = SaseExpr::Kind::Not;
-    s.span = span_of(ctx);
-    s.children = {_attr(ctx)};
-    _val(ctx) = std::move(s);
-});
+auto const sase_not_node = not_node<SaseExpr>();
 auto const sase_seq = spanned([](auto& ctx) {
     SaseExpr s;
     s.kind = SaseExpr::Kind::Seq;
@@ -519,9 +506,9 @@ auto const ref_alias = spanned([](auto& ctx) {
 auto const ref_span = spanned([](auto& ctx) { _val(ctx).span = span_of(ctx); });
 
 auto const sase_or_def = deep(sase_or_inner);
-auto const sase_or_inner_def = sase_or_list[sase_fold(SaseExpr::Kind::Or)];
+auto const sase_or_inner_def = sase_or_list[fold_into<SaseExpr>(SaseExpr::Kind::Or)];
 auto const sase_or_list_def = sase_and % kwq("OR");
-auto const sase_and_def = sase_and_list[sase_fold(SaseExpr::Kind::And)];
+auto const sase_and_def = sase_and_list[fold_into<SaseExpr>(SaseExpr::Kind::And)];
 auto const sase_and_list_def = sase_not % kwq("AND");
 auto const sase_not_def = (kwq("NOT") >> sase_primary)[sase_not_node] | sase_primary[pass];
 auto const sase_primary_def = named("pattern element", sase_primary_inner);
