@@ -3,10 +3,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/read_file.hpp"
@@ -79,7 +85,40 @@ public:
     void write(const runtime::OutputEvent& e) {
         if (quiet_) return;
         if (json_) {
-            runtime::append_output_line(buf_, e.stream, e.event_type, e.timestamp_ms, e.names, e.values, e.field_count);
+            // Same bytes as runtime::append_output_line; the parts that depend only on the
+            // stream, the event type and the field names are rendered once and reused.
+            if (e.stream != last_stream_ || e.event_type != last_type_ || prefix_.empty()) {
+                last_stream_.assign(e.stream);
+                last_type_.assign(e.event_type);
+                prefix_ = "{\"stream\": ";
+                runtime::append_json_string(prefix_, e.stream);
+                prefix_ += ", \"event_type\": ";
+                runtime::append_json_string(prefix_, e.event_type);
+                prefix_ += ", \"timestamp\": ";
+            }
+            bool same = e.field_count == last_names_.size();
+            for (uint32_t i = 0; same && i < e.field_count; ++i) same = e.names[i] == last_names_[i];
+            if (!same) {
+                last_names_.assign(e.names, e.names + e.field_count);
+                keys_.resize(e.field_count);
+                for (uint32_t i = 0; i < e.field_count; ++i) {
+                    keys_[i].clear();
+                    runtime::append_json_string(keys_[i], e.names[i]->view());
+                    keys_[i] += ": ";
+                }
+            }
+            buf_ += prefix_;
+            runtime::append_int(buf_, e.timestamp_ms);
+            buf_ += ", \"fields\": {";
+            bool first = true;
+            for (uint32_t i = 0; i < e.field_count; ++i) {
+                if (!e.values[i].present()) continue;
+                if (!first) buf_ += ", ";
+                first = false;
+                buf_ += keys_[i];
+                runtime::append_json(buf_, e.values[i]);
+            }
+            buf_ += "}}\n";
         } else {
             buf_ += e.stream;
             buf_ += " @";
@@ -108,6 +147,9 @@ public:
 private:
     bool json_, quiet_;
     std::string buf_;
+    std::string last_stream_, last_type_, prefix_;
+    std::vector<const runtime::StrObj*> last_names_;
+    std::vector<std::string> keys_;
 };
 
 void report_read_error(const std::string& file, const runtime::ReadError& err) {
@@ -184,10 +226,13 @@ int run_simulate(const Args& args) {
     if (o.verbose) std::fprintf(stderr, "program loaded: %zu streams\n", plan.streams.size());
 
     runtime::Interner interner;
+    // Streaming input is parsed on a thread of its own, with its own interner (an interner is
+    // not thread-safe); the engine thread maps its names to `interner` (see below).
+    runtime::Interner read_interner;
     runtime::Arena event_arena(1 << 20);
     runtime::ReadOptions ropts;
     ropts.skip_bad_events = o.skip_bad;
-    runtime::EventReader reader(interner, event_arena, ropts);
+    runtime::EventReader reader(o.preload ? interner : read_interner, event_arena, ropts);
     OutputWriter writer(o.json, o.quiet);
     runtime::Engine engine(plan, interner, [&](const runtime::OutputEvent& e) { writer.write(e); }, stderr);
 
@@ -280,17 +325,82 @@ int run_simulate(const Args& args) {
             report_read_error(o.events, err);
             return 1;
         }
+        // The reader thread hands over the same batches, in order, as a sequential loop would
+        // read them; the engine thread processes them (events stay valid: the event arena is
+        // never reset). A failed batch ends the input exactly where the sequential loop did.
+        struct Batch {
+            std::vector<runtime::InputEvent> events;
+            bool ok = true;
+            runtime::ReadError err;
+        };
+        std::mutex mu;
+        std::condition_variable cv;
+        std::deque<Batch> ready;
+        bool stop = false;
+        constexpr size_t kMaxReady = 8;
+        std::thread read_thread([&] {
+            for (;;) {
+                Batch b;
+                b.ok = reader.next_batch(b.events, b.err);
+                bool last = !b.ok || b.events.empty();
+                {
+                    std::unique_lock<std::mutex> lk(mu);
+                    cv.wait(lk, [&] { return stop || ready.size() < kMaxReady; });
+                    if (stop) return;
+                    ready.push_back(std::move(b));
+                }
+                cv.notify_all();
+                if (last) return;
+            }
+        });
+        auto stop_reading = [&] {
+            {
+                std::lock_guard<std::mutex> lk(mu);
+                stop = true;
+            }
+            cv.notify_all();
+            read_thread.join();
+        };
+        // Reader names (read_interner) -> engine names (interner).
+        std::unordered_map<const runtime::StrObj*, const runtime::StrObj*> names;
+        struct NameCache {
+            const runtime::StrObj* from = nullptr;
+            const runtime::StrObj* to = nullptr;
+        };
+        NameCache name_cache[64];
+        auto map_name = [&](const runtime::StrObj* s) -> const runtime::StrObj* {
+            if (!s) return s;
+            NameCache& c = name_cache[(reinterpret_cast<uintptr_t>(s) >> 4) & 63];
+            if (c.from == s) return c.to;
+            auto it = names.find(s);
+            const runtime::StrObj* t = it != names.end() ? it->second : names.emplace(s, interner.intern(s->view())).first->second;
+            c.from = s;
+            c.to = t;
+            return t;
+        };
         while (true) {
-            if (!reader.next_batch(events, err)) {
+            Batch b;
+            {
+                std::unique_lock<std::mutex> lk(mu);
+                cv.wait(lk, [&] { return !ready.empty(); });
+                b = std::move(ready.front());
+                ready.pop_front();
+            }
+            cv.notify_all();
+            if (!b.ok) {
+                stop_reading();
                 writer.flush();
-                report_read_error(o.events, err);
+                report_read_error(o.events, b.err);
                 return 1;
             }
-            if (events.empty()) break;
-            for (const auto& ev : events) feed(ev);
-            // Events of this batch are done with; what the engine keeps lives in its own arenas.
-            events.clear();
+            if (b.events.empty()) break;
+            for (auto& ev : b.events) {
+                ev.type = map_name(ev.type);
+                for (uint32_t f = 0; f < ev.field_count; ++f) ev.fields[f].name = map_name(ev.fields[f].name);
+                feed(ev);
+            }
         }
+        stop_reading();
         engine.finish();
         process_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     }

@@ -1,5 +1,6 @@
 #include "runtime/engine.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -23,6 +24,7 @@ namespace {
 
 constexpr int kMaxDepth = 10;              // SEMANTICS §1.2 cycle guard
 constexpr size_t kDistinctMemory = 100000;  // SEMANTICS §5.6
+constexpr size_t kScratchResetBytes = 32 * 1024;
 
 /// State of one operator of one stream; only the member its kind needs is set.
 struct OpState {
@@ -33,6 +35,10 @@ struct OpState {
     std::unordered_set<std::string> distinct_seen;
     std::deque<std::string> distinct_order;
     int64_t limit_seen = 0;
+    /// Select / Emit: per item, 1 when its expression is a string constant, whose (interned)
+    /// value is then in const_vals (eval would intern the same text on every row).
+    std::vector<char> const_mask;
+    std::vector<Value> const_vals;
 };
 
 struct StreamState {
@@ -74,6 +80,13 @@ struct Engine::Impl {
     const StrObj* aggregation_type;
     const StrObj* joined_type;
     std::string line;
+    struct RouteCache {
+        const StrObj* type = nullptr;
+        int32_t schema = -1;
+        bool valid = false;
+    };
+    static constexpr size_t kRouteCache = 8;
+    RouteCache route_cache[kRouteCache];
     /// Compiled kernels in use (null: interpret everything), and the table published by
     /// install_kernels() for the next event boundary.
     std::shared_ptr<const KernelTable> kernels;
@@ -125,6 +138,18 @@ struct Engine::Impl {
                     break;
                 case ir::OpKind::TrendAggregate:
                     os.trend = std::make_unique<TrendAggregator>(rt, sp, op);
+                    break;
+                case ir::OpKind::Select:
+                case ir::OpKind::Emit:
+                    os.const_mask.assign(op.exprs.size(), 0);
+                    os.const_vals.assign(op.exprs.size(), Value::absent());
+                    for (size_t i = 0; i < op.exprs.size(); ++i) {
+                        const ir::Expr* e = op.exprs[i].get();
+                        if (e && e->op == ir::ExprOp::Const && e->lit.kind == ir::Kind::Str) {
+                            os.const_mask[i] = 1;
+                            os.const_vals[i] = Value::string(interner.intern(e->lit.s));
+                        }
+                    }
                     break;
                 case ir::OpKind::Print:
                 case ir::OpKind::Distinct:
@@ -188,13 +213,22 @@ struct Engine::Impl {
     void process(const InputEvent& ev) {
         adopt_kernels();
         ++stats.events;
-        scratch.reset();
-        auto it = routing.find(ev.type);
-        if (it == routing.end() || plan.routes[static_cast<size_t>(it->second)].empty()) {
+        // Rows in flight of earlier events are dead by now; resetting the arena only once it
+        // has filled a good part of its first chunk keeps the per-event cost to a compare.
+        if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+        // Routing is fixed once built: a small direct-mapped cache in front of the map.
+        RouteCache& rc = route_cache[(reinterpret_cast<uintptr_t>(ev.type) >> 4) & (kRouteCache - 1)];
+        if (rc.type != ev.type || !rc.valid) {
+            auto it = routing.find(ev.type);
+            rc.type = ev.type;
+            rc.valid = true;
+            rc.schema = it == routing.end() || plan.routes[static_cast<size_t>(it->second)].empty() ? -1 : it->second;
+        }
+        if (rc.schema < 0) {
             ++stats.unrouted;
             return;
         }
-        int32_t schema = it->second;
+        int32_t schema = rc.schema;
         size_t w = width(schema);
         Value* slots = scratch.allocate_array<Value>(w);
         for (size_t i = 0; i < w; ++i) slots[i] = Value::absent();
@@ -312,9 +346,9 @@ struct Engine::Impl {
                 case ir::OpKind::Select:
                 case ir::OpKind::Emit:
                     if (kern && kern->project) {
-                        for (const Row& r : batch) next.push_back(project_compiled(sp, op, r, kern->project));
+                        for (const Row& r : batch) next.push_back(project_compiled(st, op, r, kern->project));
                     } else {
-                        for (const Row& r : batch) next.push_back(project(sp, op, r));
+                        for (const Row& r : batch) next.push_back(project(st, op, os, r));
                     }
                     if (op.kind == ir::OpKind::Emit) {
                         for (const Row& r : next) output(st, op, r);
@@ -406,22 +440,26 @@ struct Engine::Impl {
         give_batch(std::move(batch));
     }
 
-    Row project(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r) {
+    Row project(const StreamState& st, const ir::Operator& op, const OpState& os, const Row& r) {
         size_t w = width(op.out);
         Value* slots = scratch.allocate_array<Value>(w);
         EvalContext c = context(&r);
-        for (size_t i = 0; i < w; ++i) slots[i] = i < op.exprs.size() ? eval(*op.exprs[i], c) : Value::absent();
-        const StrObj* type = op.kind == ir::OpKind::Emit ? interner.intern(sp.name) : r.type;
+        size_t n = std::min(w, op.exprs.size());
+        const bool cached = os.const_mask.size() == op.exprs.size();
+        for (size_t i = 0; i < n; ++i) slots[i] = cached && os.const_mask[i] ? os.const_vals[i] : eval(*op.exprs[i], c);
+        for (size_t i = n; i < w; ++i) slots[i] = Value::absent();
+        // st.name is the stream name, interned once.
+        const StrObj* type = op.kind == ir::OpKind::Emit ? st.name : r.type;
         return Row{slots, op.out, r.ts, type, nullptr, 0};
     }
 
-    Row project_compiled(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r, ProjectKernel kernel) {
+    Row project_compiled(const StreamState& st, const ir::Operator& op, const Row& r, ProjectKernel kernel) {
         size_t w = width(op.out);
         Value* slots = scratch.allocate_array<Value>(w);
         EvalContext c = context(&r);
         KernelContext kc{&c, kernels->nodes.data()};
         kernel(r.slots, slots, &kc);
-        const StrObj* type = op.kind == ir::OpKind::Emit ? interner.intern(sp.name) : r.type;
+        const StrObj* type = op.kind == ir::OpKind::Emit ? st.name : r.type;
         return Row{slots, op.out, r.ts, type, nullptr, 0};
     }
 

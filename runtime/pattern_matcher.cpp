@@ -1,6 +1,9 @@
 #include "runtime/pattern_matcher.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <type_traits>
 #include <functional>
 #include <iterator>
 #include <limits>
@@ -107,15 +110,39 @@ ExprPtr conjuncts_except(const ExprPtr& pred, const Expr* skip) {
 struct PatternMatcher::Impl {
     // ------------------------------------------------------------ event store
     /// Copies of the events bound by runs, shared and reference counted.
+    /// Event records live in chunks of kEvChunk records (stable addresses: views stay valid
+    /// while the store grows); each record is the header followed by `ev_stride_` slot values.
     struct Ev {
-        std::vector<Value> slots;
         int64_t ts = 0;
-        int32_t schema = -1;
         const StrObj* type = nullptr;
+        int32_t schema = -1;
         uint32_t refs = 0;
+        uint32_t n = 0;  // slot count
+        uint32_t pad_ = 0;
     };
-    std::vector<Ev> evs_;
+    static_assert(sizeof(Ev) == 32);
+    static_assert(std::is_trivially_copyable_v<Value> && std::is_trivially_destructible_v<Value>);
+    static constexpr uint32_t kEvChunkShift = 10;
+    static constexpr uint32_t kEvChunk = 1u << kEvChunkShift;
+    struct EvStore {
+        std::vector<std::unique_ptr<std::byte[]>> chunks;
+        size_t rec = sizeof(Ev) + sizeof(Value);
+        uint32_t count = 0;
+        Ev& operator[](uint32_t id) const {
+            return *reinterpret_cast<Ev*>(chunks[id >> kEvChunkShift].get() + static_cast<size_t>(id & (kEvChunk - 1)) * rec);
+        }
+        uint32_t add() {
+            uint32_t id = count++;
+            if ((id >> kEvChunkShift) >= chunks.size()) chunks.emplace_back(new std::byte[static_cast<size_t>(kEvChunk) * rec]);
+            new (&(*this)[id]) Ev();
+            return id;
+        }
+    };
+    EvStore evs_;
     std::vector<uint32_t> free_evs_;
+    size_t ev_stride_ = 1;
+
+    Value* ev_slots(uint32_t id) const { return reinterpret_cast<Value*>(reinterpret_cast<std::byte*>(&evs_[id]) + sizeof(Ev)); }
 
     uint32_t store(const Row& r) {
         uint32_t id;
@@ -123,12 +150,12 @@ struct PatternMatcher::Impl {
             id = free_evs_.back();
             free_evs_.pop_back();
         } else {
-            id = static_cast<uint32_t>(evs_.size());
-            evs_.emplace_back();
+            id = evs_.add();
         }
         Ev& e = evs_[id];
         size_t n = plan_.schemas[r.schema].fields.size();
-        e.slots.assign(r.slots, r.slots + n);
+        std::uninitialized_copy_n(r.slots, n, ev_slots(id));
+        e.n = static_cast<uint32_t>(n);
         e.ts = r.ts;
         e.schema = r.schema;
         e.type = r.type;
@@ -141,7 +168,7 @@ struct PatternMatcher::Impl {
     }
     Row view(uint32_t id) const {
         const Ev& e = evs_[id];
-        return Row{e.slots.data(), e.schema, e.ts, e.type, nullptr, 0};
+        return Row{ev_slots(id), e.schema, e.ts, e.type, nullptr, 0};
     }
 
     // ------------------------------------------------------------ runs
@@ -220,16 +247,17 @@ struct PatternMatcher::Impl {
         uint32_t prev = kNone, next = kNone;  // links in the scan list or bucket
         int32_t wait = kWaitNone;             // step of its bucket, kWaitScan, kWaitNone
         bool live = false;
-        uint64_t khash = 0;
+        Binding inl[2];                       // its bindings when n_aliases_ <= 2
+        uint64_t khash = 0;                   // when wait >= 0: its bucket's hash and key
         Value key;
     };
-    struct Bucket {
-        uint64_t hash = 0;
-        Value key;
-        uint32_t part = 0;
-        int32_t step = 0;
-        uint32_t head = kNone, tail = kNone;
-        bool used = false;
+    /// A bucket: the list of the runs waiting for (part, step, key). Its part, step (`wait`),
+    /// hash and key are those of every run in it, so they are read from its head run.
+    struct TEntry {
+        uint32_t h = 0;           // low 32 bits of the bucket hash (home and tag)
+        uint32_t head = kNone;    // kNone: empty entry
+        uint32_t tail = kNone;
+        uint32_t pad_ = 0;
     };
     struct ExpItem {
         int64_t deadline;
@@ -247,8 +275,10 @@ struct PatternMatcher::Impl {
     std::vector<std::vector<int32_t>> idx_by_type_;   // per schema: indexed steps of that type
     std::vector<Slot> slots_;
     std::vector<Binding> sbinds_;                     // per slot, stride n_aliases_
+    std::vector<uint64_t> slot_seq_;                  // per slot: r.seq when live, kDeadSeq if not
+    static constexpr uint64_t kDeadSeq = std::numeric_limits<uint64_t>::max();
     std::vector<uint32_t> free_slots_;
-    std::vector<Bucket> table_;                       // open addressing, linear probing
+    std::vector<TEntry> table_;                       // open addressing, linear probing
     size_t table_count_ = 0;
     std::vector<ExpItem> fifo_;                       // deadlines in nondecreasing order
     size_t fifo_head_ = 0;
@@ -328,6 +358,8 @@ struct PatternMatcher::Impl {
         stream_name_ = rt.interner->intern(stream.name);
         match_type_ = rt.interner->intern("SequenceMatch");
         n_aliases_ = nfa_.aliases.size();
+        for (const auto& sc : plan_.schemas) ev_stride_ = std::max(ev_stride_, sc.fields.size());
+        evs_.rec = sizeof(Ev) + ev_stride_ * sizeof(Value);
         n_steps_ = static_cast<int32_t>(nfa_.steps.size());
         trailing_neg_ = nfa_.trailing_negation && form_ == ir::Nfa::Form::Sequence;
         has_within_ = nfa_.within_ms.has_value();
@@ -538,7 +570,7 @@ struct PatternMatcher::Impl {
                         auto [a, slot] = o.candidates[0];
                         if (a >= 0 && static_cast<size_t>(a) < n_aliases_ && slot >= 0 && b[a].ev != kNone) {
                             const Ev& e = evs_[b[a].ev];
-                            if (static_cast<size_t>(slot) < e.slots.size()) v = e.slots[slot];
+                            if (static_cast<uint32_t>(slot) < e.n) v = ev_slots(b[a].ev)[slot];
                         }
                     }
                     break;
@@ -1095,7 +1127,9 @@ struct PatternMatcher::Impl {
         }
     }
 
-    Binding* sb(uint32_t si) { return sbinds_.data() + static_cast<size_t>(si) * n_aliases_; }
+    Binding* sb(uint32_t si) {
+        return n_aliases_ <= 2 ? slots_[si].inl : sbinds_.data() + static_cast<size_t>(si) * n_aliases_;
+    }
 
     /// ExprOp::Field on the current row (as eval does).
     Value field_value(const Expr& e) const {
@@ -1115,9 +1149,9 @@ struct PatternMatcher::Impl {
         const Ev& ev = evs_[id];
         if (e.slot_schema >= 0 && ev.schema != e.slot_schema && !e.names.empty()) {
             int s = plan_.schemas[static_cast<size_t>(ev.schema)].slot_of(e.names[0]);
-            return s >= 0 ? ev.slots[s] : Value::absent();
+            return s >= 0 ? ev_slots(id)[s] : Value::absent();
         }
-        return e.slots[0] < ev.slots.size() ? ev.slots[e.slots[0]] : Value::absent();
+        return e.slots[0] < ev.n ? ev_slots(id)[e.slots[0]] : Value::absent();
     }
 
     static uint64_t bucket_hash(uint32_t part, int32_t step, const Value& key) {
@@ -1125,61 +1159,63 @@ struct PatternMatcher::Impl {
                      0xC2B2AE3D27D4EB4FULL * (static_cast<uint64_t>(step) + 1));
     }
 
-    /// Bucket index of (part, step, key), or -1.
+    /// Does slot `u` (waiting in a bucket) wait for (part, step, key)?
+    bool slot_waits_for(uint32_t u, uint64_t h, uint32_t part, int32_t step, const Value& key) const {
+        const Slot& S = slots_[u];
+        return S.khash == h && S.part == part && S.wait == step && values_equal(S.key, key);
+    }
+
+    /// Table index of the bucket of (part, step, key), or -1.
     int64_t tfind(uint64_t h, uint32_t part, int32_t step, const Value& key) const {
         if (table_.empty()) return -1;
         size_t mask = table_.size() - 1;
-        for (size_t i = h & mask;; i = (i + 1) & mask) {
-            const Bucket& e = table_[i];
-            if (!e.used) return -1;
-            if (e.hash == h && e.part == part && e.step == step && values_equal(e.key, key))
-                return static_cast<int64_t>(i);
+        uint32_t h32 = static_cast<uint32_t>(h);
+        for (size_t i = h32 & mask;; i = (i + 1) & mask) {
+            const TEntry& t = table_[i];
+            if (t.head == kNone) return -1;
+            if (t.h == h32 && slot_waits_for(t.head, h, part, step, key)) return static_cast<int64_t>(i);
         }
     }
 
-    size_t tplace(uint64_t h) {
+    size_t tplace(uint32_t h32) const {
         size_t mask = table_.size() - 1;
-        size_t i = h & mask;
-        while (table_[i].used) i = (i + 1) & mask;
+        size_t i = h32 & mask;
+        while (table_[i].head != kNone) i = (i + 1) & mask;
         return i;
     }
 
-    /// Inserts (part, step, key), known to be missing, with an empty list.
-    size_t tinsert(uint64_t h, uint32_t part, int32_t step, const Value& key) {
-        if ((table_count_ + 1) * 2 > table_.size()) {
-            std::vector<Bucket> old;
+    /// Inserts an entry for hash `h`, known to be missing; the caller puts a run in its list
+    /// at once. Returns its table index.
+    size_t tinsert(uint64_t h) {
+        if ((table_count_ + 1) * 4 > table_.size() * 3) {
+            std::vector<TEntry> old;
             old.swap(table_);
-            table_.assign(old.empty() ? 64 : old.size() * 2, Bucket{});
-            for (const Bucket& e : old)
-                if (e.used) table_[tplace(e.hash)] = e;
+            table_.assign(old.empty() ? 64 : old.size() * 2, TEntry{});
+            for (const TEntry& t : old)
+                if (t.head != kNone) table_[tplace(t.h)] = t;
         }
-        size_t i = tplace(h);
-        Bucket& e = table_[i];
-        e.hash = h;
-        e.key = key;
-        e.part = part;
-        e.step = step;
-        e.head = e.tail = kNone;
-        e.used = true;
+        uint32_t h32 = static_cast<uint32_t>(h);
+        size_t i = tplace(h32);
+        table_[i] = TEntry{h32, kNone, kNone, 0};
         ++table_count_;
         return i;
     }
 
+    /// Removes the (now empty) entry at table index `i`.
     void terase(size_t i) {
         size_t mask = table_.size() - 1;
         size_t j = i;
         for (;;) {
             j = (j + 1) & mask;
-            if (!table_[j].used) break;
-            size_t home = table_[j].hash & mask;
+            if (table_[j].head == kNone) break;
+            size_t home = table_[j].h & mask;
             bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stays) {
                 table_[i] = table_[j];
                 i = j;
             }
         }
-        table_[i].used = false;
-        table_[i].key = Value();
+        table_[i] = TEntry{};
         --table_count_;
     }
 
@@ -1226,11 +1262,12 @@ struct PatternMatcher::Impl {
             Value key = alias_value(*idx_[k].alias_field, sb(si));
             if (!key.present()) return;  // `field == absent` never holds: the run cannot advance
             uint64_t h = bucket_hash(S.part, k, key);
-            S.key = key;
-            S.khash = h;
-            S.wait = k;
             int64_t i = tfind(h, S.part, k, key);
-            size_t bi = i >= 0 ? static_cast<size_t>(i) : tinsert(h, S.part, k, key);
+            size_t bi = i >= 0 ? static_cast<size_t>(i) : tinsert(h);
+            Slot& S2 = slots_[si];
+            S2.wait = k;
+            S2.khash = h;
+            S2.key = key;
             list_insert(table_[bi].head, table_[bi].tail, si);
             return;
         }
@@ -1245,10 +1282,17 @@ struct PatternMatcher::Impl {
             Partition& P = parts_[S.part];
             list_remove(P.scan_head, P.scan_tail, si);
         } else if (S.wait >= 0) {
-            int64_t i = tfind(S.khash, S.part, S.wait, S.key);
-            Bucket& e = table_[static_cast<size_t>(i)];
+            size_t mask = table_.size() - 1;
+            uint32_t h32 = static_cast<uint32_t>(S.khash);
+            size_t i = h32 & mask;
+            for (;; i = (i + 1) & mask) {
+                const TEntry& t = table_[i];
+                if (t.h == h32 && t.head != kNone && (t.head == si || slot_waits_for(t.head, S.khash, S.part, S.wait, S.key)))
+                    break;
+            }
+            TEntry& e = table_[i];
             list_remove(e.head, e.tail, si);
-            if (e.head == kNone) terase(static_cast<size_t>(i));
+            if (e.head == kNone) terase(i);
         }
         S.wait = kWaitNone;
         S.key = Value();
@@ -1262,8 +1306,10 @@ struct PatternMatcher::Impl {
         } else {
             si = static_cast<uint32_t>(slots_.size());
             slots_.emplace_back();
-            sbinds_.resize(sbinds_.size() + n_aliases_);
+            slot_seq_.push_back(kDeadSeq);
+            if (n_aliases_ > 2) sbinds_.resize(sbinds_.size() + n_aliases_);
         }
+        slot_seq_[si] = 0;
         Slot& S = slots_[si];
         S.part = part;
         S.prev = S.next = kNone;
@@ -1297,6 +1343,7 @@ struct PatternMatcher::Impl {
         for (uint32_t e : S.r.deferred) unref(e);
         S.r.deferred.clear();
         S.live = false;
+        slot_seq_[si] = kDeadSeq;
         --parts_[S.part].live;
         free_slots_.push_back(si);
     }
@@ -1331,8 +1378,8 @@ struct PatternMatcher::Impl {
                 it = eheap_.back();
                 eheap_.pop_back();
             }
+            if (slot_seq_[it.slot] != it.seq) continue;  // completed or killed before
             Slot& S = slots_[it.slot];
-            if (!S.live || S.r.seq != it.seq) continue;  // completed or killed before
             if (trailing_neg_ && S.r.complete) {
                 const Run& r = S.r;
                 int64_t ts = r.t0 + within_;
@@ -1342,6 +1389,20 @@ struct PatternMatcher::Impl {
                 });
             }
             kill_slot(it.slot);
+        }
+        // Runs that expire soon: fetch their state ahead of time (no effect on results).
+        if (fifo_head_ + 8 < fifo_.size()) {
+            uint32_t u = fifo_[fifo_head_ + 8].slot;
+            __builtin_prefetch(&slot_seq_[u]);
+            __builtin_prefetch(&slots_[u]);
+            __builtin_prefetch(reinterpret_cast<const char*>(&slots_[u]) + 64);
+        }
+        if (fifo_head_ + 2 < fifo_.size() && !table_.empty()) {
+            const ExpItem& f = fifo_[fifo_head_ + 2];
+            if (slot_seq_[f.slot] == f.seq) {
+                const Slot& S = slots_[f.slot];
+                if (S.wait >= 0) __builtin_prefetch(&table_[static_cast<uint32_t>(S.khash) & (table_.size() - 1)]);
+            }
         }
         if (fifo_head_ == fifo_.size()) {
             fifo_.clear();
@@ -1473,6 +1534,7 @@ struct PatternMatcher::Impl {
                 Run& r = slots_[si].r;
                 Binding* b = sb(si);
                 r.seq = next_seq_++;
+                slot_seq_[si] = r.seq;
                 r.t0 = now_;
                 r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
                 take(r, b, s, false);
