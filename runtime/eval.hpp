@@ -57,6 +57,21 @@ Value eval(const ir::Expr& e, EvalContext& ctx);
 /// Boolean contexts (`.where`, `.having`, step predicates): true only for Bool true.
 bool eval_condition(const ir::Expr* e, EvalContext& ctx);
 
+/// A pattern predicate on candidate `row` with the current alias bindings (SEMANTICS §9.2);
+/// a null predicate holds.
+inline bool pattern_condition(Runtime& rt, const ir::Expr* e, const Row& row, const Row* const* aliases,
+                              const uint32_t* alias_counts) {
+    if (!e) return true;
+    EvalContext ctx;
+    ctx.rt = &rt;
+    ctx.row = &row;
+    ctx.aliases = aliases;
+    ctx.alias_counts = alias_counts;
+    ctx.now_ms = row.ts;
+    ctx.has_now = true;
+    return eval_condition(e, ctx);
+}
+
 /// Calls user function `index` with `argc` arguments (missing ones unbound, extra ignored).
 Value call_function(int32_t index, const Value* args, size_t argc, EvalContext& ctx);
 

@@ -47,12 +47,14 @@ void collect_conjuncts(const ExprPtr& e, std::vector<ExprPtr>& out) {
 
 /// The conjuncts of `pred` (top-level `and` operands) that do not read `alias`, joined with
 /// `and` again; null when there are none (always true).
-ExprPtr conjuncts_without(const ExprPtr& pred, int32_t alias) {
+/// `pred` rebuilt from the top-level conjuncts that `keep` accepts; null when none is left.
+template <class Keep>
+ExprPtr conjuncts_if(const ExprPtr& pred, Keep keep) {
     std::vector<ExprPtr> all;
     collect_conjuncts(pred, all);
     ExprPtr acc;
     for (const auto& c : all) {
-        if (reads_alias(*c, alias)) continue;
+        if (!keep(*c)) continue;
         if (!acc) {
             acc = c;
             continue;
@@ -66,6 +68,11 @@ ExprPtr conjuncts_without(const ExprPtr& pred, int32_t alias) {
         acc = std::move(a);
     }
     return acc;
+}
+
+/// The conjuncts of `pred` that do not read `alias`.
+ExprPtr conjuncts_without(const ExprPtr& pred, int32_t alias) {
+    return conjuncts_if(pred, [alias](const Expr& c) { return !reads_alias(c, alias); });
 }
 
 bool is_kleene(Quantifier q) { return q == Quantifier::Plus || q == Quantifier::Star; }
@@ -80,26 +87,9 @@ uint64_t mix64(uint64_t x) {
     return x;
 }
 
-/// `pred` joined from its top-level conjuncts other than `skip`; null when none is left.
+/// The conjuncts of `pred` other than `skip`.
 ExprPtr conjuncts_except(const ExprPtr& pred, const Expr* skip) {
-    std::vector<ExprPtr> all;
-    collect_conjuncts(pred, all);
-    ExprPtr acc;
-    for (const auto& c : all) {
-        if (c.get() == skip) continue;
-        if (!acc) {
-            acc = c;
-            continue;
-        }
-        auto a = std::make_shared<Expr>();
-        a->op = ExprOp::And;
-        a->type = ir::Kind::Bool;
-        a->bop = frontend::BinaryOp::And;
-        a->span = c->span;
-        a->args = {acc, c};
-        acc = std::move(a);
-    }
-    return acc;
+    return conjuncts_if(pred, [skip](const Expr& c) { return &c != skip; });
 }
 
 }  // namespace
@@ -463,15 +453,7 @@ struct PatternMatcher::Impl {
     }
 
     bool test(const Expr* e, const Row& row) {
-        if (!e) return true;
-        EvalContext ctx;
-        ctx.rt = &rt_;
-        ctx.row = &row;
-        ctx.aliases = alias_ptrs_.data();
-        ctx.alias_counts = alias_counts_.data();
-        ctx.now_ms = row.ts;
-        ctx.has_now = true;
-        return eval_condition(e, ctx);
+        return pattern_condition(rt_, e, row, alias_ptrs_.data(), alias_counts_.data());
     }
 
     /// Does the current event qualify for step `s` of a run with bindings `b`? `again`: another

@@ -298,15 +298,7 @@ struct TrendAggregator::Impl {
     }
 
     bool test(const Expr* e, const Row& row) {
-        if (!e) return true;
-        EvalContext ctx;
-        ctx.rt = &rt_;
-        ctx.row = &row;
-        ctx.aliases = alias_ptrs_.data();
-        ctx.alias_counts = alias_counts_.data();
-        ctx.now_ms = row.ts;
-        ctx.has_now = true;
-        return eval_condition(e, ctx);
+        return pattern_condition(rt_, e, row, alias_ptrs_.data(), alias_counts_.data());
     }
 
     bool opens(const Row& row) {
