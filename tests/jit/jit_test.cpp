@@ -26,21 +26,12 @@
 using namespace varpulis::runtime;
 namespace ir = varpulis::ir;
 namespace jit = varpulis::jit;
-using varpulis::frontend::BinaryOp;
-using varpulis::frontend::Builtin;
-using varpulis::frontend::UnaryOp;
-using ir::ExprOp;
-using ir::ExprPtr;
-using ir::Kind;
 
 namespace {
 
 using namespace varpulis::test_support;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 
 /// Exactly the same value: kind and payload bits. Strings, arrays and maps are compared by

@@ -19,22 +19,11 @@
 
 using namespace varpulis::runtime;
 namespace ir = varpulis::ir;
-using varpulis::frontend::BinaryOp;
-using varpulis::frontend::Builtin;
-using varpulis::frontend::UnaryOp;
-using ir::ExprOp;
-using ir::ExprPtr;
-using ir::Kind;
-using ir::StmtOp;
-using ir::StmtPtr;
 
 namespace {
 
 using namespace varpulis::test_support;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 
 // ---------------------------------------------------------------- fixture

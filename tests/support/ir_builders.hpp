@@ -2,6 +2,7 @@
 // Builders for plan-IR expression and statement trees, shared by the evaluator and JIT tests
 // (which must build the same trees to compare the two engines).
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ using ir::ExprPtr;
 using ir::Kind;
 using ir::StmtOp;
 using ir::StmtPtr;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 /// "kind display" (e.g. `int 3`, `string "a"`, `float 2.5`), or "absent": one string states
 /// both the kind and the value of a result.
