@@ -47,6 +47,7 @@ struct StreamState {
     std::vector<OpState> ops;
     /// Merge streams: per input routing schema, its entry indices (merge_filters positions).
     std::unordered_map<int32_t, std::vector<size_t>> merge_entries;
+    int32_t merged_schema = -1;   // Merge streams: the schema incoming rows are converted to
 };
 
 struct Pending {
@@ -169,6 +170,10 @@ struct Engine::Impl {
             int32_t id = routing_id(sp.merge_filters[e].first);
             if (id >= 0) st.merge_entries[id].push_back(e);
         }
+        if (!sp.merge_filters.empty())
+            for (size_t i = 0; i < plan.schemas.size(); ++i)
+                if (plan.schemas[i].kind == ir::SchemaKind::Merged && plan.schemas[i].name == sp.name + "#merge")
+                    st.merged_schema = static_cast<int32_t>(i);
     }
 
     int32_t routing_id(const std::string& name) const {
@@ -291,31 +296,23 @@ struct Engine::Impl {
                 give_batch(std::move(batch));
                 return;
             }
-            batch.push_back(to_merged(sp, in, input));
+            batch.push_back(to_merged(st, in, input));
         } else {
             batch.push_back(in);
         }
         run_ops(st, 0, std::move(batch), depth);
     }
 
-    Row to_merged(const ir::StreamPlan& sp, const Row& in, size_t input) {
-        int32_t schema = sp.ops.empty() ? -1 : sp.ops.front().in;
-        if (schema < 0) schema = merged_schema(sp);
-        const ir::Schema& ms = plan.schemas[static_cast<size_t>(schema)];
+    /// Converts a row of one merge input into the stream's merged schema (resolved at build).
+    Row to_merged(const StreamState& st, const Row& in, size_t input) {
+        const ir::Schema& ms = plan.schemas[static_cast<size_t>(st.merged_schema)];
         Value* slots = scratch.allocate_array<Value>(ms.fields.size());
         for (size_t f = 0; f < ms.fields.size(); ++f) {
             slots[f] = Value::absent();
             const auto& cands = ms.origins[f].candidates;
             if (input < cands.size() && cands[input].second >= 0) slots[f] = in.slots[cands[input].second];
         }
-        return Row{slots, schema, in.ts, in.type, in.raw, in.raw_count};
-    }
-
-    int32_t merged_schema(const ir::StreamPlan& sp) const {
-        for (size_t i = 0; i < plan.schemas.size(); ++i)
-            if (plan.schemas[i].kind == ir::SchemaKind::Merged && plan.schemas[i].name == sp.name + "#merge")
-                return static_cast<int32_t>(i);
-        return -1;
+        return Row{slots, st.merged_schema, in.ts, in.type, in.raw, in.raw_count};
     }
 
     /// Runs operators [first, end) of a stream on `batch`, then forwards what survives.
