@@ -7,7 +7,7 @@
 #include "frontend/ast_json.hpp"
 #include "ir/compiler.hpp"
 #include "ir/printer.hpp"
-#include "jit/jit_compiler.hpp"
+#include "jit/jit_loader.hpp"
 
 namespace varpulis::cli {
 
@@ -191,7 +191,7 @@ int run_explain(const Args& args) {
     std::string error;
     jit::JitOptions jopts;
     jopts.opt_level = p.opt_level;
-    auto compiler = jit::JitCompiler::create(jopts, error);
+    auto compiler = jit::load_jit(jopts, error);
     std::string text;
     bool ok = compiler != nullptr;
     if (ok) {

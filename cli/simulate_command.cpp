@@ -17,7 +17,7 @@
 #include "cli/commands.hpp"
 #include "cli/read_file.hpp"
 #include "ir/compiler.hpp"
-#include "jit/jit_compiler.hpp"
+#include "jit/jit_loader.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/event_reader.hpp"
 #include "runtime/value_io.hpp"
@@ -237,24 +237,16 @@ int run_simulate(const Args& args) {
     runtime::Engine engine(plan, interner, [&](const runtime::OutputEvent& e) { writer.write(e); }, stderr);
 
     // Tiering. Code versions keep what they need of the compiler alive; the background thread
-    // is declared last, so it is joined before anything it uses goes away.
+    // is declared last, so it is joined before anything it uses goes away. In auto mode the
+    // JIT module itself is loaded on that thread, so interpreting starts without LLVM.
+    jit::JitOptions jopts;
+    jopts.opt_level = o.opt_level;
     std::unique_ptr<jit::JitCompiler> compiler;
-    if (o.mode != EngineMode::Interp) {
+    if (o.mode == EngineMode::Jit) {
         std::string error;
-        jit::JitOptions jopts;
-        jopts.opt_level = o.opt_level;
-        compiler = jit::JitCompiler::create(jopts, error);
-        if (!compiler) {
-            if (o.mode == EngineMode::Jit) {
-                std::fprintf(stderr, "error: jit: %s\n", error.c_str());
-                return 1;
-            }
-            std::fprintf(stderr, "warning: jit unavailable (%s); interpreting\n", error.c_str());
-        }
-    }
-    if (compiler && o.mode == EngineMode::Jit) {
-        std::string error;
-        auto c = compiler->compile(plan, error);
+        compiler = jit::load_jit(jopts, error);
+        std::shared_ptr<const jit::CompiledPlan> c;
+        if (compiler) c = compiler->compile(plan, error);
         if (!c) {
             std::fprintf(stderr, "error: jit: %s\n", error.c_str());
             return 1;
@@ -264,11 +256,16 @@ int run_simulate(const Args& args) {
     }
     std::shared_ptr<const jit::CompiledPlan> background_result;
     std::string background_error;
-    const bool swap_on_count = compiler && o.mode == EngineMode::Auto && o.swap_after >= 0;
+    const bool swap_on_count = o.mode == EngineMode::Auto && o.swap_after >= 0;
     bool swapped = false;
     std::jthread background;
-    if (compiler && o.mode == EngineMode::Auto) {
+    if (o.mode == EngineMode::Auto) {
         background = std::jthread([&] {
+            compiler = jit::load_jit(jopts, background_error);
+            if (!compiler) {
+                std::fprintf(stderr, "warning: jit unavailable (%s); interpreting\n", background_error.c_str());
+                return;
+            }
             auto c = compiler->compile(plan, background_error);
             // Free-running tiering publishes at once; the engine adopts it at its next event.
             if (c && !swap_on_count) engine.install_kernels(c->kernels);

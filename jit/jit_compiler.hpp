@@ -38,45 +38,42 @@ struct CompiledPlan {
     std::shared_ptr<const runtime::KernelTable> kernels;
 };
 
-/// Owns an LLJIT instance targeting the host CPU. One JITDylib and ResourceTracker per code
-/// version; an in-memory cache maps the plan key to its code version so recompiling an
-/// identical plan is a lookup. Thread-safe: every method may be called from any thread (calls
-/// are serialised). Machine code lives as long as some CompiledPlan/KernelTable refers to it
-/// and the version is cached (see release()); it may outlive the JitCompiler.
+/// The JIT tier's interface. The LLVM implementation lives in a module loaded on demand
+/// (jit/jit_loader.hpp), so processes that only interpret never map libLLVM. One JITDylib and
+/// ResourceTracker per code version; an in-memory cache maps the plan key to its code version
+/// so recompiling an identical plan is a lookup. Thread-safe: every method may be called from
+/// any thread (calls are serialised). Machine code lives as long as some CompiledPlan/
+/// KernelTable refers to it and the version is cached (see release()); it may outlive the
+/// JitCompiler.
 class JitCompiler {
 public:
-    /// Sets up LLVM for the host; nullptr and `error` set when it cannot.
-    static std::unique_ptr<JitCompiler> create(const JitOptions& options, std::string& error);
-    ~JitCompiler();
+    virtual ~JitCompiler() = default;
     JitCompiler(const JitCompiler&) = delete;
     JitCompiler& operator=(const JitCompiler&) = delete;
 
     /// Compiles every compilable operator of `plan` (or takes it from the cache). nullptr and
     /// `error` set on an LLVM failure.
-    std::shared_ptr<const CompiledPlan> compile(const ir::Plan& plan, std::string& error);
+    virtual std::shared_ptr<const CompiledPlan> compile(const ir::Plan& plan, std::string& error) = 0;
 
     /// Drops code version `version` from the cache: its machine code is freed as soon as the
     /// last CompiledPlan/KernelTable using it is gone. False if it was not cached.
-    bool release(uint64_t version);
+    virtual bool release(uint64_t version) = 0;
 
     /// Code versions whose machine code is currently loaded.
-    size_t resident_versions() const;
+    virtual size_t resident_versions() const = 0;
     /// Code versions in the cache.
-    size_t cached_versions() const;
+    virtual size_t cached_versions() const = 0;
     /// Host CPU name the code is generated for.
-    std::string host_cpu() const;
-    const JitOptions& options() const;
+    virtual std::string host_cpu() const = 0;
+    virtual const JitOptions& options() const = 0;
 
     /// The generated LLVM IR (before or after the optimisation pipeline), and the host
     /// assembly, for `explain --dump-llvm`, `--dump-llvm-opt`, `--dump-asm`.
-    bool dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error);
-    bool dump_asm(const ir::Plan& plan, std::string& out, std::string& error);
+    virtual bool dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) = 0;
+    virtual bool dump_asm(const ir::Plan& plan, std::string& out, std::string& error) = 0;
 
-    struct Impl;
-
-private:
-    explicit JitCompiler(std::unique_ptr<Impl> impl);
-    std::unique_ptr<Impl> impl_;
+protected:
+    JitCompiler() = default;
 };
 
 }  // namespace varpulis::jit

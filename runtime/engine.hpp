@@ -42,6 +42,13 @@ struct StreamDrops {
     uint64_t trend_overflows = 0;
 };
 
+/// What restore_checkpoint() brought back.
+struct RestoreReport {
+    uint64_t events_restored = 0;   // EngineStats::events of the checkpointed engine
+    size_t streams_restored = 0;    // streams whose state was taken from the blob
+    size_t streams_reset = 0;       // streams that start empty (new or changed definition)
+};
+
 /// Runs one plan. Single-threaded; `process` handles one input event completely (derived
 /// events included) before returning. The plan and the interner must outlive the engine.
 class Engine {
@@ -68,6 +75,17 @@ public:
 
     const EngineStats& stats() const;
     std::vector<StreamDrops> drops() const;
+
+    /// Serialises every piece of operator state (windows, aggregates, partial matches, joins,
+    /// distinct/limit, variables, counters) into a self-describing, versioned, checksummed
+    /// binary blob (format: docs/architecture.md, "Checkpoints"). Call at an event boundary.
+    std::string save_checkpoint() const;
+    /// Replaces the engine's state with a blob from save_checkpoint(), possibly of an engine
+    /// built from another version of the program: streams are matched by name and definition
+    /// signature; a stream absent from the blob or whose definition changed starts empty. An
+    /// unknown version or a corrupt blob returns false with `error` set and leaves the engine
+    /// as if freshly built. Never crashes on hostile input.
+    bool restore_checkpoint(std::string_view blob, RestoreReport& report, std::string& error);
 
 private:
     struct Impl;

@@ -2,7 +2,7 @@
 // kernels, plans compiled from VPL run through the engine in every mode, the code cache and
 // code release, and a seeded random differential test over expression trees.
 
-#include "jit/jit_compiler.hpp"
+#include "jit/jit_loader.hpp"
 
 #include <gtest/gtest.h>
 
@@ -121,7 +121,7 @@ protected:
         std::string error;
         jit::JitOptions options;
         if (const char* level = std::getenv("VARPULIS_JIT_OPT")) options.opt_level = std::atoi(level);
-        compiler_ = jit::JitCompiler::create(options, error).release();
+        compiler_ = jit::load_jit(options, error).release();
         ASSERT_NE(compiler_, nullptr) << "JIT set-up failed: " << error;
     }
     static void TearDownTestSuite() {
@@ -564,7 +564,7 @@ TEST_F(JitTest, RandomExpressionsMatchTheInterpreter) {
     std::string error;
     jit::JitOptions o0;
     o0.opt_level = 0;
-    auto unoptimised = jit::JitCompiler::create(o0, error);
+    auto unoptimised = jit::load_jit(o0, error);
     ASSERT_NE(unoptimised, nullptr) << error;
     SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun with VARPULIS_JIT_SEED=" + std::to_string(seed) + ")");
     for (size_t batch = 0; batch < kBatches; ++batch) {

@@ -1,4 +1,4 @@
-#include "jit/jit_compiler.hpp"
+#include "jit/llvm_jit.hpp"
 
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -115,21 +115,46 @@ struct CodeVersion {
     }
 };
 
-}  // namespace
+/// A plan's module for dumps, in `ctx`, with the JIT's target.
+std::unique_ptr<llvm::Module> module_for(State& st, const ir::Plan& plan, llvm::LLVMContext& ctx) {
+    std::vector<codegen::KernelSymbol> syms;
+    auto m = codegen::build_module(plan, ctx, syms);
+    m->setDataLayout(st.jit->getDataLayout());
+    m->setTargetTriple(st.jit->getTargetTriple().str());
+    return m;
+}
 
-struct JitCompiler::Impl {
+/// The plan's module, or null with `error` set when code generation produced invalid IR.
+std::unique_ptr<llvm::Module> verified_module(State& st, const ir::Plan& plan, llvm::LLVMContext& ctx,
+                                              std::string& error) {
+    auto m = module_for(st, plan, ctx);
+    std::string verify;
+    llvm::raw_string_ostream vos(verify);
+    if (llvm::verifyModule(*m, &vos)) {
+        error = "code generation produced invalid LLVM IR: " + vos.str();
+        return nullptr;
+    }
+    return m;
+}
+
+class LlvmJit final : public JitCompiler {
+public:
+    explicit LlvmJit(std::shared_ptr<State> st) : state(std::move(st)) {}
+    ~LlvmJit() override;
+
+    std::shared_ptr<const CompiledPlan> compile(const ir::Plan& plan, std::string& error) override;
+    bool release(uint64_t version) override;
+    size_t resident_versions() const override { return state->resident.load(); }
+    size_t cached_versions() const override;
+    std::string host_cpu() const override { return state->cpu; }
+    const JitOptions& options() const override { return state->options; }
+    bool dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) override;
+    bool dump_asm(const ir::Plan& plan, std::string& out, std::string& error) override;
+
+private:
     std::shared_ptr<State> state;
     mutable std::mutex cache_mu;
     std::unordered_multimap<uint64_t, std::shared_ptr<CodeVersion>> cache;  // by key hash
-
-    /// A module of `plan` for dumps, in `ctx`, with the JIT's target.
-    std::unique_ptr<llvm::Module> module_for(const ir::Plan& plan, llvm::LLVMContext& ctx) {
-        std::vector<codegen::KernelSymbol> syms;
-        auto m = codegen::build_module(plan, ctx, syms);
-        m->setDataLayout(state->jit->getDataLayout());
-        m->setTargetTriple(state->jit->getTargetTriple().str());
-        return m;
-    }
 
     /// Code generation and linking; called with state->mu held. On failure everything it made
     /// is removed again.
@@ -191,18 +216,19 @@ struct JitCompiler::Impl {
     }
 };
 
-JitCompiler::JitCompiler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-
-JitCompiler::~JitCompiler() {
+LlvmJit::~LlvmJit() {
     // Cached versions nobody else holds are freed here (without holding any of our locks).
     std::unordered_multimap<uint64_t, std::shared_ptr<CodeVersion>> drop;
     {
-        std::lock_guard<std::mutex> lock(impl_->cache_mu);
-        drop.swap(impl_->cache);
+        std::lock_guard<std::mutex> lock(cache_mu);
+        drop.swap(cache);
     }
 }
 
-std::unique_ptr<JitCompiler> JitCompiler::create(const JitOptions& options, std::string& error) {
+}  // namespace
+
+std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const runtime::AbiSymbol* syms,
+                                             size_t count, std::string& error) {
     static std::once_flag once;
     static bool native_ok = false;
     std::call_once(once, [] {
@@ -242,8 +268,6 @@ std::unique_ptr<JitCompiler> JitCompiler::create(const JitOptions& options, std:
     // The runtime helpers, by address: executables need not export them.
     auto& rjd = st->jit->getExecutionSession().createBareJITDylib("varpulis_runtime");
     orc::SymbolMap helpers;
-    size_t count = 0;
-    const runtime::AbiSymbol* syms = runtime::abi_symbols(count);
     for (size_t i = 0; i < count; ++i)
         helpers[st->jit->mangleAndIntern(syms[i].name)] = orc::ExecutorSymbolDef(
             orc::ExecutorAddr::fromPtr(syms[i].address), llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
@@ -262,12 +286,12 @@ std::unique_ptr<JitCompiler> JitCompiler::create(const JitOptions& options, std:
             return tsm;
         });
 
-    auto impl = std::make_unique<Impl>();
-    impl->state = std::move(st);
-    return std::unique_ptr<JitCompiler>(new JitCompiler(std::move(impl)));
+    return std::make_unique<LlvmJit>(std::move(st));
 }
 
-std::shared_ptr<const CompiledPlan> JitCompiler::compile(const ir::Plan& plan, std::string& error) {
+namespace {
+
+std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::string& error) {
     auto t0 = std::chrono::steady_clock::now();
     std::string key = codegen::plan_key(plan);
     const uint64_t hash = fnv1a64(key);
@@ -275,8 +299,8 @@ std::shared_ptr<const CompiledPlan> JitCompiler::compile(const ir::Plan& plan, s
     std::shared_ptr<CodeVersion> code;
     bool hit = false;
     {
-        std::lock_guard<std::mutex> lock(impl_->cache_mu);
-        auto [lo, hi] = impl_->cache.equal_range(hash);
+        std::lock_guard<std::mutex> lock(cache_mu);
+        auto [lo, hi] = cache.equal_range(hash);
         for (auto it = lo; it != hi; ++it)
             if (it->second->key == key) code = it->second;
     }
@@ -284,12 +308,12 @@ std::shared_ptr<const CompiledPlan> JitCompiler::compile(const ir::Plan& plan, s
         hit = true;
     } else {
         {
-            std::lock_guard<std::mutex> lock(impl_->state->mu);
-            code = impl_->build(plan, key, error);
+            std::lock_guard<std::mutex> lock(state->mu);
+            code = build(plan, key, error);
         }
         if (!code) return nullptr;
-        std::lock_guard<std::mutex> lock(impl_->cache_mu);
-        impl_->cache.emplace(hash, code);
+        std::lock_guard<std::mutex> lock(cache_mu);
+        cache.emplace(hash, code);
     }
 
     auto table = std::make_shared<runtime::KernelTable>();
@@ -316,49 +340,30 @@ std::shared_ptr<const CompiledPlan> JitCompiler::compile(const ir::Plan& plan, s
     return out;
 }
 
-bool JitCompiler::release(uint64_t version) {
+bool LlvmJit::release(uint64_t version) {
     std::shared_ptr<CodeVersion> dropped;  // destroyed after the lock is released
-    std::lock_guard<std::mutex> lock(impl_->cache_mu);
-    for (auto it = impl_->cache.begin(); it != impl_->cache.end(); ++it) {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    for (auto it = cache.begin(); it != cache.end(); ++it) {
         if (it->second->version == version) {
             dropped = std::move(it->second);
-            impl_->cache.erase(it);
+            cache.erase(it);
             return true;
         }
     }
     return false;
 }
 
-size_t JitCompiler::resident_versions() const { return impl_->state->resident.load(); }
-
-size_t JitCompiler::cached_versions() const {
-    std::lock_guard<std::mutex> lock(impl_->cache_mu);
-    return impl_->cache.size();
+size_t LlvmJit::cached_versions() const {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    return cache.size();
 }
 
-std::string JitCompiler::host_cpu() const { return impl_->state->cpu; }
-
-const JitOptions& JitCompiler::options() const { return impl_->state->options; }
-
-/// The plan's module, or null with `error` set when code generation produced invalid IR.
-static std::unique_ptr<llvm::Module> verified_module(JitCompiler::Impl& impl, const ir::Plan& plan,
-                                                     llvm::LLVMContext& ctx, std::string& error) {
-    auto m = impl.module_for(plan, ctx);
-    std::string verify;
-    llvm::raw_string_ostream vos(verify);
-    if (llvm::verifyModule(*m, &vos)) {
-        error = "code generation produced invalid LLVM IR: " + vos.str();
-        return nullptr;
-    }
-    return m;
-}
-
-bool JitCompiler::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) {
-    std::lock_guard<std::mutex> lock(impl_->state->mu);
+bool LlvmJit::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) {
+    std::lock_guard<std::mutex> lock(state->mu);
     llvm::LLVMContext ctx;
-    auto m = verified_module(*impl_, plan, ctx, error);
+    auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
-    if (optimised) optimise(*m, impl_->state->tm.get(), impl_->state->options.opt_level);
+    if (optimised) optimise(*m, state->tm.get(), state->options.opt_level);
     out.clear();
     llvm::raw_string_ostream os(out);
     m->print(os, nullptr);
@@ -366,13 +371,13 @@ bool JitCompiler::dump_llvm(const ir::Plan& plan, bool optimised, std::string& o
     return true;
 }
 
-bool JitCompiler::dump_asm(const ir::Plan& plan, std::string& out, std::string& error) {
-    std::lock_guard<std::mutex> lock(impl_->state->mu);
+bool LlvmJit::dump_asm(const ir::Plan& plan, std::string& out, std::string& error) {
+    std::lock_guard<std::mutex> lock(state->mu);
     llvm::LLVMContext ctx;
-    auto m = verified_module(*impl_, plan, ctx, error);
+    auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
-    optimise(*m, impl_->state->tm.get(), impl_->state->options.opt_level);
-    auto tm = impl_->state->jtmb->createTargetMachine();
+    optimise(*m, state->tm.get(), state->options.opt_level);
+    auto tm = state->jtmb->createTargetMachine();
     if (!tm) {
         error = take_message(tm.takeError());
         return false;
@@ -388,5 +393,7 @@ bool JitCompiler::dump_asm(const ir::Plan& plan, std::string& out, std::string& 
     out.assign(buf.begin(), buf.end());
     return true;
 }
+
+}  // namespace
 
 }  // namespace varpulis::jit

@@ -1,0 +1,20 @@
+#pragma once
+// The contract between the executable and libvarpulis_jit.so. Both sides are built from the
+// same headers in one tree; the number catches a stale module left beside a newer binary.
+// Bump it whenever jit_compiler.hpp, kernel_table.hpp, abi.hpp or the ir::Plan layout change
+// incompatibly.
+
+#include <cstddef>
+#include <string>
+
+#include "jit/jit_compiler.hpp"
+#include "runtime/abi.hpp"
+
+namespace varpulis::jit {
+
+inline constexpr int kJitModuleAbi = 1;
+
+using JitModuleAbiFn = int (*)();
+using JitCreateFn = JitCompiler* (*)(const JitOptions*, const runtime::AbiSymbol*, size_t, std::string*);
+
+}  // namespace varpulis::jit
