@@ -165,7 +165,8 @@ std::string jit_report(const ir::Plan& plan, const jit::CompiledPlan& c, const j
     out += line;
     size_t at = 0;
     for (size_t s = 0; s < plan.streams.size(); ++s) {
-        out += "stream " + plan.streams[s].name + "\n";
+        bool fused = c.kernels && c.kernels->chain(s) != nullptr;
+        out += "stream " + plan.streams[s].name + (fused ? ": fused into one compiled function\n" : "\n");
         for (size_t k = 0; k < plan.streams[s].ops.size(); ++k, ++at) {
             bool compiled = at < c.operators.size() && c.operators[at].compiled;
             out += "    " + std::to_string(k) + " " + op_kind_text(plan.streams[s].ops[k].kind) + ": " +

@@ -41,8 +41,9 @@ bool inlined(const Expr& e) {
                 case Kind::Int:
                 case Kind::Float:
                 case Kind::Timestamp:
-                case Kind::Duration: return true;
-                default: return false;  // strings are interned per engine: the interpreter does it
+                case Kind::Duration:
+                case Kind::Str: return true;  // strings: KernelContext::consts, interned per engine
+                default: return false;
             }
         case ExprOp::Field:
         case ExprOp::Global: return true;
@@ -91,15 +92,44 @@ void for_compiled_exprs(const ir::Plan& plan, F&& f) {
     }
 }
 
-void collect(const Expr* e, std::vector<const Expr*>& out, CodegenStats& stats) {
+/// Walks `e` in generation order: fallback nodes and string constants are numbered in the
+/// order generated code refers to them.
+struct Collected {
+    std::vector<const Expr*> fallbacks;
+    std::vector<const Expr*> strings;
+    CodegenStats stats;
+};
+
+bool is_string_constant(const Expr& e) { return e.op == ExprOp::Const && e.lit.kind == Kind::Str; }
+
+void collect(const Expr* e, Collected& out) {
     if (!e) return;
     if (!inlined(*e)) {
-        out.push_back(e);
-        ++stats.fallbacks;
+        out.fallbacks.push_back(e);
+        ++out.stats.fallbacks;
         return;
     }
-    ++stats.inlined;
-    for_children(*e, [&](const Expr* c) { collect(c, out, stats); });
+    ++out.stats.inlined;
+    if (is_string_constant(*e)) out.strings.push_back(e);
+    for_children(*e, [&](const Expr* c) { collect(c, out); });
+}
+
+Collected collect_plan(const ir::Plan& plan) {
+    Collected c;
+    for_compiled_exprs(plan, [&](const Expr* e) { collect(e, c); });
+    return c;
+}
+
+/// Whether an operator's compiled code calls the interpreter anywhere.
+bool calls_interpreter(const ir::Plan& plan, const ir::Operator& op) {
+    Collected c;
+    if (op.kind == ir::OpKind::Filter) {
+        collect(op.exprs[0].get(), c);
+    } else {
+        size_t w = plan.schemas[static_cast<size_t>(op.out)].fields.size();
+        for (size_t i = 0; i < w && i < op.exprs.size(); ++i) collect(op.exprs[i].get(), c);
+    }
+    return !c.fallbacks.empty();
 }
 
 void serialise(const Expr* e, std::string& out) {
@@ -179,6 +209,48 @@ public:
             b_.CreateAlignedStore(v.payload, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8));
         }
         b_.CreateRetVoid();
+    }
+
+    /// The stream's operators fused (see fuses()): calls each operator's kernel in turn, which
+    /// the optimiser inlines, so values stay in registers between operators.
+    void chain(const std::string& name, const ir::StreamPlan& sp, const std::vector<std::string>& op_names) {
+        begin(name, llvm::FunctionType::get(i32_, {ptr_, ptr_, ptr_}, false));
+        llvm::Value* cur = fn_->getArg(0);
+        llvm::Value* out = fn_->getArg(1);
+        llvm::Value* ctx = fn_->getArg(2);
+        cur->setName("in");
+        out->setName("out");
+        ctx->setName("ctx");
+        for (size_t k = 0; k < sp.ops.size(); ++k) {
+            const ir::Operator& op = sp.ops[k];
+            llvm::Function* kernel = m_.getFunction(op_names[k]);
+            kernel->addFnAttr(llvm::Attribute::InlineHint);
+            if (op.kind == ir::OpKind::Filter) {
+                llvm::Value* keep = b_.CreateCall(kernel, {cur, ctx});
+                llvm::BasicBlock* pass = block("pass");
+                llvm::BasicBlock* drop = block("drop");
+                b_.CreateCondBr(b_.CreateICmpNE(keep, b_.getInt32(0)), pass, drop);
+                b_.SetInsertPoint(drop);
+                b_.CreateRet(b_.getInt32(0));
+                b_.SetInsertPoint(pass);
+                continue;
+            }
+            bool last_projection = true;
+            for (size_t j = k + 1; j < sp.ops.size(); ++j)
+                if (sp.ops[j].kind != ir::OpKind::Filter) last_projection = false;
+            llvm::Value* dest = out;
+            if (!last_projection) {
+                size_t w = plan_.schemas[static_cast<size_t>(op.out)].fields.size();
+                llvm::BasicBlock& entry = fn_->getEntryBlock();
+                llvm::IRBuilder<> at(&entry, entry.begin());
+                auto* a = at.CreateAlloca(llvm::ArrayType::get(i8_, 16 * std::max<size_t>(w, 1)));
+                a->setAlignment(llvm::Align(8));
+                dest = a;
+            }
+            b_.CreateCall(kernel, {cur, dest, ctx});
+            cur = dest;
+        }
+        b_.CreateRet(b_.getInt32(1));
     }
 
     size_t fallbacks_used() const { return next_node_; }
@@ -283,8 +355,19 @@ private:
             case Kind::Float: return make(ValueKind::Float, b_.getInt64(std::bit_cast<uint64_t>(l.f)));
             case Kind::Timestamp: return make(ValueKind::Timestamp, b_.getInt64(static_cast<uint64_t>(l.i)));
             case Kind::Duration: return make(ValueKind::Duration, b_.getInt64(static_cast<uint64_t>(l.i)));
+            case Kind::Str: return string_constant();
             default: return absent();
         }
+    }
+
+    /// String constant number k: ctx->consts[k], interned by the engine running the code.
+    Val string_constant() {
+        uint64_t id = next_string_++;
+        llvm::Value* table =
+            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, 16), llvm::Align(8), "consts");
+        llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, table, 16 * id);
+        return {b_.CreateAlignedLoad(i8_, at, llvm::Align(8)),
+                b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8))};
     }
 
     /// The interpreter on this node: vp_eval_fallback(nodes[k], slots, ctx, &out).
@@ -630,6 +713,7 @@ private:
     llvm::Value* slots_ = nullptr;
     llvm::Value* ctx_ = nullptr;
     uint64_t next_node_ = 0;
+    uint64_t next_string_ = 0;
 };
 
 }  // namespace
@@ -643,18 +727,25 @@ bool compiles(const ir::Operator& op) {
     }
 }
 
-std::vector<const ir::Expr*> fallback_nodes(const ir::Plan& plan) {
-    std::vector<const ir::Expr*> out;
-    CodegenStats stats;
-    for_compiled_exprs(plan, [&](const Expr* e) { collect(e, out, stats); });
-    return out;
-}
+std::vector<const ir::Expr*> fallback_nodes(const ir::Plan& plan) { return collect_plan(plan).fallbacks; }
 
-CodegenStats codegen_stats(const ir::Plan& plan) {
-    std::vector<const ir::Expr*> out;
-    CodegenStats stats;
-    for_compiled_exprs(plan, [&](const Expr* e) { collect(e, out, stats); });
-    return stats;
+std::vector<const ir::Expr*> string_constants(const ir::Plan& plan) { return collect_plan(plan).strings; }
+
+CodegenStats codegen_stats(const ir::Plan& plan) { return collect_plan(plan).stats; }
+
+bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    if (sp.ops.empty() || !sp.merge_filters.empty() || sp.has_process) return false;
+    bool projected = false;
+    for (size_t k = 0; k < sp.ops.size(); ++k) {
+        const ir::Operator& op = sp.ops[k];
+        if (!compiles(op)) return false;
+        if (op.kind == ir::OpKind::Emit && k + 1 != sp.ops.size()) return false;
+        // A fallback evaluates against the context's row, which is the stream's input row: the
+        // interpreter would give operators after a projection the projected row instead.
+        if (projected && calls_interpreter(plan, op)) return false;
+        if (op.kind != ir::OpKind::Filter) projected = true;
+    }
+    return true;
 }
 
 std::string plan_key(const ir::Plan& plan) {
@@ -702,6 +793,17 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
                        (sym.kind == KernelKind::Filter ? "_filter" : "_project");
             if (sym.kind == KernelKind::Filter) gen.filter(sym.name, op.exprs[0].get());
             else gen.project(sym.name, op);
+            kernels.push_back(std::move(sym));
+        }
+        if (fuses(plan, sp)) {
+            std::vector<std::string> op_names;
+            for (size_t k = kernels.size() - sp.ops.size(); k < kernels.size(); ++k) op_names.push_back(kernels[k].name);
+            KernelSymbol sym;
+            sym.stream = static_cast<int32_t>(s);
+            sym.op = 0;
+            sym.kind = KernelKind::Chain;
+            sym.name = "vp_s" + std::to_string(s) + "_chain";
+            gen.chain(sym.name, sp, op_names);
             kernels.push_back(std::move(sym));
         }
     }

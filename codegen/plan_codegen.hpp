@@ -2,8 +2,11 @@
 // Plan IR -> LLVM IR. One LLVM function per compiled operator:
 //   Filter       int32_t vp_s<stream>_o<op>_filter(const Value* slots, void* ctx)
 //   Select/Emit  void    vp_s<stream>_o<op>_project(const Value* in, Value* out, void* ctx)
+// and, for a stream made only of those (see fuses()), the stream in one function:
+//   Chain        int32_t vp_s<stream>_chain(const Value* in, Value* out, void* ctx)
 // with the ABI of runtime/abi.hpp. Const, Field, Global, numeric arithmetic and comparisons,
-// `not`/negation, three-valued and/or and `if` are generated inline with the exact semantics of
+// `not`/negation, three-valued and/or and `if` are generated inline (string constants are
+// loaded from KernelContext::consts) with the exact semantics of
 // runtime/value_ops.cpp; every other IR node (strings, calls, arrays, maps, methods, aliases,
 // `in` ...) becomes a call to vp_eval_fallback on that node, which runs the interpreter on it.
 //
@@ -24,7 +27,7 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project };
+enum class KernelKind : uint8_t { Filter, Project, Chain };
 
 /// One generated function.
 struct KernelSymbol {
@@ -41,6 +44,14 @@ bool compiles(const ir::Operator& op);
 /// kernels refer to them (the KernelContext::nodes table). The numbering depends only on the
 /// plan's structure, so identical plans get identical tables.
 std::vector<const ir::Expr*> fallback_nodes(const ir::Plan& plan);
+
+/// The string constants generated code loads from KernelContext::consts, by number.
+std::vector<const ir::Expr*> string_constants(const ir::Plan& plan);
+
+/// Whether stream `sp` gets a Chain kernel: every operator is a compiled Filter, Select or
+/// Emit (Emit last), it has no merge filters, and no operator after the first projection
+/// calls the interpreter.
+bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp);
 
 /// Counts of IR nodes in compiled operators: generated inline, and calling the interpreter.
 struct CodegenStats {

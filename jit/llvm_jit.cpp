@@ -206,8 +206,11 @@ private:
                 return nullptr;
             }
             auto& k = v->ops[static_cast<size_t>(sym.stream)][static_cast<size_t>(sym.op)];
-            if (sym.kind == codegen::KernelKind::Filter) k.filter = addr->toPtr<runtime::FilterKernel>();
-            else k.project = addr->toPtr<runtime::ProjectKernel>();
+            switch (sym.kind) {
+                case codegen::KernelKind::Filter: k.filter = addr->toPtr<runtime::FilterKernel>(); break;
+                case codegen::KernelKind::Project: k.project = addr->toPtr<runtime::ProjectKernel>(); break;
+                case codegen::KernelKind::Chain: k.chain = addr->toPtr<runtime::ChainKernel>(); break;
+            }
         }
         v->jd = &*jd;
         v->tracker = tracker;
@@ -319,6 +322,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     auto table = std::make_shared<runtime::KernelTable>();
     table->ops = code->ops;
     table->nodes = codegen::fallback_nodes(plan);
+    table->constants = codegen::string_constants(plan);
     if (table->nodes.size() != code->fallback_count) {
         error = "internal error: fallback table does not match the compiled code";
         return nullptr;

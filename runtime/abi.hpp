@@ -15,6 +15,9 @@
 // Kernels (one per compiled operator; `ctx` points to a KernelContext):
 //   Filter      int32_t pred(const Value* slots, void* ctx)            1 = keep the row
 //   Select/Emit void    proj(const Value* in, Value* out, void* ctx)   writes every output slot
+// and one fused kernel per stream whose operators are all compiled filters and projections:
+//   Chain       int32_t chain(const Value* in, Value* out, void* ctx)  1 = a row comes out; it
+//               is in `out` (the last projection's schema), or is `in` when nothing projects
 // Kernels never throw and never unwind: every helper below is noexcept and turns a C++
 // exception from the shared semantics into an absent result.
 //
@@ -39,15 +42,18 @@ struct EvalContext;
 /// What a kernel's `ctx` points to. Built by the engine on the stack for each call.
 /// `nodes` is the fallback-node table of the installed KernelTable: generated code loads the
 /// IR node of fallback number k from nodes[k] (so compiled code holds no pointer into any one
-/// plan, and the code cache can serve an identical plan). Layout is part of the ABI:
-/// offset 0 `eval`, offset 8 `nodes`.
+/// plan, and the code cache can serve an identical plan). `consts` are the plan's string
+/// constants, interned by the engine that runs the code (KernelTable::constants): string k is
+/// consts[k]. Layout is part of the ABI: offset 0 `eval`, 8 `nodes`, 16 `consts`.
 struct KernelContext {
     EvalContext* eval;
     const ir::Expr* const* nodes;
+    const Value* consts;
 };
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
 using ProjectKernel = void (*)(const Value* in, Value* out, void* ctx);
+using ChainKernel = int32_t (*)(const Value* in, Value* out, void* ctx);
 
 }  // namespace varpulis::runtime
 
@@ -57,6 +63,7 @@ static_assert(offsetof(varpulis::runtime::Value, kind) == 0, "Value ABI: kind ta
 static_assert(offsetof(varpulis::runtime::Value, i) == 8, "Value ABI: payload at offset 8");
 static_assert(offsetof(varpulis::runtime::KernelContext, eval) == 0, "KernelContext ABI");
 static_assert(offsetof(varpulis::runtime::KernelContext, nodes) == 8, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::KernelContext, consts) == 16, "KernelContext ABI");
 
 extern "C" {
 

@@ -48,6 +48,9 @@ struct StreamState {
     /// Merge streams: per input routing schema, its entry indices (merge_filters positions).
     std::unordered_map<int32_t, std::vector<size_t>> merge_entries;
     int32_t merged_schema = -1;   // Merge streams: the schema incoming rows are converted to
+    /// For a Chain kernel (KernelTable::chain): the last Select/Emit (-1: nothing projects),
+    /// whose schema the kernel's output row has.
+    int32_t last_projection = -1;
 };
 
 struct Pending {
@@ -93,6 +96,7 @@ struct Engine::Impl {
     std::shared_ptr<const KernelTable> kernels;
     std::atomic<std::shared_ptr<const KernelTable>> pending_kernels;
     std::atomic<bool> kernels_pending{false};
+    std::vector<Value> kernel_consts;   // KernelContext::consts of `kernels`
 
     Impl(const ir::Plan& p, Interner& in, OutputSink s, std::FILE* d)
         : plan(p), interner(in), sink(std::move(s)), diag(d), scratch(64 * 1024) {
@@ -166,6 +170,9 @@ struct Engine::Impl {
                     break;
             }
         }
+        for (size_t k = 0; k < sp.ops.size(); ++k)
+            if (sp.ops[k].kind == ir::OpKind::Select || sp.ops[k].kind == ir::OpKind::Emit)
+                st.last_projection = static_cast<int32_t>(k);
         for (size_t e = 0; e < sp.merge_filters.size(); ++e) {
             int32_t id = routing_id(sp.merge_filters[e].first);
             if (id >= 0) st.merge_entries[id].push_back(e);
@@ -209,7 +216,13 @@ struct Engine::Impl {
         // and is loaded (again) at the next boundary.
         kernels = pending_kernels.load();
         if (kernels && kernels->ops.size() > plan.streams.size()) kernels.reset();
+        // String constants of compiled code are this engine's interned strings.
+        kernel_consts.clear();
+        if (kernels)
+            for (const ir::Expr* e : kernels->constants) kernel_consts.push_back(Value::string(interner.intern(e->lit.s)));
     }
+
+    KernelContext kernel_context(EvalContext* c) const { return {c, kernels->nodes.data(), kernel_consts.data()}; }
 
     const OpKernels* kernel_for(const StreamState& st, size_t op) const {
         return kernels ? kernels->find(static_cast<size_t>(&st - streams.data()), op) : nullptr;
@@ -277,6 +290,12 @@ struct Engine::Impl {
 
     void run_stream(StreamState& st, const Row& in, int depth) {
         const ir::StreamPlan& sp = *st.plan;
+        if (kernels) {
+            if (ChainKernel chain = kernels->chain(static_cast<size_t>(&st - streams.data()))) {
+                run_chain(st, chain, in, depth);
+                return;
+            }
+        }
         std::vector<Row> batch = take_batch();
         if (!sp.merge_filters.empty()) {
             auto entries = st.merge_entries.find(in.schema);
@@ -301,6 +320,28 @@ struct Engine::Impl {
             batch.push_back(in);
         }
         run_ops(st, 0, std::move(batch), depth);
+    }
+
+    /// A whole stream in one compiled call: what run_ops does for filters and projections,
+    /// without batches.
+    void run_chain(StreamState& st, ChainKernel chain, const Row& in, int depth) {
+        const ir::StreamPlan& sp = *st.plan;
+        Value* out = nullptr;
+        const ir::Operator* proj = nullptr;
+        if (st.last_projection >= 0) {
+            proj = &sp.ops[static_cast<size_t>(st.last_projection)];
+            out = scratch.allocate_array<Value>(std::max<size_t>(width(proj->out), 1));
+        }
+        EvalContext c = context(&in);
+        KernelContext kc = kernel_context(&c);
+        if (!chain(in.slots, out, &kc)) return;
+        Row r = in;
+        if (proj) {
+            const StrObj* type = proj->kind == ir::OpKind::Emit ? st.name : in.type;
+            r = Row{out, proj->out, in.ts, type, nullptr, 0};
+            if (proj->kind == ir::OpKind::Emit) output(st, *proj, r);
+        }
+        forward(st, r, depth);
     }
 
     /// Converts a row of one merge input into the stream's merged schema (resolved at build).
@@ -330,7 +371,7 @@ struct Engine::Impl {
                     if (kern && kern->filter) {
                         for (const Row& r : batch) {
                             EvalContext c = context(&r);
-                            KernelContext kc{&c, kernels->nodes.data()};
+                            KernelContext kc = kernel_context(&c);
                             if (kern->filter(r.slots, &kc)) next.push_back(r);
                         }
                         break;
@@ -454,7 +495,7 @@ struct Engine::Impl {
         size_t w = width(op.out);
         Value* slots = scratch.allocate_array<Value>(w);
         EvalContext c = context(&r);
-        KernelContext kc{&c, kernels->nodes.data()};
+        KernelContext kc = kernel_context(&c);
         kernel(r.slots, slots, &kc);
         const StrObj* type = op.kind == ir::OpKind::Emit ? st.name : r.type;
         return Row{slots, op.out, r.ts, type, nullptr, 0};

@@ -14,6 +14,8 @@ namespace varpulis::runtime {
 struct OpKernels {
     FilterKernel filter = nullptr;    // Filter operators
     ProjectKernel project = nullptr;  // Select and Emit operators
+    /// On operator 0 only: the whole stream fused into one function (see runtime/abi.hpp).
+    ChainKernel chain = nullptr;
 };
 
 /// Immutable once built; shared between the engine and whoever compiled it.
@@ -23,6 +25,9 @@ struct KernelTable {
     /// Fallback IR nodes of the plan the table was built for, by fallback number (the `nodes`
     /// of KernelContext). They point into that plan, which must outlive the table.
     std::vector<const ir::Expr*> nodes;
+    /// String constants of that plan by constant number (Const nodes of kind Str); the engine
+    /// interns them once and passes them as KernelContext::consts.
+    std::vector<const ir::Expr*> constants;
     /// Keeps the machine code alive: the kernels are valid as long as this is. The engine drops
     /// a replaced table only between events, so no thread can still be running its code.
     std::shared_ptr<const void> code_owner;
@@ -31,6 +36,10 @@ struct KernelTable {
         if (stream >= ops.size() || op >= ops[stream].size()) return nullptr;
         const OpKernels& k = ops[stream][op];
         return k.filter || k.project ? &k : nullptr;
+    }
+    /// The fused kernel of stream `stream`, or nullptr.
+    ChainKernel chain(size_t stream) const {
+        return stream < ops.size() && !ops[stream].empty() ? ops[stream][0].chain : nullptr;
     }
 };
 

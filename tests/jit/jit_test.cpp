@@ -150,7 +150,9 @@ protected:
         ASSERT_NE(t.ops[0][i].project, nullptr) << "projection not compiled";
         Value got;
         EvalContext cj = env.context(row);
-        KernelContext kc{&cj, t.nodes.data()};
+        std::vector<Value> consts;
+        for (const ir::Expr* k : t.constants) consts.push_back(Value::string(env.interner.intern(k->lit.s)));
+        KernelContext kc{&cj, t.nodes.data(), consts.data()};
         t.ops[0][i].project(slots, &got, &kc);
         ASSERT_NE(t.ops[1][i].filter, nullptr) << "filter not compiled";
         int32_t keep = t.ops[1][i].filter(slots, &kc);
@@ -372,11 +374,51 @@ stream Odd = Trade
         EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, swap), interp) << "swap after " << swap;
 }
 
+// ---------------------------------------------------------------- fused streams
+
+TEST_F(JitTest, FilterAndProjectionStreamsRunAsOneChainKernel) {
+    // A: filter → emit (fused). B: select → filter → emit, the filter inline (fused) and reading
+    // the selected row. C: reads B's output (fused; fed by forwarding). D: a window (not fused).
+    // E: a filter after a projection that calls the interpreter (not fused: the interpreter
+    // would see the projected row). F: a merge (not fused).
+    const std::string program = R"(
+stream A = T.where(x > 1 and name != "skip").emit(event_type: "Big", name: name, y: x * 2)
+stream B = T.select(z: x + 1, name: name).where(z > 3).emit(z: z, tag: "b")
+stream C = B.where(z > 4).emit(w: z * 10)
+stream D = T.window(2).aggregate(n: count())
+stream E = T.select(z: x).where(upper(name) == "A").emit(z: z)
+stream F = merge(stream L = T.where(x > 2), U).emit(x: x)
+)";
+    auto c = compile_vpl(program);
+    auto compiled = compile(*c->plan);
+    ASSERT_NE(compiled, nullptr);
+    std::vector<std::string> fused;
+    for (size_t s = 0; s < c->plan->streams.size(); ++s)
+        if (compiled->kernels->chain(s)) fused.push_back(c->plan->streams[s].name);
+    EXPECT_EQ(fused, (std::vector<std::string>{"A", "B", "C"}));
+
+    Interner interner;
+    std::vector<EventSpec> events;
+    const char* names[] = {"a", "skip", "b", "A"};
+    for (int i = 0; i < 40; ++i) {
+        std::vector<std::pair<std::string, Value>> f;
+        if (i % 7 != 3) f.push_back({"x", i % 5 == 0 ? Value::floating(i * 0.5) : Value::integer(i % 9)});
+        if (i % 11 != 5) f.push_back({"name", Value::string(interner.intern(names[i % 4]))});
+        events.push_back({i % 6 == 5 ? "U" : "T", i * 10, f});
+    }
+    std::string interp = run_engine(*c->plan, interner, events, nullptr, -1);
+    EXPECT_NE(interp.find("\"Big\""), std::string::npos) << interp;
+    EXPECT_NE(interp.find("\"stream\": \"C\""), std::string::npos) << interp;
+    EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, 0), interp) << "jit from the start";
+    for (long swap : {1L, 13L})
+        EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, swap), interp) << "swap after " << swap;
+}
+
 // ---------------------------------------------------------------- cache and release
 
 TEST_F(JitTest, IdenticalIrIsServedFromTheCache) {
     const std::string program = R"(
-stream S = T.where(x > 1 and name == "a").emit(y: x * 2, n: name + "b")
+stream S = T.where(x > 1 and name == "a").emit(y: x * 2, n: name + "b", u: upper(name))
 )";
     auto first = compile_vpl(program);
     auto a = compile(*first->plan);
@@ -388,7 +430,10 @@ stream S = T.where(x > 1 and name == "a").emit(y: x * 2, n: name + "b")
     EXPECT_TRUE(b->cache_hit) << "an identical plan must not be recompiled";
     EXPECT_EQ(a->version, b->version);
     EXPECT_EQ(a->ir_hash, b->ir_hash);
+    ASSERT_FALSE(a->kernels->nodes.empty()) << "upper() calls the interpreter";
     EXPECT_NE(a->kernels->nodes, b->kernels->nodes) << "fallback nodes come from each plan";
+    ASSERT_EQ(a->kernels->constants.size(), 2u) << "\"a\" and \"b\" are loaded from the constant table";
+    EXPECT_NE(a->kernels->constants, b->kernels->constants) << "string constants come from each plan";
 
     // The cached code runs on the second plan after the first one is gone.
     a.reset();
@@ -398,7 +443,7 @@ stream S = T.where(x > 1 and name == "a").emit(y: x * 2, n: name + "b")
                                      {"T", 2, {{"x", Value::integer(0)}, {"name", Value::string(interner.intern("a"))}}}};
     std::string interp = run_engine(*second->plan, interner, events, nullptr, -1);
     EXPECT_EQ(run_engine(*second->plan, interner, events, b->kernels, 0), interp);
-    EXPECT_NE(interp.find("\"n\": \"ab\""), std::string::npos) << interp;
+    EXPECT_NE(interp.find("\"n\": \"ab\", \"u\": \"A\""), std::string::npos) << interp;
 
     auto other = compile_vpl("stream S = T.where(x > 2).emit(y: x * 2)\n");
     auto d = compile(*other->plan);
