@@ -262,8 +262,10 @@ struct Engine::Impl {
             if (layout[f].second >= 0) slots[layout[f].second] = field.value;
         }
         Row row{slots, schema, ev.timestamp_ms, ev.type, ev.fields, ev.field_count};
-        queue.push_back({row, 0});
-        drain();
+        // The input event is the queue's first entry (SEMANTICS §1.2): run its routes straight
+        // away; what they derive is queued behind it.
+        for (int32_t sid : plan.routes[static_cast<size_t>(schema)]) run_stream(streams[static_cast<size_t>(sid)], row, 0);
+        if (!queue.empty()) drain();
     }
 
     void drain() {
