@@ -86,6 +86,10 @@ void for_compiled_exprs(const ir::Plan& plan, F&& f) {
                 f(op.exprs[0].get());
                 continue;
             }
+            if (op.kind == ir::OpKind::Aggregate) {
+                for (const auto& call : op.calls) f(call.arg.get());
+                continue;
+            }
             size_t w = plan.schemas[static_cast<size_t>(op.out)].fields.size();
             for (size_t i = 0; i < w && i < op.exprs.size(); ++i) f(op.exprs[i].get());
         }
@@ -125,6 +129,8 @@ bool calls_interpreter(const ir::Plan& plan, const ir::Operator& op) {
     Collected c;
     if (op.kind == ir::OpKind::Filter) {
         collect(op.exprs[0].get(), c);
+    } else if (op.kind == ir::OpKind::Aggregate) {
+        for (const auto& call : op.calls) collect(call.arg.get(), c);
     } else {
         size_t w = plan.schemas[static_cast<size_t>(op.out)].fields.size();
         for (size_t i = 0; i < w && i < op.exprs.size(); ++i) collect(op.exprs[i].get(), c);
@@ -194,6 +200,20 @@ public:
     }
 
     void project(const std::string& name, const ir::Operator& op) {
+        size_t w = plan_.schemas[static_cast<size_t>(op.out)].fields.size();
+        std::vector<const Expr*> items;
+        for (size_t i = 0; i < w; ++i) items.push_back(i < op.exprs.size() ? op.exprs[i].get() : nullptr);
+        project_items(name, items);
+    }
+
+    /// An aggregate's arguments, one output slot per call (absent for count()).
+    void aggregate_args(const std::string& name, const ir::Operator& op) {
+        std::vector<const Expr*> items;
+        for (const auto& call : op.calls) items.push_back(call.arg.get());
+        project_items(name, items);
+    }
+
+    void project_items(const std::string& name, const std::vector<const Expr*>& items) {
         begin(name, llvm::FunctionType::get(void_, {ptr_, ptr_, ptr_}, false));
         slots_ = fn_->getArg(0);
         llvm::Value* out = fn_->getArg(1);
@@ -201,9 +221,8 @@ public:
         slots_->setName("in");
         out->setName("out");
         ctx_->setName("ctx");
-        size_t w = plan_.schemas[static_cast<size_t>(op.out)].fields.size();
-        for (size_t i = 0; i < w; ++i) {
-            Val v = i < op.exprs.size() ? gen(op.exprs[i].get()) : absent();
+        for (size_t i = 0; i < items.size(); ++i) {
+            Val v = gen(items[i]);
             llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, out, 16 * i);
             b_.CreateAlignedStore(v.kind, at, llvm::Align(8));
             b_.CreateAlignedStore(v.payload, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8));
@@ -723,6 +742,7 @@ bool compiles(const ir::Operator& op) {
         case ir::OpKind::Filter: return !op.exprs.empty() && op.exprs[0] != nullptr;
         case ir::OpKind::Select:
         case ir::OpKind::Emit: return op.out >= 0;
+        case ir::OpKind::Aggregate: return !op.calls.empty();
         default: return false;
     }
 }
@@ -739,6 +759,7 @@ bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) {
     for (size_t k = 0; k < sp.ops.size(); ++k) {
         const ir::Operator& op = sp.ops[k];
         if (!compiles(op)) return false;
+        if (op.kind != ir::OpKind::Filter && op.kind != ir::OpKind::Select && op.kind != ir::OpKind::Emit) return false;
         if (op.kind == ir::OpKind::Emit && k + 1 != sp.ops.size()) return false;
         // A fallback evaluates against the context's row, which is the stream's input row: the
         // interpreter would give operators after a projection the projected row instead.
@@ -762,6 +783,11 @@ std::string plan_key(const ir::Plan& plan) {
             key += ':';
             if (op.kind == ir::OpKind::Filter) {
                 serialise(op.exprs[0].get(), key);
+            } else if (op.kind == ir::OpKind::Aggregate) {
+                for (const auto& call : op.calls) {
+                    key += ' ';
+                    serialise(call.arg.get(), key);
+                }
             } else {
                 for (const auto& e : op.exprs) {
                     key += ' ';
@@ -792,6 +818,7 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(k) +
                        (sym.kind == KernelKind::Filter ? "_filter" : "_project");
             if (sym.kind == KernelKind::Filter) gen.filter(sym.name, op.exprs[0].get());
+            else if (op.kind == ir::OpKind::Aggregate) gen.aggregate_args(sym.name, op);
             else gen.project(sym.name, op);
             kernels.push_back(std::move(sym));
         }

@@ -2,6 +2,8 @@
 // Plan IR -> LLVM IR. One LLVM function per compiled operator:
 //   Filter       int32_t vp_s<stream>_o<op>_filter(const Value* slots, void* ctx)
 //   Select/Emit  void    vp_s<stream>_o<op>_project(const Value* in, Value* out, void* ctx)
+//   Aggregate    void    vp_s<stream>_o<op>_project(const Value* in, Value* args, void* ctx)
+//                (the argument of every call for one row; the accumulation stays in runtime/)
 // and, for a stream made only of those (see fuses()), the stream in one function:
 //   Chain        int32_t vp_s<stream>_chain(const Value* in, Value* out, void* ctx)
 // with the ABI of runtime/abi.hpp. Const, Field, Global, numeric arithmetic and comparisons,

@@ -15,6 +15,7 @@
 // Kernels (one per compiled operator; `ctx` points to a KernelContext):
 //   Filter      int32_t pred(const Value* slots, void* ctx)            1 = keep the row
 //   Select/Emit void    proj(const Value* in, Value* out, void* ctx)   writes every output slot
+//   Aggregate   void    args(const Value* in, Value* out, void* ctx)   out[c]: argument of call c
 // and one fused kernel per stream whose operators are all compiled filters and projections:
 //   Chain       int32_t chain(const Value* in, Value* out, void* ctx)  1 = a row comes out; it
 //               is in `out` (the last projection's schema), or is `in` when nothing projects

@@ -34,9 +34,12 @@ struct DistinctHash {
     size_t operator()(const DistinctKey& k) const { return static_cast<size_t>(hash_value(k.v)); }
 };
 
+/// `args`: when compiled code computed the call arguments, row i's argument of this call is
+/// args[i * stride]; otherwise the interpreter evaluates it on demand.
 Value compute_call(const ir::AggregateCall& call, const Row* rows, const std::vector<size_t>& members,
-                   EvalContext& ctx) {
+                   EvalContext& ctx, const Value* args, size_t stride) {
     auto arg_of = [&](size_t idx) -> Value {
+        if (args) return args[idx * stride];
         ctx.row = &rows[idx];
         ctx.now_ms = rows[idx].ts;
         ctx.has_now = true;
@@ -147,7 +150,7 @@ Value combine(const ir::Expr& e, const std::vector<Value>& results) {
 }  // namespace
 
 void run_aggregate(const ir::Operator& op, const Row* rows, size_t count, EvalContext& ctx, Arena& scratch,
-                   const StrObj* result_type, std::vector<Row>& out) {
+                   const StrObj* result_type, std::vector<Row>& out, const AggregateKernel* kernel) {
     if (count == 0) return;
     const size_t width = ctx.rt->plan->schemas[static_cast<size_t>(op.out)].fields.size();
     std::vector<std::vector<size_t>> groups;
@@ -170,9 +173,23 @@ void run_aggregate(const ir::Operator& op, const Row* rows, size_t count, EvalCo
         for (size_t i = 0; i < count; ++i) groups[0][i] = i;
     }
     const Row* saved_row = ctx.row;
-    std::vector<Value> results(op.calls.size());
+    const size_t ncalls = op.calls.size();
+    Value* args = nullptr;
+    if (kernel && kernel->args && ncalls > 0) {
+        // Row-major: each row's arguments side by side, as the kernel writes them.
+        args = scratch.allocate_array<Value>(count * ncalls);
+        for (size_t i = 0; i < count; ++i) {
+            ctx.row = &rows[i];
+            ctx.now_ms = rows[i].ts;
+            ctx.has_now = true;
+            KernelContext kc{&ctx, kernel->nodes, kernel->consts};
+            kernel->args(rows[i].slots, args + i * ncalls, &kc);
+        }
+    }
+    std::vector<Value> results(ncalls);
     for (size_t g = 0; g < groups.size(); ++g) {
-        for (size_t c = 0; c < op.calls.size(); ++c) results[c] = compute_call(op.calls[c], rows, groups[g], ctx);
+        for (size_t c = 0; c < ncalls; ++c)
+            results[c] = compute_call(op.calls[c], rows, groups[g], ctx, args ? args + c : nullptr, ncalls);
         Value* slots = scratch.allocate_array<Value>(width);
         size_t k = 0;
         if (op.partition_slot >= 0) slots[k++] = Value::string(ctx.rt->heap->make_string(keys[g]));

@@ -410,7 +410,12 @@ struct Engine::Impl {
                     continue;
                 case ir::OpKind::Aggregate: {
                     EvalContext c = context(nullptr);
-                    run_aggregate(op, batch.data(), batch.size(), c, scratch, aggregation_type, next);
+                    if (kern && kern->project) {
+                        AggregateKernel ak{kern->project, kernels->nodes.data(), kernel_consts.data()};
+                        run_aggregate(op, batch.data(), batch.size(), c, scratch, aggregation_type, next, &ak);
+                    } else {
+                        run_aggregate(op, batch.data(), batch.size(), c, scratch, aggregation_type, next);
+                    }
                     break;
                 }
                 case ir::OpKind::Sequence:

@@ -13,7 +13,7 @@ namespace varpulis::runtime {
 
 struct OpKernels {
     FilterKernel filter = nullptr;    // Filter operators
-    ProjectKernel project = nullptr;  // Select and Emit operators
+    ProjectKernel project = nullptr;  // Select and Emit operators; Aggregate: call arguments
     /// On operator 0 only: the whole stream fused into one function (see runtime/abi.hpp).
     ChainKernel chain = nullptr;
 };

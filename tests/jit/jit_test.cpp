@@ -414,6 +414,45 @@ stream F = merge(stream L = T.where(x > 2), U).emit(x: x)
         EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, swap), interp) << "swap after " << swap;
 }
 
+TEST_F(JitTest, AggregateArgumentsRunCompiled) {
+    // Arguments inline (x * 2, a field, a string constant), through the interpreter (len), and
+    // absent (count, missing fields, strings where numbers are expected).
+    const std::string program = R"(
+stream G = T.partition_by(name).window(3).aggregate(n: count(), s: sum(x * 2), a: avg(x), lo: min(x),
+    hi: max(x), f: first(name), l: last(x), d: count_distinct(name), sd: stddev(x), ln: sum(len(name)),
+    c: last("k"), e: ema(x, 2))
+    .emit(n: n, s: s, a: a, lo: lo, hi: hi, f: f, l: l, d: d, sd: sd, ln: ln, c: c, e: e)
+stream W = T.window(4).aggregate(total: sum(x) + count(), mix: max(x) / min(x)).emit(total: total, mix: mix)
+)";
+    auto c = compile_vpl(program);
+    auto compiled = compile(*c->plan);
+    ASSERT_NE(compiled, nullptr);
+    size_t aggregates = 0;
+    for (const auto& st : compiled->operators) {
+        const ir::Operator& op = c->plan->streams[static_cast<size_t>(st.stream)].ops[static_cast<size_t>(st.op)];
+        if (op.kind != ir::OpKind::Aggregate) continue;
+        ++aggregates;
+        EXPECT_TRUE(st.compiled) << "aggregate of " << c->plan->streams[static_cast<size_t>(st.stream)].name;
+    }
+    EXPECT_EQ(aggregates, 2u);
+
+    Interner interner;
+    std::vector<EventSpec> events;
+    const char* names[] = {"a", "bb", "a", "ccc"};
+    for (int i = 0; i < 60; ++i) {
+        std::vector<std::pair<std::string, Value>> f;
+        if (i % 7 == 3) f.push_back({"x", Value::string(interner.intern("oops"))});
+        else if (i % 5 != 4) f.push_back({"x", i % 3 == 0 ? Value::floating(i * 0.25 - 3) : Value::integer(i % 11 - 4)});
+        if (i % 13 != 6) f.push_back({"name", Value::string(interner.intern(names[i % 4]))});
+        events.push_back({"T", i * 10, f});
+    }
+    std::string interp = run_engine(*c->plan, interner, events, nullptr, -1);
+    EXPECT_NE(interp.find("\"stream\": \"G\""), std::string::npos) << interp;
+    EXPECT_NE(interp.find("\"stream\": \"W\""), std::string::npos) << interp;
+    EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, 0), interp) << "jit from the start";
+    EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, 7), interp) << "swap after 7";
+}
+
 // ---------------------------------------------------------------- cache and release
 
 TEST_F(JitTest, IdenticalIrIsServedFromTheCache) {
