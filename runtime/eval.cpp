@@ -17,6 +17,41 @@ using ir::StmtPtr;
 
 namespace {
 
+/// The most common binary operations on two numbers of one kind, inline; binary_op has the
+/// same results (value_ops.cpp) and handles everything else. Float `==`/`!=` and division stay
+/// there (NaN equality and division by zero have their own rules).
+bool float_fast_path(frontend::BinaryOp op, double x, double y, Value& out) {
+    using frontend::BinaryOp;
+    switch (op) {
+        // IEEE ordered comparisons are false on NaN, as an unordered compare is in VPL.
+        case BinaryOp::Lt: out = Value::boolean(x < y); return true;
+        case BinaryOp::Le: out = Value::boolean(x <= y); return true;
+        case BinaryOp::Gt: out = Value::boolean(x > y); return true;
+        case BinaryOp::Ge: out = Value::boolean(x >= y); return true;
+        case BinaryOp::Add: out = Value::floating(x + y); return true;
+        case BinaryOp::Sub: out = Value::floating(x - y); return true;
+        case BinaryOp::Mul: out = Value::floating(x * y); return true;
+        default: return false;
+    }
+}
+
+bool int_fast_path(frontend::BinaryOp op, int64_t x, int64_t y, Value& out) {
+    using frontend::BinaryOp;
+    switch (op) {
+        case BinaryOp::Lt: out = Value::boolean(x < y); return true;
+        case BinaryOp::Le: out = Value::boolean(x <= y); return true;
+        case BinaryOp::Gt: out = Value::boolean(x > y); return true;
+        case BinaryOp::Ge: out = Value::boolean(x >= y); return true;
+        case BinaryOp::Eq: out = Value::boolean(x == y); return true;
+        case BinaryOp::Ne: out = Value::boolean(x != y); return true;
+        // Wrapping, as value_ops' wrap_add/wrap_sub/wrap_mul.
+        case BinaryOp::Add: out = Value::integer(static_cast<int64_t>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y))); return true;
+        case BinaryOp::Sub: out = Value::integer(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y))); return true;
+        case BinaryOp::Mul: out = Value::integer(static_cast<int64_t>(static_cast<uint64_t>(x) * static_cast<uint64_t>(y))); return true;
+        default: return false;
+    }
+}
+
 /// A user program may loop forever (`while true:` without a `break`), and the engine runs it
 /// once per input event: past this many loop iterations in one function or lambda call, the
 /// call gives up and has no value, so one bad event cannot hang the engine. Ten million
@@ -416,6 +451,12 @@ Value eval(const Expr& e, EvalContext& ctx) {
                 return membership_in_literal(e, ctx);
             Value a = eval_opt(e.args[0], ctx);
             Value b = eval_opt(e.args[1], ctx);
+            if (a.kind == b.kind) {
+                Value v;
+                if (a.kind == ValueKind::Float ? float_fast_path(e.bop, a.f, b.f, v)
+                                               : a.kind == ValueKind::Int && int_fast_path(e.bop, a.i, b.i, v))
+                    return v;
+            }
             return binary_op(e.bop, a, b, *ctx.rt->heap);
         }
         case ExprOp::And: {
