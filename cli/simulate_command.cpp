@@ -259,7 +259,13 @@ int run_simulate(const Args& args) {
     const bool swap_on_count = o.mode == EngineMode::Auto && o.swap_after >= 0;
     bool swapped = false;
     std::jthread background;
-    if (o.mode == EngineMode::Auto) {
+    // Tiering starts once the run has lasted kTierDelay: shorter runs finish before compiled
+    // code could pay off, so they never load LLVM. A forced swap (--swap-after) starts at once.
+    constexpr auto kTierDelay = std::chrono::milliseconds(20);
+    bool tier_started = false;
+    auto start_tiering = [&] {
+        if (tier_started || o.mode != EngineMode::Auto) return;
+        tier_started = true;
         background = std::jthread([&] {
             compiler = jit::load_jit(jopts, background_error);
             if (!compiler) {
@@ -271,7 +277,8 @@ int run_simulate(const Args& args) {
             if (c && !swap_on_count) engine.install_kernels(c->kernels);
             background_result = std::move(c);
         });
-    }
+    };
+    if (swap_on_count) start_tiering();
     auto swap_now = [&] {
         if (background.joinable()) background.join();
         if (background_result) engine.install_kernels(background_result->kernels);
@@ -290,6 +297,9 @@ int run_simulate(const Args& args) {
         if (!have_ts || ev.timestamp_ms > last_ts) last_ts = ev.timestamp_ms;
         have_ts = true;
         engine.process(ev);
+        if (!tier_started && o.mode == EngineMode::Auto && (engine.stats().events & 0x3FF) == 0 &&
+            std::chrono::steady_clock::now() - started >= kTierDelay)
+            start_tiering();
         if (swap_on_count && !swapped && engine.stats().events == static_cast<unsigned long long>(o.swap_after))
             swap_now();
         if (progress && (engine.stats().events & 0xFFFF) == 0) {
@@ -404,6 +414,9 @@ int run_simulate(const Args& args) {
     writer.flush();
     if (progress) std::fputc('\n', stderr);
     if (background.joinable()) background.join();
+    if (o.mode == EngineMode::Auto && !tier_started && o.verbose)
+        std::fprintf(stderr, "jit: not started (the run took less than %lld ms)\n",
+                     static_cast<long long>(kTierDelay.count()));
     if (o.mode == EngineMode::Auto && compiler) {
         if (!background_result)
             std::fprintf(stderr, "warning: jit: %s; interpreted throughout\n", background_error.c_str());
