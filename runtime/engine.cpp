@@ -8,6 +8,8 @@
 #include <unordered_set>
 
 #include "runtime/aggregate.hpp"
+#include "runtime/checkpoint_io.hpp"
+#include "runtime/checkpoint_signature.hpp"
 #include "runtime/eval.hpp"
 #include "runtime/join_operator.hpp"
 #include "runtime/kernel_table.hpp"
@@ -733,6 +735,188 @@ struct Engine::Impl {
             }
         }
     }
+
+    // ------------------------------------------------------------ checkpoints
+    // Format and guarantees: docs/architecture.md, "Checkpoints".
+
+    /// Back to the state of a freshly built engine (kernels kept: they hold no state).
+    void reset_state() {
+        queue.clear();
+        queue_head = 0;
+        scratch.reset();
+        heap.reset();
+        stats = EngineStats{};
+        rt.globals.clear();
+        run_global_inits(rt);
+        streams.clear();
+        streams.resize(plan.streams.size());
+        for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
+    }
+
+    static bool has_state(ir::OpKind k) {
+        switch (k) {
+            case ir::OpKind::Window:
+            case ir::OpKind::Join:
+            case ir::OpKind::Sequence:
+            case ir::OpKind::TrendAggregate:
+            case ir::OpKind::Distinct:
+            case ir::OpKind::Limit:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    std::string save_checkpoint() const {
+        CheckpointWriter w(plan);
+        w.header();
+        size_t mark = w.begin_section(CheckpointSection::Engine);
+        w.u64(stats.events);
+        w.u64(stats.outputs);
+        w.u64(stats.unrouted);
+        w.u64(rt.uuid_state);
+        w.count(rt.globals.size());
+        for (size_t g = 0; g < rt.globals.size(); ++g) {
+            w.str(g < plan.globals.size() ? std::string_view(plan.globals[g].name) : std::string_view());
+            w.u64(global_signature(plan, g));
+            w.boolean(g < plan.globals.size() && plan.globals[g].is_mutable);
+            w.value(rt.globals[g]);
+        }
+        w.end_section(mark);
+        for (const StreamState& st : streams) {
+            const ir::StreamPlan& sp = *st.plan;
+            mark = w.begin_section(CheckpointSection::Stream);
+            w.str(sp.name);
+            w.u64(stream_signature(plan, sp));
+            size_t n = 0;
+            for (const auto& op : sp.ops) n += has_state(op.kind);
+            w.count(n);
+            for (size_t k = 0; k < sp.ops.size(); ++k) {
+                if (!has_state(sp.ops[k].kind)) continue;
+                const OpState& os = st.ops[k];
+                w.count(k);
+                w.u8(static_cast<uint8_t>(sp.ops[k].kind));
+                if (os.window) os.window->save(w);
+                else if (os.join) os.join->save(w);
+                else if (os.matcher) os.matcher->save(w);
+                else if (os.trend) os.trend->save(w);
+                else if (sp.ops[k].kind == ir::OpKind::Distinct) {
+                    w.count(os.distinct_order.size());
+                    for (const auto& key : os.distinct_order) w.str(key);
+                } else {
+                    w.i64(os.limit_seen);
+                }
+            }
+            w.end_section(mark);
+        }
+        return w.finish();
+    }
+
+    bool load_engine_section(CheckpointReader& r) {
+        stats.events = r.u64();
+        stats.outputs = r.u64();
+        stats.unrouted = r.u64();
+        rt.uuid_state = r.u64();
+        uint32_t n = r.count(14);
+        for (uint32_t i = 0; i < n && r.ok(); ++i) {
+            std::string name(r.str());
+            uint64_t sig = r.u64();
+            bool is_mutable = r.boolean();
+            Value v;
+            if (!r.value(v)) return false;
+            // A `var` keeps its running value; a constant only while its initialiser is unchanged.
+            for (size_t g = 0; g < plan.globals.size() && g < rt.globals.size(); ++g)
+                if (plan.globals[g].name == name && plan.globals[g].is_mutable == is_mutable &&
+                    (is_mutable || global_signature(plan, g) == sig))
+                    rt.globals[g] = v;
+        }
+        if (r.ok() && !r.at_end()) r.fail("trailing bytes in the engine section");
+        return r.ok();
+    }
+
+    /// One stream section: restored when a stream of that name and signature exists.
+    bool load_stream_section(CheckpointReader& r, const std::vector<uint64_t>& sigs, std::vector<char>& restored) {
+        std::string name(r.str());
+        uint64_t sig = r.u64();
+        if (!r.ok()) return false;
+        size_t i = 0;
+        while (i < streams.size() && streams[i].plan->name != name) ++i;
+        if (i == streams.size() || sigs[i] != sig) return true;  // gone or changed: starts empty
+        if (restored[i]) return r.fail("stream '" + name + "' saved twice");
+        restored[i] = 1;
+        StreamState& st = streams[i];
+        const ir::StreamPlan& sp = *st.plan;
+        uint32_t n = r.count(5);
+        int64_t last = -1;
+        for (uint32_t j = 0; j < n && r.ok(); ++j) {
+            uint32_t k = r.u32();
+            uint8_t kind = r.u8();
+            if (!r.ok()) return false;
+            if (k >= sp.ops.size() || static_cast<int64_t>(k) <= last || kind != static_cast<uint8_t>(sp.ops[k].kind) ||
+                !has_state(sp.ops[k].kind))
+                return r.fail("operator state that does not fit stream '" + name + "'");
+            last = k;
+            OpState& os = st.ops[k];
+            if (os.window) os.window->load(r);
+            else if (os.join) os.join->load(r);
+            else if (os.matcher) os.matcher->load(r);
+            else if (os.trend) os.trend->load(r);
+            else if (sp.ops[k].kind == ir::OpKind::Distinct) {
+                uint32_t m = r.count(4);
+                if (m > kDistinctMemory) return r.fail("distinct memory over its cap");
+                for (uint32_t e = 0; e < m && r.ok(); ++e) {
+                    std::string key(r.str());
+                    if (!os.distinct_seen.insert(key).second) return r.fail("duplicate distinct key");
+                    os.distinct_order.push_back(std::move(key));
+                }
+            } else {
+                os.limit_seen = r.i64();
+            }
+        }
+        if (r.ok() && !r.at_end()) r.fail("trailing bytes in the section of stream '" + name + "'");
+        return r.ok();
+    }
+
+    bool restore_checkpoint(std::string_view blob, RestoreReport& report, std::string& error) {
+        report = RestoreReport{};
+        error.clear();
+        reset_state();
+        std::string_view payload;
+        if (!open_checkpoint(blob, payload, error)) return false;
+        CheckpointReader r(payload, heap, interner, plan);
+        std::vector<uint64_t> sigs;
+        for (const auto& sp : plan.streams) sigs.push_back(stream_signature(plan, sp));
+        std::vector<char> restored(streams.size(), 0);
+        bool engine_seen = false;
+        while (r.ok() && !r.at_end()) {
+            uint8_t kind = r.u8();
+            uint64_t len = r.u64();
+            CheckpointReader sec = r.sub(len);
+            if (!r.ok()) break;
+            if (kind == static_cast<uint8_t>(CheckpointSection::Engine)) {
+                if (engine_seen) {
+                    r.fail("engine section saved twice");
+                    break;
+                }
+                engine_seen = true;
+                load_engine_section(sec);
+            } else if (kind == static_cast<uint8_t>(CheckpointSection::Stream)) {
+                load_stream_section(sec, sigs, restored);
+            } else {
+                continue;  // a section kind of a later format revision: skipped by design
+            }
+            if (!r.absorb(sec)) break;
+        }
+        if (r.ok() && !engine_seen) r.fail("engine section missing");
+        if (!r.ok()) {
+            error = r.error();
+            reset_state();
+            return false;
+        }
+        report.events_restored = stats.events;
+        for (char x : restored) (x ? report.streams_restored : report.streams_reset)++;
+        return true;
+    }
 };
 
 Engine::Engine(const ir::Plan& plan, Interner& interner, OutputSink sink, std::FILE* diagnostics)
@@ -765,6 +949,25 @@ std::vector<StreamDrops> Engine::drops() const {
         if (d.pattern_caps || d.trend_overflows) out.push_back(d);
     }
     return out;
+}
+
+std::string Engine::save_checkpoint() const { return impl_->save_checkpoint(); }
+
+bool Engine::restore_checkpoint(std::string_view blob, RestoreReport& report, std::string& error) {
+    // Allocation failure is the only exception the loaders can raise; it must not escape.
+    try {
+        return impl_->restore_checkpoint(blob, report, error);
+    } catch (const std::exception& e) {
+        error = std::string("checkpoint could not be restored: ") + e.what();
+    } catch (...) {
+        error = "checkpoint could not be restored: unknown failure";
+    }
+    try {
+        impl_->reset_state();
+    } catch (...) {
+    }
+    report = RestoreReport{};
+    return false;
 }
 
 }  // namespace varpulis::runtime

@@ -1,5 +1,8 @@
 #include "runtime/join_operator.hpp"
 
+#include <algorithm>
+
+#include "runtime/checkpoint_io.hpp"
 #include "runtime/value_ops.hpp"
 
 namespace varpulis::runtime {
@@ -57,6 +60,40 @@ void JoinOperator::push(const Row& row, Arena& scratch, const StrObj* joined_typ
         out.push_back(Row{slots, op_.out, ts, joined_type, nullptr, 0});
         break;  // one source per arrival
     }
+}
+
+void JoinOperator::save(CheckpointWriter& w) const {
+    w.count(latest_.size());
+    for (const auto& rows : latest_) {
+        std::vector<const std::pair<const std::string, StoredRow>*> sorted;
+        for (const auto& e : rows) sorted.push_back(&e);
+        std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+        w.count(sorted.size());
+        for (const auto* e : sorted) {
+            w.str(e->first);
+            w.row(e->second);
+        }
+    }
+}
+
+bool JoinOperator::load(CheckpointReader& r) {
+    uint32_t sources = r.count(4);
+    if (!r.ok()) return false;
+    if (sources != latest_.size()) return r.fail("join source count does not match");
+    for (size_t src = 0; src < latest_.size(); ++src) {
+        const int32_t schema = join_.sources[src].type_id;
+        if (schema < 0 || static_cast<size_t>(schema) >= plan_.schemas.size()) return r.fail("join source without schema");
+        const size_t width = plan_.schemas[static_cast<size_t>(schema)].fields.size();
+        uint32_t n = r.count(25);
+        for (uint32_t i = 0; i < n && r.ok(); ++i) {
+            std::string key(r.str());
+            StoredRow row;
+            if (!r.row(row, width)) return false;
+            if (row.schema != schema) return r.fail("join row of another schema");
+            if (!latest_[src].emplace(std::move(key), std::move(row)).second) return r.fail("duplicate join key");
+        }
+    }
+    return r.ok();
 }
 
 }  // namespace varpulis::runtime

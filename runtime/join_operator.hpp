@@ -11,6 +11,9 @@
 
 namespace varpulis::runtime {
 
+class CheckpointReader;
+class CheckpointWriter;
+
 class JoinOperator {
 public:
     JoinOperator(const ir::Plan& plan, const ir::Operator& op);
@@ -18,6 +21,11 @@ public:
     /// An event routed to the join stream: stores it as its source's latest for its key, then
     /// appends one joined row (schema op.out) when every other source has a usable partner.
     void push(const Row& row, Arena& scratch, const StrObj* joined_type, std::vector<Row>& out);
+
+    /// Checkpoints: per source, its latest row per key (keys sorted, so equal states give equal
+    /// bytes). load() expects a freshly built operator; false (reader failed) on bad data.
+    void save(CheckpointWriter& w) const;
+    bool load(CheckpointReader& r);
 
 private:
     const ir::Plan& plan_;

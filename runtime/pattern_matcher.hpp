@@ -33,6 +33,9 @@
 
 namespace varpulis::runtime {
 
+class CheckpointReader;
+class CheckpointWriter;
+
 class PatternMatcher {
 public:
     /// Caps of §9.2 / §9.10.
@@ -56,6 +59,12 @@ public:
 
     /// Live runs over all partitions (for tests and metrics).
     size_t live_runs() const;
+
+    /// Checkpoints: partitions, live runs with their bindings, the events they bind (each
+    /// once), pending expiries and the counters. Indexes are rebuilt by load(), which expects
+    /// a freshly built matcher and returns false (reader failed) on bad or inconsistent data.
+    void save(CheckpointWriter& w) const;
+    bool load(CheckpointReader& r);
 
 private:
     struct Impl;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "runtime/checkpoint_io.hpp"
 #include "runtime/value_ops.hpp"
 
 namespace varpulis::runtime {
@@ -532,6 +533,129 @@ struct TrendAggregator::Impl {
         process(*p, row);
     }
 
+    // ------------------------------------------------------------ checkpoints
+
+    static void save_count(CheckpointWriter& w, const BigCount& c) {
+        w.u64(c.lo);
+        w.count(c.hi.size());
+        for (uint64_t h : c.hi) w.u64(h);
+    }
+
+    static void save_val(CheckpointWriter& w, const Val& v) {
+        save_count(w, v.cnt);
+        w.count(v.acc.size());
+        for (const Acc& a : v.acc) {
+            save_count(w, a.n);
+            w.f64(a.sum);
+            w.f64(a.ext);
+            w.boolean(a.has);
+        }
+    }
+
+    static bool load_count(CheckpointReader& r, BigCount& c) {
+        c.lo = r.u64();
+        uint32_t n = r.count(8);
+        for (uint32_t i = 0; i < n && r.ok(); ++i) c.hi.push_back(r.u64());
+        return r.ok();
+    }
+
+    /// A Val whose item list is empty (never reset) or has one entry per item.
+    bool load_val(CheckpointReader& r, Val& v) const {
+        if (!load_count(r, v.cnt)) return false;
+        uint32_t n = r.count(29);
+        if (!r.ok()) return false;
+        if (n != 0 && n != items_.size()) return r.fail("trend value with a wrong item count");
+        v.acc.resize(n);
+        for (Acc& a : v.acc) {
+            load_count(r, a.n);
+            a.sum = r.f64();
+            a.ext = r.f64();
+            a.has = r.boolean();
+        }
+        return r.ok();
+    }
+
+    void save(CheckpointWriter& w) const {
+        w.u64(open_counter_);
+        w.u64(overflows_);
+        std::vector<const std::string*> keys(parts_.size(), nullptr);
+        for (const auto& [key, idx] : part_index_)
+            if (idx < keys.size()) keys[idx] = &key;
+        w.count(parts_.size());
+        for (size_t i = 0; i < parts_.size(); ++i) {
+            const Part& p = parts_[i];
+            if (partitioned_) w.str(keys[i] ? std::string_view(*keys[i]) : std::string_view());
+            w.boolean(p.open);
+            w.i64(p.w);
+            w.u64(p.open_seq);
+            w.value(p.key);
+            w.count(p.totals.size());
+            for (const Val& v : p.totals) save_val(w, v);
+            w.count(p.verts.size());
+            for (const auto& vs : p.verts) {
+                w.count(vs.size());
+                for (const Vertex& x : vs) {
+                    w.row(x.row);
+                    save_val(w, x.val);
+                }
+            }
+            save_val(w, p.result);
+            w.i64(p.last_end_ts);
+        }
+    }
+
+    bool load(CheckpointReader& r) {
+        open_counter_ = r.u64();
+        overflows_ = r.u64();
+        uint32_t np = r.count(partitioned_ ? 4 : 0);
+        if (!r.ok()) return false;
+        if (!partitioned_ && np != 1) return r.fail("unpartitioned trend with several partitions");
+        const size_t n = steps_.size(), ni = items_.size();
+        parts_.clear();
+        for (uint32_t i = 0; i < np; ++i) {
+            if (partitioned_) {
+                std::string key(r.str());
+                if (!r.ok()) return false;
+                if (!part_index_.emplace(std::move(key), i).second) return r.fail("duplicate trend partition");
+            }
+            parts_.emplace_back();
+            Part& p = parts_.back();
+            p.open = r.boolean();
+            p.w = r.i64();
+            p.open_seq = r.u64();
+            r.value(p.key);
+            uint32_t nt = r.count(12);
+            if (!r.ok()) return false;
+            if (nt != 0 && nt != n) return r.fail("trend totals with a wrong step count");
+            p.totals.resize(nt);
+            for (Val& v : p.totals)
+                if (!load_val(r, v)) return false;
+            uint32_t nv = r.count(4);
+            if (!r.ok()) return false;
+            if (nv != 0 && nv != n) return r.fail("trend vertices with a wrong step count");
+            p.verts.resize(nv);
+            for (auto& vs : p.verts) {
+                uint32_t k = r.count(33);
+                for (uint32_t j = 0; j < k && r.ok(); ++j) {
+                    Vertex x;
+                    if (!r.row(x.row, CheckpointReader::kSchemaWidth) || !load_val(r, x.val)) return false;
+                    if (x.val.acc.size() != ni) return r.fail("trend vertex with a wrong item count");
+                    vs.push_back(std::move(x));
+                }
+            }
+            if (!load_val(r, p.result)) return false;
+            p.last_end_ts = r.i64();
+            if (!r.ok()) return false;
+            // An open window is read and added to at once: it needs every per-step list.
+            if (p.open) {
+                if (nt != n || nv != n || p.result.acc.size() != ni) return r.fail("open trend window incomplete");
+                for (const Val& v : p.totals)
+                    if (v.acc.size() != ni) return r.fail("trend totals with a wrong item count");
+            }
+        }
+        return true;
+    }
+
     void finish(std::vector<Row>& out, Arena& scratch) {
         std::vector<Part*> open;
         for (auto& p : parts_)
@@ -553,5 +677,9 @@ void TrendAggregator::on_event(const Row& row, std::vector<Row>& out, Arena& scr
 void TrendAggregator::finish(std::vector<Row>& out, Arena& scratch) { impl_->finish(out, scratch); }
 
 uint64_t TrendAggregator::overflows() const { return impl_->overflows_; }
+
+void TrendAggregator::save(CheckpointWriter& w) const { impl_->save(w); }
+
+bool TrendAggregator::load(CheckpointReader& r) { return impl_->load(r); }
 
 }  // namespace varpulis::runtime

@@ -25,6 +25,9 @@
 
 namespace varpulis::runtime {
 
+class CheckpointReader;
+class CheckpointWriter;
+
 class TrendAggregator {
 public:
     TrendAggregator(Runtime& rt, const ir::StreamPlan& stream, const ir::Operator& op);
@@ -41,6 +44,11 @@ public:
 
     /// Item results that did not fit in i64 and were reported as floats (§11.3).
     uint64_t overflows() const;
+
+    /// Checkpoints: every partition's window, totals and kept vertices, and the counters.
+    /// load() expects a freshly built aggregator; false (reader failed) on bad data.
+    void save(CheckpointWriter& w) const;
+    bool load(CheckpointReader& r);
 
 private:
     struct Impl;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/checkpoint_io.hpp"
 #include "runtime/value_ops.hpp"
 
 namespace varpulis::runtime {
@@ -108,6 +109,66 @@ void WindowOperator::finish(Arena& scratch, std::vector<std::vector<Row>>& batch
     };
     if (window_.partition_slot < 0) flush(single_);
     for (auto& st : partitions_) flush(st);
+}
+
+// ------------------------------------------------------------------ checkpoints
+
+void WindowOperator::save_state(CheckpointWriter& w, const State& st) const {
+    const Buffer& b = st.rows;
+    w.count(b.size());
+    for (size_t i = b.head; i < b.metas.size(); ++i) {
+        const auto& m = b.metas[i];
+        w.row(b.values.data() + i * width_, width_, m.schema, m.ts, m.type, m.raw, m.raw_count);
+    }
+    w.i64(st.start);
+    w.boolean(st.started);
+    w.i64(st.last_emit);
+    w.boolean(st.emitted);
+    w.i64(st.last_ts);
+    w.i64(st.since_emit);
+}
+
+bool WindowOperator::load_state(CheckpointReader& r, State& st) {
+    // A row takes at least 21 bytes (schema, ts, type tag, two counts).
+    uint32_t n = r.count(21);
+    for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        Buffer::Meta m{};
+        r.row_into(st.rows.values, width_, m.schema, m.ts, m.type, m.raw, m.raw_count);
+        st.rows.metas.push_back(m);
+    }
+    st.start = r.i64();
+    st.started = r.boolean();
+    st.last_emit = r.i64();
+    st.emitted = r.boolean();
+    st.last_ts = r.i64();
+    st.since_emit = r.i64();
+    return r.ok();
+}
+
+void WindowOperator::save(CheckpointWriter& w) const {
+    save_state(w, single_);
+    std::vector<const std::string*> keys(partitions_.size(), nullptr);
+    for (const auto& [key, idx] : index_) keys[idx] = &key;
+    w.count(partitions_.size());
+    for (size_t i = 0; i < partitions_.size(); ++i) {
+        w.str(*keys[i]);
+        save_state(w, partitions_[i]);
+    }
+}
+
+bool WindowOperator::load(CheckpointReader& r) {
+    if (!load_state(r, single_)) return false;
+    uint32_t n = r.count(4);
+    if (!r.ok()) return false;
+    if (n > 0 && window_.partition_slot < 0) return r.fail("partitions in an unpartitioned window");
+    for (uint32_t i = 0; i < n; ++i) {
+        std::string key(r.str());
+        if (!r.ok()) return false;
+        if (!index_.emplace(std::move(key), partitions_.size()).second) return r.fail("duplicate window partition");
+        partitions_.emplace_back();
+        if (!load_state(r, partitions_.back())) return false;
+    }
+    return true;
 }
 
 }  // namespace varpulis::runtime

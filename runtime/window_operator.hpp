@@ -12,6 +12,9 @@
 
 namespace varpulis::runtime {
 
+class CheckpointReader;
+class CheckpointWriter;
+
 class WindowOperator {
 public:
     /// `slot_count` = width of the rows this window buffers.
@@ -24,6 +27,11 @@ public:
     /// End of input: session windows hand over their open sessions, one batch per partition in
     /// order of first appearance; other kinds keep theirs (SEMANTICS §6.1–§6.6).
     void finish(Arena& scratch, std::vector<std::vector<Row>>& batches);
+
+    /// Checkpoints: every partition's live rows and window bounds, in order of first
+    /// appearance. load() expects a freshly built operator; false (reader failed) on bad data.
+    void save(CheckpointWriter& w) const;
+    bool load(CheckpointReader& r);
 
 private:
     /// Buffered rows of one window: slot values side by side (width per row) in one vector,
@@ -63,6 +71,8 @@ private:
     };
 
     State& state_for(const Row& row);
+    void save_state(CheckpointWriter& w, const State& st) const;
+    bool load_state(CheckpointReader& r, State& st);
     void copy_out(const Buffer& rows, Arena& scratch, std::vector<Row>& out) const;
 
     ir::Window window_;
