@@ -30,6 +30,7 @@ def main():
     fused = streams = 0
     missing = collections.Counter()   # operator kind -> cases where it stays interpreted
     rejected = []
+    step_preds = 0
     for case in cases:
         r = subprocess.run([a.binary, "explain", "--engine", "jit", os.path.join(a.cases, case, "query.vpl")],
                            capture_output=True, text=True)
@@ -37,7 +38,8 @@ def main():
             rejected.append(case)   # cases that test diagnostics have no plan
             continue
         jit = r.stdout[r.stdout.find("\njit: ") + 1:]
-        kinds = re.findall(r"^\s+\d+ (\S[^:]*): (compiled|interpreted)$", jit, re.M)
+        kinds = re.findall(r"^\s+\d+ (\S[^:]*): (compiled|interpreted)", jit, re.M)
+        step_preds += sum(int(n) for n in re.findall(r"\((\d+) step predicates? compiled\)", jit))
         n_streams = len(re.findall(r"^stream ", jit, re.M))
         n_fused = len(re.findall(r"fused into one compiled function", jit))
         interp = sorted({k for k, s in kinds if s == "interpreted"})
@@ -56,6 +58,7 @@ def main():
           f"{len(rejected)} more cases are rejected by the checker (no plan)")
     print(f"operators compiled: {ops_compiled}/{ops_total} ({100.0 * ops_compiled / max(ops_total, 1):.1f} %)")
     print(f"streams fused into one function: {fused}/{streams}")
+    print(f"pattern step predicates compiled (in interpreted sequence operators): {step_preds}")
     print("operators keeping cases on the interpreter: " +
           ", ".join(f"{k} ({c})" for k, c in missing.most_common()))
 

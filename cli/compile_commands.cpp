@@ -169,8 +169,13 @@ std::string jit_report(const ir::Plan& plan, const jit::CompiledPlan& c, const j
         out += "stream " + plan.streams[s].name + (fused ? ": fused into one compiled function\n" : "\n");
         for (size_t k = 0; k < plan.streams[s].ops.size(); ++k, ++at) {
             bool compiled = at < c.operators.size() && c.operators[at].compiled;
+            size_t steps = 0;
+            if (c.kernels && s < c.kernels->ops.size() && k < c.kernels->ops[s].size())
+                for (auto* step : c.kernels->ops[s][k].steps) steps += step != nullptr;
             out += "    " + std::to_string(k) + " " + op_kind_text(plan.streams[s].ops[k].kind) + ": " +
-                   (compiled ? "compiled" : "interpreted") + "\n";
+                   (compiled ? "compiled" : "interpreted");
+            if (steps) out += " (" + std::to_string(steps) + " step predicate" + (steps > 1 ? "s" : "") + " compiled)";
+            out += "\n";
         }
     }
     return out;

@@ -47,6 +47,9 @@ bool inlined(const Expr& e) {
             }
         case ExprOp::Field:
         case ExprOp::Global: return true;
+        // A trend's alias may bind events of another type, found by name: the interpreter.
+        case ExprOp::AliasField: return e.index >= 0 && !e.slots.empty() && (e.slot_schema < 0 || e.names.empty());
+        case ExprOp::AliasLen: return e.index >= 0;
         case ExprOp::Unary: return !e.args.empty();
         case ExprOp::Binary:
             // `x in [..]` has its own interpreter path (no array is built): keep it there.
@@ -76,6 +79,14 @@ void for_children(const Expr& e, F&& f) {
     }
 }
 
+/// Sequence operators get one kernel per step predicate (the matching itself is runtime code).
+bool compiles_steps(const ir::Operator& op) {
+    if (op.kind != ir::OpKind::Sequence || !op.nfa) return false;
+    for (const auto& step : op.nfa->steps)
+        if (step.predicate) return true;
+    return false;
+}
+
 /// Visits the expressions compiled for each compiled operator, in kernel order.
 template <class F>
 void for_compiled_exprs(const ir::Plan& plan, F&& f) {
@@ -93,6 +104,10 @@ void for_compiled_exprs(const ir::Plan& plan, F&& f) {
             size_t w = plan.schemas[static_cast<size_t>(op.out)].fields.size();
             for (size_t i = 0; i < w && i < op.exprs.size(); ++i) f(op.exprs[i].get());
         }
+        for (const auto& op : sp.ops)
+            if (compiles_steps(op))
+                for (const auto& step : op.nfa->steps)
+                    if (step.predicate) f(step.predicate.get());
     }
 }
 
@@ -159,6 +174,8 @@ void serialise(const Expr* e, std::string& out) {
             out += " @" + std::to_string(e->index);
             break;
         case ExprOp::Global: out += " @" + std::to_string(e->index); break;
+        case ExprOp::AliasField: out += " a" + std::to_string(e->index) + " " + std::to_string(e->slots[0]); break;
+        case ExprOp::AliasLen: out += " a" + std::to_string(e->index); break;
         case ExprOp::Unary: out += ' ' + std::to_string(static_cast<int>(e->uop)); break;
         case ExprOp::Binary: out += ' ' + std::to_string(static_cast<int>(e->bop)); break;
         case ExprOp::If: out += ' ' + std::to_string(e->args.size()); break;
@@ -357,6 +374,8 @@ private:
             case ExprOp::Const: return constant(e->lit);
             case ExprOp::Field: return field(*e);
             case ExprOp::Global: return load_global(e->index);
+            case ExprOp::AliasField: return alias_field(*e);
+            case ExprOp::AliasLen: return alias_len(*e);
             case ExprOp::Unary: return unary(*e);
             case ExprOp::Binary: return binary(*e);
             case ExprOp::And:
@@ -406,6 +425,46 @@ private:
         llvm::Value* out = temp();
         b_.CreateCall(global_, {b_.getInt32(static_cast<uint32_t>(index)), ctx_, out});
         return reload(out);
+    }
+
+    /// ctx->aliases[alias]->slots[slot]; absent without bindings or when the alias is unbound.
+    Val alias_field(const Expr& e) {
+        Join j{block("alias.done"), {}};
+        llvm::Value* table =
+            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, 24), llvm::Align(8), "aliases");
+        llvm::BasicBlock* has_table = block("alias.table");
+        llvm::BasicBlock* none = block("alias.none");
+        b_.CreateCondBr(b_.CreateIsNotNull(table), has_table, none);
+        b_.SetInsertPoint(has_table);
+        llvm::Value* row = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, table, static_cast<uint64_t>(e.index)), llvm::Align(8), "row");
+        llvm::BasicBlock* bound = block("alias.bound");
+        b_.CreateCondBr(b_.CreateIsNotNull(row), bound, none);
+        b_.SetInsertPoint(bound);
+        llvm::Value* slots = b_.CreateAlignedLoad(ptr_, row, llvm::Align(8), "alias.slots");
+        llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * uint64_t{e.slots[0]});
+        to(j, {b_.CreateAlignedLoad(i8_, at, llvm::Align(8)),
+               b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8))});
+        b_.SetInsertPoint(none);
+        to(j, absent());
+        return finish(j);
+    }
+
+    /// len(alias): ctx->alias_counts[alias], 0 without counts.
+    Val alias_len(const Expr& e) {
+        llvm::Value* counts =
+            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, 32), llvm::Align(8), "counts");
+        Join j{block("len.done"), {}};
+        llvm::BasicBlock* has = block("len.counts");
+        llvm::BasicBlock* none = block("len.none");
+        b_.CreateCondBr(b_.CreateIsNotNull(counts), has, none);
+        b_.SetInsertPoint(has);
+        llvm::Value* n = b_.CreateAlignedLoad(
+            i32_, b_.CreateConstInBoundsGEP1_64(i32_, counts, static_cast<uint64_t>(e.index)), llvm::Align(4));
+        to(j, make(ValueKind::Int, b_.CreateZExt(n, i64_)));
+        b_.SetInsertPoint(none);
+        to(j, make(ValueKind::Int, b_.getInt64(0)));
+        return finish(j);
     }
 
     /// First present candidate slot, then the global, else absent.
@@ -796,6 +855,15 @@ std::string plan_key(const ir::Plan& plan) {
             }
             key += '\n';
         }
+        for (const auto& op : sp.ops) {
+            if (!compiles_steps(op)) continue;
+            key += "steps:";
+            for (const auto& step : op.nfa->steps) {
+                key += ' ';
+                serialise(step.predicate.get(), key);
+            }
+            key += '\n';
+        }
         key += "|\n";
     }
     return key;
@@ -808,6 +876,7 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
     kernels.clear();
     for (size_t s = 0; s < plan.streams.size(); ++s) {
         const auto& sp = plan.streams[s];
+        const size_t first_kernel = kernels.size();
         for (size_t k = 0; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
             if (!compiles(op)) continue;
@@ -822,9 +891,26 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             else gen.project(sym.name, op);
             kernels.push_back(std::move(sym));
         }
+        for (size_t k = 0; k < sp.ops.size(); ++k) {
+            const ir::Operator& op = sp.ops[k];
+            if (!compiles_steps(op)) continue;
+            for (size_t i = 0; i < op.nfa->steps.size(); ++i) {
+                const ir::Expr* pred = op.nfa->steps[i].predicate.get();
+                if (!pred) continue;
+                KernelSymbol sym;
+                sym.stream = static_cast<int32_t>(s);
+                sym.op = static_cast<int32_t>(k);
+                sym.step = static_cast<int32_t>(i);
+                sym.kind = KernelKind::Step;
+                sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(k) + "_step" + std::to_string(i);
+                gen.filter(sym.name, pred);
+                kernels.push_back(std::move(sym));
+            }
+        }
         if (fuses(plan, sp)) {
             std::vector<std::string> op_names;
-            for (size_t k = kernels.size() - sp.ops.size(); k < kernels.size(); ++k) op_names.push_back(kernels[k].name);
+            // fuses(): every operator has exactly one kernel, generated first for this stream.
+            for (size_t k = first_kernel; k < first_kernel + sp.ops.size(); ++k) op_names.push_back(kernels[k].name);
             KernelSymbol sym;
             sym.stream = static_cast<int32_t>(s);
             sym.op = 0;

@@ -4,6 +4,7 @@
 //   Select/Emit  void    vp_s<stream>_o<op>_project(const Value* in, Value* out, void* ctx)
 //   Aggregate    void    vp_s<stream>_o<op>_project(const Value* in, Value* args, void* ctx)
 //                (the argument of every call for one row; the accumulation stays in runtime/)
+//   Sequence     int32_t vp_s<stream>_o<op>_step<i>(const Value* slots, void* ctx)  per step predicate
 // and, for a stream made only of those (see fuses()), the stream in one function:
 //   Chain        int32_t vp_s<stream>_chain(const Value* in, Value* out, void* ctx)
 // with the ABI of runtime/abi.hpp. Const, Field, Global, numeric arithmetic and comparisons,
@@ -29,12 +30,13 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step };
 
 /// One generated function.
 struct KernelSymbol {
     int32_t stream = -1;
     int32_t op = -1;
+    int32_t step = -1;   // Step: the NFA step whose predicate this is
     KernelKind kind = KernelKind::Filter;
     std::string name;
 };

@@ -1,5 +1,7 @@
 #include "jit/llvm_jit.hpp"
 
+#include <llvm/AsmParser/Parser.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -11,15 +13,23 @@
 #include <llvm/Passes/OptimizationLevel.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/Error.h>
+#include <llvm/Support/SourceMgr.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/CorrelatedValuePropagation.h>
+#include <llvm/Transforms/Scalar/DCE.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/GVN.h>
+#include <llvm/Transforms/Scalar/JumpThreading.h>
+#include <llvm/Transforms/Scalar/SROA.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
-#include <optional>
 #include <unordered_map>
 
 #include "codegen/plan_codegen.hpp"
@@ -52,7 +62,17 @@ llvm::CodeGenOptLevel codegen_level(int level) {
     }
 }
 
-/// The new-pass-manager default pipeline at `level`.
+/// The IR pipeline at `level`. Kernels are small loop-free functions (kind dispatch, inline
+/// number arithmetic, calls to the runtime helpers), and the per-module default pipelines spend
+/// most of their time in passes that find nothing to do here (inliner, loop and vectoriser
+/// passes, IPO, attribute inference). O1 and O2 therefore run a hand-picked function pipeline:
+/// SROA for the helper-call temporaries, EarlyCSE for repeated loads, SimplifyCFG and
+/// InstCombine to fold the kind dispatch of constants and merge blocks; O2 adds what the
+/// default O2 pipeline gets its speed on these kernels from: JumpThreading and
+/// CorrelatedValuePropagation (an absent field, or a connective's known kind, goes straight to
+/// its case instead of through a phi and a second switch), GVN, a second InstCombine and
+/// JumpThreading round, and DCE. O3 keeps the full default O3 pipeline; O0 only the
+/// always-inliner. Measurements: docs/performance.md, "JIT compile latency".
 void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level) {
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
@@ -65,11 +85,27 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level) {
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
     llvm::ModulePassManager mpm;
-    switch (level) {
-        case 0: mpm = pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0); break;
-        case 1: mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O1); break;
-        case 3: mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3); break;
-        default: mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2); break;
+    if (level <= 0) {
+        mpm = pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0);
+    } else if (level >= 3) {
+        mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+    } else {
+        llvm::FunctionPassManager fpm;
+        fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
+        fpm.addPass(llvm::EarlyCSEPass());
+        fpm.addPass(llvm::SimplifyCFGPass());
+        fpm.addPass(llvm::InstCombinePass());
+        if (level >= 2) {
+            fpm.addPass(llvm::JumpThreadingPass());
+            fpm.addPass(llvm::CorrelatedValuePropagationPass());
+            fpm.addPass(llvm::SimplifyCFGPass());
+            fpm.addPass(llvm::GVNPass());
+            fpm.addPass(llvm::InstCombinePass());
+            fpm.addPass(llvm::JumpThreadingPass());
+            fpm.addPass(llvm::SimplifyCFGPass());
+            fpm.addPass(llvm::DCEPass());
+        }
+        mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
     }
     mpm.run(m, mam);
 }
@@ -78,7 +114,9 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level) {
 struct State {
     std::mutex mu;  // serialises every use of jit and tm
     JitOptions options;
-    std::optional<orc::JITTargetMachineBuilder> jtmb;
+    /// The one target machine: the IR pipeline's cost model, LLJIT's code generator (a
+    /// SimpleCompiler on it, so every use is under `mu`) and --dump-asm. Made while `jit` is
+    /// built, and outlives it.
     std::unique_ptr<llvm::TargetMachine> tm;
     std::unique_ptr<orc::LLJIT> jit;
     orc::JITDylib* runtime_jd = nullptr;
@@ -135,6 +173,102 @@ std::unique_ptr<llvm::Module> verified_module(State& st, const ir::Plan& plan, l
         return nullptr;
     }
     return m;
+}
+
+/// Kernel-shaped code: the kind dispatch of a comparison, an int/float fast path, a helper call
+/// through stack temporaries, field loads and stores of a projection. See warm_up().
+constexpr const char* kWarmupModule = R"IR(
+define internal void @vp_warmup_helper(i32 %op, ptr %a, ptr %b, ptr %ctx, ptr %out) noinline nounwind {
+  store i8 0, ptr %out, align 8
+  ret void
+}
+
+define i32 @vp_warmup_filter(ptr %slots, ptr %ctx) nounwind {
+entry:
+  %tmp = alloca [16 x i8], align 8
+  %res = alloca [16 x i8], align 8
+  %kind = load i8, ptr %slots, align 8
+  %pp = getelementptr inbounds i8, ptr %slots, i64 8
+  %payload = load i64, ptr %pp, align 8
+  %k32 = zext i8 %kind to i32
+  %sh = shl i32 %k32, 4
+  %key = or i32 %sh, 4
+  switch i32 %key, label %slow [
+    i32 51, label %int
+    i32 68, label %float
+  ]
+int:
+  %ci = icmp sgt i64 %payload, 50
+  br label %done
+float:
+  %d = bitcast i64 %payload to double
+  %t = call double @llvm.trunc.f64(double %d)
+  %s = call i64 @llvm.fptosi.sat.i64.f64(double %t)
+  %f = sitofp i64 %s to double
+  %q = fdiv double %f, 3.0
+  %cf = fcmp ogt double %q, 5.0e+01
+  br label %done
+slow:
+  store i8 %kind, ptr %tmp, align 8
+  %tp = getelementptr inbounds i8, ptr %tmp, i64 8
+  store i64 %payload, ptr %tp, align 8
+  call void @vp_warmup_helper(i32 7, ptr %tmp, ptr %tmp, ptr %ctx, ptr %res)
+  %rk = load i8, ptr %res, align 8
+  %cs = icmp eq i8 %rk, 2
+  br label %done
+done:
+  %c = phi i1 [ %ci, %int ], [ %cf, %float ], [ %cs, %slow ]
+  %r = zext i1 %c to i32
+  ret i32 %r
+}
+
+define void @vp_warmup_project(ptr %in, ptr %out, ptr %ctx) nounwind {
+entry:
+  %kind = load i8, ptr %in, align 8
+  %present = icmp ne i8 %kind, 0
+  %pp = getelementptr inbounds i8, ptr %in, i64 8
+  %payload = load i64, ptr %pp, align 8
+  %v = select i1 %present, i64 %payload, i64 0
+  %d = sitofp i64 %v to double
+  %m = fmul double %d, 2.5
+  %a = fadd double %m, 1.0
+  %bits = bitcast double %a to i64
+  store i8 4, ptr %out, align 8
+  %op = getelementptr inbounds i8, ptr %out, i64 8
+  store i64 %bits, ptr %op, align 8
+  %o2 = getelementptr inbounds i8, ptr %out, i64 16
+  %w = mul i64 %v, 3
+  store i8 3, ptr %o2, align 8
+  %o2p = getelementptr inbounds i8, ptr %o2, i64 8
+  store i64 %w, ptr %o2p, align 8
+  ret void
+}
+
+declare double @llvm.trunc.f64(double)
+declare i64 @llvm.fptosi.sat.i64.f64(double)
+)IR";
+
+/// Compiles kWarmupModule once through the whole path (IR pipeline, code generator, linker) and
+/// frees it again. The first module a process compiles pays for paging in the parts of libLLVM
+/// that code generation runs and for LLVM's lazily built tables: about as much as compiling
+/// a benchmark query. Paying it here, when the JIT is created (on the compile thread in
+/// `--engine auto`), keeps it out of the first plan's compile latency. A failure only means
+/// the first compile stays slower, so it is ignored.
+void warm_up(State& st) {
+    auto ctx = std::make_unique<llvm::LLVMContext>();
+    llvm::SMDiagnostic diag;
+    auto m = llvm::parseAssemblyString(kWarmupModule, diag, *ctx);
+    if (!m) return;
+    m->setDataLayout(st.jit->getDataLayout());
+    m->setTargetTriple(st.jit->getTargetTriple().str());
+    auto jd = st.jit->createJITDylib("varpulis_warmup");
+    if (!jd) return llvm::consumeError(jd.takeError());
+    if (auto err = st.jit->addIRModule(*jd, orc::ThreadSafeModule(std::move(m), std::move(ctx))))
+        llvm::consumeError(std::move(err));
+    else
+        for (const char* name : {"vp_warmup_filter", "vp_warmup_project"})
+            if (auto addr = st.jit->lookup(*jd, name); !addr) llvm::consumeError(addr.takeError());
+    llvm::consumeError(st.jit->getExecutionSession().removeJITDylib(*jd));
 }
 
 class LlvmJit final : public JitCompiler {
@@ -210,6 +344,12 @@ private:
                 case codegen::KernelKind::Filter: k.filter = addr->toPtr<runtime::FilterKernel>(); break;
                 case codegen::KernelKind::Project: k.project = addr->toPtr<runtime::ProjectKernel>(); break;
                 case codegen::KernelKind::Chain: k.chain = addr->toPtr<runtime::ChainKernel>(); break;
+                case codegen::KernelKind::Step: {
+                    auto step = static_cast<size_t>(sym.step);
+                    if (k.steps.size() <= step) k.steps.resize(step + 1, nullptr);
+                    k.steps[step] = addr->toPtr<runtime::FilterKernel>();
+                    break;
+                }
             }
         }
         v->jd = &*jd;
@@ -254,14 +394,24 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
     }
     jtmb->setCodeGenOptLevel(codegen_level(st->options.opt_level));
     st->cpu = jtmb->getCPU();
-    auto tm = jtmb->createTargetMachine();
-    if (!tm) {
-        error = take_message(tm.takeError());
-        return nullptr;
-    }
-    st->tm = std::move(*tm);
-    st->jtmb = *jtmb;
-    auto jit = orc::LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
+    // The target machine is made from the builder as LLJIT adjusts it for its linker (code
+    // model, relocation model), so the IR pipeline's cost model, the machine code and
+    // --dump-asm all come from the same one. The inactive platform: kernels have no static
+    // initialisers, and the generic IR platform would add a support module to every code
+    // version's JITDylib.
+    State* raw = st.get();
+    auto jit = orc::LLJITBuilder()
+                   .setJITTargetMachineBuilder(*jtmb)
+                   .setCompileFunctionCreator(
+                       [raw](orc::JITTargetMachineBuilder adjusted)
+                           -> llvm::Expected<std::unique_ptr<orc::IRCompileLayer::IRCompiler>> {
+                           auto tm = adjusted.createTargetMachine();
+                           if (!tm) return tm.takeError();
+                           raw->tm = std::move(*tm);
+                           return std::make_unique<orc::SimpleCompiler>(*raw->tm);
+                       })
+                   .setPlatformSetUp(orc::setUpInactivePlatform)
+                   .create();
     if (!jit) {
         error = take_message(jit.takeError());
         return nullptr;
@@ -282,12 +432,14 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
 
     // Every module goes through the optimisation pipeline on its way to machine code. It runs
     // inside lookup(), i.e. under State::mu.
-    State* raw = st.get();
     st->jit->getIRTransformLayer().setTransform(
         [raw](orc::ThreadSafeModule tsm, const orc::MaterializationResponsibility&) -> llvm::Expected<orc::ThreadSafeModule> {
             tsm.withModuleDo([raw](llvm::Module& m) { optimise(m, raw->tm.get(), raw->options.opt_level); });
             return tsm;
         });
+
+    static std::once_flag warmed;
+    std::call_once(warmed, [&st] { warm_up(*st); });
 
     return std::make_unique<LlvmJit>(std::move(st));
 }
@@ -381,15 +533,10 @@ bool LlvmJit::dump_asm(const ir::Plan& plan, std::string& out, std::string& erro
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
     optimise(*m, state->tm.get(), state->options.opt_level);
-    auto tm = state->jtmb->createTargetMachine();
-    if (!tm) {
-        error = take_message(tm.takeError());
-        return false;
-    }
     llvm::SmallString<0> buf;
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
-    if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+    if (state->tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
         error = "the target cannot emit assembly";
         return false;
     }

@@ -16,6 +16,8 @@
 //   Filter      int32_t pred(const Value* slots, void* ctx)            1 = keep the row
 //   Select/Emit void    proj(const Value* in, Value* out, void* ctx)   writes every output slot
 //   Aggregate   void    args(const Value* in, Value* out, void* ctx)   out[c]: argument of call c
+//   Sequence    int32_t step(const Value* slots, void* ctx)            per NFA step predicate;
+//               alias fields read KernelContext::aliases (rows bound so far)
 // and one fused kernel per stream whose operators are all compiled filters and projections:
 //   Chain       int32_t chain(const Value* in, Value* out, void* ctx)  1 = a row comes out; it
 //               is in `out` (the last projection's schema), or is `in` when nothing projects
@@ -30,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/row.hpp"
 #include "runtime/value.hpp"
 
 namespace varpulis::ir {
@@ -45,11 +48,16 @@ struct EvalContext;
 /// IR node of fallback number k from nodes[k] (so compiled code holds no pointer into any one
 /// plan, and the code cache can serve an identical plan). `consts` are the plan's string
 /// constants, interned by the engine that runs the code (KernelTable::constants): string k is
-/// consts[k]. Layout is part of the ABI: offset 0 `eval`, 8 `nodes`, 16 `consts`.
+/// consts[k]. Pattern step predicates also get the rows bound to each alias (nullptr =
+/// unbound) and how many events each alias bound (len(alias)); elsewhere both are null.
+/// Layout is part of the ABI: offset 0 `eval`, 8 `nodes`, 16 `consts`, 24 `aliases`,
+/// 32 `alias_counts`; a Row's slot pointer is at its offset 0.
 struct KernelContext {
     EvalContext* eval;
     const ir::Expr* const* nodes;
     const Value* consts;
+    const Row* const* aliases = nullptr;
+    const uint32_t* alias_counts = nullptr;
 };
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
@@ -65,6 +73,9 @@ static_assert(offsetof(varpulis::runtime::Value, i) == 8, "Value ABI: payload at
 static_assert(offsetof(varpulis::runtime::KernelContext, eval) == 0, "KernelContext ABI");
 static_assert(offsetof(varpulis::runtime::KernelContext, nodes) == 8, "KernelContext ABI");
 static_assert(offsetof(varpulis::runtime::KernelContext, consts) == 16, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::KernelContext, aliases) == 24, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::KernelContext, alias_counts) == 32, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 
 extern "C" {
 

@@ -222,6 +222,20 @@ struct Engine::Impl {
         kernel_consts.clear();
         if (kernels)
             for (const ir::Expr* e : kernels->constants) kernel_consts.push_back(Value::string(interner.intern(e->lit.s)));
+        attach_step_kernels();
+    }
+
+    /// Pattern matchers call their compiled step predicates themselves (again after a restore
+    /// rebuilt them).
+    void attach_step_kernels() {
+        for (size_t s = 0; s < streams.size(); ++s)
+            for (size_t k = 0; k < streams[s].ops.size(); ++k)
+                if (auto& m = streams[s].ops[k].matcher) {
+                    const std::vector<FilterKernel>* steps = nullptr;
+                    if (kernels && s < kernels->ops.size() && k < kernels->ops[s].size() && !kernels->ops[s][k].steps.empty())
+                        steps = &kernels->ops[s][k].steps;
+                    m->set_step_kernels(steps, kernels ? kernels->nodes.data() : nullptr, kernel_consts.data());
+                }
     }
 
     KernelContext kernel_context(EvalContext* c) const { return {c, kernels->nodes.data(), kernel_consts.data()}; }
@@ -751,6 +765,7 @@ struct Engine::Impl {
         streams.clear();
         streams.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
+        attach_step_kernels();
     }
 
     static bool has_state(ir::OpKind k) {

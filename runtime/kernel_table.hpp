@@ -16,6 +16,8 @@ struct OpKernels {
     ProjectKernel project = nullptr;  // Select and Emit operators; Aggregate: call arguments
     /// On operator 0 only: the whole stream fused into one function (see runtime/abi.hpp).
     ChainKernel chain = nullptr;
+    /// Sequence operators: the predicate of NFA step i (nullptr: interpreted or none).
+    std::vector<FilterKernel> steps;
 };
 
 /// Immutable once built; shared between the engine and whoever compiled it.

@@ -311,6 +311,11 @@ struct PatternMatcher::Impl {
 
     uint64_t dropped_ = 0;
     uint64_t next_seq_ = 0;
+
+    // Compiled step predicates (Engine::install_kernels), by step; empty: interpreted.
+    std::vector<FilterKernel> step_kernels_;
+    const ir::Expr* const* kernel_nodes_ = nullptr;
+    const Value* kernel_consts_ = nullptr;
     uint64_t event_no_ = 0;   // arrival position of the current event
 
     // per-event state
@@ -457,6 +462,23 @@ struct PatternMatcher::Impl {
         return pattern_condition(rt_, e, row, alias_ptrs_.data(), alias_counts_.data());
     }
 
+    /// Step `s`'s whole predicate on `row` with the loaded aliases: its compiled kernel when
+    /// there is one, else the interpreter.
+    bool test_step(int32_t s, const Row& row) {
+        if (static_cast<size_t>(s) < step_kernels_.size() && step_kernels_[static_cast<size_t>(s)]) {
+            EvalContext ctx;
+            ctx.rt = &rt_;
+            ctx.row = &row;
+            ctx.aliases = alias_ptrs_.data();
+            ctx.alias_counts = alias_counts_.data();
+            ctx.now_ms = row.ts;
+            ctx.has_now = true;
+            KernelContext kc{&ctx, kernel_nodes_, kernel_consts_, alias_ptrs_.data(), alias_counts_.data()};
+            return step_kernels_[static_cast<size_t>(s)](row.slots, &kc) != 0;
+        }
+        return test(steps_[static_cast<size_t>(s)].full, row);
+    }
+
     /// Does the current event qualify for step `s` of a run with bindings `b`? `again`: another
     /// iteration of the run's current Kleene step.
     bool qualifies(int32_t s, const Binding* b, bool again) {
@@ -469,7 +491,7 @@ struct PatternMatcher::Impl {
         }
         if (!pred) return true;
         load_aliases(b);
-        return test(pred, *cur_row_);
+        return pred == st.full ? test_step(s, *cur_row_) : test(pred, *cur_row_);
     }
 
     void bind(Binding* b, int32_t alias, uint32_t ev, uint32_t count) {
@@ -594,7 +616,7 @@ struct PatternMatcher::Impl {
             pb[a].count = static_cast<uint32_t>(i + 1);
             for (size_t j = i + 1; j < m; ++j) {
                 load_aliases(pb.data());
-                ok[i * m + j] = test(st.full, view(c[j]));
+                ok[i * m + j] = test_step(ds, view(c[j]));
             }
         }
         // Number of valid subsequences starting at i (saturating).
@@ -1875,6 +1897,13 @@ void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scra
 }
 
 uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
+
+void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes,
+                                      const Value* consts) {
+    impl_->step_kernels_ = steps ? *steps : std::vector<FilterKernel>{};
+    impl_->kernel_nodes_ = nodes;
+    impl_->kernel_consts_ = consts;
+}
 
 size_t PatternMatcher::live_runs() const { return impl_->live_runs(); }
 

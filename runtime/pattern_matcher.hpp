@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "ir/plan.hpp"
+#include "runtime/abi.hpp"
 #include "runtime/arena.hpp"
 #include "runtime/eval.hpp"
 #include "runtime/row.hpp"
@@ -53,6 +54,10 @@ public:
     /// completed match rows (schema op.out, type "SequenceMatch") to `out` in the order of
     /// §9.11; their slot arrays are allocated from `scratch`.
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch);
+
+    /// Compiled step predicates (KernelTable OpKernels::steps; nullptr: interpret them all).
+    /// `nodes` and `consts` complete their KernelContext and must stay valid until replaced.
+    void set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes, const Value* consts);
 
     /// Runs not started, absorptions ignored and matches not reported because of a cap (§9.2).
     uint64_t dropped() const;

@@ -453,6 +453,52 @@ stream W = T.window(4).aggregate(total: sum(x) + count(), mix: max(x) / min(x)).
     EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, 7), interp) << "swap after 7";
 }
 
+TEST_F(JitTest, PatternStepPredicatesRunCompiled) {
+    // Alias fields of single and Kleene aliases, len(), an unbound alias (absent), a string
+    // constant, mixed int/float and a call that goes through the interpreter; three strategies.
+    const std::string program = R"(
+pattern Rise = SEQ(
+    T where price > 1 as first,
+    T+ where price > first.price and len(rising) < 4 as rising,
+    T where price > rising.price and name != "skip" as last
+) within 60s partition by name strategy skip_till_any_match
+stream R = Rise.emit(n: last.name, s: first.price, e: last.price, k: len(rising))
+stream Q = T as a
+    -> T where price >= a.price * 2 or upper(name) == "B" as b
+    .within(30s)
+    .emit(a: a.price, b: b.price)
+stream S = T as a
+    -> U where q == a.price as b
+    .within(10s)
+    .emit(a: a.price, q: b.q)
+)";
+    auto c = compile_vpl(program);
+    auto compiled = compile(*c->plan);
+    ASSERT_NE(compiled, nullptr);
+    size_t step_kernels = 0;
+    for (const auto& stream_ops : compiled->kernels->ops)
+        for (const auto& op : stream_ops)
+            for (auto* k : op.steps) step_kernels += k != nullptr;
+    EXPECT_EQ(step_kernels, 5u) << "every step with a predicate gets a kernel";
+
+    Interner interner;
+    std::vector<EventSpec> events;
+    const char* names[] = {"a", "b", "skip", "a"};
+    for (int i = 0; i < 120; ++i) {
+        std::vector<std::pair<std::string, Value>> f;
+        int p = (i * 37) % 23;
+        if (i % 9 != 4) f.push_back({"price", i % 4 == 0 ? Value::floating(p * 0.5) : Value::integer(p)});
+        f.push_back({"name", Value::string(interner.intern(names[(i / 3) % 4]))});
+        if (i % 5 == 0) events.push_back({"U", i * 700, {{"q", Value::integer(p)}}});
+        events.push_back({"T", i * 700 + 1, f});
+    }
+    std::string interp = run_engine(*c->plan, interner, events, nullptr, -1);
+    for (const char* stream : {"R", "Q", "S"})
+        EXPECT_NE(interp.find(std::string("\"stream\": \"") + stream + "\""), std::string::npos) << stream << "\n" << interp;
+    EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, 0), interp) << "jit from the start";
+    EXPECT_EQ(run_engine(*c->plan, interner, events, compiled->kernels, 50), interp) << "swap after 50";
+}
+
 // ---------------------------------------------------------------- cache and release
 
 TEST_F(JitTest, IdenticalIrIsServedFromTheCache) {
