@@ -857,6 +857,11 @@ struct EventReader::Impl {
             if (json.parse(json_scratch.data(), json_scratch.size() - kPadding, false).get(doc) != simdjson::SUCCESS)
                 return json_fail(ec);
         }
+        return json_event_element(doc, default_ts, ev);
+    }
+
+    /// One event object already parsed by `json` (a single event, or an element of a batch).
+    bool json_event_element(simdjson::dom::element doc, int64_t default_ts, InputEvent& ev) {
         simdjson::dom::object obj;
         if (doc.get_object().get(obj) != simdjson::SUCCESS) return fail("invalid JSON event: expected an object");
         fields.clear();
@@ -1064,6 +1069,41 @@ bool EventReader::parse_json_event(std::string_view json, int64_t default_ts_ms,
     if (!impl_->json_event_padded(scratch.data(), json.size(), default_ts_ms, out)) {
         err = {0, std::move(impl_->error)};
         return false;
+    }
+    return true;
+}
+
+bool EventReader::parse_json_event_batch(std::string_view json, int64_t default_ts_ms, std::vector<InputEvent>& out,
+                                         std::vector<ReadError>& bad, ReadError& err) {
+    auto& im = *impl_;
+    auto& scratch = im.json_scratch;
+    scratch.resize(json.size() + kPadding);
+    if (!json.empty()) std::memcpy(scratch.data(), json.data(), json.size());
+    std::memset(scratch.data() + json.size(), 0, kPadding);
+    simdjson::dom::element doc;
+    if (auto ec = im.json.parse(scratch.data(), json.size(), false).get(doc)) {
+        if (ec != simdjson::NUMBER_ERROR || !im.widen_big_integers(scratch.data(), json.size()) ||
+            im.json.parse(scratch.data(), scratch.size() - kPadding, false).get(doc) != simdjson::SUCCESS) {
+            err = {0, std::string("invalid JSON: ") + simdjson::error_message(ec)};
+            return false;
+        }
+    }
+    simdjson::dom::object obj;
+    simdjson::dom::array events;
+    if (doc.get_object().get(obj) != simdjson::SUCCESS || obj["events"].get_array().get(events) != simdjson::SUCCESS) {
+        err = {0, "expected an object with an \"events\" array"};
+        return false;
+    }
+    uint32_t index = 0;
+    for (simdjson::dom::element item : events) {
+        ++index;
+        InputEvent ev{};
+        if (im.json_event_element(item, default_ts_ms, ev)) {
+            out.push_back(ev);
+        } else {
+            bad.push_back({index, std::move(im.error)});
+            im.error.clear();
+        }
     }
     return true;
 }

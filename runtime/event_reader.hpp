@@ -93,6 +93,13 @@ public:
     /// event time when the object has no integer `timestamp`. `out.line` is 0.
     bool parse_json_event(std::string_view json, int64_t default_ts_ms, InputEvent& out, ReadError& err);
 
+    /// Parses a batch request `{"events": [event, ...]}` (FORMATS §2.2) and appends the good
+    /// events to `out`, in order. An element that is not a valid event is left out and
+    /// reported in `bad` (`line` = its 1-based index in the array). False, `err` set, when the
+    /// body is not valid JSON or has no `events` array.
+    bool parse_json_event_batch(std::string_view json, int64_t default_ts_ms, std::vector<InputEvent>& out,
+                                std::vector<ReadError>& bad, ReadError& err);
+
     /// Bad lines skipped so far (only with `skip_bad_events`), and the first of their errors.
     uint64_t skipped_count() const;
     const std::vector<ReadError>& skipped_errors() const;
