@@ -716,7 +716,9 @@ struct Engine::Impl {
         if (!out.raw && needs_raw[static_cast<size_t>(sp.type_id)]) {
             std::vector<Field> fields;
             whole_fields(r, fields);
-            Field* copy = scratch.allocate_array<Field>(fields.size());
+            // In `heap`, not `scratch`: windows, joins and matchers keep the row (and this
+            // pointer) across events, and scratch is recycled every few kilobytes.
+            Field* copy = heap.allocate_array<Field>(fields.size());
             std::copy(fields.begin(), fields.end(), copy);
             out.raw = copy;
             out.raw_count = static_cast<uint32_t>(fields.size());

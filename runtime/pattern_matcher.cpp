@@ -504,7 +504,7 @@ struct PatternMatcher::Impl {
     }
 
     void release(Partition& P, size_t i) {
-        Binding* b = &P.binds[i * n_aliases_];
+        Binding* b = (P.binds.data() + (i * n_aliases_));
         for (size_t a = 0; a < n_aliases_; ++a)
             if (b[a].ev != kNone) {
                 unref(b[a].ev);
@@ -525,7 +525,7 @@ struct PatternMatcher::Impl {
             }
             if (w != i) {
                 P.runs[w] = std::move(P.runs[i]);
-                std::copy_n(&P.binds[i * n_aliases_], n_aliases_, &P.binds[w * n_aliases_]);
+                std::copy_n((P.binds.data() + (i * n_aliases_)), n_aliases_, (P.binds.data() + (w * n_aliases_)));
             }
             ++w;
         }
@@ -699,7 +699,7 @@ struct PatternMatcher::Impl {
                 Run& r = P.runs[i];
                 if (r.dead || r.deadline >= now_) continue;
                 if (trailing_neg_ && r.complete) {
-                    const Binding* b = &P.binds[i * n_aliases_];
+                    const Binding* b = (P.binds.data() + (i * n_aliases_));
                     int64_t ts = r.t0 + within_;
                     complete_rows(r, b, scratch, [&](Row row) {
                         row.ts = ts;
@@ -730,7 +730,7 @@ struct PatternMatcher::Impl {
                     Run& r = P.runs[i];
                     if (r.dead || !negation_applies(n, r)) continue;
                     if (n.pred) {
-                        load_aliases(&P.binds[i * n_aliases_]);
+                        load_aliases((P.binds.data() + (i * n_aliases_)));
                         if (!test(n.pred, *cur_row_)) continue;
                     }
                     kill(P, r);
@@ -790,7 +790,7 @@ struct PatternMatcher::Impl {
         for (size_t i = 0; i < n; ++i) {
             Run& r = P.runs[i];
             if (r.dead) continue;
-            Binding* b = &P.binds[i * n_aliases_];
+            Binding* b = (P.binds.data() + (i * n_aliases_));
             bool took = false, capped = false;
             bool was_complete = r.complete;
             bool pending = trailing_neg_ && r.complete;
@@ -842,7 +842,7 @@ struct PatternMatcher::Impl {
                 r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
                 size_t i = push_run(P, std::move(r), empty_binds_.data());
                 Run& nr = P.runs[i];
-                Binding* b = &P.binds[i * n_aliases_];
+                Binding* b = (P.binds.data() + (i * n_aliases_));
                 take(nr, b, s, false);
                 if (has_within_) expiry_.push({nr.deadline, partition_id(&P)});
                 if (after_take(nr, b, s, false, scratch, sink) == After::Done) {
@@ -863,7 +863,7 @@ struct PatternMatcher::Impl {
         for (size_t i = 0; i < n; ++i) {
             Run& r = P.runs[i];
             if (r.dead) continue;
-            Binding* b = &P.binds[i * n_aliases_];
+            Binding* b = (P.binds.data() + (i * n_aliases_));
             bool took = false;
             for (int32_t k = 0; k < n_steps_; ++k) {
                 if (r.taken & (1u << k)) continue;
@@ -903,7 +903,7 @@ struct PatternMatcher::Impl {
                 return;
             }
             size_t i = push_run(P, std::move(r), empty_binds_.data());
-            bind(&P.binds[i * n_aliases_], steps_[k].alias, cur_ev(), 1);
+            bind((P.binds.data() + (i * n_aliases_)), steps_[k].alias, cur_ev(), 1);
             if (has_within_) expiry_.push({P.runs[i].deadline, partition_id(&P)});
             if (strategy_ != Strategy::SkipTillAnyMatch) return;
         }
@@ -917,7 +917,7 @@ struct PatternMatcher::Impl {
         Run nr = P.runs[i];  // copies positions
         nr.seq = next_seq_++;
         nr.deferred.clear();
-        tmp_binds_.assign(&P.binds[i * n_aliases_], &P.binds[i * n_aliases_] + n_aliases_);
+        tmp_binds_.assign((P.binds.data() + (i * n_aliases_)), (P.binds.data() + (i * n_aliases_)) + n_aliases_);
         for (size_t a = 0; a < n_aliases_; ++a)
             if (tmp_binds_[a].ev != kNone) ref(tmp_binds_[a].ev);
         bool was_complete = nr.complete;
@@ -962,7 +962,7 @@ struct PatternMatcher::Impl {
             if (form_ == ir::Nfa::Form::And) {
                 for (int32_t k = 0; k < n_steps_; ++k) {
                     if (P.runs[i].taken & (1u << k)) continue;
-                    if (!qualifies(k, &P.binds[i * n_aliases_], false)) continue;
+                    if (!qualifies(k, (P.binds.data() + (i * n_aliases_)), false)) continue;
                     branch_and(P, i, k, scratch);
                 }
                 continue;
@@ -970,13 +970,13 @@ struct PatternMatcher::Impl {
             int32_t pos = P.runs[i].pos;
             bool complete = P.runs[i].complete;
             bool pending = trailing_neg_ && complete;
-            if (steps_[pos].kleene && qualifies(pos, &P.binds[i * n_aliases_], true))
+            if (steps_[pos].kleene && qualifies(pos, (P.binds.data() + (i * n_aliases_)), true))
                 branch(P, i, pos, true, new_runs_, new_binds_, scratch);
             if (pending) continue;
             for (int32_t s = pos + 1; s < n_steps_; ++s) {
                 const StepInfo& st = steps_[s];
                 bool never = complete && st.q == Quantifier::Optional;
-                if (!never && qualifies(s, &P.binds[i * n_aliases_], false))
+                if (!never && qualifies(s, (P.binds.data() + (i * n_aliases_)), false))
                     branch(P, i, s, false, new_runs_, new_binds_, scratch);
                 if (!st.optional) break;
             }
@@ -1021,7 +1021,7 @@ struct PatternMatcher::Impl {
     void branch_and(Partition& P, size_t i, int32_t k, Arena& scratch) {
         Run nr = P.runs[i];
         nr.seq = next_seq_++;
-        tmp_binds_.assign(&P.binds[i * n_aliases_], &P.binds[i * n_aliases_] + n_aliases_);
+        tmp_binds_.assign((P.binds.data() + (i * n_aliases_)), (P.binds.data() + (i * n_aliases_)) + n_aliases_);
         for (auto& x : tmp_binds_)
             if (x.ev != kNone) ref(x.ev);
         nr.taken |= 1u << k;

@@ -204,6 +204,18 @@ TEST(EngineTest, PrintGoesToDiagnosticsNotOutputs) {
     EXPECT_NE(prints.find("[PRINT] [Q] R: {v: 2}"), std::string::npos) << prints;
 }
 
+TEST(EngineTest, WindowedForwardedEventsKeepTheirWholeFieldList) {
+    // A forwarded event's whole-field list outlives its event when a window keeps the row:
+    // it must not live in memory that is recycled between events.
+    std::string events;
+    for (int i = 0; i < 1000; ++i) events += "@" + std::to_string(i) + " T { a: " + std::to_string(i) + " }\n";
+    std::string prints;
+    run("stream S = T.emit(a: a)\nstream W = S.window(500).print()\n", events, &prints);
+    ASSERT_NE(prints.find("[PRINT] [W] S: {a: 0}\n"), std::string::npos) << prints.substr(0, 300);
+    EXPECT_NE(prints.find("[PRINT] [W] S: {a: 342}\n[PRINT] [W] S: {a: 343}\n"), std::string::npos);
+    EXPECT_EQ(prints.find("[PRINT] [W] S: {a: 342}\n[PRINT] [W] S: {a: 342}\n"), std::string::npos);
+}
+
 TEST(EngineTest, ProcessOutputsEmittedEventsWithoutEmitOperator) {
     auto out = run("fn evens(limit: int):\n    var i = 0\n    while i < limit:\n        if i % 2 == 0:\n"
                    "            emit Even(v: i)\n        i := i + 1\nstream E = Go.process(evens(limit))\n",
