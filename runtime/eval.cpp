@@ -17,38 +17,44 @@ using ir::StmtPtr;
 
 namespace {
 
+/// `<`, `<=`, `>`, `>=` on two numbers of one kind. For floats, IEEE ordered comparisons are
+/// false on NaN, as an unordered compare is in VPL.
+template <class T>
+bool order_fast_path(frontend::BinaryOp op, T x, T y, Value& out) {
+    using frontend::BinaryOp;
+    switch (op) {
+        case BinaryOp::Lt: out = Value::boolean(x < y); return true;
+        case BinaryOp::Le: out = Value::boolean(x <= y); return true;
+        case BinaryOp::Gt: out = Value::boolean(x > y); return true;
+        case BinaryOp::Ge: out = Value::boolean(x >= y); return true;
+        default: return false;
+    }
+}
+
 /// The most common binary operations on two numbers of one kind, inline; binary_op has the
 /// same results (value_ops.cpp) and handles everything else. Float `==`/`!=` and division stay
 /// there (NaN equality and division by zero have their own rules).
 bool float_fast_path(frontend::BinaryOp op, double x, double y, Value& out) {
     using frontend::BinaryOp;
     switch (op) {
-        // IEEE ordered comparisons are false on NaN, as an unordered compare is in VPL.
-        case BinaryOp::Lt: out = Value::boolean(x < y); return true;
-        case BinaryOp::Le: out = Value::boolean(x <= y); return true;
-        case BinaryOp::Gt: out = Value::boolean(x > y); return true;
-        case BinaryOp::Ge: out = Value::boolean(x >= y); return true;
         case BinaryOp::Add: out = Value::floating(x + y); return true;
         case BinaryOp::Sub: out = Value::floating(x - y); return true;
         case BinaryOp::Mul: out = Value::floating(x * y); return true;
-        default: return false;
+        default: return order_fast_path(op, x, y, out);
     }
 }
 
 bool int_fast_path(frontend::BinaryOp op, int64_t x, int64_t y, Value& out) {
     using frontend::BinaryOp;
+    // Wrapping, as value_ops' wrap_add/wrap_sub/wrap_mul.
+    const auto ux = static_cast<uint64_t>(x), uy = static_cast<uint64_t>(y);
     switch (op) {
-        case BinaryOp::Lt: out = Value::boolean(x < y); return true;
-        case BinaryOp::Le: out = Value::boolean(x <= y); return true;
-        case BinaryOp::Gt: out = Value::boolean(x > y); return true;
-        case BinaryOp::Ge: out = Value::boolean(x >= y); return true;
         case BinaryOp::Eq: out = Value::boolean(x == y); return true;
         case BinaryOp::Ne: out = Value::boolean(x != y); return true;
-        // Wrapping, as value_ops' wrap_add/wrap_sub/wrap_mul.
-        case BinaryOp::Add: out = Value::integer(static_cast<int64_t>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y))); return true;
-        case BinaryOp::Sub: out = Value::integer(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y))); return true;
-        case BinaryOp::Mul: out = Value::integer(static_cast<int64_t>(static_cast<uint64_t>(x) * static_cast<uint64_t>(y))); return true;
-        default: return false;
+        case BinaryOp::Add: out = Value::integer(static_cast<int64_t>(ux + uy)); return true;
+        case BinaryOp::Sub: out = Value::integer(static_cast<int64_t>(ux - uy)); return true;
+        case BinaryOp::Mul: out = Value::integer(static_cast<int64_t>(ux * uy)); return true;
+        default: return order_fast_path(op, x, y, out);
     }
 }
 

@@ -26,6 +26,7 @@
 #include "runtime/event_reader.hpp"
 #include "runtime/kernel_table.hpp"
 #include "runtime/row.hpp"
+#include "tests/support/batch_plan.hpp"
 #include "tests/support/ir_builders.hpp"
 
 namespace {
@@ -56,43 +57,6 @@ jit::JitCompiler& compiler() {
 constexpr size_t kRows = 4096;
 constexpr size_t kWidth = 4;  // f0, f1, f2: floats; f3: int
 
-/// Stream 0: one single-slot projection of `e`; stream 1: one filter on `e`.
-ir::Plan expr_plan(const ExprPtr& e) {
-    ir::Plan plan;
-    ir::Schema in;
-    in.name = "In";
-    for (size_t i = 0; i < kWidth; ++i) in.fields.push_back("f" + std::to_string(i));
-    ir::Schema out;
-    out.name = "Out";
-    out.kind = ir::SchemaKind::Closed;
-    out.fields = {"r"};
-    plan.schemas = {in, out};
-
-    ir::StreamPlan p;
-    p.name = "P";
-    p.id = 0;
-    p.type_id = 0;
-    p.inputs = {"In"};
-    ir::StreamPlan f = p;
-    f.name = "F";
-    f.id = 1;
-    ir::Operator sel;
-    sel.kind = ir::OpKind::Select;
-    sel.in = 0;
-    sel.out = 1;
-    sel.exprs = {e};
-    sel.names = {"r"};
-    p.ops.push_back(sel);
-    ir::Operator flt;
-    flt.kind = ir::OpKind::Filter;
-    flt.in = 0;
-    flt.out = 0;
-    flt.exprs = {e};
-    f.ops.push_back(flt);
-    plan.streams = {p, f};
-    plan.routes = {{0, 1}, {}};
-    return plan;
-}
 
 /// Seeded rows: floats in [0, 100) (one in 16 absent), ints in [0, 16).
 std::vector<rt::Value> make_rows() {
@@ -139,7 +103,7 @@ struct ExprCase {
     rt::Runtime runtime;
     std::shared_ptr<const jit::CompiledPlan> compiled;
 
-    explicit ExprCase(int which, bool compile) : plan(expr_plan(expression(which))) {
+    explicit ExprCase(int which, bool compile) : plan(batch_plan({expression(which)}, kWidth, 0)) {
         runtime.plan = &plan;
         runtime.heap = &heap;
         runtime.interner = &interner;

@@ -21,6 +21,7 @@
 #include "runtime/eval.hpp"
 #include "runtime/value_io.hpp"
 #include "runtime/value_ops.hpp"
+#include "tests/support/batch_plan.hpp"
 #include "tests/support/ir_builders.hpp"
 
 using namespace varpulis::runtime;
@@ -47,51 +48,6 @@ bool identical(const Value& a, const Value& b) {
         case ValueKind::Map: return values_equal(a, b) && to_display(a) == to_display(b);
         default: return a.i == b.i;
     }
-}
-
-// ---------------------------------------------------------------- a plan around expressions
-
-/// Stream 0 has one single-slot projection per expression, stream 1 one filter per
-/// expression (each operator its own small kernel). Rows have `width` slots; `globals`
-/// globals exist.
-ir::Plan batch_plan(const std::vector<ExprPtr>& exprs, size_t width, size_t globals) {
-    ir::Plan plan;
-    ir::Schema in;
-    in.name = "In";
-    for (size_t i = 0; i < width; ++i) in.fields.push_back("f" + std::to_string(i));
-    ir::Schema out;
-    out.name = "Out";
-    out.kind = ir::SchemaKind::Closed;
-    out.fields = {"r"};
-    plan.schemas = {in, out};
-    for (size_t g = 0; g < globals; ++g) plan.globals.push_back({"g" + std::to_string(g), true});
-
-    ir::StreamPlan p;
-    p.name = "P";
-    p.id = 0;
-    p.type_id = 0;
-    p.inputs = {"In"};
-    ir::StreamPlan f = p;
-    f.name = "F";
-    f.id = 1;
-    for (const auto& e : exprs) {
-        ir::Operator sel;
-        sel.kind = ir::OpKind::Select;
-        sel.in = 0;
-        sel.out = 1;
-        sel.exprs = {e};
-        sel.names = {"r"};
-        p.ops.push_back(sel);
-        ir::Operator flt;
-        flt.kind = ir::OpKind::Filter;
-        flt.in = 0;
-        flt.out = 0;
-        flt.exprs = {e};
-        f.ops.push_back(flt);
-    }
-    plan.streams = {p, f};
-    plan.routes = {{0, 1}, {}};
-    return plan;
 }
 
 /// Interpreter state for evaluating a batch plan's expressions.
