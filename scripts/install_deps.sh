@@ -7,7 +7,7 @@ packages=(
   llvm-19-dev clang-19 libboost1.81-all-dev libboost-json1.81-dev
   libsimdjson-dev librocksdb-dev librdkafka-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpaho-mqttpp-dev libpaho-mqtt-dev
-  libssl-dev mosquitto
+  libssl-dev mosquitto curl
 )
 missing=()
 for p in "${packages[@]}"; do
