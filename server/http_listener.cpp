@@ -2,12 +2,13 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <optional>
@@ -35,15 +36,33 @@ struct HttpListener::Impl {
     // Before the io_context: sessions destroyed with it still decrement the counter.
     std::atomic<bool> stopping{false};
     std::atomic<size_t> in_flight{0};
-    net::io_context ioc;
-    tcp::acceptor acceptor{ioc};
+    // One io_context per thread, each run by its own thread: a connection's handlers all run
+    // on the thread that owns it (no strand, no hand-off between threads per completion).
+    // Connections are spread round-robin. The acceptor lives on the first one.
+    std::vector<std::unique_ptr<net::io_context>> iocs;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+    std::unique_ptr<tcp::acceptor> acceptor;
+    size_t next_ioc = 0;
     std::vector<std::thread> threads;
     uint16_t bound_port = 0;
     bool started = false;
     bool stopped = false;
 
     Impl(ListenerOptions o, RequestHandler h, BodyLimitFn b)
-        : options(std::move(o)), handler(std::move(h)), body_limit(std::move(b)) {}
+        : options(std::move(o)), handler(std::move(h)), body_limit(std::move(b)) {
+        int n = std::max(1, options.threads);
+        for (int i = 0; i < n; ++i) {
+            iocs.push_back(std::make_unique<net::io_context>(1));
+            guards.push_back(net::make_work_guard(*iocs.back()));
+        }
+        acceptor = std::make_unique<tcp::acceptor>(*iocs[0]);
+    }
+    ~Impl() {
+        // The acceptor and the guards refer to the contexts: they go first.
+        acceptor.reset();
+        guards.clear();
+        iocs.clear();
+    }
 
     void do_accept();
     HttpResponse call_handler(HttpRequest& req) {
@@ -76,6 +95,8 @@ public:
     Session(tcp::socket&& socket, HttpListener::Impl& owner)
         : stream_(std::move(socket)), owner_(owner), timer_(stream_.get_executor()) {
         boost::system::error_code ec;
+        // Small answers (single events) must not wait for Nagle's timer.
+        stream_.socket().set_option(tcp::no_delay(true), ec);
         auto ep = stream_.socket().remote_endpoint(ec);
         if (!ec) client_ip_ = ep.address().to_string();
     }
@@ -127,7 +148,37 @@ private:
 
     void read_body() {
         stream_.expires_after(owner_.options.read_timeout);
+        auto cl = parser_->content_length();
+        if (cl && !parser_->chunked()) return read_body_direct(static_cast<size_t>(*cl));
         http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    }
+
+    /// A body of known length (already checked against the route's limit) is read straight
+    /// into a string of that size: a few large socket reads instead of the parser's small
+    /// ones, and no copy through the parser. Bytes after the body stay in `buffer_`.
+    void read_body_direct(size_t length) {
+        body_.resize(length);
+        size_t have = std::min(length, buffer_.size());
+        if (have > 0) {
+            net::buffer_copy(net::buffer(body_.data(), have), buffer_.data());
+            buffer_.consume(have);
+        }
+        if (have == length) return on_direct_body({}, 0);
+        net::async_read(stream_, net::buffer(body_.data() + have, length - have),
+                        beast::bind_front_handler(&Session::on_direct_body, shared_from_this()));
+    }
+
+    void on_direct_body(beast::error_code ec, std::size_t) {
+        if (ec) return close();
+        auto& msg = parser_->get();
+        HttpRequest req;
+        fill_request(msg, req);
+        req.body = std::move(body_);
+        body_.clear();
+        bool keep_alive = msg.keep_alive();
+        HttpResponse res = owner_.call_handler(req);
+        if (res.stream) return start_sse(std::move(res));
+        send(std::move(res), keep_alive && !owner_.stopping, false);
     }
 
     void on_body(beast::error_code ec, std::size_t) {
@@ -260,6 +311,7 @@ private:
     net::steady_timer timer_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::string body_;
     std::shared_ptr<void> response_;
     std::optional<InFlight> in_flight_;
     std::string client_ip_;
@@ -272,7 +324,8 @@ private:
 }  // namespace
 
 void HttpListener::Impl::do_accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    net::io_context& target = *iocs[next_ioc++ % iocs.size()];
+    acceptor->async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || stopping) return;
         if (!ec) std::make_shared<Session>(std::move(socket), *this)->run();
         do_accept();
@@ -293,24 +346,25 @@ bool HttpListener::start(std::string& error) {
         return false;
     }
     tcp::endpoint ep(address, im.options.port);
-    im.acceptor.open(ep.protocol(), ec);
-    if (!ec) im.acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) im.acceptor.bind(ep, ec);
-    if (!ec) im.acceptor.listen(net::socket_base::max_listen_connections, ec);
+    auto& acceptor = *im.acceptor;
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
         error = "cannot listen on " + im.options.bind + ":" + std::to_string(im.options.port) + ": " + ec.message();
         return false;
     }
-    im.bound_port = im.acceptor.local_endpoint().port();
+    im.bound_port = acceptor.local_endpoint().port();
     im.do_accept();
-    int n = std::max(1, im.options.threads);
-    for (int i = 0; i < n; ++i) {
-        im.threads.emplace_back([&im] {
+    for (auto& ioc_ptr : im.iocs) {
+        net::io_context* ioc = ioc_ptr.get();
+        im.threads.emplace_back([ioc] {
             // An exception thrown by a completion handler unwinds out of run(); the session it
             // came from is dropped, and the thread goes back to serving the others.
             for (;;) {
                 try {
-                    im.ioc.run();
+                    ioc->run();
                     return;
                 } catch (const std::exception& e) {
                     log_error("HTTP worker caught an exception", {{"error", e.what()}});
@@ -334,15 +388,15 @@ void HttpListener::stop(std::chrono::milliseconds drain) {
     im.stopped = true;
     im.stopping = true;
     if (im.started) {
-        net::post(im.acceptor.get_executor(), [&im] {
+        net::post(im.acceptor->get_executor(), [&im] {
             beast::error_code ec;
-            im.acceptor.close(ec);
+            im.acceptor->close(ec);
         });
         auto deadline = std::chrono::steady_clock::now() + drain;
         while (im.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    im.ioc.stop();
+    for (auto& ioc : im.iocs) ioc->stop();
     for (auto& t : im.threads)
         if (t.joinable()) t.join();
     im.threads.clear();

@@ -1,6 +1,8 @@
 #pragma once
-// An HTTP/1.1 server on a small thread pool (Boost.Beast behind a pimpl). Reads the header
-// first and sets the body limit of the route before reading the body; streams SSE bodies.
+// An HTTP/1.1 server on a few threads, each with its own io_context and its share of the
+// connections (Boost.Beast behind a pimpl). Reads the header first and sets the body limit of
+// the route before reading the body (straight into one string when its length is known);
+// streams SSE bodies.
 
 #include <chrono>
 #include <cstdint>
@@ -16,7 +18,7 @@ namespace varpulis::server {
 struct ListenerOptions {
     std::string bind = "127.0.0.1";
     uint16_t port = 0;  // 0: ephemeral
-    int threads = 4;
+    int threads = 4;  // one io_context each; connections are assigned round-robin
     std::chrono::milliseconds sse_poll{50};
     std::chrono::milliseconds sse_keepalive{15000};
     std::chrono::seconds read_timeout{60};

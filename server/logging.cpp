@@ -80,6 +80,8 @@ bool init_logging(const std::string& level, const std::string& fmt, std::string&
 }
 
 void log_debug(std::string_view m, std::initializer_list<LogField> f) { emit(spdlog::level::debug, m, f); }
+bool log_info_enabled() { return logger()->should_log(spdlog::level::info); }
+
 void log_info(std::string_view m, std::initializer_list<LogField> f) { emit(spdlog::level::info, m, f); }
 void log_warn(std::string_view m, std::initializer_list<LogField> f) { emit(spdlog::level::warn, m, f); }
 void log_error(std::string_view m, std::initializer_list<LogField> f) { emit(spdlog::level::err, m, f); }

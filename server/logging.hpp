@@ -17,6 +17,9 @@ struct LogField {
 /// format. Levels: trace, debug, info, warn, error, off.
 bool init_logging(const std::string& level, const std::string& format, std::string& error);
 
+/// Whether info messages are written (lets a hot path skip building its fields).
+bool log_info_enabled();
+
 void log_debug(std::string_view message, std::initializer_list<LogField> fields = {});
 void log_info(std::string_view message, std::initializer_list<LogField> fields = {});
 void log_warn(std::string_view message, std::initializer_list<LogField> fields = {});

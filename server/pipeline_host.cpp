@@ -156,7 +156,61 @@ double PipelineHost::uptime_secs() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
 }
 
+void PipelineHost::count_output(std::string_view stream, std::string_view event_type) {
+    outputs_.fetch_add(1, std::memory_order_relaxed);
+    usage_->output_events_emitted.fetch_add(1, std::memory_order_relaxed);
+    size_t n = stream.size() + event_type.size() + 1;
+    if (last_out_count_ && last_out_key_.size() == n && last_out_key_[stream.size()] == '\0' &&
+        std::string_view(last_out_key_).substr(0, stream.size()) == stream &&
+        std::string_view(last_out_key_).substr(stream.size() + 1) == event_type) {
+        ++*last_out_count_;
+        return;
+    }
+    last_out_key_.clear();
+    last_out_key_.reserve(n);
+    last_out_key_ += stream;
+    last_out_key_ += '\0';
+    last_out_key_ += event_type;
+    last_out_count_ = &outputs_by_stream_[last_out_key_];
+    ++*last_out_count_;
+}
+
+/// The events-batch rendering of append_flat_output_event, straight from the engine's event.
+void PipelineHost::render_flat(const runtime::OutputEvent& e) {
+    std::string& out = *flat_sink_;
+    if (!flat_first_) out += ", ";
+    flat_first_ = false;
+    out += "{\"event_type\": ";
+    runtime::append_json_string(out, e.event_type);
+    bool has_stream = false, has_timestamp = false;
+    for (uint32_t i = 0; i < e.field_count; ++i) {
+        if (!e.values[i].present()) continue;
+        std::string_view name = e.names[i]->view();
+        if (name == "event_type") continue;
+        out += ", ";
+        runtime::append_json_string(out, name);
+        out += ": ";
+        runtime::append_json(out, e.values[i]);
+        if (name == "stream") has_stream = true;
+        if (name == "timestamp") has_timestamp = true;
+    }
+    if (!has_stream) {
+        out += ", \"stream\": ";
+        runtime::append_json_string(out, e.stream);
+    }
+    if (!has_timestamp) {
+        out += ", \"timestamp\": ";
+        runtime::append_int(out, e.timestamp_ms);
+    }
+    out += '}';
+}
+
 void PipelineHost::on_output(const runtime::OutputEvent& e) {
+    if (flat_sink_ && !has_subscribers_.load(std::memory_order_relaxed)) {
+        render_flat(e);
+        count_output(e.stream, e.event_type);
+        return;
+    }
     RenderedOutput r;
     r.stream.assign(e.stream);
     r.event_type.assign(e.event_type);
@@ -181,14 +235,7 @@ void PipelineHost::on_output(const runtime::OutputEvent& e) {
         if (name == "timestamp") r.has_timestamp_field = true;
     }
     r.fields += '}';
-    outputs_.fetch_add(1, std::memory_order_relaxed);
-    usage_->output_events_emitted.fetch_add(1, std::memory_order_relaxed);
-    std::string key;
-    key.reserve(r.stream.size() + r.event_type.size() + 1);
-    key += r.stream;
-    key += '\0';
-    key += r.event_type;
-    ++outputs_by_stream_[key];
+    count_output(r.stream, r.event_type);
     if (has_subscribers_.load(std::memory_order_relaxed)) {
         std::string msg = "data: {\"event_type\": ";
         runtime::append_json_string(msg, r.event_type);
@@ -208,7 +255,13 @@ void PipelineHost::on_output(const runtime::OutputEvent& e) {
             has_subscribers_ = false;
         }
     }
-    if (collector_) collector_->push_back(std::move(r));
+    if (flat_sink_) {
+        if (!flat_first_) *flat_sink_ += ", ";
+        flat_first_ = false;
+        append_flat_output_event(*flat_sink_, r);
+    } else if (collector_) {
+        collector_->push_back(std::move(r));
+    }
 }
 
 void PipelineHost::record_latency(double seconds) {
@@ -223,7 +276,11 @@ void PipelineHost::process_locked(const void* p) {
     auto t0 = std::chrono::steady_clock::now();
     engine_->process(ev);
     record_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    ++events_by_type_[ev.type];
+    if (ev.type != last_type_ || !last_type_count_) {
+        last_type_ = ev.type;
+        last_type_count_ = &events_by_type_[ev.type];
+    }
+    ++*last_type_count_;
     events_.fetch_add(1, std::memory_order_relaxed);
     usage_->events_processed.fetch_add(1, std::memory_order_relaxed);
 }
@@ -251,30 +308,56 @@ PipelineHost::Ingest PipelineHost::process_event(std::string_view json, int64_t 
     return Ingest::Ok;
 }
 
+PipelineHost::Ingest PipelineHost::parse_batch_locked(std::string_view json, int64_t now_ms, const Admit& admit,
+                                                      std::string& error) {
+    batch_events_.clear();
+    batch_bad_.clear();
+    runtime::ReadError err;
+    if (!reader_->parse_json_event_batch(json, now_ms, batch_events_, batch_bad_, err)) {
+        error = err.message;
+        return Ingest::BadRequest;
+    }
+    if (admit && !batch_events_.empty() && !admit(batch_events_.size())) return Ingest::Rejected;
+    return Ingest::Ok;
+}
+
+void PipelineHost::run_batch_locked() {
+    try {
+        for (const auto& ev : batch_events_) process_locked(&ev);
+    } catch (...) {
+        collector_ = nullptr;
+        flat_sink_ = nullptr;
+        throw;
+    }
+    collector_ = nullptr;
+    flat_sink_ = nullptr;
+    jit_active_ = engine_->kernels_active();
+    batch_events_.clear();
+    batch_bad_.clear();
+    maybe_compact_locked();
+}
+
 PipelineHost::Ingest PipelineHost::process_batch(std::string_view json, int64_t now_ms, const Admit& admit,
                                                  std::vector<RenderedOutput>& outputs, size_t& accepted,
                                                  std::string& error) {
     std::lock_guard<std::mutex> lk(mu_);
-    std::vector<runtime::InputEvent> events;
-    std::vector<runtime::ReadError> bad;
-    runtime::ReadError err;
-    if (!reader_->parse_json_event_batch(json, now_ms, events, bad, err)) {
-        error = err.message;
-        return Ingest::BadRequest;
-    }
-    if (admit && !events.empty() && !admit(events.size())) return Ingest::Rejected;
+    Ingest r = parse_batch_locked(json, now_ms, admit, error);
+    if (r != Ingest::Ok) return r;
+    accepted = batch_events_.size();
     collector_ = &outputs;
-    try {
-        for (const auto& ev : events) process_locked(&ev);
-    } catch (...) {
-        collector_ = nullptr;
-        throw;
-    }
-    collector_ = nullptr;
-    accepted = events.size();
-    jit_active_ = engine_->kernels_active();
-    events.clear();
-    maybe_compact_locked();
+    run_batch_locked();
+    return Ingest::Ok;
+}
+
+PipelineHost::Ingest PipelineHost::process_batch_flat(std::string_view json, int64_t now_ms, const Admit& admit,
+                                                      std::string& flat_out, size_t& accepted, std::string& error) {
+    std::lock_guard<std::mutex> lk(mu_);
+    Ingest r = parse_batch_locked(json, now_ms, admit, error);
+    if (r != Ingest::Ok) return r;
+    accepted = batch_events_.size();
+    flat_sink_ = &flat_out;
+    flat_first_ = true;
+    run_batch_locked();
     return Ingest::Ok;
 }
 

@@ -27,6 +27,8 @@ class Arena;
 class Interner;
 struct KernelTable;
 struct OutputEvent;
+struct InputEvent;
+struct ReadError;
 struct RestoreReport;
 struct StrObj;
 }  // namespace varpulis::runtime
@@ -129,6 +131,10 @@ public:
     /// A batch (FORMATS §2.2): bad elements are skipped; `accepted` counts the good ones.
     Ingest process_batch(std::string_view json, int64_t now_ms, const Admit& admit,
                          std::vector<RenderedOutput>& outputs, size_t& accepted, std::string& error);
+    /// Same, with the outputs appended to `flat_out` as the events-batch response renders them
+    /// (append_flat_output_event, separated by ", "), without a RenderedOutput per event.
+    Ingest process_batch_flat(std::string_view json, int64_t now_ms, const Admit& admit, std::string& flat_out,
+                              size_t& accepted, std::string& error);
 
     struct Snapshot {
         std::string blob;  // Engine::save_checkpoint()
@@ -187,6 +193,10 @@ private:
     std::unique_ptr<runtime::Engine> make_engine(const ir::Compilation& c);
     void on_output(const runtime::OutputEvent& e);
     void process_locked(const void* event);
+    Ingest parse_batch_locked(std::string_view json, int64_t now_ms, const Admit& admit, std::string& error);
+    void run_batch_locked();
+    void render_flat(const runtime::OutputEvent& e);
+    void count_output(std::string_view stream, std::string_view event_type);
     void record_latency(double seconds);
     void maybe_compact_locked();
 
@@ -203,6 +213,15 @@ private:
     std::unique_ptr<runtime::EventReader> reader_;
     std::unique_ptr<runtime::Engine> engine_;
     std::vector<RenderedOutput>* collector_ = nullptr;
+    std::string* flat_sink_ = nullptr;  // process_batch_flat's output
+    bool flat_first_ = true;
+    std::vector<runtime::InputEvent> batch_events_;  // reused by the batch calls
+    std::vector<runtime::ReadError> batch_bad_;
+    // Last counter touched in events_by_type_ / outputs_by_stream_ (map nodes are stable).
+    const runtime::StrObj* last_type_ = nullptr;
+    uint64_t* last_type_count_ = nullptr;
+    std::string last_out_key_;
+    uint64_t* last_out_count_ = nullptr;
     uint64_t generation_ = 1;
     std::shared_ptr<const runtime::KernelTable> kernels_;
     uint64_t persisted_events_ = ~0ull;

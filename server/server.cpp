@@ -184,6 +184,7 @@ HttpResponse Server::Impl::handle(HttpRequest& req) {
     res.headers.emplace_back("Access-Control-Allow-Origin", "*");
     res.headers.emplace_back("x-request-id", req.request_id);
     ctx.metrics.count_request(res.status);
+    if (!log_info_enabled()) return res;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     char ms_text[32];
     std::snprintf(ms_text, sizeof ms_text, "%.3f", ms);
