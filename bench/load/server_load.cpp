@@ -5,6 +5,11 @@
 //
 // Latency is measured from each request's *scheduled* send time, so a stalled server shows up
 // as latency instead of silently lowering the offered rate (no coordinated omission).
+//
+// A tenant may not exceed its events/s quota (500 000 for the enterprise tier, FORMATS §5.4),
+// so measuring the server beyond that needs several tenants: --tenants N creates N enterprise
+// tenants through the admin API (--api-key must be the server's admin key), deploys the
+// pipeline in each and spreads the connections over them.
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -41,6 +46,7 @@ struct Options {
     int connections = 2;
     int batch = 1000;
     double rate = 5000;           // latency mode: requests/s over all connections
+    int tenants = 1;              // 1: the tenant of --api-key; N > 1: N new tenants
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -48,7 +54,7 @@ struct Options {
                  "error: %s\n"
                  "usage: varpulis_load --program FILE [--host H] [--port P] [--api-key K]\n"
                  "                     [--mode batch|latency] [--seconds S] [--connections C]\n"
-                 "                     [--batch N] [--rate R] [--event-type T]\n",
+                 "                     [--batch N] [--rate R] [--event-type T] [--tenants N]\n",
                  why);
     std::exit(2);
 }
@@ -71,11 +77,13 @@ Options parse(int argc, char** argv) {
         else if (a == "--connections") o.connections = std::atoi(next().c_str());
         else if (a == "--batch") o.batch = std::atoi(next().c_str());
         else if (a == "--rate") o.rate = std::atof(next().c_str());
+        else if (a == "--tenants") o.tenants = std::atoi(next().c_str());
         else usage(("unknown option " + a).c_str());
     }
     if (o.program.empty()) usage("--program is required");
     if (o.mode != "batch" && o.mode != "latency") usage("--mode must be batch or latency");
-    if (o.connections < 1 || o.batch < 1 || o.seconds <= 0 || o.rate <= 0) usage("counts must be positive");
+    if (o.connections < 1 || o.batch < 1 || o.seconds <= 0 || o.rate <= 0 || o.tenants < 1)
+        usage("counts must be positive");
     return o;
 }
 
@@ -104,19 +112,20 @@ std::string json_string(const std::string& s) {
 /// One keep-alive HTTP/1.1 connection.
 class Connection {
 public:
-    Connection(asio::io_context& io, const Options& o) : o_(o), socket_(io) {
+    Connection(asio::io_context& io, const Options& o, std::string api_key) : o_(o), key_(std::move(api_key)), socket_(io) {
         tcp::resolver resolver(io);
         asio::connect(socket_, resolver.resolve(o.host, o.port));
         socket_.set_option(tcp::no_delay(true));
     }
 
     /// Status and body of one request.
-    unsigned request(http::verb verb, const std::string& target, const std::string& body, std::string& out) {
+    unsigned request(http::verb verb, const std::string& target, const std::string& body, std::string& out,
+                     bool admin = false) {
         http::request<http::string_body> req{verb, target, 11};
         req.set(http::field::host, o_.host);
         req.set(http::field::content_type, "application/json");
         req.keep_alive(true);
-        if (!o_.api_key.empty()) req.set("X-API-Key", o_.api_key);
+        if (!key_.empty()) req.set(admin ? "X-Admin-Key" : "X-API-Key", key_);
         req.body() = body;
         req.prepare_payload();
         http::write(socket_, req);
@@ -129,6 +138,7 @@ public:
 
 private:
     const Options& o_;
+    std::string key_;
     tcp::socket socket_;
     beast::flat_buffer buffer_;
 };
@@ -166,23 +176,36 @@ double percentile(std::vector<double>& sorted, double p) {
     return sorted[std::min(k, sorted.size() - 1)];
 }
 
-int run_batch(const Options& o, const std::string& target) {
+/// Where one connection sends: its tenant's key and the pipeline's endpoint.
+struct Target {
+    std::string key;
+    std::string base;   // /api/v1/pipelines/{id}
+};
+
+int run_batch(const Options& o, const std::vector<Target>& targets) {
     std::string body = "{\"events\":[";
     for (int i = 0; i < o.batch; ++i) body += (i ? "," : "") + event_json(o, static_cast<uint64_t>(i));
     body += "]}";
-    std::atomic<uint64_t> accepted{0}, requests{0}, failures{0};
+    // 429s (a tenant over its events/s quota) are counted apart: the server answered correctly.
+    std::atomic<uint64_t> accepted{0}, requests{0}, failures{0}, throttled{0};
     const auto deadline = Clock::now() + std::chrono::duration<double>(o.seconds);
     auto t0 = Clock::now();
     std::vector<std::thread> threads;
     for (int c = 0; c < o.connections; ++c) {
-        threads.emplace_back([&] {
+        threads.emplace_back([&, c] {
             try {
+                const Target& t = targets[static_cast<size_t>(c) % targets.size()];
+                const std::string target = t.base + "/events-batch";
                 asio::io_context io;
-                Connection conn(io, o);
+                Connection conn(io, o, t.key);
                 std::string out;
                 while (Clock::now() < deadline) {
                     unsigned status = conn.request(http::verb::post, target, body, out);
                     requests.fetch_add(1);
+                    if (status == 429) {
+                        throttled.fetch_add(1);
+                        continue;
+                    }
                     long long n = json_int(out, "accepted");
                     if (status != 200 || n < 0) {
                         failures.fetch_add(1);
@@ -199,16 +222,17 @@ int run_batch(const Options& o, const std::string& target) {
     for (auto& t : threads) t.join();
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     double eps = static_cast<double>(accepted.load()) / secs;
-    std::printf("{\"mode\":\"batch\",\"connections\":%d,\"batch\":%d,\"seconds\":%.3f,\"requests\":%llu,"
-                "\"failures\":%llu,\"events\":%llu,\"events_per_second\":%.0f}\n",
-                o.connections, o.batch, secs, static_cast<unsigned long long>(requests.load()),
-                static_cast<unsigned long long>(failures.load()), static_cast<unsigned long long>(accepted.load()), eps);
+    std::printf("{\"mode\":\"batch\",\"tenants\":%zu,\"connections\":%d,\"batch\":%d,\"seconds\":%.3f,\"requests\":%llu,"
+                "\"throttled\":%llu,\"failures\":%llu,\"events\":%llu,\"events_per_second\":%.0f}\n",
+                targets.size(), o.connections, o.batch, secs, static_cast<unsigned long long>(requests.load()),
+                static_cast<unsigned long long>(throttled.load()), static_cast<unsigned long long>(failures.load()),
+                static_cast<unsigned long long>(accepted.load()), eps);
     std::fprintf(stderr, "batch ingest: %.2f M events/s (%llu requests of %d events, %d connections, %.1f s)\n",
                  eps / 1e6, static_cast<unsigned long long>(requests.load()), o.batch, o.connections, secs);
     return failures.load() ? 1 : 0;
 }
 
-int run_latency(const Options& o, const std::string& target) {
+int run_latency(const Options& o, const std::vector<Target>& targets) {
     const double interval = static_cast<double>(o.connections) / o.rate;   // per connection
     const auto start = Clock::now() + std::chrono::milliseconds(50);
     const auto deadline = start + std::chrono::duration<double>(o.seconds);
@@ -218,8 +242,10 @@ int run_latency(const Options& o, const std::string& target) {
     for (int c = 0; c < o.connections; ++c) {
         threads.emplace_back([&, c] {
             try {
+                const Target& t = targets[static_cast<size_t>(c) % targets.size()];
+                const std::string target = t.base + "/events";
                 asio::io_context io;
-                Connection conn(io, o);
+                Connection conn(io, o, t.key);
                 std::string out;
                 auto& mine = lat[static_cast<size_t>(c)];
                 // Connections are staggered so the offered load is even.
@@ -266,18 +292,44 @@ int main(int argc, char** argv) {
     src << in.rdbuf();
     try {
         asio::io_context io;
-        Connection admin(io, o);
         std::string out;
-        unsigned status = admin.request(http::verb::post, "/api/v1/pipelines",
-                                        "{\"name\":\"load\",\"source\":" + json_string(src.str()) + "}", out);
-        std::string id = json_str(out, "id");
-        if (status != 201 || id.empty()) {
-            std::fprintf(stderr, "error: deploy failed (%u): %s\n", status, out.c_str());
-            return 1;
+        // Tenants: the caller's own, or N new enterprise tenants made with the admin key.
+        std::vector<std::string> keys, tenant_ids;
+        Connection admin(io, o, o.api_key);
+        if (o.tenants == 1) {
+            keys.push_back(o.api_key);
+        } else {
+            for (int t = 0; t < o.tenants; ++t) {
+                unsigned status = admin.request(http::verb::post, "/api/v1/tenants",
+                                                "{\"name\":\"load-" + std::to_string(t) + "\",\"quota_tier\":\"enterprise\"}",
+                                                out, true);
+                std::string key = json_str(out, "api_key");
+                if (status != 201 || key.empty()) {
+                    std::fprintf(stderr, "error: creating tenant failed (%u): %s\n", status, out.c_str());
+                    return 1;
+                }
+                keys.push_back(key);
+                tenant_ids.push_back(json_str(out, "id"));
+            }
         }
-        const std::string base = "/api/v1/pipelines/" + id;
-        int rc = o.mode == "batch" ? run_batch(o, base + "/events-batch") : run_latency(o, base + "/events");
-        admin.request(http::verb::delete_, base, "", out);
+        std::vector<Target> targets;
+        for (const std::string& key : keys) {
+            Connection c(io, o, key);
+            unsigned status = c.request(http::verb::post, "/api/v1/pipelines",
+                                        "{\"name\":\"load\",\"source\":" + json_string(src.str()) + "}", out);
+            std::string id = json_str(out, "id");
+            if (status != 201 || id.empty()) {
+                std::fprintf(stderr, "error: deploy failed (%u): %s\n", status, out.c_str());
+                return 1;
+            }
+            targets.push_back({key, "/api/v1/pipelines/" + id});
+        }
+        int rc = o.mode == "batch" ? run_batch(o, targets) : run_latency(o, targets);
+        for (const Target& t : targets) {
+            Connection c(io, o, t.key);
+            c.request(http::verb::delete_, t.base, "", out);
+        }
+        for (const std::string& id : tenant_ids) admin.request(http::verb::delete_, "/api/v1/tenants/" + id, "", out, true);
         return rc;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
