@@ -943,6 +943,11 @@ Engine::~Engine() = default;
 
 void Engine::process(const InputEvent& event) { impl_->process(event); }
 
+bool Engine::reads(const StrObj* type) const {
+    auto it = impl_->routing.find(type);
+    return it != impl_->routing.end() && !impl_->plan.routes[static_cast<size_t>(it->second)].empty();
+}
+
 void Engine::finish() { impl_->finish(); }
 
 void Engine::install_kernels(std::shared_ptr<const KernelTable> table) {

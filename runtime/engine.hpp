@@ -74,6 +74,9 @@ public:
     bool kernels_active() const;
 
     const EngineStats& stats() const;
+    /// Whether some stream reads input events of this (interned) type; process() counts the
+    /// others as unrouted and does nothing else with them.
+    bool reads(const StrObj* type) const;
     std::vector<StreamDrops> drops() const;
 
     /// Serialises every piece of operator state (windows, aggregates, partial matches, joins,

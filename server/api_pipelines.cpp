@@ -146,6 +146,7 @@ HttpResponse inject_event(ServerContext& ctx, const HttpRequest& req, const Path
     auto admit = [&](uint64_t n) { return !tenant || tenant->admit_events(n); };
     switch (p->process_event(req.body, wall_clock_ms(), admit, outputs, error)) {
         case PipelineHost::Ingest::BadRequest: return error_response(400, "Invalid request body: " + error);
+        case PipelineHost::Ingest::UnknownType: return error_response(400, error, "unknown_event_type");
         case PipelineHost::Ingest::Rejected: return error_response(429, "rate limit exceeded", "rate_limited");
         case PipelineHost::Ingest::Ok: break;
     }
@@ -175,7 +176,8 @@ HttpResponse inject_batch(ServerContext& ctx, const HttpRequest& req, const Path
     size_t accepted = 0;
     auto admit = [&](uint64_t n) { return !tenant || tenant->admit_events(n); };
     switch (p->process_batch_flat(req.body, wall_clock_ms(), admit, outputs, accepted, error)) {
-        case PipelineHost::Ingest::BadRequest: return error_response(400, "Invalid request body: " + error);
+        case PipelineHost::Ingest::BadRequest:
+        case PipelineHost::Ingest::UnknownType: return error_response(400, "Invalid request body: " + error);
         case PipelineHost::Ingest::Rejected: return error_response(429, "rate limit exceeded", "rate_limited");
         case PipelineHost::Ingest::Ok: break;
     }

@@ -294,6 +294,11 @@ PipelineHost::Ingest PipelineHost::process_event(std::string_view json, int64_t 
         error = err.message;
         return Ingest::BadRequest;
     }
+    // Most often a misspelt type: say so instead of accepting an event that can never match.
+    if (!engine_->reads(ev.type)) {
+        error = "unknown event type `" + std::string(ev.type->view()) + "`: no stream of this pipeline reads it";
+        return Ingest::UnknownType;
+    }
     if (admit && !admit(1)) return Ingest::Rejected;
     collector_ = &outputs;
     try {
@@ -317,6 +322,8 @@ PipelineHost::Ingest PipelineHost::parse_batch_locked(std::string_view json, int
         error = err.message;
         return Ingest::BadRequest;
     }
+    // Events of a type no stream reads fail like malformed ones: skipped, not accepted (§2.2).
+    std::erase_if(batch_events_, [&](const runtime::InputEvent& ev) { return !engine_->reads(ev.type); });
     if (admit && !batch_events_.empty() && !admit(batch_events_.size())) return Ingest::Rejected;
     return Ingest::Ok;
 }

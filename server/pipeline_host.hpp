@@ -123,7 +123,8 @@ public:
     /// Called with the number of events about to be processed; false rejects them all
     /// (events-per-second quota).
     using Admit = std::function<bool(uint64_t)>;
-    enum class Ingest { Ok, BadRequest, Rejected };
+    /// UnknownType: a single event of a type no stream of the pipeline reads (`error` says which).
+    enum class Ingest { Ok, BadRequest, Rejected, UnknownType };
 
     /// One event (FORMATS §2.1); outputs emitted while processing it are appended to `outputs`.
     Ingest process_event(std::string_view json, int64_t now_ms, const Admit& admit,

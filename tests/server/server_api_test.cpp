@@ -213,13 +213,15 @@ TEST_F(ServerApiTest, InjectEventReturnsOutputsWithStreamAndTimestamp) {
     EXPECT_GT(outputs(r)[0].as_object().at("timestamp").as_int64(), 1600000000000) << r.text;
     // Filtered out; an event type no stream reads.
     EXPECT_EQ(outputs(h.inject(key, id, event("Trade", R"({"sym": "C", "px": 1, "qty": 1})"))).size(), 0u);
+    // An event type no stream reads (a misspelt type, most often) is a clear 400, not processed.
     r = h.inject(key, id, event("Quote", R"({"x": 1})"));
-    EXPECT_EQ(r.status, 200) << r.text;
-    EXPECT_EQ(outputs(r).size(), 0u);
+    EXPECT_EQ(r.status, 400) << r.text;
+    EXPECT_EQ(r.str("code"), "unknown_event_type") << r.text;
+    EXPECT_NE(r.str("error").find("`Quote`"), std::string::npos) << r.text;
     Reply m = h.as(key, "GET", "/api/v1/pipelines/" + id + "/metrics");
     ASSERT_EQ(m.status, 200);
     EXPECT_EQ(m.str("pipeline_id"), id);
-    EXPECT_EQ(m.num("events_processed"), 4);
+    EXPECT_EQ(m.num("events_processed"), 3);
     EXPECT_EQ(m.num("output_events_emitted"), 2);
 }
 
@@ -265,10 +267,11 @@ TEST_F(ServerApiTest, EventsBatchReturnsFlatOutputs) {
     Reply r = h.as(key, "POST", "/api/v1/pipelines/" + id + "/events-batch",
                    R"({"events": [{"event_type": "Trade", "fields": {"sym": "A", "qty": 100}},
                                   {"fields": {"missing": "type"}},
+                                  {"event_type": "Quote", "fields": {"unread": "type"}},
                                   {"event_type": "Trade", "fields": {"sym": "B", "qty": 1}},
                                   {"event_type": "Trade", "fields": {"sym": "C", "qty": 500}, "timestamp": 42}]})");
     ASSERT_EQ(r.status, 200) << r.text;
-    EXPECT_EQ(r.num("accepted"), 3);
+    EXPECT_EQ(r.num("accepted"), 3) << "the malformed event and the unread type are skipped";
     EXPECT_GE(r.num("processing_time_us"), 0);
     ASSERT_EQ(outputs(r).size(), 2u) << r.text;
     const auto& o = outputs(r)[1].as_object();
