@@ -131,6 +131,20 @@ ClientResponse HttpClient::request(std::string_view method, std::string_view tar
     return out;
 }
 
+/// Whatever arrives within `timeout` (at most `size` bytes) into `buf`; `n` bytes were read.
+static beast::error_code read_some(net::io_context& ioc, beast::tcp_stream& stream, char* buf, std::size_t size,
+                                   std::chrono::milliseconds timeout, std::size_t& n) {
+    stream.expires_after(timeout);
+    beast::error_code result = net::error::would_block;
+    stream.async_read_some(net::buffer(buf, size), [&](beast::error_code ec, std::size_t k) {
+        result = ec;
+        n = k;
+    });
+    ioc.restart();
+    ioc.run();
+    return result;
+}
+
 ClientResponse HttpClient::raw(std::string_view raw) const {
     ClientResponse out;
     net::io_context ioc;
@@ -143,14 +157,7 @@ ClientResponse HttpClient::raw(std::string_view raw) const {
     char buf[8192];
     for (;;) {
         std::size_t n = 0;
-        stream.expires_after(timeout_);
-        beast::error_code result = net::error::would_block;
-        stream.async_read_some(net::buffer(buf), [&](beast::error_code ec, std::size_t k) {
-            result = ec;
-            n = k;
-        });
-        ioc.restart();
-        ioc.run();
+        beast::error_code result = read_some(ioc, stream, buf, sizeof buf, timeout_, n);
         data.append(buf, n);
         if (result) break;
     }
@@ -181,14 +188,7 @@ int HttpClient::stream(std::string_view target, const std::vector<std::pair<std:
     char buf[8192];
     for (;;) {
         std::size_t n = 0;
-        stream.expires_after(idle_timeout);
-        beast::error_code result = net::error::would_block;
-        stream.async_read_some(net::buffer(buf), [&](beast::error_code ec, std::size_t k) {
-            result = ec;
-            n = k;
-        });
-        ioc.restart();
-        ioc.run();
+        beast::error_code result = read_some(ioc, stream, buf, sizeof buf, idle_timeout, n);
         std::string_view chunk(buf, n);
         if (!in_body) {
             head.append(chunk);
