@@ -120,10 +120,6 @@ void Arena::reset() {
     used_before_current_ = 0;
 }
 
-size_t Arena::bytes_used() const {
-    return used_before_current_ + (chunks_.empty() ? 0 : static_cast<size_t>(cur_ - chunks_.back().data));
-}
-
 Interner::Interner() : arena_(64 * 1024), slots_(256, nullptr) {}
 
 const StrObj* Interner::intern(std::string_view s, uint32_t hash) {

@@ -71,8 +71,11 @@ public:
     /// Forgets every allocation. Regular chunks are kept for reuse, oversized ones freed.
     void reset();
 
-    /// Bytes handed out since construction or the last reset (including alignment).
-    size_t bytes_used() const;
+    /// Bytes handed out since construction or the last reset (including alignment). Inline:
+    /// the engine checks it once per input event.
+    size_t bytes_used() const {
+        return used_before_current_ + (chunks_.empty() ? 0 : static_cast<size_t>(cur_ - chunks_.back().data));
+    }
     /// Bytes held from the system.
     size_t bytes_reserved() const { return reserved_; }
 

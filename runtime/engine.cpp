@@ -99,6 +99,7 @@ struct Engine::Impl {
     std::atomic<std::shared_ptr<const KernelTable>> pending_kernels;
     std::atomic<bool> kernels_pending{false};
     std::vector<Value> kernel_consts;   // KernelContext::consts of `kernels`
+    std::string type_buf;               // output(): an event_type that is not a string, as text
 
     Impl(const ir::Plan& p, Interner& in, OutputSink s, std::FILE* d)
         : plan(p), interner(in), sink(std::move(s)), diag(d), scratch(64 * 1024) {
@@ -526,13 +527,13 @@ struct Engine::Impl {
 
     void output(StreamState& st, const ir::Operator& op, const Row& r) {
         ++stats.outputs;
-        std::string type_buf;
         std::string_view type = st.plan->name;
         if (op.event_type_item >= 0) {
             const Value& v = r.slots[op.event_type_item];
             if (v.kind == ValueKind::Str) {
                 type = v.str();
             } else if (v.present()) {
+                type_buf.clear();
                 append_to_string(type_buf, v);
                 type = type_buf;
             }
