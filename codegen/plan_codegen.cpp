@@ -11,6 +11,7 @@
 #include <llvm/IR/Module.h>
 
 #include <bit>
+#include <cstddef>
 #include <utility>
 
 #include "ir/printer.hpp"
@@ -238,12 +239,7 @@ public:
         slots_->setName("in");
         out->setName("out");
         ctx_->setName("ctx");
-        for (size_t i = 0; i < items.size(); ++i) {
-            Val v = gen(items[i]);
-            llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, out, 16 * i);
-            b_.CreateAlignedStore(v.kind, at, llvm::Align(8));
-            b_.CreateAlignedStore(v.payload, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8));
-        }
+        for (size_t i = 0; i < items.size(); ++i) store(gen(items[i]), b_.CreateConstInBoundsGEP1_64(i8_, out, 16 * i));
         b_.CreateRetVoid();
     }
 
@@ -257,6 +253,9 @@ public:
         cur->setName("in");
         out->setName("out");
         ctx->setName("ctx");
+        size_t last_projection = 0;   // the one that writes `out`; filters may follow it
+        for (size_t k = 0; k < sp.ops.size(); ++k)
+            if (sp.ops[k].kind != ir::OpKind::Filter) last_projection = k;
         for (size_t k = 0; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
             llvm::Function* kernel = m_.getFunction(op_names[k]);
@@ -271,18 +270,9 @@ public:
                 b_.SetInsertPoint(pass);
                 continue;
             }
-            bool last_projection = true;
-            for (size_t j = k + 1; j < sp.ops.size(); ++j)
-                if (sp.ops[j].kind != ir::OpKind::Filter) last_projection = false;
             llvm::Value* dest = out;
-            if (!last_projection) {
-                size_t w = plan_.schemas[static_cast<size_t>(op.out)].fields.size();
-                llvm::BasicBlock& entry = fn_->getEntryBlock();
-                llvm::IRBuilder<> at(&entry, entry.begin());
-                auto* a = at.CreateAlloca(llvm::ArrayType::get(i8_, 16 * std::max<size_t>(w, 1)));
-                a->setAlignment(llvm::Align(8));
-                dest = a;
-            }
+            if (k != last_projection)
+                dest = entry_alloca(16 * std::max<size_t>(plan_.schemas[static_cast<size_t>(op.out)].fields.size(), 1));
             b_.CreateCall(kernel, {cur, dest, ctx});
             cur = dest;
         }
@@ -325,10 +315,14 @@ private:
         return b_.CreateSelect(is(v, ValueKind::Int), b_.CreateSIToFP(v.payload, f64_), as_f64(v.payload));
     }
 
+    /// Writes `v` as a 16-byte Value at `at`.
+    void store(const Val& v, llvm::Value* at) {
+        b_.CreateAlignedStore(v.kind, at, llvm::Align(8));
+        b_.CreateAlignedStore(v.payload, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8));
+    }
     llvm::Value* spill(const Val& v) {
         llvm::Value* slot = temp();
-        b_.CreateAlignedStore(v.kind, slot, llvm::Align(8));
-        b_.CreateAlignedStore(v.payload, b_.CreateConstInBoundsGEP1_64(i8_, slot, 8), llvm::Align(8));
+        store(v, slot);
         return slot;
     }
     Val reload(llvm::Value* slot) {
@@ -337,12 +331,18 @@ private:
     }
     /// A 16-byte Value on the stack, allocated in the entry block (SROA turns it into registers
     /// where no helper takes its address).
-    llvm::Value* temp() {
+    llvm::Value* temp() { return entry_alloca(16); }
+    /// `bytes` of 8-aligned stack in the entry block (where SROA looks for them).
+    llvm::Value* entry_alloca(size_t bytes) {
         llvm::BasicBlock& entry = fn_->getEntryBlock();
         llvm::IRBuilder<> at(&entry, entry.begin());
-        llvm::AllocaInst* a = at.CreateAlloca(llvm::ArrayType::get(i8_, 16));
+        llvm::AllocaInst* a = at.CreateAlloca(llvm::ArrayType::get(i8_, bytes));
         a->setAlignment(llvm::Align(8));
         return a;
+    }
+    /// A pointer member of the kernel's KernelContext (runtime/abi.hpp).
+    llvm::Value* ctx_member(size_t offset, const char* name) {
+        return b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, offset), llvm::Align(8), name);
     }
 
     /// Collects the values flowing into a join block.
@@ -401,18 +401,14 @@ private:
     /// String constant number k: ctx->consts[k], interned by the engine running the code.
     Val string_constant() {
         uint64_t id = next_string_++;
-        llvm::Value* table =
-            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, 16), llvm::Align(8), "consts");
-        llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, table, 16 * id);
-        return {b_.CreateAlignedLoad(i8_, at, llvm::Align(8)),
-                b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8))};
+        llvm::Value* table = ctx_member(offsetof(runtime::KernelContext, consts), "consts");
+        return reload(b_.CreateConstInBoundsGEP1_64(i8_, table, 16 * id));
     }
 
     /// The interpreter on this node: vp_eval_fallback(nodes[k], slots, ctx, &out).
     Val fallback(const Expr&) {
         uint64_t id = next_node_++;
-        llvm::Value* table =
-            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, 8), llvm::Align(8), "nodes");
+        llvm::Value* table = ctx_member(offsetof(runtime::KernelContext, nodes), "nodes");
         llvm::Value* node =
             b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, table, id), llvm::Align(8), "node");
         llvm::Value* out = temp();
@@ -430,8 +426,7 @@ private:
     /// ctx->aliases[alias]->slots[slot]; absent without bindings or when the alias is unbound.
     Val alias_field(const Expr& e) {
         Join j{block("alias.done"), {}};
-        llvm::Value* table =
-            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, 24), llvm::Align(8), "aliases");
+        llvm::Value* table = ctx_member(offsetof(runtime::KernelContext, aliases), "aliases");
         llvm::BasicBlock* has_table = block("alias.table");
         llvm::BasicBlock* none = block("alias.none");
         b_.CreateCondBr(b_.CreateIsNotNull(table), has_table, none);
@@ -442,9 +437,7 @@ private:
         b_.CreateCondBr(b_.CreateIsNotNull(row), bound, none);
         b_.SetInsertPoint(bound);
         llvm::Value* slots = b_.CreateAlignedLoad(ptr_, row, llvm::Align(8), "alias.slots");
-        llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * uint64_t{e.slots[0]});
-        to(j, {b_.CreateAlignedLoad(i8_, at, llvm::Align(8)),
-               b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8))});
+        to(j, reload(b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * uint64_t{e.slots[0]})));
         b_.SetInsertPoint(none);
         to(j, absent());
         return finish(j);
@@ -452,8 +445,7 @@ private:
 
     /// len(alias): ctx->alias_counts[alias], 0 without counts.
     Val alias_len(const Expr& e) {
-        llvm::Value* counts =
-            b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, ctx_, 32), llvm::Align(8), "counts");
+        llvm::Value* counts = ctx_member(offsetof(runtime::KernelContext, alias_counts), "counts");
         Join j{block("len.done"), {}};
         llvm::BasicBlock* has = block("len.counts");
         llvm::BasicBlock* none = block("len.none");
