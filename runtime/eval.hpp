@@ -57,11 +57,10 @@ Value eval(const ir::Expr& e, EvalContext& ctx);
 /// Boolean contexts (`.where`, `.having`, step predicates): true only for Bool true.
 bool eval_condition(const ir::Expr* e, EvalContext& ctx);
 
-/// A pattern predicate on candidate `row` with the current alias bindings (SEMANTICS §9.2);
-/// a null predicate holds.
-inline bool pattern_condition(Runtime& rt, const ir::Expr* e, const Row& row, const Row* const* aliases,
-                              const uint32_t* alias_counts) {
-    if (!e) return true;
+/// The context pattern predicates are evaluated in: candidate `row` with the current alias
+/// bindings (SEMANTICS §9.2).
+inline EvalContext pattern_context(Runtime& rt, const Row& row, const Row* const* aliases,
+                                   const uint32_t* alias_counts) {
     EvalContext ctx;
     ctx.rt = &rt;
     ctx.row = &row;
@@ -69,6 +68,15 @@ inline bool pattern_condition(Runtime& rt, const ir::Expr* e, const Row& row, co
     ctx.alias_counts = alias_counts;
     ctx.now_ms = row.ts;
     ctx.has_now = true;
+    return ctx;
+}
+
+/// A pattern predicate on candidate `row` with the current alias bindings; a null predicate
+/// holds.
+inline bool pattern_condition(Runtime& rt, const ir::Expr* e, const Row& row, const Row* const* aliases,
+                              const uint32_t* alias_counts) {
+    if (!e) return true;
+    EvalContext ctx = pattern_context(rt, row, aliases, alias_counts);
     return eval_condition(e, ctx);
 }
 

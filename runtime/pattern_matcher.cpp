@@ -466,13 +466,7 @@ struct PatternMatcher::Impl {
     /// there is one, else the interpreter.
     bool test_step(int32_t s, const Row& row) {
         if (static_cast<size_t>(s) < step_kernels_.size() && step_kernels_[static_cast<size_t>(s)]) {
-            EvalContext ctx;
-            ctx.rt = &rt_;
-            ctx.row = &row;
-            ctx.aliases = alias_ptrs_.data();
-            ctx.alias_counts = alias_counts_.data();
-            ctx.now_ms = row.ts;
-            ctx.has_now = true;
+            EvalContext ctx = pattern_context(rt_, row, alias_ptrs_.data(), alias_counts_.data());
             KernelContext kc{&ctx, kernel_nodes_, kernel_consts_, alias_ptrs_.data(), alias_counts_.data()};
             return step_kernels_[static_cast<size_t>(s)](row.slots, &kc) != 0;
         }
