@@ -118,6 +118,7 @@ void Arena::reset() {
     chunks_.clear();
     cur_ = end_ = nullptr;
     used_before_current_ = 0;
+    ++generation_;
 }
 
 Interner::Interner() : arena_(64 * 1024), slots_(256, nullptr) {}

@@ -78,6 +78,8 @@ public:
     }
     /// Bytes held from the system.
     size_t bytes_reserved() const { return reserved_; }
+    /// Counts reset() calls: lets a cache of pointers into the arena notice they died.
+    uint64_t generation() const { return generation_; }
 
 private:
     struct Chunk {
@@ -95,6 +97,7 @@ private:
     std::vector<Chunk> free_;        // regular chunks kept by reset()
     size_t used_before_current_ = 0; // bytes used in full chunks
     size_t reserved_ = 0;
+    uint64_t generation_ = 0;
 };
 
 /// Maps byte strings to one canonical StrObj each, so interned names compare by pointer.

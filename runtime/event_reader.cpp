@@ -44,6 +44,24 @@ inline bool bytes_equal(const char* a, const char* b, size_t n) {
     return true;
 }
 
+/// Byte equality where both sides may be read up to 7 bytes past their end (the input buffer
+/// and layout literals are padded): whole 8-byte words, the last one masked.
+inline bool padded_equal(const char* a, const char* b, size_t n) {
+    for (;;) {
+        uint64_t x, y;
+        std::memcpy(&x, a, 8);
+        std::memcpy(&y, b, 8);
+        if (n < 8) {
+            const uint64_t mask = n == 0 ? 0 : ~uint64_t{0} >> (64 - 8 * n);
+            return ((x ^ y) & mask) == 0;
+        }
+        if (x != y) return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+}
+
 inline const char* skip_ws(const char* p, const char* e) {
     while (p < e && is_space(*p)) ++p;
     return p;
@@ -186,10 +204,38 @@ struct EventReader::Impl {
     std::vector<const StrObj*> positional;  // field_0, field_1, ...
     const StrObj* last_type = nullptr;
     std::string error;                  // message of the line being parsed
+
+    /// The byte layout of a recent named `.evt` event: the literal text around its values
+    /// (type name, brace, field names, separators, closing brace) and its interned field names.
+    /// Generated and logged files repeat one layout per event type, so a line that matches a
+    /// layout literal for literal is parsed by comparing the literals and parsing only the
+    /// values, with the results evt_event would give (any mismatch goes to evt_event).
+    struct EvtLayout {
+        std::string lits;                // the literals back to back
+        std::vector<uint32_t> ends;      // literal k ends at ends[k] (starts at ends[k-1] or 0)
+        std::vector<const StrObj*> names;
+        const StrObj* type = nullptr;
+    };
+    static constexpr size_t kMaxLayouts = 16;
+    std::vector<EvtLayout> layouts;
+    size_t next_layout_slot = 0;
+    /// Value texts of the event evt_event is parsing (learning its layout); `spans_ok` turns
+    /// false when a field needs the general splitter.
+    std::vector<std::pair<const char*, const char*>> spans;
+    bool spans_ok = false;
+
+    /// Where field arrays go: `arena` unless the caller of next_batch gives one per batch.
+    Arena* field_arena = nullptr;
+    /// Recent short strings by hash (direct-mapped): repeated values such as symbols, ids and
+    /// locations share one copy instead of one per event. Cleared when `arena` is reset.
+    static constexpr size_t kStrCache = 1024;
+    static constexpr size_t kStrCacheMaxBytes = 32;
+    const StrObj* str_cache[kStrCache] = {};
+    uint64_t str_cache_generation = 0;
     simdjson::dom::parser json;
     std::vector<char> json_scratch;     // padded copy for parse_json_event
 
-    Impl(Interner& i, Arena& a, ReadOptions o) : interner(i), arena(a), opts(o) {
+    Impl(Interner& i, Arena& a, ReadOptions o) : interner(i), arena(a), opts(o), field_arena(&a) {
         values.reserve(256);
     }
     ~Impl() { close_fd(); }
@@ -390,6 +436,17 @@ struct EventReader::Impl {
         if (c0 == 'B' && e - b >= 5 && std::memcmp(b, "BATCH", 5) == 0 && (e - b == 5 || is_space(b[5])))
             return batch_line(b, e);
         int64_t ts = batch_ms;
+        if (c0 == '@' && is_digit(b[1])) {
+            // `@<ms> ` with up to 18 digits: the common case without suffix scanning.
+            const char* t = b + 1;
+            uint64_t v = 0;  // wraps harmlessly past 18 digits, which the general path takes
+            while (is_digit(*t)) v = v * 10 + static_cast<unsigned>(*t++ - '0');
+            if (t - b - 1 <= 18 && t < e && is_space(*t)) {
+                ts = static_cast<int64_t>(v);
+                b = skip_ws(t, e);
+                c0 = 0;
+            }
+        }
         if (c0 == '@') {
             const char* t = b + 1;
             const char* sp = t;
@@ -401,6 +458,7 @@ struct EventReader::Impl {
         produced = true;
         ev.timestamp_ms = ts;
         if (*b == '{') return json_event(b, static_cast<size_t>(e - b), ts, ev);
+        if (!layouts.empty() && evt_event_by_layout(b, e, ev)) return true;
         return evt_event(b, e, ev);
     }
 
@@ -495,7 +553,7 @@ struct EventReader::Impl {
             ev.fields = nullptr;
             return;
         }
-        ev.fields = arena.allocate_array<Field>(fields.size());
+        ev.fields = field_arena->allocate_array<Field>(fields.size());
         std::memcpy(static_cast<void*>(ev.fields), fields.data(), fields.size() * sizeof(Field));
     }
 
@@ -574,28 +632,34 @@ struct EventReader::Impl {
         const char* v = skip_ws(n + 1, ce);
         if (v == ce) return nullptr;
         const char* after;  // first byte after the value
+        const char* value_end;
         Field& slot = fields.next();
         if (*v == '"') {
             const char* q = v + 1;
             while (q < ce && *q != '"' && *q != '\\') ++q;
             if (q == ce || *q != '"') return nullptr;
-            after = skip_ws(q + 1, ce);
+            value_end = q + 1;
+            after = skip_ws(value_end, ce);
             if (after != ce && *after != ',') return nullptr;
             slot.value = Value::string(make_str(v + 1, static_cast<size_t>(q - v - 1)));
         } else if (is_digit(*v) || *v == '-' || *v == '+' || *v == '.') {
             const char* r = v + 1;
             while (r < ce && (is_digit(*r) || *r == '.' || *r == 'e' || *r == 'E' || *r == '-' || *r == '+')) ++r;
+            value_end = r;
             after = skip_ws(r, ce);
             if (after != ce && *after != ',') return nullptr;
             if (!parse_number(v, r, slot.value)) return nullptr;
         } else {
             return nullptr;
         }
+        spans.emplace_back(v, value_end);
         commit_field(intern_field(std::string_view(p, static_cast<size_t>(ne - p)), idx));
         return after == ce ? ce : after + 1;
     }
 
     bool evt_event(const char* b, const char* e, InputEvent& ev) {
+        const char* line_b = b;
+        const char* line_e = e;
         // A trailing ';' (or several) is stripped.
         while (e > b && (e[-1] == ';' || is_space(e[-1]))) --e;
         const char* open = b;
@@ -610,6 +674,8 @@ struct EventReader::Impl {
         const StrObj* type = intern_type(b, static_cast<size_t>(type_end - b));
 
         fields.clear();
+        spans.clear();
+        spans_ok = named;
         size_t idx = 0;
         const char* p = cb;
         while (p < ce) {
@@ -623,6 +689,7 @@ struct EventReader::Impl {
                     continue;
                 }
             }
+            spans_ok = false;
             FieldSpan span = scan_field(p, ce);
             const char* fb = p;
             const char* ft = trim_end(fb, span.end);
@@ -653,11 +720,118 @@ struct EventReader::Impl {
             ++idx;
         }
         finish_event(ev, type);
+        // A repeated name merges fields: such a line has no layout.
+        if (spans_ok && !spans.empty() && spans.size() == fields.size()) learn_layout(line_b, line_e, type);
         return true;
     }
 
+    void learn_layout(const char* b, const char* e, const StrObj* type) {
+        EvtLayout* l = nullptr;
+        for (EvtLayout& x : layouts)
+            if (x.type == type) l = &x;
+        if (l == nullptr) {
+            if (layouts.size() < kMaxLayouts) {
+                l = &layouts.emplace_back();
+            } else {
+                l = &layouts[next_layout_slot];
+                next_layout_slot = (next_layout_slot + 1) % kMaxLayouts;
+            }
+        }
+        l->type = type;
+        l->lits.clear();
+        l->ends.clear();
+        l->names.clear();
+        const char* p = b;
+        for (size_t k = 0; k < spans.size(); ++k) {
+            l->lits.append(p, spans[k].first);
+            l->ends.push_back(static_cast<uint32_t>(l->lits.size()));
+            l->names.push_back(fields.data()[k].name);
+            p = spans[k].second;
+        }
+        l->lits.append(p, e);
+        l->ends.push_back(static_cast<uint32_t>(l->lits.size()));
+        l->lits.append(8, '\0');  // padded_equal may read 7 bytes past a literal
+    }
+
+    /// Parses the event [b, e) with the learnt layout whose first literal it starts with. False
+    /// (and nothing produced) when no layout matches it completely.
+    bool evt_event_by_layout(const char* b, const char* e, InputEvent& ev) {
+        const auto n = static_cast<size_t>(e - b);
+        for (const EvtLayout& l : layouts) {
+            const uint32_t l0 = l.ends[0];
+            if (n < l0 || !padded_equal(b, l.lits.data(), l0)) continue;
+            // The first literal holds the type name and its brace: no other layout can match.
+            fields.clear();
+            const char* p = b + l0;
+            for (size_t k = 0; k < l.names.size(); ++k) {
+                Field& slot = fields.next();
+                if (!layout_value(p, e, slot.value)) return false;
+                const uint32_t lb = l.ends[k];
+                const size_t ln = l.ends[k + 1] - lb;
+                if (static_cast<size_t>(e - p) < ln || !padded_equal(p, l.lits.data() + lb, ln)) return false;
+                p += ln;
+                slot.name = l.names[k];
+                fields.commit();
+            }
+            if (p != e) return false;
+            finish_event(ev, l.type);
+            return true;
+        }
+        return false;
+    }
+
+    /// A value as fast_field accepts it: a string without escapes, or a number.
+    bool layout_value(const char*& p, const char* e, Value& out) {
+        if (p == e) return false;
+        if (*p == '"') {
+            const auto* q = static_cast<const char*>(std::memchr(p + 1, '"', static_cast<size_t>(e - p - 1)));
+            if (q == nullptr || std::memchr(p + 1, '\\', static_cast<size_t>(q - p - 1)) != nullptr) return false;
+            out = Value::string(make_str(p + 1, static_cast<size_t>(q - p - 1)));
+            p = q + 1;
+            return true;
+        }
+        // A plain integer of up to 18 digits ends at a byte that cannot continue a number.
+        {
+            const char* d = p + (*p == '-');
+            const char* r = d;
+            uint64_t m = 0;
+            while (r < e && is_digit(*r)) m = m * 10 + static_cast<unsigned>(*r++ - '0');
+            if (r != d && r - d <= 18 && (r == e || !number_char(*r))) {
+                const auto i = static_cast<int64_t>(m);
+                out = Value::integer(*p == '-' ? -i : i);
+                p = r;
+                return true;
+            }
+        }
+        if (is_digit(*p) || *p == '-' || *p == '+' || *p == '.') {
+            const char* r = p + 1;
+            while (r < e && number_char(*r)) ++r;
+            if (!parse_number(p, r, out)) return false;
+            p = r;
+            return true;
+        }
+        return false;
+    }
+
+    static bool number_char(char c) { return is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+'; }
+
     const StrObj* make_str(const char* b, size_t n) {
-        return arena.make_string(std::string_view(b, utf8_cut(b, n, ReadLimits::kMaxStringBytes)));
+        return shared_str(std::string_view(b, utf8_cut(b, n, ReadLimits::kMaxStringBytes)));
+    }
+
+    /// A string in `arena`, shared with an earlier equal one when the cache still has it.
+    const StrObj* shared_str(std::string_view s) {
+        if (s.size() > kStrCacheMaxBytes) return arena.make_string(s);
+        if (str_cache_generation != arena.generation()) {
+            std::fill(std::begin(str_cache), std::end(str_cache), nullptr);
+            str_cache_generation = arena.generation();
+        }
+        const uint32_t h = fnv1a(s);
+        const StrObj*& slot = str_cache[h & (kStrCache - 1)];
+        if (slot != nullptr && slot->hash == h && slot->size == s.size() && bytes_equal(slot->data, s.data(), s.size()))
+            return slot;
+        slot = arena.make_string(s);
+        return slot;
     }
 
     /// Decodes a quoted string body: \n \t \" \' \\ ; any other \x is kept as is.
@@ -972,7 +1146,7 @@ struct EventReader::Impl {
     }
 
     const StrObj* json_string(std::string_view s) {
-        return arena.make_string(s.substr(0, utf8_cut(s.data(), s.size(), ReadLimits::kMaxStringBytes)));
+        return shared_str(s.substr(0, utf8_cut(s.data(), s.size(), ReadLimits::kMaxStringBytes)));
     }
 
     /// Converts a JSON value at nesting `depth` (1 = field value). Beyond the nesting limit
@@ -1055,9 +1229,12 @@ bool EventReader::open(const std::string& path, ReadError& err) { return impl_->
 
 void EventReader::open_text(std::string_view text, EventFormat format) { impl_->set_text(text, format); }
 
-bool EventReader::next_batch(std::vector<InputEvent>& out, ReadError& err, size_t max_events) {
+bool EventReader::next_batch(std::vector<InputEvent>& out, ReadError& err, size_t max_events, Arena* field_arena) {
     out.clear();
-    return impl_->read_events(out, err, max_events);
+    impl_->field_arena = field_arena != nullptr ? field_arena : &impl_->arena;
+    bool ok = impl_->read_events(out, err, max_events);
+    impl_->field_arena = &impl_->arena;
+    return ok;
 }
 
 bool EventReader::parse_json_event(std::string_view json, int64_t default_ts_ms, InputEvent& out, ReadError& err) {

@@ -74,7 +74,12 @@ public:
     /// error; true otherwise, `out` empty meaning end of input. The file is read in chunks,
     /// so memory is bounded by the chunk size plus what the arena holds; a caller that
     /// drops a batch's events before the next call may reset the arena in between.
-    bool next_batch(std::vector<InputEvent>& out, ReadError& err, size_t max_events = 4096);
+    /// With `field_arena`, the batch's field arrays go there instead of the reader's arena
+    /// (strings, arrays and maps still go to the reader's arena): a caller that keeps no
+    /// pointer to a batch's field arrays (InputEvent::fields) once it is processed can
+    /// recycle that arena per batch, so streaming memory does not grow with the input.
+    bool next_batch(std::vector<InputEvent>& out, ReadError& err, size_t max_events = 4096,
+                    Arena* field_arena = nullptr);
 
     /// Calls `f(const InputEvent&)` for every event of `path`, in file order.
     template <class F>
