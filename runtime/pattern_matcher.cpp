@@ -1,6 +1,7 @@
 #include "runtime/pattern_matcher.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <type_traits>
@@ -27,6 +28,8 @@ using ir::Strategy;
 namespace {
 
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+
+std::atomic<bool> g_compact_any_match{true};
 constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 
 /// Does `e` read pattern alias `alias` (AliasField / AliasLen)? alias < 0: any alias.
@@ -34,6 +37,24 @@ bool reads_alias(const Expr& e, int32_t alias) {
     if ((e.op == ExprOp::AliasField || e.op == ExprOp::AliasLen) && (alias < 0 || e.index == alias)) return true;
     for (const auto& a : e.args)
         if (a && reads_alias(*a, alias)) return true;
+    return false;
+}
+
+/// Marks in `mask` the aliases `e` reads through AliasField; `len` set when it reads AliasLen.
+void alias_reads(const Expr& e, std::vector<char>& mask, bool& len) {
+    if (e.op == ExprOp::AliasLen) len = true;
+    if (e.op == ExprOp::AliasField && e.index >= 0 && static_cast<size_t>(e.index) < mask.size()) mask[e.index] = 1;
+    for (const auto& a : e.args)
+        if (a) alias_reads(*a, mask, len);
+}
+
+/// Could evaluating `e` change state (uuid() advances the generator; user functions may call
+/// it)? The compact any-match mode evaluates a predicate once per node, not once per run.
+bool has_effects(const Expr& e) {
+    if (e.op == ExprOp::CallUser) return true;
+    if (e.op == ExprOp::Call && e.fn == frontend::Builtin::Uuid) return true;
+    for (const auto& a : e.args)
+        if (a && has_effects(*a)) return true;
     return false;
 }
 
@@ -182,6 +203,31 @@ struct PatternMatcher::Impl {
         std::vector<uint64_t> positions;  // skip_till_any_match: arrival positions of its events
     };
 
+    // Compact skip_till_any_match mode (dag_). Under that strategy every run that takes an
+    // event also stays, so plain runs multiply (2^n for a Kleene step). Here a node stands for
+    // every run that took `ev` for `step` last, started at the same root and agrees on the
+    // bindings that later predicates read (the step's state mask): those runs advance alike,
+    // so the node is tested once and they differ only in their earlier events, kept as
+    // predecessor edges. A completion enumerates the node's paths back to its root (one per
+    // run) and sorts them as §9.10 orders matches. All nodes of a root die with it (expiry).
+    struct DNode {
+        uint64_t pos = 0;         // arrival position of its event
+        int64_t ts = 0;           // timestamp of its event (root: t0)
+        int64_t deadline = kNoDeadline;  // root only
+        uint64_t npaths = 0;      // runs ending here (paths from the root)
+        uint64_t root_paths = 0;  // root only: runs of all its nodes
+        uint32_t ev = kNone;
+        uint32_t root = kNone;    // its root node (itself for a root)
+        uint32_t pred_head = kNone;  // predecessor edges (kNone: a root)
+        uint32_t nnodes = 0;      // root only: its nodes, itself included
+        int32_t step = 0;
+        bool dead = false;        // root only: expired
+    };
+    struct DEdge {
+        uint32_t pred = kNone;
+        uint32_t next = kNone;
+    };
+
     /// Runs of one partition key, oldest first; bindings in a parallel array (stride = aliases).
     struct Partition {
         std::vector<Run> runs;
@@ -191,6 +237,17 @@ struct PatternMatcher::Impl {
         // Indexed mode (see below): live runs, and the runs that wait in no index bucket.
         size_t live = 0;
         uint32_t scan_head = kNone, scan_tail = kNone;
+        // Compact skip_till_any_match mode (see DNode): the nodes in creation order, their
+        // state bindings (stride = aliases), predecessor edges, and the runs they stand for.
+        // `materialized`: the partition went back to plain runs (a cap was near, or a
+        // checkpoint restored plain runs) and stays so.
+        bool materialized = false;
+        std::vector<DNode> dnodes;
+        std::vector<Binding> dbinds;
+        std::vector<DEdge> dedges;
+        std::vector<uint32_t> droots;  // its roots, oldest first
+        size_t ddead = 0;    // nodes whose root expired, not yet compacted away
+        uint64_t dpaths = 0; // live runs the live nodes stand for
     };
 
     struct StepInfo {
@@ -206,6 +263,8 @@ struct PatternMatcher::Impl {
         bool capped = false;       // middle/first Kleene step: 20-event cap (default, strict)
         bool deferred = false;     // default strategy, middle Kleene with an own-alias predicate (§9.4 d)
         bool alive_after = false;  // a run that completed here can still take events
+        std::vector<int32_t> reads_full, reads_first;  // aliases each predicate variant reads
+        bool reads_len = false;    // some variant reads len(alias): load every count
     };
 
     struct Negation {
@@ -398,6 +457,19 @@ struct PatternMatcher::Impl {
             for (int32_t t = s + 1; t < n_steps_; ++t) later_star |= nfa_.steps[t].quantifier == Quantifier::Star;
             si.alive_after = si.kleene || later_star;
         }
+        for (StepInfo& si : steps_) {
+            auto list = [&](const Expr* e, std::vector<int32_t>& out) {
+                if (!e) return;
+                std::vector<char> m(n_aliases_, 0);
+                bool len = false;
+                alias_reads(*e, m, len);
+                si.reads_len |= len;
+                for (size_t a = 0; a < n_aliases_; ++a)
+                    if (m[a]) out.push_back(static_cast<int32_t>(a));
+            };
+            list(si.full, si.reads_full);
+            list(si.first, si.reads_first);
+        }
         if (form_ != ir::Nfa::Form::Sequence) n_start_ = n_steps_;
         full_mask_ = n_steps_ >= 32 ? ~0u : ((1u << n_steps_) - 1);
 
@@ -426,6 +498,7 @@ struct PatternMatcher::Impl {
 
         indexed_ = form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillNextMatch;
         if (indexed_) setup_index(ns);
+        setup_dag();
 
         alias_rows_.resize(n_aliases_);
         alias_ptrs_.assign(n_aliases_, nullptr);
@@ -484,8 +557,25 @@ struct PatternMatcher::Impl {
             pred = bound && !st.deferred ? st.full : st.first;
         }
         if (!pred) return true;
-        load_aliases(b);
+        if (st.reads_len)
+            load_aliases(b);
+        else
+            load_aliases_of(b, pred == st.full ? st.reads_full : st.reads_first);
         return pred == st.full ? test_step(s, *cur_row_) : test(pred, *cur_row_);
+    }
+
+    /// load_aliases for a predicate that reads only the aliases `which` (and no len()): the
+    /// other entries keep stale values it never looks at.
+    void load_aliases_of(const Binding* b, const std::vector<int32_t>& which) {
+        for (int32_t i : which) {
+            if (b[i].ev != kNone) {
+                alias_rows_[i] = view(b[i].ev);
+                alias_ptrs_[i] = &alias_rows_[i];
+            } else {
+                alias_ptrs_[i] = nullptr;
+            }
+            alias_counts_[i] = b[i].count;
+        }
     }
 
     void bind(Binding* b, int32_t alias, uint32_t ev, uint32_t count) {
@@ -689,6 +779,7 @@ struct PatternMatcher::Impl {
             Partition& P = parts_[p];
             if (P.swept_at == event_no_) continue;
             P.swept_at = event_no_;
+            if (!P.dnodes.empty()) dag_expire(P);
             for (size_t i = 0; i < P.runs.size(); ++i) {
                 Run& r = P.runs[i];
                 if (r.dead || r.deadline >= now_) continue;
@@ -1076,6 +1167,439 @@ struct PatternMatcher::Impl {
             ++reported_;
         }
         completions_.clear();
+    }
+
+    // ------------------------------------------------------------ compact skip_till_any_match
+
+    bool dag_ = false;
+    std::vector<std::vector<char>> dmask_;  // per step: aliases a node of that step keeps
+    struct DTrans {
+        uint32_t node;
+        int32_t step;
+    };
+    std::vector<DTrans> dtrans_;
+    std::vector<uint32_t> dtable_;       // per event: new node by state (open addressing)
+    mutable std::vector<uint32_t> dstack_;       // enumeration: nodes from the completing one back
+    mutable std::vector<uint32_t> dedge_it_;     // enumeration: next edge to follow per stack level
+    mutable std::vector<uint32_t> dpath_buf_;    // completions: forward node paths, concatenated
+    struct DComp {
+        uint32_t off, len;
+        Row row;
+    };
+    std::vector<DComp> dcomps_;
+    std::vector<uint32_t> dorder_;
+    std::vector<Binding> dbind_tmp_;
+
+    /// The compact mode covers plain linear sequences: every step `One` or a middle `+`, no
+    /// negation, aliases bound by one step each and read (never their `len`) only by later or
+    /// own steps. Anything else keeps plain runs.
+    void setup_dag() {
+        if (form_ != ir::Nfa::Form::Sequence || strategy_ != Strategy::SkipTillAnyMatch) return;
+        if (!g_compact_any_match.load(std::memory_order_relaxed)) return;
+        if (!negs_.empty() || trailing_neg_ || n_steps_ < 2) return;
+        if (steps_[0].q != Quantifier::One || steps_[n_steps_ - 1].q != Quantifier::One) return;
+        std::vector<int32_t> bound_at(n_aliases_, -1);
+        for (int32_t s = 0; s < n_steps_; ++s) {
+            const StepInfo& st = steps_[s];
+            if (st.q != Quantifier::One && st.q != Quantifier::Plus) return;
+            if (st.alias >= 0) {
+                if (static_cast<size_t>(st.alias) >= n_aliases_ || bound_at[st.alias] >= 0) return;
+                bound_at[st.alias] = s;
+            }
+        }
+        std::vector<std::vector<char>> reads(n_steps_, std::vector<char>(n_aliases_, 0));
+        for (int32_t s = 0; s < n_steps_; ++s) {
+            bool len = false;
+            if (steps_[s].full) alias_reads(*steps_[s].full, reads[s], len);
+            if (steps_[s].first) alias_reads(*steps_[s].first, reads[s], len);
+            if (len) return;
+            if ((steps_[s].full && has_effects(*steps_[s].full)) || (steps_[s].first && has_effects(*steps_[s].first))) return;
+            for (size_t a = 0; a < n_aliases_; ++a)
+                if (reads[s][a] && (bound_at[a] < 0 || bound_at[a] > s)) return;
+        }
+        dmask_.assign(n_steps_, std::vector<char>(n_aliases_, 0));
+        for (int32_t s = 0; s < n_steps_; ++s) {
+            for (int32_t t = s; t < n_steps_; ++t)
+                for (size_t a = 0; a < n_aliases_; ++a) dmask_[s][a] |= reads[t][a];
+            if (steps_[s].alias >= 0) dmask_[s][steps_[s].alias] = 1;
+        }
+        dag_ = true;
+    }
+
+    // Per event, a predicate's verdict depends only on the bindings it reads: nodes of one
+    // root share them (e.g. `price > first.price`), so verdicts are cached by those bindings.
+    struct DMemo {
+        uint64_t stamp = 0;  // event_no_ of the entry (0: empty)
+        uint32_t variant = 0;
+        uint32_t e0 = kNone, e1 = kNone;
+        bool result = false;
+    };
+    std::vector<DMemo> dmemo_;
+    std::vector<DMemo> dmemo0_;  // by variant, for predicates that read no alias
+
+    bool dag_qualifies(int32_t s, const Binding* b, bool again, int32_t node_step) {
+        const StepInfo& st = steps_[s];
+        if (cur_row_->schema != st.type_id) return false;
+        const Expr* pred = st.full;
+        if (st.own) pred = again && b[st.alias].ev != kNone ? st.full : st.first;
+        if (!pred) return true;
+        const std::vector<int32_t>& rl = pred == st.full ? st.reads_full : st.reads_first;
+        if (rl.size() > 2) return qualifies(s, b, again);
+        // A predicate reading a Kleene node's own event has one verdict per node: no caching
+        // (a plain step's event is shared by the nodes that follow it).
+        int32_t own_alias = steps_[node_step].kleene ? steps_[node_step].alias : -1;
+        for (int32_t a : rl)
+            if (a == own_alias) return qualifies(s, b, again);
+        uint32_t variant = static_cast<uint32_t>(s) * 2 + (pred == st.full ? 1 : 0);
+        if (rl.empty()) {  // one verdict per event
+            if (dmemo0_.size() <= variant) dmemo0_.resize(static_cast<size_t>(n_steps_) * 2 + 2);
+            DMemo& m = dmemo0_[variant];
+            if (m.stamp != event_no_) m = DMemo{event_no_, variant, kNone, kNone, qualifies(s, b, again)};
+            return m.result;
+        }
+        uint32_t e0 = rl.size() > 0 ? b[rl[0]].ev : kNone;
+        uint32_t e1 = rl.size() > 1 ? b[rl[1]].ev : kNone;
+        if (dmemo_.empty()) dmemo_.resize(1024);
+        uint64_t h = mix64((static_cast<uint64_t>(variant) << 40) ^ (static_cast<uint64_t>(e0) << 20) ^ e1);
+        DMemo& m = dmemo_[h & (dmemo_.size() - 1)];
+        if (m.stamp == event_no_ && m.variant == variant && m.e0 == e0 && m.e1 == e1) return m.result;
+        bool r = qualifies(s, b, again);
+        m = DMemo{event_no_, variant, e0, e1, r};
+        return r;
+    }
+
+    /// Adds node `pred`'s runs to a node of `step` for the current event (found by state
+    /// among this event's new nodes, or created).
+    void dag_add(Partition& P, uint32_t pred, int32_t step) {
+        const size_t na = n_aliases_;
+        const std::vector<char>& mask = dmask_[step];
+        dbind_tmp_.assign(na, Binding{});
+        const Binding* pb = P.dbinds.data() + static_cast<size_t>(pred) * na;
+        for (size_t a = 0; a < na; ++a)
+            if (mask[a]) dbind_tmp_[a] = pb[a];
+        int32_t al = steps_[step].alias;
+        if (al >= 0) dbind_tmp_[al] = Binding{cur_ev(), 1};
+        uint32_t root = P.dnodes[pred].root;
+        uint64_t h = mix64((static_cast<uint64_t>(root) << 8) ^ static_cast<uint64_t>(step));
+        for (size_t a = 0; a < na; ++a) h = mix64(h ^ dbind_tmp_[a].ev);
+        size_t tmask = dtable_.size() - 1;
+        size_t i = h & tmask;
+        uint32_t node = kNone;
+        for (;; i = (i + 1) & tmask) {
+            uint32_t c = dtable_[i];
+            if (c == kNone) break;
+            const DNode& C = P.dnodes[c];
+            if (C.root != root || C.step != step) continue;
+            const Binding* cb = P.dbinds.data() + static_cast<size_t>(c) * na;
+            bool same = true;
+            for (size_t a = 0; a < na && same; ++a) same = cb[a].ev == dbind_tmp_[a].ev;
+            if (same) {
+                node = c;
+                break;
+            }
+        }
+        uint64_t k = P.dnodes[pred].npaths;
+        if (node == kNone) {
+            node = static_cast<uint32_t>(P.dnodes.size());
+            DNode d;
+            d.pos = event_no_;
+            d.ts = now_;
+            d.ev = cur_ev();
+            ref(d.ev);
+            d.root = root;
+            d.step = step;
+            P.dnodes.push_back(d);
+            P.dbinds.insert(P.dbinds.end(), dbind_tmp_.begin(), dbind_tmp_.end());
+            ++P.dnodes[root].nnodes;
+            dtable_[i] = node;
+        }
+        DNode& N = P.dnodes[node];
+        P.dedges.push_back(DEdge{pred, N.pred_head});
+        N.pred_head = static_cast<uint32_t>(P.dedges.size() - 1);
+        N.npaths += k;
+        P.dnodes[root].root_paths += k;
+        P.dpaths += k;
+        next_seq_ += k;
+    }
+
+    /// Writes every path from a root to node `n` (forward) to dpath_buf_, calling
+    /// `fn(offset, length)` for each.
+    template <class Fn>
+    void dag_paths_to(const Partition& P, uint32_t n, Fn&& fn) const {
+        dstack_.assign(1, n);
+        dedge_it_.assign(1, P.dnodes[n].pred_head);
+        while (!dstack_.empty()) {
+            uint32_t top = dstack_.back();
+            if (P.dnodes[top].pred_head == kNone) {  // a root: one whole path
+                size_t off = dpath_buf_.size();
+                dpath_buf_.insert(dpath_buf_.end(), dstack_.rbegin(), dstack_.rend());
+                fn(static_cast<uint32_t>(off), static_cast<uint32_t>(dstack_.size()));
+                dstack_.pop_back();
+                dedge_it_.pop_back();
+                continue;
+            }
+            uint32_t& e = dedge_it_.back();
+            if (e == kNone) {
+                dstack_.pop_back();
+                dedge_it_.pop_back();
+                continue;
+            }
+            const DEdge& E = P.dedges[e];
+            e = E.next;
+            dstack_.push_back(E.pred);
+            dedge_it_.push_back(P.dnodes[E.pred].pred_head);
+        }
+    }
+
+    /// The bindings of the run that followed `path` (forward, `len` nodes).
+    void dag_path_binds(const Partition& P, const uint32_t* path, uint32_t len, Binding* b) const {
+        std::fill_n(b, n_aliases_, Binding{});
+        for (uint32_t i = 0; i < len; ++i) {
+            const DNode& N = P.dnodes[path[i]];
+            int32_t a = steps_[N.step].alias;
+            if (a < 0) continue;
+            bool again = i > 0 && P.dnodes[path[i - 1]].step == N.step;
+            b[a] = Binding{N.ev, again ? b[a].count + 1 : 1};
+        }
+    }
+
+    /// §9.10 order of two completions (paths of the same event): positions, then steps.
+    bool dag_path_less(const Partition& P, const DComp& x, const DComp& y) const {
+        uint32_t n = std::min(x.len, y.len);
+        for (uint32_t i = 0; i < n; ++i) {
+            const DNode& a = P.dnodes[dpath_buf_[x.off + i]];
+            const DNode& b = P.dnodes[dpath_buf_[y.off + i]];
+            if (a.pos != b.pos) return a.pos < b.pos;
+            if (a.step != b.step) return a.step < b.step;
+        }
+        return x.len > y.len;  // the completing event comes after every node: extensions first
+    }
+
+    /// Creation order of the plain runs two paths stand for (§9.2 run lists): by the event of
+    /// their last node; at one event branches by their parents' order, then "again" before
+    /// "next", and a start after every branch.
+    bool dag_created_before(const Partition& P, const uint32_t* x, uint32_t lx, const uint32_t* y, uint32_t ly) const {
+        uint32_t i = lx, j = ly;
+        while (i > 0 && j > 0) {
+            --i;
+            --j;
+            const DNode& a = P.dnodes[x[i]];
+            const DNode& b = P.dnodes[y[j]];
+            if (a.pos != b.pos) return a.pos < b.pos;
+            if (i == 0 || j == 0) {
+                if (i == 0 && j == 0) break;
+                return j == 0;  // x is a branch, y a start of the same event
+            }
+        }
+        for (uint32_t k = 0; k < lx && k < ly; ++k) {
+            int32_t sa = P.dnodes[x[k]].step, sb2 = P.dnodes[y[k]].step;
+            if (sa != sb2) return sa < sb2;
+        }
+        return false;
+    }
+
+    /// The plain runs the live nodes of P stand for, in creation order; `fn(run, binds)`.
+    template <class Fn>
+    void dag_runs(const Partition& P, Fn&& fn) const {
+        dpath_buf_.clear();
+        std::vector<std::pair<uint32_t, uint32_t>> paths;
+        for (uint32_t n = 0; n < P.dnodes.size(); ++n) {
+            if (P.dnodes[P.dnodes[n].root].dead) continue;
+            dag_paths_to(P, n, [&](uint32_t off, uint32_t len) { paths.emplace_back(off, len); });
+        }
+        std::stable_sort(paths.begin(), paths.end(), [&](const auto& x, const auto& y) {
+            return dag_created_before(P, dpath_buf_.data() + x.first, x.second, dpath_buf_.data() + y.first, y.second);
+        });
+        std::vector<Binding> b(n_aliases_);
+        for (const auto& [off, len] : paths) {
+            const uint32_t* path = dpath_buf_.data() + off;
+            const DNode& root = P.dnodes[path[0]];
+            const DNode& last = P.dnodes[path[len - 1]];
+            Run r;
+            r.t0 = root.ts;
+            r.last_ts = last.ts;
+            r.deadline = root.deadline;
+            r.pos = last.step;
+            r.step_count = 0;
+            for (uint32_t i = len; i-- > 0 && P.dnodes[path[i]].step == last.step;) ++r.step_count;
+            for (uint32_t i = 0; i < len; ++i) r.positions.push_back(P.dnodes[path[i]].pos);
+            dag_path_binds(P, path, len, b.data());
+            fn(std::move(r), b.data());
+        }
+        dpath_buf_.clear();
+    }
+
+    /// Drops every node (their event references); the partition keeps no compact state.
+    void dag_clear(Partition& P) {
+        for (const DNode& N : P.dnodes) unref(N.ev);
+        P.dnodes.clear();
+        P.droots.clear();
+        P.dbinds.clear();
+        P.dedges.clear();
+        P.ddead = 0;
+        P.dpaths = 0;
+    }
+
+    /// Back to plain runs, in creation order, before an event that could reach a run cap.
+    void dag_materialize(Partition& P) {
+        dag_runs(P, [&](Run&& r, const Binding* b) {
+            r.seq = next_seq_++;
+            push_run(P, std::move(r), b);
+        });
+        dag_clear(P);
+        P.materialized = true;
+    }
+
+    /// Expiry (§9.5) of P's roots; their nodes go at the next compaction.
+    void dag_expire(Partition& P) {
+        for (uint32_t r : P.droots) {
+            DNode& N = P.dnodes[r];
+            if (!N.dead && N.deadline < now_) {
+                N.dead = true;
+                P.dpaths -= N.root_paths;
+                P.ddead += N.nnodes;
+            }
+        }
+        if (P.ddead == P.dnodes.size()) {
+            dag_clear(P);
+        } else if (P.ddead >= 8 && P.ddead * 2 >= P.dnodes.size()) {
+            dag_compact(P);
+        }
+    }
+
+    std::vector<uint32_t> dremap_;
+
+    void dag_compact(Partition& P) {
+        const size_t na = n_aliases_;
+        dremap_.assign(P.dnodes.size(), kNone);
+        std::vector<DNode> nodes;
+        std::vector<Binding> binds;
+        std::vector<DEdge> edges;
+        nodes.reserve(P.dnodes.size() - P.ddead);
+        binds.reserve((P.dnodes.size() - P.ddead) * na);
+        for (uint32_t n = 0; n < P.dnodes.size(); ++n) {
+            const DNode& N = P.dnodes[n];
+            if (P.dnodes[N.root].dead) {
+                unref(N.ev);
+                continue;
+            }
+            dremap_[n] = static_cast<uint32_t>(nodes.size());
+            nodes.push_back(N);
+            DNode& M = nodes.back();
+            M.root = dremap_[N.root];
+            M.pred_head = kNone;
+            binds.insert(binds.end(), P.dbinds.begin() + static_cast<std::ptrdiff_t>(n * na),
+                         P.dbinds.begin() + static_cast<std::ptrdiff_t>((n + 1) * na));
+            // Edge order does not matter (completions are sorted), so prepend.
+            for (uint32_t e = N.pred_head; e != kNone; e = P.dedges[e].next) {
+                edges.push_back(DEdge{dremap_[P.dedges[e].pred], M.pred_head});
+                M.pred_head = static_cast<uint32_t>(edges.size() - 1);
+            }
+        }
+        size_t w = 0;
+        for (uint32_t r : P.droots)
+            if (dremap_[r] != kNone) P.droots[w++] = dremap_[r];
+        P.droots.resize(w);
+        P.dnodes.swap(nodes);
+        P.dbinds.swap(binds);
+        P.dedges.swap(edges);
+        P.ddead = 0;
+    }
+
+    /// skip_till_any_match advance and start (§9.10) on P in compact form.
+    void step_dag(Partition& P, std::vector<Row>& out, Arena& scratch) {
+        const size_t na = n_aliases_;
+        const int32_t last = n_steps_ - 1;
+        dtrans_.clear();
+        uint64_t new_paths = 0, comps = 0;
+        const uint32_t nn = static_cast<uint32_t>(P.dnodes.size());
+        // Steps whose nodes the event can advance (its type is their next or Kleene step's).
+        const int32_t sch = cur_row_->schema;
+        uint64_t wants = 0;
+        for (int32_t s = 0; s < last && s < 64; ++s)
+            if ((steps_[s].kleene && steps_[s].type_id == sch) || steps_[s + 1].type_id == sch) wants |= 1ull << s;
+        if (n_steps_ > 64) wants = ~0ull;
+        for (uint32_t n = 0; n < nn && wants; ++n) {
+            const DNode& N = P.dnodes[n];
+            if (N.step < 64 && !(wants >> N.step & 1)) continue;
+            if (P.dnodes[N.root].dead) continue;
+            const Binding* b = P.dbinds.data() + static_cast<size_t>(n) * na;
+            int32_t s = N.step;
+            if (steps_[s].kleene && dag_qualifies(s, b, true, s)) {
+                dtrans_.push_back({n, s});
+                new_paths += N.npaths;
+            }
+            if (dag_qualifies(s + 1, b, false, s)) {
+                dtrans_.push_back({n, s + 1});
+                (s + 1 == last ? comps : new_paths) += P.dnodes[n].npaths;
+            }
+        }
+        bool start = qualifies(0, empty_binds_.data(), false);
+        if (P.dpaths + new_paths + (start ? 1 : 0) > kMaxAnyRuns) {
+            // A run cap may be reached: plain runs know which runs it drops.
+            dag_materialize(P);
+            step_any(P, scratch);
+            flush_completions(out);
+            return;
+        }
+        if (comps > 0) {
+            dpath_buf_.clear();
+            dcomps_.clear();
+            std::vector<Binding>& b = dbind_tmp_;
+            b.resize(na);
+            for (const DTrans& t : dtrans_) {
+                if (t.step != last) continue;
+                dag_paths_to(P, t.node, [&](uint32_t off, uint32_t len) {
+                    const uint32_t* path = dpath_buf_.data() + off;
+                    dag_path_binds(P, path, len, b.data());
+                    if (steps_[last].alias >= 0) b[steps_[last].alias] = Binding{cur_ev(), 1};
+                    dcomps_.push_back({off, len, make_row(b.data(), P.dnodes[path[0]].ts, now_, now_, scratch)});
+                });
+            }
+            dorder_.resize(dcomps_.size());
+            for (uint32_t i = 0; i < dorder_.size(); ++i) dorder_[i] = i;
+            // Distinct runs have distinct paths, so the order is total (no stable sort needed).
+            if (dorder_.size() > 1)
+                std::sort(dorder_.begin(), dorder_.end(),
+                          [&](uint32_t x, uint32_t y) { return dag_path_less(P, dcomps_[x], dcomps_[y]); });
+            for (uint32_t i : dorder_) {
+                if (reported_ >= kMaxMatchesPerEvent) {
+                    ++dropped_;
+                    continue;
+                }
+                out.push_back(dcomps_[i].row);
+                ++reported_;
+            }
+        }
+        bool grows = start;
+        for (const DTrans& t : dtrans_) grows |= t.step != last;
+        if (!grows) return;
+        size_t want = 16;
+        while (want < dtrans_.size() * 2 + 2) want *= 2;
+        dtable_.assign(want, kNone);
+        for (const DTrans& t : dtrans_)
+            if (t.step != last) dag_add(P, t.node, t.step);
+        if (start) {
+            uint32_t n = static_cast<uint32_t>(P.dnodes.size());
+            DNode d;
+            d.pos = event_no_;
+            d.ts = now_;
+            d.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+            d.npaths = 1;
+            d.root_paths = 1;
+            d.ev = cur_ev();
+            ref(d.ev);
+            d.root = n;
+            d.nnodes = 1;
+            d.step = 0;
+            P.dnodes.push_back(d);
+            P.droots.push_back(n);
+            P.dbinds.resize(P.dbinds.size() + na, Binding{});
+            if (steps_[0].alias >= 0) P.dbinds[static_cast<size_t>(n) * na + steps_[0].alias] = Binding{d.ev, 1};
+            ++P.dpaths;
+            ++next_seq_;
+            if (has_within_) expiry_.push({d.deadline, partition_id(&P)});
+        }
     }
 
     // ------------------------------------------------------------ Or
@@ -1594,7 +2118,10 @@ struct PatternMatcher::Impl {
                     start_indexed(pid, out, scratch);
                 }
             } else if (Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr) {
-                if (strategy_ == Strategy::SkipTillAnyMatch) {
+                if (dag_ && P->materialized && P->runs.empty()) P->materialized = false;
+                if (dag_ && !P->materialized) {
+                    step_dag(*P, out, scratch);
+                } else if (strategy_ == Strategy::SkipTillAnyMatch) {
                     step_any(*P, scratch);
                     flush_completions(out);
                 } else if (form_ == ir::Nfa::Form::And) {
@@ -1660,6 +2187,8 @@ struct PatternMatcher::Impl {
             const Binding* binds;
         };
         std::vector<Live> live;
+        std::vector<Run> dag_run_store;
+        std::vector<Binding> dag_bind_store;
         if (indexed_) {
             std::vector<uint32_t> order;
             for (uint32_t si = 0; si < slots_.size(); ++si)
@@ -1667,10 +2196,25 @@ struct PatternMatcher::Impl {
             std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) { return slots_[x].r.seq < slots_[y].r.seq; });
             for (uint32_t si : order) live.push_back({slots_[si].part, &slots_[si].r, sb_const(si)});
         } else {
+            // Compact partitions are written as the plain runs they stand for (the format does
+            // not depend on the representation; load() keeps them plain).
+            std::vector<size_t> first(parts_.size() + 1, 0);
+            for (uint32_t p = 0; p < parts_.size(); ++p) {
+                first[p] = dag_run_store.size();
+                if (parts_[p].dnodes.empty()) continue;
+                dag_runs(parts_[p], [&](Run&& r, const Binding* b) {
+                    r.seq = 0;
+                    dag_run_store.push_back(std::move(r));
+                    dag_bind_store.insert(dag_bind_store.end(), b, b + n_aliases_);
+                });
+            }
+            first[parts_.size()] = dag_run_store.size();
             for (uint32_t p = 0; p < parts_.size(); ++p) {
                 const Partition& P = parts_[p];
                 for (size_t i = 0; i < P.runs.size(); ++i)
                     if (!P.runs[i].dead) live.push_back({p, &P.runs[i], P.binds.data() + i * n_aliases_});
+                for (size_t i = first[p]; i < first[p + 1]; ++i)
+                    live.push_back({p, &dag_run_store[i], dag_bind_store.data() + i * n_aliases_});
             }
         }
         std::vector<uint32_t> table(evs_.count, kNone);
@@ -1856,6 +2400,7 @@ struct PatternMatcher::Impl {
                     P.runs.push_back(std::move(run));
                     P.binds.insert(P.binds.end(), b.begin(), b.end());
                 }
+                P.materialized = !P.runs.empty();
             }
             uint32_t nx = r.count(12);
             for (uint32_t i = 0; i < nx && r.ok(); ++i) {
@@ -1874,7 +2419,7 @@ struct PatternMatcher::Impl {
 
     size_t live_runs() const {
         size_t n = 0;
-        for (const auto& P : parts_) n += indexed_ ? P.live : live_count(P);
+        for (const auto& P : parts_) n += indexed_ ? P.live : live_count(P) + P.dpaths;
         return n;
     }
 };
@@ -1891,6 +2436,8 @@ void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scra
 }
 
 uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
+
+void PatternMatcher::set_compact_any_match(bool on) { g_compact_any_match.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes,
                                       const Value* consts) {

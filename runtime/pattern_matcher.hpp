@@ -59,6 +59,10 @@ public:
     /// `nodes` and `consts` complete their KernelContext and must stay valid until replaced.
     void set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes, const Value* consts);
 
+    /// Tests: whether matchers built from now on may keep skip_till_any_match runs in the
+    /// compact form (default true); false gives the plain run lists to compare against.
+    static void set_compact_any_match(bool on);
+
     /// Runs not started, absorptions ignored and matches not reported because of a cap (§9.2).
     uint64_t dropped() const;
 

@@ -1,0 +1,189 @@
+// The compact skip_till_any_match representation of the pattern matcher (runs merged into
+// nodes, matches enumerated at completion) against the plain run lists it replaces: same
+// match rows in the same order, same drop counts and live runs, on seeded random input, at the
+// run caps of §9.10 (where it turns back into plain runs), and across checkpoints.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/checkpoint_io.hpp"
+#include "runtime/pattern_matcher.hpp"
+#include "runtime/value_io.hpp"
+#include "tests/support/plan_fixture.hpp"
+
+namespace {
+
+using namespace varpulis;
+using namespace varpulis::runtime;
+using namespace varpulis::test_support;
+
+class AnyHarness : public PlanFixture {
+public:
+    AnyHarness(const std::string& src, const std::string& stream, bool compact) : PlanFixture(src) {
+        PatternMatcher::set_compact_any_match(compact);
+        for_operator(stream, ir::OpKind::Sequence, [&](const ir::StreamPlan& sp, const ir::Operator& op) {
+            sp_ = &sp;
+            op_ = &op;
+            matcher_ = std::make_unique<PatternMatcher>(rt_, sp, op);
+        });
+        PatternMatcher::set_compact_any_match(true);
+    }
+
+    /// Feeds one event; returns every field of every match row, one string per row.
+    std::vector<std::string> feed(const std::string& type, int64_t ts, std::initializer_list<FieldInit> fields) {
+        std::vector<std::string> r;
+        Row row;
+        if (!matcher_ || !input_row(type, ts, fields, row)) return r;
+        out_.clear();
+        matcher_->on_event(row, out_, scratch_);
+        for (const Row& m : out_) {
+            const ir::Schema& sc = plan_->schemas[m.schema];
+            std::string s = "@" + std::to_string(m.ts);
+            for (size_t i = 0; i < sc.fields.size(); ++i)
+                s += " " + sc.fields[i] + "=" + (m.slots[i].present() ? to_display(m.slots[i]) : "-");
+            r.push_back(s);
+        }
+        clobber_input();
+        return r;
+    }
+
+    std::string save() {
+        CheckpointWriter w(*plan_);
+        matcher_->save(w);
+        return w.bytes();
+    }
+
+    /// A new matcher (compact mode as given) restored from `blob`.
+    bool restore(const std::string& blob, bool compact) {
+        PatternMatcher::set_compact_any_match(compact);
+        matcher_ = std::make_unique<PatternMatcher>(rt_, *sp_, *op_);
+        PatternMatcher::set_compact_any_match(true);
+        CheckpointReader r(blob, heap_, interner_, *plan_);
+        return matcher_->load(r);
+    }
+
+    PatternMatcher& m() { return *matcher_; }
+
+private:
+    const ir::StreamPlan* sp_ = nullptr;
+    const ir::Operator* op_ = nullptr;
+    std::unique_ptr<PatternMatcher> matcher_;
+    std::vector<Row> out_;
+};
+
+struct Ev {
+    std::string type;
+    int64_t ts;
+    int64_t k, v;
+};
+
+std::vector<Ev> random_events(uint32_t seed, size_t n, const std::vector<std::string>& types, int keys) {
+    std::mt19937 rng(seed);
+    std::vector<Ev> evs;
+    int64_t ts = 0;
+    for (size_t i = 0; i < n; ++i) {
+        ts += static_cast<int64_t>(rng() % 4);
+        if (rng() % 16 == 0) ts -= 2;  // a little disorder: expiry uses every routed event
+        evs.push_back({types[rng() % types.size()], ts, static_cast<int64_t>(rng() % keys), static_cast<int64_t>(rng() % 10)});
+    }
+    return evs;
+}
+
+const char* const kQueries[] = {
+    // kleene: a Kleene step reading the first alias, the last step reading the Kleene alias
+    "event T:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(T as f, T+ where v > f.v as r, T where v > r.v as l) within 12ms partition by k "
+    "strategy skip_till_any_match\n"
+    "stream M = P .emit(k: l.k, fv: f.v, rv: r.v, n: len(r), lv: l.v)",
+    // seq3: plain steps, predicates on the event only
+    "event A:\n    k: int\n    v: int\nevent B:\n    k: int\n    v: int\nevent C:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(A where v < 5 as a, B where v >= 5 as b, C where v < 3 as c) within 20ms partition by k "
+    "strategy skip_till_any_match\n"
+    "stream M = P .emit(k: c.k, a: a.v, b: b.v, c: c.v)",
+    // kleene_abc: a middle Kleene step, no alias read
+    "event A:\n    k: int\n    v: int\nevent B:\n    k: int\n    v: int\nevent C:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(A where v < 4 as a, B+ where v < 5 as b, C where v >= 7 as c) within 10ms partition by k "
+    "strategy skip_till_any_match\n"
+    "stream M = P .emit(k: c.k, a: a.v, n: len(b), b: b.v, c: c.v)",
+    // a Kleene step reading its own alias (rising values), plus a correlation on a later step
+    "event A:\n    k: int\n    v: int\nevent B:\n    k: int\n    v: int\nevent C:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(A as a, B+ where v > b.v as b, B where v == a.v as d, C as c) within 15ms "
+    "strategy skip_till_any_match\n"
+    "stream M = P .emit(a: a.v, n: len(b), b: b.v, d: d.v, c: c.v)",
+    // same-type steps, no within, unpartitioned
+    "event T:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(T where v < 3 as x, T+ where v > x.v as y, T where v == 9 as z) within 30ms strategy skip_till_any_match\n"
+    "stream M = P .emit(x: x.v, n: len(y), y: y.v, z: z.v)",
+};
+
+std::vector<std::string> types_of(const std::string& q) {
+    if (q.find("event A") != std::string::npos) return {"A", "B", "C"};
+    return {"T"};
+}
+
+TEST(PatternAnyMatch, CompactAgreesWithPlainRunsOnRandomInput) {
+    for (size_t qi = 0; qi < std::size(kQueries); ++qi) {
+        std::string q = kQueries[qi];
+        for (uint32_t seed = 1; seed <= 6; ++seed) {
+            AnyHarness compact(q, "M", true), plain(q, "M", false);
+            auto evs = random_events(seed * 7919 + static_cast<uint32_t>(qi), 400, types_of(q), 3);
+            for (size_t i = 0; i < evs.size(); ++i) {
+                const Ev& e = evs[i];
+                auto a = compact.feed(e.type, e.ts, {{"k", I(e.k)}, {"v", I(e.v)}});
+                auto b = plain.feed(e.type, e.ts, {{"k", I(e.k)}, {"v", I(e.v)}});
+                ASSERT_EQ(a, b) << "query " << qi << " seed " << seed << " event " << i;
+                ASSERT_EQ(compact.m().live_runs(), plain.m().live_runs()) << "query " << qi << " seed " << seed << " event " << i;
+            }
+            EXPECT_EQ(compact.m().dropped(), plain.m().dropped()) << "query " << qi << " seed " << seed;
+        }
+    }
+}
+
+TEST(PatternAnyMatch, RunAndMatchCapsAsPlainRuns) {
+    // 2^17 runs after 17 Bs: past the 100 000 live-run cap, so the compact form turns back
+    // into plain runs in creation order; the C then completes more than 10 000 matches.
+    const std::string q =
+        "event A:\n    v: int\nevent B:\n    v: int\nevent C:\n    v: int\n"
+        "pattern P = SEQ(A as a, B+ as b, C as c) strategy skip_till_any_match\n"
+        "stream M = P .emit(a: a.v, n: len(b), b: b.v, c: c.v)";
+    AnyHarness compact(q, "M", true), plain(q, "M", false);
+    auto both = [&](const std::string& t, int64_t ts, int64_t v) {
+        auto a = compact.feed(t, ts, {{"v", I(v)}});
+        auto b = plain.feed(t, ts, {{"v", I(v)}});
+        ASSERT_EQ(a, b) << t << "@" << ts;
+        ASSERT_EQ(compact.m().live_runs(), plain.m().live_runs()) << t << "@" << ts;
+        ASSERT_EQ(compact.m().dropped(), plain.m().dropped()) << t << "@" << ts;
+    };
+    both("A", 0, 1);
+    both("A", 1, 2);
+    for (int i = 0; i < 16; ++i) both("B", 2 + i, 10 + i);
+    both("C", 30, 99);
+    EXPECT_GT(plain.m().dropped(), 0u) << "the caps were reached";
+}
+
+TEST(PatternAnyMatch, CheckpointResumesCompactRuns) {
+    for (size_t qi = 0; qi < std::size(kQueries); ++qi) {
+        std::string q = kQueries[qi];
+        auto evs = random_events(100 + static_cast<uint32_t>(qi), 300, types_of(q), 2);
+        AnyHarness whole(q, "M", true);
+        std::vector<std::vector<std::string>> expect;
+        for (const Ev& e : evs) expect.push_back(whole.feed(e.type, e.ts, {{"k", I(e.k)}, {"v", I(e.v)}}));
+        for (size_t cut : {size_t{40}, size_t{150}, size_t{260}}) {
+            AnyHarness h(q, "M", true);
+            for (size_t i = 0; i < cut; ++i) h.feed(evs[i].type, evs[i].ts, {{"k", I(evs[i].k)}, {"v", I(evs[i].v)}});
+            std::string blob = h.save();
+            ASSERT_TRUE(h.restore(blob, true)) << "query " << qi << " cut " << cut;
+            EXPECT_EQ(h.save(), blob) << "saving a restored matcher gives the same bytes, query " << qi;
+            for (size_t i = cut; i < evs.size(); ++i)
+                ASSERT_EQ(h.feed(evs[i].type, evs[i].ts, {{"k", I(evs[i].k)}, {"v", I(evs[i].v)}}), expect[i])
+                    << "query " << qi << " cut " << cut << " event " << i;
+        }
+    }
+}
+
+}  // namespace
