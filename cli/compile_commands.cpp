@@ -178,6 +178,14 @@ std::string jit_report(const ir::Plan& plan, const jit::CompiledPlan& c, const j
             out += "\n";
         }
     }
+    // Input types whose every stream fused into one loop over prepared rows (type kernels).
+    if (c.kernels)
+        for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
+            if (!c.kernels->type_kernel(t)) continue;
+            out += "type " + plan.schemas[t].name + ": one compiled loop over batches of rows, streams";
+            for (int32_t sid : plan.routes[t]) out += " " + plan.streams[static_cast<size_t>(sid)].name;
+            out += "\n";
+        }
     return out;
 }
 

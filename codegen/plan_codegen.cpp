@@ -10,8 +10,10 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <map>
 #include <utility>
 
 #include "ir/printer.hpp"
@@ -207,6 +209,15 @@ public:
         global_ = declare("vp_load_global", void_, {i32_, ptr_, ptr_});
     }
 
+    /// Where operator (stream, op)'s kernel starts numbering fallback nodes and string
+    /// constants. Type kernels generate the operator again inline and must refer to the same
+    /// numbers (KernelContext::nodes / consts are numbered once per plan).
+    struct Numbering {
+        uint64_t node = 0;
+        uint64_t string = 0;
+    };
+    void mark_operator(size_t stream, size_t op) { numbering_[{stream, op}] = {next_node_, next_string_}; }
+
     void filter(const std::string& name, const Expr* predicate) {
         begin(name, llvm::FunctionType::get(i32_, {ptr_, ptr_}, false));
         slots_ = fn_->getArg(0);
@@ -217,11 +228,14 @@ public:
         b_.CreateRet(b_.CreateZExt(truthy(v), i32_));
     }
 
-    void project(const std::string& name, const ir::Operator& op) {
+    void project(const std::string& name, const ir::Operator& op) { project_items(name, projection_items(op)); }
+
+    /// A Select/Emit's expression per output slot (null: absent).
+    std::vector<const Expr*> projection_items(const ir::Operator& op) const {
         size_t w = plan_.schemas[static_cast<size_t>(op.out)].fields.size();
         std::vector<const Expr*> items;
         for (size_t i = 0; i < w; ++i) items.push_back(i < op.exprs.size() ? op.exprs[i].get() : nullptr);
-        project_items(name, items);
+        return items;
     }
 
     /// An aggregate's arguments, one output slot per call (absent for count()).
@@ -279,10 +293,102 @@ public:
         b_.CreateRet(b_.getInt32(1));
     }
 
+    /// Every stream of `streams` (all fused, see fuses(); their outputs feed no stream) on each
+    /// of `n` rows of width `width`, in that order per row, the operators generated inline as
+    /// in their own kernels; each Emit row goes out through ctx->run->emit. See type_fuses().
+    void type_loop(const std::string& name, size_t width, const std::vector<int32_t>& streams) {
+        begin(name, llvm::FunctionType::get(i64_, {ptr_, i64_, ptr_}, false));
+        llvm::Value* rows = fn_->getArg(0);
+        llvm::Value* n = fn_->getArg(1);
+        ctx_ = fn_->getArg(2);
+        rows->setName("rows");
+        n->setName("n");
+        ctx_->setName("ctx");
+        // The context's tables and the run's callbacks do not change during the call: loaded
+        // once, not per row.
+        cached_nodes_ = ctx_member(offsetof(runtime::KernelContext, nodes), "nodes");
+        cached_consts_ = ctx_member(offsetof(runtime::KernelContext, consts), "consts");
+        llvm::Value* run = ctx_member(offsetof(runtime::KernelContext, run), "run");
+        llvm::Value* emit = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, emit)), llvm::Align(8), "emit");
+        llvm::Value* begin_row = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, begin_row)), llvm::Align(8),
+            "begin_row");
+        auto* emit_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i64_, ptr_}, false);
+        auto* begin_row_type = llvm::FunctionType::get(void_, {ptr_, i64_}, false);
+        bool calls_interpreter_any = false;
+        for (int32_t sid : streams)
+            for (const auto& op : plan_.streams[static_cast<size_t>(sid)].ops)
+                calls_interpreter_any = calls_interpreter_any || calls_interpreter(plan_, op);
+
+        llvm::BasicBlock* entry = b_.GetInsertBlock();
+        llvm::BasicBlock* head = block("row");
+        llvm::BasicBlock* body = block("row.body");
+        llvm::BasicBlock* done = block("done");
+        b_.CreateBr(head);
+        b_.SetInsertPoint(head);
+        llvm::PHINode* i = b_.CreatePHI(i64_, 2, "i");
+        i->addIncoming(b_.getInt64(0), entry);
+        b_.CreateCondBr(b_.CreateICmpULT(i, n), body, done);
+        b_.SetInsertPoint(body);
+        llvm::Value* row = b_.CreateInBoundsGEP(i8_, rows, b_.CreateMul(i, b_.getInt64(16 * width)), "slots");
+        if (calls_interpreter_any) b_.CreateCall(begin_row_type, begin_row, {run, i})->addFnAttr(llvm::Attribute::NoUnwind);
+        llvm::BasicBlock* stop = block("stop");
+        for (int32_t sid : streams) {
+            const ir::StreamPlan& sp = plan_.streams[static_cast<size_t>(sid)];
+            llvm::BasicBlock* next = block("stream.next");
+            slots_ = row;
+            llvm::Value* out = nullptr;
+            size_t last_projection = sp.ops.size();
+            for (size_t k = 0; k < sp.ops.size(); ++k)
+                if (sp.ops[k].kind != ir::OpKind::Filter) last_projection = k;
+            for (size_t k = 0; k < sp.ops.size(); ++k) {
+                const ir::Operator& op = sp.ops[k];
+                const Numbering saved{next_node_, next_string_};
+                const Numbering& at = numbering_.at({static_cast<size_t>(sid), k});
+                next_node_ = at.node;
+                next_string_ = at.string;
+                if (op.kind == ir::OpKind::Filter) {
+                    llvm::BasicBlock* pass = block("pass");
+                    b_.CreateCondBr(truthy(gen(op.exprs[0].get())), pass, next);
+                    b_.SetInsertPoint(pass);
+                } else {
+                    std::vector<const Expr*> items = projection_items(op);
+                    llvm::Value* dest = entry_alloca(16 * std::max<size_t>(items.size(), 1));
+                    for (size_t s = 0; s < items.size(); ++s)
+                        store(gen(items[s]), b_.CreateConstInBoundsGEP1_64(i8_, dest, 16 * s));
+                    slots_ = dest;
+                    if (k == last_projection) out = dest;
+                }
+                next_node_ = saved.node;
+                next_string_ = saved.string;
+            }
+            if (out && sp.ops.back().kind == ir::OpKind::Emit) {
+                llvm::CallInst* go_on =
+                    b_.CreateCall(emit_type, emit, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, out});
+                go_on->addFnAttr(llvm::Attribute::NoUnwind);
+                b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), next, stop);
+            } else {
+                b_.CreateBr(next);
+            }
+            b_.SetInsertPoint(next);
+        }
+        llvm::Value* i_next = b_.CreateAdd(i, b_.getInt64(1), "i.next");
+        i->addIncoming(i_next, b_.GetInsertBlock());
+        b_.CreateBr(head);
+        b_.SetInsertPoint(stop);
+        b_.CreateRet(i);
+        b_.SetInsertPoint(done);
+        b_.CreateRet(n);
+        cached_nodes_ = nullptr;
+        cached_consts_ = nullptr;
+    }
+
     size_t fallbacks_used() const { return next_node_; }
 
 private:
     llvm::Function* declare(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params) {
+        if (llvm::Function* known = m_.getFunction(name)) return known;
         auto* f = llvm::Function::Create(llvm::FunctionType::get(ret, params, false),
                                          llvm::Function::ExternalLinkage, name, m_);
         f->addFnAttr(llvm::Attribute::NoUnwind);
@@ -401,14 +507,16 @@ private:
     /// String constant number k: ctx->consts[k], interned by the engine running the code.
     Val string_constant() {
         uint64_t id = next_string_++;
-        llvm::Value* table = ctx_member(offsetof(runtime::KernelContext, consts), "consts");
+        llvm::Value* table =
+            cached_consts_ ? cached_consts_ : ctx_member(offsetof(runtime::KernelContext, consts), "consts");
         return reload(b_.CreateConstInBoundsGEP1_64(i8_, table, 16 * id));
     }
 
     /// The interpreter on this node: vp_eval_fallback(nodes[k], slots, ctx, &out).
     Val fallback(const Expr&) {
         uint64_t id = next_node_++;
-        llvm::Value* table = ctx_member(offsetof(runtime::KernelContext, nodes), "nodes");
+        llvm::Value* table =
+            cached_nodes_ ? cached_nodes_ : ctx_member(offsetof(runtime::KernelContext, nodes), "nodes");
         llvm::Value* node =
             b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, table, id), llvm::Align(8), "node");
         llvm::Value* out = temp();
@@ -784,6 +892,9 @@ private:
     llvm::Value* ctx_ = nullptr;
     uint64_t next_node_ = 0;
     uint64_t next_string_ = 0;
+    std::map<std::pair<size_t, size_t>, Numbering> numbering_;
+    llvm::Value* cached_nodes_ = nullptr;    // type kernels: ctx->nodes / ctx->consts, loaded once
+    llvm::Value* cached_consts_ = nullptr;
 };
 
 }  // namespace
@@ -816,6 +927,21 @@ bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) {
         // interpreter would give operators after a projection the projected row instead.
         if (projected && calls_interpreter(plan, op)) return false;
         if (op.kind != ir::OpKind::Filter) projected = true;
+    }
+    return true;
+}
+
+bool type_fuses(const ir::Plan& plan, size_t schema) {
+    if (schema >= plan.schemas.size() || schema >= plan.routes.size()) return false;
+    if (plan.schemas[schema].kind != ir::SchemaKind::Event || plan.routes[schema].empty()) return false;
+    for (int32_t sid : plan.routes[schema]) {
+        if (sid < 0 || static_cast<size_t>(sid) >= plan.streams.size()) return false;
+        const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(sid)];
+        if (!fuses(plan, sp)) return false;
+        // Its rows would be forwarded to other streams: the engine's queue, not a loop.
+        if (sp.type_id >= 0 && static_cast<size_t>(sp.type_id) < plan.routes.size() &&
+            !plan.routes[static_cast<size_t>(sp.type_id)].empty())
+            return false;
     }
     return true;
 }
@@ -872,6 +998,7 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
         for (size_t k = 0; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
             if (!compiles(op)) continue;
+            gen.mark_operator(s, k);
             KernelSymbol sym;
             sym.stream = static_cast<int32_t>(s);
             sym.op = static_cast<int32_t>(k);
@@ -911,6 +1038,15 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             gen.chain(sym.name, sp, op_names);
             kernels.push_back(std::move(sym));
         }
+    }
+    for (size_t t = 0; t < plan.schemas.size(); ++t) {
+        if (!type_fuses(plan, t)) continue;
+        KernelSymbol sym;
+        sym.schema = static_cast<int32_t>(t);
+        sym.kind = KernelKind::Type;
+        sym.name = "vp_t" + std::to_string(t) + "_type";
+        gen.type_loop(sym.name, plan.schemas[t].fields.size(), plan.routes[t]);
+        kernels.push_back(std::move(sym));
     }
     return m;
 }

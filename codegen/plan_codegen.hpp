@@ -7,6 +7,9 @@
 //   Sequence     int32_t vp_s<stream>_o<op>_step<i>(const Value* slots, void* ctx)  per step predicate
 // and, for a stream made only of those (see fuses()), the stream in one function:
 //   Chain        int32_t vp_s<stream>_chain(const Value* in, Value* out, void* ctx)
+// and, for an input event type whose every stream fuses and feeds no other (type_fuses()),
+// everything the program does with such events in one loop over a run of rows:
+//   Type         uint64_t vp_t<schema>_type(const Value* rows, uint64_t n, void* ctx)
 // with the ABI of runtime/abi.hpp. Const, Field, Global, numeric arithmetic and comparisons,
 // `not`/negation, three-valued and/or and `if` are generated inline (string constants are
 // loaded from KernelContext::consts) with the exact semantics of
@@ -30,13 +33,14 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type };
 
 /// One generated function.
 struct KernelSymbol {
     int32_t stream = -1;
     int32_t op = -1;
     int32_t step = -1;   // Step: the NFA step whose predicate this is
+    int32_t schema = -1; // Type: the routing schema whose rows it loops over
     KernelKind kind = KernelKind::Filter;
     std::string name;
 };
@@ -56,6 +60,11 @@ std::vector<const ir::Expr*> string_constants(const ir::Plan& plan);
 /// Emit (Emit last), it has no merge filters, and no operator after the first projection
 /// calls the interpreter.
 bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp);
+
+/// Whether routing schema `schema` gets a Type kernel: some stream reads it, every stream
+/// reading it fuses(), and none of them is read by another stream (its rows are emitted or
+/// dropped, never forwarded), so one loop over the rows does everything the engine would.
+bool type_fuses(const ir::Plan& plan, size_t schema);
 
 /// Counts of IR nodes in compiled operators: generated inline, and calling the interpreter.
 struct CodegenStats {

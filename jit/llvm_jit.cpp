@@ -1,5 +1,6 @@
 #include "jit/llvm_jit.hpp"
 
+#include <llvm-c/Core.h>
 #include <llvm/AsmParser/Parser.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
@@ -33,6 +34,7 @@
 #include <unordered_map>
 
 #include "codegen/plan_codegen.hpp"
+#include "jit/resident_code.hpp"
 #include "runtime/abi.hpp"
 
 namespace varpulis::jit {
@@ -134,6 +136,7 @@ struct CodeVersion {
     orc::JITDylib* jd = nullptr;
     orc::ResourceTrackerSP tracker;
     std::vector<std::vector<runtime::OpKernels>> ops;
+    std::vector<runtime::TypeKernel> types;
     size_t fallback_count = 0;
 
     CodeVersion() = default;
@@ -284,6 +287,12 @@ public:
     const JitOptions& options() const override { return state->options; }
     bool dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) override;
     bool dump_asm(const ir::Plan& plan, std::string& out, std::string& error) override;
+    size_t release_idle_memory() override {
+        // Under the compile lock: no compile runs LLVM code meanwhile (one would only fault it
+        // back in, but the count returned would be meaningless).
+        std::lock_guard<std::mutex> lock(state->mu);
+        return release_library_code_pages(reinterpret_cast<const void*>(&LLVMGetGlobalContext));
+    }
 
 private:
     std::shared_ptr<State> state;
@@ -339,11 +348,18 @@ private:
                 discard();
                 return nullptr;
             }
+            if (sym.kind == codegen::KernelKind::Type) {
+                auto schema = static_cast<size_t>(sym.schema);
+                if (v->types.size() <= schema) v->types.resize(schema + 1, nullptr);
+                v->types[schema] = addr->toPtr<runtime::TypeKernel>();
+                continue;
+            }
             auto& k = v->ops[static_cast<size_t>(sym.stream)][static_cast<size_t>(sym.op)];
             switch (sym.kind) {
                 case codegen::KernelKind::Filter: k.filter = addr->toPtr<runtime::FilterKernel>(); break;
                 case codegen::KernelKind::Project: k.project = addr->toPtr<runtime::ProjectKernel>(); break;
                 case codegen::KernelKind::Chain: k.chain = addr->toPtr<runtime::ChainKernel>(); break;
+                case codegen::KernelKind::Type: break;
                 case codegen::KernelKind::Step: {
                     auto step = static_cast<size_t>(sym.step);
                     if (k.steps.size() <= step) k.steps.resize(step + 1, nullptr);
@@ -473,6 +489,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
 
     auto table = std::make_shared<runtime::KernelTable>();
     table->ops = code->ops;
+    table->types = code->types;
     table->nodes = codegen::fallback_nodes(plan);
     table->constants = codegen::string_constants(plan);
     if (table->nodes.size() != code->fallback_count) {

@@ -21,6 +21,12 @@
 // and one fused kernel per stream whose operators are all compiled filters and projections:
 //   Chain       int32_t chain(const Value* in, Value* out, void* ctx)  1 = a row comes out; it
 //               is in `out` (the last projection's schema), or is `in` when nothing projects
+// and one per input event type (routing schema) whose every routed stream fuses into a chain
+// and feeds no other stream:
+//   Type        uint64_t type(const Value* rows, uint64_t n, void* ctx)  runs every routed
+//               stream, in route order, on each of the `n` rows (back to back, each as wide as
+//               the schema) and emits outputs through KernelContext::run as they come;
+//               returns the rows finished (n, or fewer when `emit` asked it to stop)
 // Kernels never throw and never unwind: every helper below is noexcept and turns a C++
 // exception from the shared semantics into an absent result.
 //
@@ -50,19 +56,36 @@ struct EvalContext;
 /// constants, interned by the engine that runs the code (KernelTable::constants): string k is
 /// consts[k]. Pattern step predicates also get the rows bound to each alias (nullptr =
 /// unbound) and how many events each alias bound (len(alias)); elsewhere both are null.
+/// Type kernels get `run`, the engine's receiver of their outputs.
 /// Layout is part of the ABI: offset 0 `eval`, 8 `nodes`, 16 `consts`, 24 `aliases`,
-/// 32 `alias_counts`; a Row's slot pointer is at its offset 0.
+/// 32 `alias_counts`, 40 `run`; a Row's slot pointer is at its offset 0.
+struct TypeRun;
 struct KernelContext {
     EvalContext* eval;
     const ir::Expr* const* nodes;
     const Value* consts;
     const Row* const* aliases = nullptr;
     const uint32_t* alias_counts = nullptr;
+    TypeRun* run = nullptr;
+};
+
+/// What a type kernel reports to while it loops over a run of rows (the engine implements
+/// it). Generated code loads both pointers once per call and calls them directly (no helper
+/// in between: an output costs one indirect call). `emit` (offset 0): row `row` (0-based in
+/// the run) of stream `stream` produced the output row `out` (the stream's Emit schema; valid
+/// during the call); returns 0 to stop the loop (the output sink failed), 1 to go on.
+/// `begin_row` (offset 8): row `row` is about to be evaluated, so the EvalContext behind
+/// KernelContext::eval must describe it (only called by kernels that reach the interpreter
+/// through vp_eval_fallback). Both are noexcept.
+struct TypeRun {
+    int32_t (*emit)(TypeRun* self, int32_t stream, uint64_t row, const Value* out) noexcept;
+    void (*begin_row)(TypeRun* self, uint64_t row) noexcept;
 };
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
 using ProjectKernel = void (*)(const Value* in, Value* out, void* ctx);
 using ChainKernel = int32_t (*)(const Value* in, Value* out, void* ctx);
+using TypeKernel = uint64_t (*)(const Value* rows, uint64_t n, void* ctx);
 
 }  // namespace varpulis::runtime
 
@@ -75,6 +98,9 @@ static_assert(offsetof(varpulis::runtime::KernelContext, nodes) == 8, "KernelCon
 static_assert(offsetof(varpulis::runtime::KernelContext, consts) == 16, "KernelContext ABI");
 static_assert(offsetof(varpulis::runtime::KernelContext, aliases) == 24, "KernelContext ABI");
 static_assert(offsetof(varpulis::runtime::KernelContext, alias_counts) == 32, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::KernelContext, run) == 40, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, emit) == 0, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, begin_row) == 8, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 
 extern "C" {

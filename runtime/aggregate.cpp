@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "runtime/value_ops.hpp"
+#include "runtime/window_state.hpp"
 
 namespace varpulis::runtime {
 
@@ -12,19 +13,6 @@ namespace {
 
 using frontend::AggregateFn;
 using frontend::BinaryOp;
-
-/// Numeric value of `v` for sum/avg/min/max/stddev/ema: ints widen, NaN and non-numbers skip.
-bool numeric_input(const Value& v, double& out) {
-    if (v.kind == ValueKind::Int) {
-        out = static_cast<double>(v.i);
-        return true;
-    }
-    if (v.kind == ValueKind::Float && !std::isnan(v.f)) {
-        out = v.f;
-        return true;
-    }
-    return false;
-}
 
 struct DistinctKey {
     Value v;
@@ -35,8 +23,9 @@ struct DistinctHash {
 };
 
 /// `args`: when compiled code computed the call arguments, row i's argument of this call is
-/// args[i * stride]; otherwise the interpreter evaluates it on demand.
-Value compute_call(const ir::AggregateCall& call, const Row* rows, const std::vector<size_t>& members,
+/// args[i * stride]; otherwise the interpreter evaluates it on demand. The numeric functions
+/// share acc_add()/acc_result() with the incremental path (runtime/window_state.hpp).
+Value compute_call(const ir::AggregateCall& call, const Row* rows, const uint32_t* members, size_t n_members,
                    EvalContext& ctx, const Value* args, size_t stride) {
     auto arg_of = [&](size_t idx) -> Value {
         if (args) return args[idx * stride];
@@ -47,73 +36,65 @@ Value compute_call(const ir::AggregateCall& call, const Row* rows, const std::ve
     };
     switch (call.fn) {
         case AggregateFn::Count:
-            return Value::integer(static_cast<int64_t>(members.size()));
+            return Value::integer(static_cast<int64_t>(n_members));
         case AggregateFn::Sum:
         case AggregateFn::Avg:
         case AggregateFn::Min:
         case AggregateFn::Max:
-        case AggregateFn::Stddev: {
-            double sum = 0, lo = INFINITY, hi = -INFINITY, mean = 0, m2 = 0;
-            int64_t n = 0;
-            for (size_t idx : members) {
+        case AggregateFn::Stddev:
+        case AggregateFn::Ema: {
+            double k = 0;
+            if (call.fn == AggregateFn::Ema) {
+                Value p = Value::absent();
+                if (call.period && n_members > 0) {
+                    ctx.row = &rows[members[0]];
+                    p = eval(*call.period, ctx);
+                }
+                k = ema_factor(&p);
+            }
+            CallAcc acc;
+            acc_reset(call.fn, acc, k);
+            for (size_t m = 0; m < n_members; ++m) {
                 double x;
-                if (!numeric_input(arg_of(idx), x)) continue;
-                ++n;
-                sum += x;
-                lo = std::min(lo, x);
-                hi = std::max(hi, x);
-                double d = x - mean;  // Welford
-                mean += d / static_cast<double>(n);
-                m2 += d * (x - mean);
+                if (numeric_input(arg_of(members[m]), x)) acc_add(call.fn, acc, x);
             }
-            switch (call.fn) {
-                case AggregateFn::Sum: return Value::floating(sum);
-                case AggregateFn::Avg: return n ? Value::floating(sum / static_cast<double>(n)) : Value::null();
-                case AggregateFn::Min: return n ? Value::floating(lo) : Value::null();
-                case AggregateFn::Max: return n ? Value::floating(hi) : Value::null();
-                default: return n >= 2 ? Value::floating(std::sqrt(m2 / static_cast<double>(n - 1))) : Value::null();
-            }
+            return acc_result(call.fn, acc);
         }
         case AggregateFn::First:
         case AggregateFn::Last: {
-            if (members.empty()) return Value::null();
-            Value v = arg_of(call.fn == AggregateFn::First ? members.front() : members.back());
+            if (n_members == 0) return Value::null();
+            Value v = arg_of(call.fn == AggregateFn::First ? members[0] : members[n_members - 1]);
             return v.present() ? v : Value::null();
         }
         case AggregateFn::CountDistinct: {
             std::unordered_map<DistinctKey, bool, DistinctHash> seen;
-            for (size_t idx : members) {
-                Value v = arg_of(idx);
+            for (size_t m = 0; m < n_members; ++m) {
+                Value v = arg_of(members[m]);
                 if (v.present()) seen.emplace(DistinctKey{v}, true);
             }
             return Value::integer(static_cast<int64_t>(seen.size()));
-        }
-        case AggregateFn::Ema: {
-            double period = 1;
-            if (call.period && !members.empty()) {
-                ctx.row = &rows[members.front()];
-                Value p = eval(*call.period, ctx);
-                double pv;
-                if (numeric_input(p, pv)) period = pv;
-            }
-            if (period < 1) period = 1;
-            double k = 2.0 / (period + 1.0), e = 0;
-            bool seeded = false;
-            for (size_t idx : members) {
-                double x;
-                if (!numeric_input(arg_of(idx), x)) continue;
-                e = seeded ? k * x + (1 - k) * e : x;
-                seeded = true;
-            }
-            return seeded ? Value::floating(e) : Value::null();
         }
     }
     return Value::null();
 }
 
-/// `aggA op aggB` (SEMANTICS §7.2): int∘int → int (int ÷ 0 → 0), otherwise float
-/// (float ÷ 0.0 → NaN); a null side gives null.
-Value combine(const ir::Expr& e, const std::vector<Value>& results) {
+/// Whether two values have the same aggregate group key (SEMANTICS §7.1: the key text, a
+/// missing value being ""), without building the text in the common cases.
+bool same_group_key(const Value& a, const Value& b, std::string& ka, std::string& kb) {
+    if (a.kind == ValueKind::Str && b.kind == ValueKind::Str) return a.s == b.s || a.str() == b.str();
+    if (a.kind == ValueKind::Int && b.kind == ValueKind::Int) return a.i == b.i;
+    ka.clear();
+    kb.clear();
+    append_partition_key(ka, a);
+    append_partition_key(kb, b);
+    return ka == kb;
+}
+
+}  // namespace
+
+// SEMANTICS §7.2: int∘int → int (int ÷ 0 → 0), otherwise float
+// (float ÷ 0.0 → NaN); a null side gives null.
+Value combine_aggregate(const ir::Expr& e, const Value* results) {
     if (e.op == ir::ExprOp::Local) return results[static_cast<size_t>(e.index)];
     if (e.op == ir::ExprOp::Const) {
         if (e.lit.kind == ir::Kind::Int) return Value::integer(e.lit.i);
@@ -121,7 +102,7 @@ Value combine(const ir::Expr& e, const std::vector<Value>& results) {
         return Value::null();
     }
     if (e.op != ir::ExprOp::Binary || e.args.size() != 2) return Value::null();
-    Value a = combine(*e.args[0], results), b = combine(*e.args[1], results);
+    Value a = combine_aggregate(*e.args[0], results), b = combine_aggregate(*e.args[1], results);
     if (!a.is_number() || !b.is_number()) return Value::null();
     if (a.kind == ValueKind::Int && b.kind == ValueKind::Int) {
         uint64_t x = static_cast<uint64_t>(a.i), y = static_cast<uint64_t>(b.i);
@@ -147,30 +128,53 @@ Value combine(const ir::Expr& e, const std::vector<Value>& results) {
     }
 }
 
-}  // namespace
-
 void run_aggregate(const ir::Operator& op, const Row* rows, size_t count, EvalContext& ctx, Arena& scratch,
                    const StrObj* result_type, std::vector<Row>& out, const AggregateKernel* kernel) {
     if (count == 0) return;
     const size_t width = ctx.rt->plan->schemas[static_cast<size_t>(op.out)].fields.size();
-    std::vector<std::vector<size_t>> groups;
-    std::vector<std::string> keys;
+    // Groups as member lists in scratch: one group (all rows) unless the aggregate is
+    // partitioned and the batch mixes keys, which a partitioned window's batch never does
+    // (except key "default", SEMANTICS §6.5 vs §7.1).
+    auto* order = scratch.allocate_array<uint32_t>(count);
+    for (size_t i = 0; i < count; ++i) order[i] = static_cast<uint32_t>(i);
+    // (begin, size) in `order` per group, and each group's key text.
+    std::pair<uint32_t, uint32_t> one_span{0, static_cast<uint32_t>(count)};
+    std::string one_key;
+    const std::pair<uint32_t, uint32_t>* spans = &one_span;
+    const std::string* keys = &one_key;
+    size_t nspans = 1;
+    std::vector<std::pair<uint32_t, uint32_t>> many_spans;
+    std::vector<std::string> many_keys;
     if (op.partition_slot >= 0) {
-        std::unordered_map<std::string, size_t> index;
-        std::string key;
-        for (size_t i = 0; i < count; ++i) {
-            key.clear();
-            append_partition_key(key, rows[i].slots[op.partition_slot]);
-            auto [it, fresh] = index.emplace(key, groups.size());
-            if (fresh) {
-                groups.emplace_back();
-                keys.push_back(key);
+        const size_t ps = static_cast<size_t>(op.partition_slot);
+        std::string ka, kb;
+        size_t i = 1;
+        while (i < count && same_group_key(rows[0].slots[ps], rows[i].slots[ps], ka, kb)) ++i;
+        if (i == count) {
+            append_partition_key(one_key, rows[0].slots[ps]);
+        } else {
+            std::unordered_map<std::string, size_t> index;
+            std::vector<std::vector<uint32_t>> groups;
+            std::string key;
+            for (size_t r = 0; r < count; ++r) {
+                key.clear();
+                append_partition_key(key, rows[r].slots[ps]);
+                auto [it, fresh] = index.emplace(key, groups.size());
+                if (fresh) {
+                    groups.emplace_back();
+                    many_keys.push_back(key);
+                }
+                groups[it->second].push_back(static_cast<uint32_t>(r));
             }
-            groups[it->second].push_back(i);
+            uint32_t at = 0;
+            for (const auto& g : groups) {
+                many_spans.emplace_back(at, static_cast<uint32_t>(g.size()));
+                for (uint32_t m : g) order[at++] = m;
+            }
+            spans = many_spans.data();
+            keys = many_keys.data();
+            nspans = many_spans.size();
         }
-    } else {
-        groups.emplace_back(count);
-        for (size_t i = 0; i < count; ++i) groups[0][i] = i;
     }
     const Row* saved_row = ctx.row;
     const size_t ncalls = op.calls.size();
@@ -186,19 +190,22 @@ void run_aggregate(const ir::Operator& op, const Row* rows, size_t count, EvalCo
             kernel->args(rows[i].slots, args + i * ncalls, &kc);
         }
     }
-    std::vector<Value> results(ncalls);
-    for (size_t g = 0; g < groups.size(); ++g) {
+    Value* results = scratch.allocate_array<Value>(ncalls + 1);
+    for (size_t g = 0; g < nspans; ++g) {
+        const uint32_t* members = order + spans[g].first;
+        const size_t n = spans[g].second;
         for (size_t c = 0; c < ncalls; ++c)
-            results[c] = compute_call(op.calls[c], rows, groups[g], ctx, args ? args + c : nullptr, ncalls);
+            results[c] = compute_call(op.calls[c], rows, members, n, ctx, args ? args + c : nullptr, ncalls);
         Value* slots = scratch.allocate_array<Value>(width);
         size_t k = 0;
-        if (op.partition_slot >= 0) slots[k++] = Value::string(ctx.rt->heap->make_string(keys[g]));
-        for (const auto& item : op.aggregates) slots[k++] = combine(*item.combine, results);
+        // Interned: a partition's key is the same text on every window it closes.
+        if (op.partition_slot >= 0) slots[k++] = Value::string(ctx.rt->interner->intern(keys[g]));
+        for (const auto& item : op.aggregates) slots[k++] = combine_aggregate(*item.combine, results);
         for (; k < width; ++k) slots[k] = Value::absent();
         Row r;
         r.slots = slots;
         r.schema = op.out;
-        r.ts = rows[groups[g].back()].ts;
+        r.ts = rows[members[n - 1]].ts;
         r.type = result_type;
         out.push_back(r);
     }

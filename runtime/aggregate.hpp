@@ -23,6 +23,10 @@ struct AggregateKernel {
 /// result per group into `out` (schema op.out): one group, or one per partition key in order
 /// of first appearance with `_partition` as first field. Slot arrays come from `scratch`.
 /// With `kernel`, call arguments come from compiled code instead of the interpreter.
+/// `aggA op aggB` (SEMANTICS §7.2) over the calls' results: an item's combine tree
+/// (AggregateItem::combine) with `results[c]` the value of call c.
+Value combine_aggregate(const ir::Expr& e, const Value* results);
+
 void run_aggregate(const ir::Operator& op, const Row* rows, size_t count, EvalContext& ctx, Arena& scratch,
                    const StrObj* result_type, std::vector<Row>& out, const AggregateKernel* kernel = nullptr);
 

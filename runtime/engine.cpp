@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <exception>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -11,6 +12,7 @@
 #include "runtime/checkpoint_io.hpp"
 #include "runtime/checkpoint_signature.hpp"
 #include "runtime/eval.hpp"
+#include "runtime/event_batch.hpp"
 #include "runtime/join_operator.hpp"
 #include "runtime/kernel_table.hpp"
 #include "runtime/pattern_matcher.hpp"
@@ -18,6 +20,7 @@
 #include "runtime/trend_aggregator.hpp"
 #include "runtime/value_io.hpp"
 #include "runtime/value_ops.hpp"
+#include "runtime/window_aggregate.hpp"
 #include "runtime/window_operator.hpp"
 
 namespace varpulis::runtime {
@@ -31,6 +34,10 @@ constexpr size_t kScratchResetBytes = 32 * 1024;
 /// State of one operator of one stream; only the member its kind needs is set.
 struct OpState {
     std::unique_ptr<WindowOperator> window;
+    /// A window fused with the Aggregate right after it (WindowAggregate::fits): set instead
+    /// of `window`; that Aggregate operator is then never run on its own.
+    std::unique_ptr<WindowAggregate> fused;
+    std::vector<Row> fused_out;   // results of one push
     std::unique_ptr<JoinOperator> join;
     std::unique_ptr<PatternMatcher> matcher;
     std::unique_ptr<TrendAggregator> trend;
@@ -76,6 +83,24 @@ struct Engine::Impl {
     std::vector<std::unordered_map<const StrObj*, uint32_t>> field_slots;  // routing schema: name -> slot
     std::vector<std::vector<const StrObj*>> field_names;         // every schema: interned field names
     std::vector<bool> needs_raw;                                 // routing schema read as a whole event
+    std::vector<const StrObj*> schema_type;   // routing schema -> its interned name (the event type)
+    /// Whether some operator may look at an input event's whole field list (Row::raw), directly
+    /// or after windows, matchers, joins or checkpoints kept it; if not, prepare() leaves it out.
+    bool keep_raw = false;
+    uint64_t type_events = 0;   // input events run by a type kernel
+    /// Per stream whose last operator is an Emit: what output() needs of it, in one place (a
+    /// type kernel's output path; see emit_row).
+    struct EmitTarget {
+        std::string_view stream;
+        const StrObj* const* names = nullptr;
+        uint32_t width = 0;
+        int32_t event_type_item = -1;
+        /// The event_type when it is a string constant (the common `event_type: "X"`), so the
+        /// output path need not read it back from the row.
+        std::string_view fixed_type;
+        bool has_fixed_type = false;
+    };
+    std::vector<EmitTarget> emit_targets;
     std::vector<Pending> queue;   // FIFO of SEMANTICS §1.2; `queue_head` is its front
     size_t queue_head = 0;
     std::vector<std::vector<Row>> batch_pool;   // reused batch vectors: no allocation per event
@@ -113,6 +138,7 @@ struct Engine::Impl {
         layout_cache.resize(plan.schemas.size());
         field_names.resize(plan.schemas.size());
         needs_raw.assign(plan.schemas.size(), false);
+        schema_type.assign(plan.schemas.size(), nullptr);
         for (size_t i = 0; i < plan.schemas.size(); ++i) {
             const ir::Schema& s = plan.schemas[i];
             for (size_t f = 0; f < s.fields.size(); ++f) {
@@ -120,11 +146,44 @@ struct Engine::Impl {
                 field_names[i].push_back(n);
                 if (s.kind == ir::SchemaKind::Event) field_slots[i].emplace(n, static_cast<uint32_t>(f));
             }
-            if (s.kind == ir::SchemaKind::Event) routing.emplace(interner.intern(s.name), static_cast<int32_t>(i));
+            if (s.kind == ir::SchemaKind::Event) {
+                schema_type[i] = interner.intern(s.name);
+                routing.emplace(schema_type[i], static_cast<int32_t>(i));
+            }
         }
         run_global_inits(rt);
         streams.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
+        emit_targets.resize(plan.streams.size());
+        for (size_t i = 0; i < plan.streams.size(); ++i) {
+            const ir::StreamPlan& sp = plan.streams[i];
+            if (sp.ops.empty() || sp.ops.back().kind != ir::OpKind::Emit || sp.ops.back().out < 0) continue;
+            const ir::Operator& op = sp.ops.back();
+            EmitTarget& t = emit_targets[i];
+            t = {sp.name, field_names[static_cast<size_t>(op.out)].data(), static_cast<uint32_t>(width(op.out)),
+                 op.event_type_item, {}, false};
+            if (op.event_type_item >= 0 && static_cast<size_t>(op.event_type_item) < op.exprs.size()) {
+                const ir::Expr* e = op.exprs[static_cast<size_t>(op.event_type_item)].get();
+                if (e && e->op == ir::ExprOp::Const && e->lit.kind == ir::Kind::Str) {
+                    t.fixed_type = e->lit.s;
+                    t.has_fixed_type = true;
+                }
+            }
+        }
+        for (const auto& sp : plan.streams) {
+            if (!sp.merge_filters.empty()) keep_raw = true;
+            for (const auto& op : sp.ops)
+                switch (op.kind) {
+                    // These read slots only, and keep no row past the event.
+                    case ir::OpKind::Filter:
+                    case ir::OpKind::Select:
+                    case ir::OpKind::Emit:
+                    case ir::OpKind::Aggregate:
+                    case ir::OpKind::Limit:
+                    case ir::OpKind::Log: break;
+                    default: keep_raw = true; break;
+                }
+        }
     }
 
     void build_stream(StreamState& st, const ir::StreamPlan& sp) {
@@ -136,7 +195,11 @@ struct Engine::Impl {
             OpState& os = st.ops[k];
             switch (op.kind) {
                 case ir::OpKind::Window:
-                    os.window = std::make_unique<WindowOperator>(op.window, width(op.in));
+                    if (window_fusion_enabled() && k + 1 < sp.ops.size() &&
+                        WindowAggregate::fits(plan, op, sp.ops[k + 1]))
+                        os.fused = std::make_unique<WindowAggregate>(rt, op, sp.ops[k + 1], aggregation_type);
+                    else
+                        os.window = std::make_unique<WindowOperator>(op.window, width(op.in));
                     break;
                 case ir::OpKind::Join:
                     os.join = std::make_unique<JoinOperator>(plan, op);
@@ -218,7 +281,8 @@ struct Engine::Impl {
         // A load, not an exchange: a table published after the flag was cleared sets it again
         // and is loaded (again) at the next boundary.
         kernels = pending_kernels.load();
-        if (kernels && kernels->ops.size() > plan.streams.size()) kernels.reset();
+        if (kernels && (kernels->ops.size() > plan.streams.size() || kernels->types.size() > plan.schemas.size()))
+            kernels.reset();
         // String constants of compiled code are this engine's interned strings.
         kernel_consts.clear();
         if (kernels)
@@ -245,27 +309,22 @@ struct Engine::Impl {
         return kernels ? kernels->find(static_cast<size_t>(&st - streams.data()), op) : nullptr;
     }
 
-    void process(const InputEvent& ev) {
-        adopt_kernels();
-        ++stats.events;
-        // Rows in flight of earlier events are dead by now; resetting the arena only once it
-        // has filled a good part of its first chunk keeps the per-event cost to a compare.
-        if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
-        // Routing is fixed once built: a small direct-mapped cache in front of the map.
-        RouteCache& rc = route_cache[(reinterpret_cast<uintptr_t>(ev.type) >> 4) & (kRouteCache - 1)];
-        if (rc.type != ev.type || !rc.valid) {
-            auto it = routing.find(ev.type);
-            rc.type = ev.type;
+    /// The routing schema of input type `type`, -1 when no stream reads it. Routing is fixed
+    /// once built: a small direct-mapped cache in front of the map.
+    int32_t route(const StrObj* type) {
+        RouteCache& rc = route_cache[(reinterpret_cast<uintptr_t>(type) >> 4) & (kRouteCache - 1)];
+        if (rc.type != type || !rc.valid) {
+            auto it = routing.find(type);
+            rc.type = type;
             rc.valid = true;
             rc.schema = it == routing.end() || plan.routes[static_cast<size_t>(it->second)].empty() ? -1 : it->second;
         }
-        if (rc.schema < 0) {
-            ++stats.unrouted;
-            return;
-        }
-        int32_t schema = rc.schema;
+        return rc.schema;
+    }
+
+    /// Writes the row of `ev` in routing schema `schema` to `slots` (width(schema) values).
+    void fill_row(const InputEvent& ev, int32_t schema, Value* slots) {
         size_t w = width(schema);
-        Value* slots = scratch.allocate_array<Value>(w);
         for (size_t i = 0; i < w; ++i) slots[i] = Value::absent();
         auto& layout = layout_cache[static_cast<size_t>(schema)];
         if (layout.size() < ev.field_count) layout.resize(ev.field_count, {nullptr, -1});
@@ -278,11 +337,174 @@ struct Engine::Impl {
             }
             if (layout[f].second >= 0) slots[layout[f].second] = field.value;
         }
-        Row row{slots, schema, ev.timestamp_ms, ev.type, ev.fields, ev.field_count};
+    }
+
+    void process(const InputEvent& ev) {
+        adopt_kernels();
+        ++stats.events;
+        // Rows in flight of earlier events are dead by now; resetting the arena only once it
+        // has filled a good part of its first chunk keeps the per-event cost to a compare.
+        if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+        int32_t schema = route(ev.type);
+        if (schema < 0) {
+            ++stats.unrouted;
+            return;
+        }
+        Value* slots = scratch.allocate_array<Value>(width(schema));
+        fill_row(ev, schema, slots);
+        run_routes(Row{slots, schema, ev.timestamp_ms, ev.type, ev.fields, ev.field_count});
+    }
+
+    /// An input row (already counted in stats.events) through every stream reading its type.
+    void run_routes(const Row& row) {
         // The input event is the queue's first entry (SEMANTICS §1.2): run its routes straight
         // away; what they derive is queued behind it.
-        for (int32_t sid : plan.routes[static_cast<size_t>(schema)]) run_stream(streams[static_cast<size_t>(sid)], row, 0);
+        for (int32_t sid : plan.routes[static_cast<size_t>(row.schema)])
+            run_stream(streams[static_cast<size_t>(sid)], row, 0);
         if (!queue.empty()) drain();
+    }
+
+    void prepare(const InputEvent* events, size_t n, EventBatch& out) {
+        const size_t first = out.size();
+        size_t total = 0;
+        out.schemas.reserve(first + n);
+        out.ts.reserve(first + n);
+        for (size_t i = 0; i < n; ++i) {
+            int32_t schema = route(events[i].type);
+            out.schemas.push_back(schema);
+            out.ts.push_back(events[i].timestamp_ms);
+            total += width(schema);
+        }
+        if (keep_raw) {
+            out.raw.reserve(first + n);
+            out.raw_count.reserve(first + n);
+            for (size_t i = 0; i < n; ++i) {
+                out.raw.push_back(events[i].fields);
+                out.raw_count.push_back(events[i].field_count);
+            }
+        }
+        size_t at = out.values.size();
+        out.values.resize(at + total);
+        for (size_t i = 0; i < n; ++i) {
+            int32_t schema = out.schemas[first + i];
+            if (schema < 0) continue;
+            fill_row(events[i], schema, out.values.data() + at);
+            at += width(schema);
+        }
+    }
+
+    /// The receiver of a type kernel's emit / begin_row calls for one run of rows.
+    struct BatchRun : TypeRun {
+        Impl* impl = nullptr;
+        const Value* rows = nullptr;
+        const int64_t* ts = nullptr;
+        const Field* const* raw = nullptr;   // null: no raw field lists in the batch
+        const uint32_t* raw_count = nullptr;
+        size_t width = 0;
+        uint64_t base_events = 0;   // stats.events before the run
+        Row row;                    // the row fallbacks evaluate against (begin_row)
+        EvalContext* eval = nullptr;
+        std::exception_ptr error;   // what the output sink threw; the kernel stopped there
+    };
+
+    static int32_t batch_emit(TypeRun* self, int32_t stream, uint64_t row, const Value* out) noexcept {
+        auto* run = static_cast<BatchRun*>(self);
+        // Exceptions must not unwind through the kernel: the sink's is rethrown after it returns.
+        try {
+            run->impl->emit_row(*run, stream, row, out);
+            return 1;
+        } catch (...) {
+            run->error = std::current_exception();
+            return 0;
+        }
+    }
+
+    static void batch_begin_row(TypeRun* self, uint64_t row) noexcept {
+        auto* run = static_cast<BatchRun*>(self);
+        run->row.slots = run->rows + row * run->width;
+        run->row.ts = run->ts[row];
+        run->row.raw = run->raw ? run->raw[row] : nullptr;
+        run->row.raw_count = run->raw ? run->raw_count[row] : 0;
+        run->eval->now_ms = run->row.ts;
+    }
+
+    /// What run_chain does with a fused stream's output row (output()), for row `row` of a
+    /// type kernel's run: the stream's last operator is its Emit, and nothing reads the stream.
+    void emit_row(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
+        // The event being processed is counted, as process() counts it before running it.
+        stats.events = run.base_events + row + 1;
+        ++stats.outputs;
+        const EmitTarget& t = emit_targets[static_cast<size_t>(stream)];
+        OutputEvent out;
+        out.stream = t.stream;
+        out.event_type = t.has_fixed_type ? t.fixed_type : output_type(t.stream, t.event_type_item, slots);
+        out.timestamp_ms = run.ts[row];
+        out.names = t.names;
+        out.values = slots;
+        out.field_count = t.width;
+        sink(out);
+    }
+
+    /// Rows [first, first + n) of `batch` (all of routing schema `schema`, starting at slot
+    /// `offset`) through type kernel `kernel`.
+    void run_type_kernel(TypeKernel kernel, const EventBatch& batch, size_t first, size_t n, size_t offset,
+                         int32_t schema) {
+        BatchRun run;
+        run.emit = &batch_emit;
+        run.begin_row = &batch_begin_row;
+        run.impl = this;
+        run.rows = batch.values.data() + offset;
+        run.ts = batch.ts.data() + first;
+        if (!batch.raw.empty()) {
+            run.raw = batch.raw.data() + first;
+            run.raw_count = batch.raw_count.data() + first;
+        }
+        run.width = width(schema);
+        run.base_events = stats.events;
+        run.row = Row{run.rows, schema, run.ts[0], schema_type[static_cast<size_t>(schema)],
+                      run.raw ? run.raw[0] : nullptr, run.raw ? run.raw_count[0] : 0};
+        EvalContext c = context(&run.row);
+        run.eval = &c;
+        KernelContext kc = kernel_context(&c);
+        kc.run = &run;
+        kernel(run.rows, n, &kc);
+        if (run.error) std::rethrow_exception(run.error);
+        stats.events = run.base_events + n;
+        type_events += n;
+    }
+
+    void process_batch(const EventBatch& batch, size_t first, size_t count) {
+        const size_t end = first + std::min(count, batch.size() - std::min(first, batch.size()));
+        size_t offset = 0;
+        for (size_t i = 0; i < first && i < batch.size(); ++i) offset += width(batch.schemas[i]);
+        const bool raw = !batch.raw.empty();
+        for (size_t i = first; i < end;) {
+            adopt_kernels();
+            const int32_t schema = batch.schemas[i];
+            if (schema < 0) {
+                ++stats.events;
+                ++stats.unrouted;
+                ++i;
+                continue;
+            }
+            const size_t w = width(schema);
+            if (kernels) {
+                if (TypeKernel kernel = kernels->type_kernel(static_cast<size_t>(schema))) {
+                    size_t j = i + 1;
+                    while (j < end && batch.schemas[j] == schema) ++j;
+                    run_type_kernel(kernel, batch, i, j - i, offset, schema);
+                    offset += (j - i) * w;
+                    i = j;
+                    continue;
+                }
+            }
+            ++stats.events;
+            if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+            run_routes(Row{batch.values.data() + offset, schema, batch.ts[i], schema_type[static_cast<size_t>(schema)],
+                           raw ? batch.raw[i] : nullptr, raw ? batch.raw_count[i] : 0});
+            offset += w;
+            ++i;
+        }
     }
 
     void drain() {
@@ -413,6 +635,24 @@ struct Engine::Impl {
                     }
                     break;
                 case ir::OpKind::Window:
+                    if (os.fused) {
+                        // The Aggregate at k + 1 is computed here; its compiled arguments
+                        // feed the accumulators event by event.
+                        const OpKernels* ak = kernels ? kernel_for(st, k + 1) : nullptr;
+                        AggregateKernel agk;
+                        if (ak && ak->project) agk = {ak->project, kernels->nodes.data(), kernel_consts.data()};
+                        for (const Row& r : batch) {
+                            // Most events close nothing: a batch is taken only for results.
+                            os.fused_out.clear();
+                            os.fused->push(r, agk.args ? &agk : nullptr, scratch, os.fused_out);
+                            if (os.fused_out.empty()) continue;
+                            std::vector<Row> closed = take_batch();
+                            closed.assign(os.fused_out.begin(), os.fused_out.end());
+                            run_ops(st, k + 2, std::move(closed), depth);
+                        }
+                        batch.clear();
+                        continue;
+                    }
                     for (const Row& r : batch) {
                         std::vector<Row> closed = take_batch();
                         os.window->push(r, scratch, closed);
@@ -525,22 +765,22 @@ struct Engine::Impl {
         return Row{slots, op.out, r.ts, type, nullptr, 0};
     }
 
+    /// The event_type of an output row: its `event_type` item when present, else the stream.
+    std::string_view output_type(std::string_view stream, int32_t item, const Value* slots) {
+        if (item < 0) return stream;
+        const Value& v = slots[item];
+        if (v.kind == ValueKind::Str) return v.str();
+        if (!v.present()) return stream;
+        type_buf.clear();
+        append_to_string(type_buf, v);
+        return type_buf;
+    }
+
     void output(StreamState& st, const ir::Operator& op, const Row& r) {
         ++stats.outputs;
-        std::string_view type = st.plan->name;
-        if (op.event_type_item >= 0) {
-            const Value& v = r.slots[op.event_type_item];
-            if (v.kind == ValueKind::Str) {
-                type = v.str();
-            } else if (v.present()) {
-                type_buf.clear();
-                append_to_string(type_buf, v);
-                type = type_buf;
-            }
-        }
         OutputEvent out;
         out.stream = st.plan->name;
-        out.event_type = type;
+        out.event_type = output_type(st.plan->name, op.event_type_item, r.slots);
         out.timestamp_ms = r.ts;
         out.names = field_names[static_cast<size_t>(op.out)].data();
         out.values = r.slots;
@@ -741,6 +981,13 @@ struct Engine::Impl {
                         run_ops(st, k + 1, std::move(b), 0);
                         drain();
                     }
+                } else if (os.fused) {
+                    std::vector<std::vector<Row>> batches;
+                    os.fused->finish(scratch, batches);
+                    for (auto& b : batches) {
+                        run_ops(st, k + 2, std::move(b), 0);
+                        drain();
+                    }
                 } else if (os.trend) {
                     std::vector<Row> results;
                     os.trend->finish(results, scratch);
@@ -815,6 +1062,7 @@ struct Engine::Impl {
                 w.count(k);
                 w.u8(static_cast<uint8_t>(sp.ops[k].kind));
                 if (os.window) os.window->save(w);
+                else if (os.fused) os.fused->save(w);
                 else if (os.join) os.join->save(w);
                 else if (os.matcher) os.matcher->save(w);
                 else if (os.trend) os.trend->save(w);
@@ -876,6 +1124,7 @@ struct Engine::Impl {
             last = k;
             OpState& os = st.ops[k];
             if (os.window) os.window->load(r);
+            else if (os.fused) os.fused->load(r);
             else if (os.join) os.join->load(r);
             else if (os.matcher) os.matcher->load(r);
             else if (os.trend) os.trend->load(r);
@@ -943,6 +1192,14 @@ Engine::Engine(const ir::Plan& plan, Interner& interner, OutputSink sink, std::F
 Engine::~Engine() = default;
 
 void Engine::process(const InputEvent& event) { impl_->process(event); }
+
+void Engine::prepare(const InputEvent* events, size_t n, EventBatch& out) { impl_->prepare(events, n, out); }
+
+void Engine::process_batch(const EventBatch& batch, size_t first, size_t count) {
+    impl_->process_batch(batch, first, count);
+}
+
+uint64_t Engine::type_kernel_events() const { return impl_->type_events; }
 
 bool Engine::reads(const StrObj* type) const {
     auto it = impl_->routing.find(type);

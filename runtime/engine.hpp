@@ -1,6 +1,7 @@
 #pragma once
 // The reference interpreter: runs a plan over input events (SEMANTICS §1).
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -16,6 +17,7 @@
 namespace varpulis::runtime {
 
 struct KernelTable;
+struct EventBatch;
 
 /// One emitted output event (SEMANTICS §1.4), valid only during the sink call.
 struct OutputEvent {
@@ -61,6 +63,20 @@ public:
 
     /// Processes one input event and everything derived from it.
     void process(const InputEvent& event);
+    /// Appends `n` input events to `out` as rows of this engine's plan (what process() does
+    /// to each event before running it), so that running them later is a loop over contiguous
+    /// slots. Only converts: no state, statistics or outputs change. The batch is valid for
+    /// this engine (its plan) only; the events' arena must outlive it.
+    void prepare(const InputEvent* events, size_t n, EventBatch& out);
+    /// Processes events [first, first + count) of a batch prepare() built (clipped to its
+    /// size): exactly what process() on each of those events in turn does (outputs, their
+    /// order, statistics, kernel adoption at event boundaries). With compiled kernels, a run
+    /// of consecutive events of one type whose streams all fused into a type kernel goes
+    /// through that kernel in one call (KernelTable::types).
+    void process_batch(const EventBatch& batch, size_t first = 0, size_t count = SIZE_MAX);
+    /// Input events that ran through a type kernel so far (not part of the stats, and not
+    /// checkpointed: a diagnostic for tests and benchmarks).
+    uint64_t type_kernel_events() const;
     /// End of input: flushes open session windows and trend-aggregation windows (SEMANTICS §15).
     void finish();
 

@@ -24,6 +24,9 @@ struct OpKernels {
 struct KernelTable {
     /// ops[stream id][operator index], shaped like Plan::streams[..].ops (shorter = interpreted).
     std::vector<std::vector<OpKernels>> ops;
+    /// types[routing schema id]: every stream routed to that schema in one loop over a run of
+    /// rows (see runtime/abi.hpp; nullptr or shorter: the engine runs the streams one by one).
+    std::vector<TypeKernel> types;
     /// Fallback IR nodes of the plan the table was built for, by fallback number (the `nodes`
     /// of KernelContext). They point into that plan, which must outlive the table.
     std::vector<const ir::Expr*> nodes;
@@ -43,6 +46,8 @@ struct KernelTable {
     ChainKernel chain(size_t stream) const {
         return stream < ops.size() && !ops[stream].empty() ? ops[stream][0].chain : nullptr;
     }
+    /// The type kernel of routing schema `schema`, or nullptr.
+    TypeKernel type_kernel(size_t schema) const { return schema < types.size() ? types[schema] : nullptr; }
 };
 
 }  // namespace varpulis::runtime

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "runtime/checkpoint_io.hpp"
-#include "runtime/value_ops.hpp"
 
 namespace varpulis::runtime {
 
@@ -28,13 +27,11 @@ WindowOperator::WindowOperator(const ir::Window& window, size_t slot_count) : wi
 
 WindowOperator::State& WindowOperator::state_for(const Row& row) {
     if (window_.partition_slot < 0) return single_;
-    key_.clear();
-    const Value& v = row.slots[window_.partition_slot];
-    if (v.present()) append_partition_key(key_, v);
-    else key_ = "default";  // SEMANTICS §6.5: a missing field is the key "default"
-    auto [it, fresh] = index_.emplace(key_, partitions_.size());
+    // SEMANTICS §6.5: a missing field is the key "default" (PartitionIndex's default).
+    bool fresh;
+    const uint32_t i = index_.find_or_add(row.slots[window_.partition_slot], fresh);
     if (fresh) partitions_.emplace_back();
-    return partitions_[it->second];
+    return partitions_[i];
 }
 
 void WindowOperator::copy_out(const Buffer& rows, Arena& scratch, std::vector<Row>& out) const {
@@ -147,11 +144,9 @@ bool WindowOperator::load_state(CheckpointReader& r, State& st) {
 
 void WindowOperator::save(CheckpointWriter& w) const {
     save_state(w, single_);
-    std::vector<const std::string*> keys(partitions_.size(), nullptr);
-    for (const auto& [key, idx] : index_) keys[idx] = &key;
     w.count(partitions_.size());
     for (size_t i = 0; i < partitions_.size(); ++i) {
-        w.str(*keys[i]);
+        w.str(index_.key(static_cast<uint32_t>(i)));
         save_state(w, partitions_[i]);
     }
 }
@@ -162,9 +157,11 @@ bool WindowOperator::load(CheckpointReader& r) {
     if (!r.ok()) return false;
     if (n > 0 && window_.partition_slot < 0) return r.fail("partitions in an unpartitioned window");
     for (uint32_t i = 0; i < n; ++i) {
-        std::string key(r.str());
+        std::string_view key = r.str();
         if (!r.ok()) return false;
-        if (!index_.emplace(std::move(key), partitions_.size()).second) return r.fail("duplicate window partition");
+        bool fresh;
+        index_.find_or_add_key(key, fresh);
+        if (!fresh) return r.fail("duplicate window partition");
         partitions_.emplace_back();
         if (!load_state(r, partitions_.back())) return false;
     }

@@ -2,13 +2,12 @@
 // Event-time windows (SEMANTICS §6): tumbling, sliding, count, sliding count, session;
 // one window per partition key when partitioned.
 
-#include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "ir/plan.hpp"
 #include "runtime/arena.hpp"
 #include "runtime/row.hpp"
+#include "runtime/window_state.hpp"
 
 namespace varpulis::runtime {
 
@@ -78,9 +77,8 @@ private:
     ir::Window window_;
     size_t width_;
     State single_;
-    std::unordered_map<std::string, size_t> index_;
+    PartitionIndex index_;            // partition key -> index in partitions_
     std::vector<State> partitions_;   // in order of first appearance
-    std::string key_;
 };
 
 }  // namespace varpulis::runtime

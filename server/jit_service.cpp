@@ -78,6 +78,14 @@ void JitService::run() {
             // The kernels refer to the plan: drop them before the compilation.
             compiled.reset();
             comp.reset();
+            bool idle = false;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                idle = queue_.empty();
+            }
+            // Nothing else to compile: LLVM's code pages go back to the system until the next
+            // deploy or reload (they fault back in from the page cache).
+            if (idle) compiler_->release_idle_memory();
         } catch (const std::exception& e) {
             metrics_.count_jit(false, 0);
             log_error("JIT compile threw", {{"pipeline_id", host->id()}, {"error", e.what()}});

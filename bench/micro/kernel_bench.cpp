@@ -3,12 +3,15 @@
 //              kernel (and, for conditions, by eval_condition and the filter kernel);
 //  * Engine/*  whole operators through runtime::Engine on events read beforehand: a
 //              filter+emit stream, a windowed aggregate, a two-step sequence, interpreted and
-//              with the JIT kernels installed (Engine::install_kernels).
+//              with the JIT kernels installed (Engine::install_kernels);
+//  * EngineBatch/*  the same, on rows prepared beforehand (Engine::prepare, untimed) and run
+//              by Engine::process_batch in batches of 4096 (type kernels where they apply).
 // Items are rows (Expr) or input events (Engine); compare items_per_second within one run.
 // Kernels are compiled at the default level (-O 2) unless $VARPULIS_JIT_OPT says otherwise.
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -22,6 +25,7 @@
 #include "runtime/abi.hpp"
 #include "runtime/arena.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/event_batch.hpp"
 #include "runtime/eval.hpp"
 #include "runtime/event_reader.hpp"
 #include "runtime/kernel_table.hpp"
@@ -295,6 +299,42 @@ void BM_Engine(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Engine)
+    ->ArgsProduct({{0, 1, 2}, {0, 1}})
+    ->ArgNames({"workload", "jit"})
+    ->Unit(benchmark::kMillisecond);
+
+void BM_EngineBatch(benchmark::State& state) {
+    const int workload = static_cast<int>(state.range(0));
+    const bool use_jit = state.range(1) != 0;
+    constexpr size_t kBatch = 4096;
+    EngineCase c(workload, use_jit);
+    uint64_t outputs = 0;
+    uint64_t fused = 0;
+    for (auto _ : state) {
+        state.PauseTiming();
+        auto engine = std::make_unique<rt::Engine>(
+            *c.comp->plan, c.interner, [&](const rt::OutputEvent&) { ++outputs; }, stderr);
+        if (use_jit) engine->install_kernels(c.compiled->kernels);
+        std::vector<rt::EventBatch> batches;
+        for (size_t i = 0; i < c.events.size(); i += kBatch) {
+            batches.emplace_back();
+            engine->prepare(c.events.data() + i, std::min(kBatch, c.events.size() - i), batches.back());
+        }
+        state.ResumeTiming();
+        for (const auto& b : batches) engine->process_batch(b);
+        engine->finish();
+        state.PauseTiming();
+        fused += engine->type_kernel_events();
+        engine.reset();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.events.size()));
+    state.counters["outputs_per_run"] = static_cast<double>(outputs) / static_cast<double>(state.iterations());
+    state.counters["type_kernel_events_per_run"] = static_cast<double>(fused) / static_cast<double>(state.iterations());
+    state.SetLabel(std::string(kWorkloads[workload]) + (use_jit ? "/jit" : "/interp"));
+}
+
+BENCHMARK(BM_EngineBatch)
     ->ArgsProduct({{0, 1, 2}, {0, 1}})
     ->ArgNames({"workload", "jit"})
     ->Unit(benchmark::kMillisecond);

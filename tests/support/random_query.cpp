@@ -1,5 +1,6 @@
 #include "tests/support/random_query.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -12,6 +13,7 @@
 #include "ir/compiler.hpp"
 #include "jit/jit_loader.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/event_batch.hpp"
 #include "runtime/event_reader.hpp"
 #include "runtime/value_io.hpp"
 
@@ -734,10 +736,12 @@ namespace {
 /// One engine run: kernels installed before event `install_at` (< 0: never) and removed before
 /// event `remove_at` (< 0: never). Output lines, `.print`/console text, and cap counters.
 /// `background`: instead, a thread started before the first event calls `background(engine)`
-/// (which installs kernels) and is joined after the last.
+/// (which installs kernels) and is joined after the last. `batch` > 0: events go through
+/// Engine::prepare in batches of that many and Engine::process_batch, split where kernels
+/// change; else Engine::process per event.
 std::string run_mode(const ir::Plan& plan, rt::Interner& interner, const std::vector<rt::InputEvent>& events,
                      const std::shared_ptr<const rt::KernelTable>& kernels, long install_at, long remove_at,
-                     const std::function<void(rt::Engine&)>& background = {}) {
+                     const std::function<void(rt::Engine&)>& background = {}, size_t batch = 0) {
     std::string out;
     char* diag_buf = nullptr;
     size_t diag_len = 0;
@@ -751,10 +755,30 @@ std::string run_mode(const ir::Plan& plan, rt::Interner& interner, const std::ve
             diag);
         std::thread side;
         if (background) side = std::thread([&] { background(engine); });
-        for (size_t i = 0; i < events.size(); ++i) {
+        auto boundary = [&](size_t i) {
             if (kernels && static_cast<long>(i) == install_at) engine.install_kernels(kernels);
             if (kernels && static_cast<long>(i) == remove_at) engine.install_kernels(nullptr);
-            engine.process(events[i]);
+        };
+        if (batch == 0) {
+            for (size_t i = 0; i < events.size(); ++i) {
+                boundary(i);
+                engine.process(events[i]);
+            }
+        }
+        rt::EventBatch rows;
+        for (size_t first = 0; batch > 0 && first < events.size(); first += batch) {
+            const size_t n = std::min(batch, events.size() - first);
+            rows.clear();
+            engine.prepare(events.data() + first, n, rows);
+            for (size_t at = 0; at < n;) {
+                boundary(first + at);
+                size_t end = n;
+                for (long cut : {install_at, remove_at})
+                    if (cut > static_cast<long>(first + at) && cut < static_cast<long>(first + end))
+                        end = static_cast<size_t>(cut) - first;
+                engine.process_batch(rows, at, end - at);
+                at = end;
+            }
         }
         if (side.joinable()) side.join();
         // A table the engine did not adopt would make the comparison vacuous.
@@ -831,12 +855,17 @@ Outcome Runner::run(const Case& c) {
     struct Mode {
         const char* name;
         long install, remove;
+        size_t batch;   // > 0: prepared rows through process_batch (type kernels where they apply)
     };
-    const Mode modes[] = {{"jit from the first event", 0, -1},
-                          {"kernels installed after swap_at events", c.swap_at, -1},
-                          {"jit, back to the interpreter after swap_at events", 0, c.swap_at}};
+    const Mode modes[] = {{"jit from the first event", 0, -1, 0},
+                          {"kernels installed after swap_at events", c.swap_at, -1, 0},
+                          {"jit, back to the interpreter after swap_at events", 0, c.swap_at, 0},
+                          {"interpreter on prepared batches of 5", -1, -1, 5},
+                          {"jit on prepared batches of 64", 0, -1, 64},
+                          {"prepared batches of 7, kernels installed after swap_at events", c.swap_at, -1, 7}};
     for (const Mode& m : modes) {
-        std::string got = run_mode(plan, interner, events, k, m.install, m.remove);
+        std::string got = run_mode(plan, interner, events, m.install >= 0 ? k : nullptr, m.install, m.remove, {},
+                                   m.batch);
         if (fault_) fault_(got);
         if (got != interp) {
             o.verdict = Verdict::Mismatch;
@@ -1088,7 +1117,8 @@ std::string report(const Case& original, const Case& minimised, const Outcome& o
         "varpulis simulate -p query.vpl -e events.evt --immediate --json --engine auto --swap-after " +
         std::to_string(minimised.swap_at) +
         " > swap.out\n"
-        "(the fourth mode, kernels from the start and uninstalled after swap_at events, has no CLI flag)\n";
+        "(the fourth mode, kernels from the start and uninstalled after swap_at events, has no CLI flag;\n"
+        " the modes on prepared batches: add --preload to the lines above)\n";
     out += "--- " + outcome.detail + "\n";
     return out;
 }

@@ -159,7 +159,9 @@ struct Outcome {
 /// Runs cases through runtime::Engine in four modes and compares the rendered outputs (JSON
 /// lines, `.print` text and cap counters) byte for byte: interpreter; kernels from the first
 /// event; kernels installed after `swap_at` events; kernels from the start and swapped back to
-/// the interpreter after `swap_at` events. Not thread-safe; one per thread.
+/// the interpreter after `swap_at` events; and on rows prepared beforehand (Engine::prepare,
+/// Engine::process_batch, so type kernels run): interpreted, compiled from the first event, and
+/// with kernels installed after `swap_at` events. Not thread-safe; one per thread.
 class Runner {
 public:
     /// `opt_level` of the JIT (0 compiles several times faster than 2).

@@ -1,0 +1,251 @@
+#pragma once
+// Plain state of windowed aggregation (SEMANTICS §6, §7): the accumulators a window feeds
+// event by event instead of buffering rows, the per-partition window bookkeeping, and the
+// partition lookup by key value.
+//
+// Layouts are fixed and documented (static_asserts below) because generated code is meant to
+// update these structs directly: no virtual calls, no std::function, no heap allocation per
+// event. An operator keeps them in contiguous vectors indexed by partition or group number.
+//
+// Bit-identity: acc_add() and acc_result() are the only definition of the arithmetic. The
+// batch path (runtime/aggregate.cpp, over a closed window's rows) and the incremental path
+// (runtime/window_aggregate.cpp, per arriving event) both call them in arrival order, so a
+// result never depends on which path computed it.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "frontend/builtins.hpp"
+#include "runtime/arena.hpp"
+#include "runtime/value.hpp"
+
+namespace varpulis::runtime {
+
+/// Running state of one aggregate call over one group's open window. Members by function:
+///   Sum, Avg   a = Σx (from 0.0)                 n = numeric inputs
+///   Min / Max  a = lowest / highest (from ±inf)  n = numeric inputs
+///   Stddev     a = Welford mean, b = Welford m2  n = numeric inputs
+///   Ema        a = e, b = k = 2/(period+1)       n = numeric inputs (0: not seeded)
+///   First/Last v = the argument's value (Absent until set)
+///   Count      unused (the group's count)
+/// `x` inputs are what numeric_input() accepts: ints widened, NaN and non-numbers skipped.
+struct CallAcc {
+    double a;
+    double b;
+    int64_t n;
+    Value v;
+};
+static_assert(sizeof(CallAcc) == 40, "CallAcc layout is shared with generated code");
+static_assert(offsetof(CallAcc, a) == 0 && offsetof(CallAcc, b) == 8 && offsetof(CallAcc, n) == 16 &&
+                  offsetof(CallAcc, v) == 24,
+              "CallAcc layout is shared with generated code");
+
+/// One group of an open window: the events of one aggregate key (SEMANTICS §7.1). A
+/// partitioned window has one group, except the window of key "default", which may hold
+/// events lacking the field (aggregate key "") and events whose field is "default".
+struct GroupHeader {
+    int64_t count;        // events in the group: count()
+    int64_t last_ts;      // time of its last event: the result's timestamp (§2.3)
+    uint32_t absent_key;  // 1: the events lack the partition field (`_partition` "")
+    uint32_t pad;
+};
+static_assert(sizeof(GroupHeader) == 24 && offsetof(GroupHeader, absent_key) == 16,
+              "GroupHeader layout is shared with generated code");
+
+inline constexpr uint32_t kNoGroup = UINT32_MAX;
+
+/// Window bookkeeping of one partition (or of the whole stream when unpartitioned).
+struct WindowPartition {
+    int64_t start;       // Tumbling: start of the open window
+    int64_t last_ts;     // Session: time of the last event
+    int64_t count;       // events in the open window (Count: closes at the window size)
+    uint32_t groups[2];  // groups of the open window in order of first appearance (kNoGroup: none)
+    uint8_t ngroups;     // groups in use by the open window (0: the window is empty)
+    uint8_t started;     // Tumbling: saw its first event
+    uint8_t pad[6];
+    const StrObj* key;   // `_partition` value of the group of present keys (interned)
+};
+static_assert(sizeof(WindowPartition) == 48 && offsetof(WindowPartition, groups) == 24 &&
+                  offsetof(WindowPartition, ngroups) == 32 && offsetof(WindowPartition, key) == 40,
+              "WindowPartition layout is shared with generated code");
+
+/// Numeric value of `v` for sum/avg/min/max/stddev/ema: ints widen, NaN and non-numbers skip.
+inline bool numeric_input(const Value& v, double& out) {
+    if (v.kind == ValueKind::Int) {
+        out = static_cast<double>(v.i);
+        return true;
+    }
+    if (v.kind == ValueKind::Float && !std::isnan(v.f)) {
+        out = v.f;
+        return true;
+    }
+    return false;
+}
+
+/// Empty state for `fn`. `ema_k` is Ema's smoothing factor (see ema_factor()).
+inline void acc_reset(frontend::AggregateFn fn, CallAcc& acc, double ema_k = 0) {
+    using frontend::AggregateFn;
+    acc.a = fn == AggregateFn::Min ? INFINITY : fn == AggregateFn::Max ? -INFINITY : 0.0;
+    acc.b = fn == AggregateFn::Ema ? ema_k : 0.0;
+    acc.n = 0;
+    acc.v = Value::absent();
+}
+
+/// Ema's k from its evaluated period argument (SEMANTICS §7.2: n < 1 treated as 1; a
+/// missing or non-numeric period is 1).
+inline double ema_factor(const Value* period) {
+    double p = 1;
+    double pv;
+    if (period && numeric_input(*period, pv)) p = pv;
+    if (p < 1) p = 1;
+    return 2.0 / (p + 1.0);
+}
+
+/// Feeds one numeric input `x` (arrival order) to a Sum/Avg/Min/Max/Stddev/Ema state.
+inline void acc_add(frontend::AggregateFn fn, CallAcc& acc, double x) {
+    using frontend::AggregateFn;
+    switch (fn) {
+        case AggregateFn::Sum:
+        case AggregateFn::Avg:
+            ++acc.n;
+            acc.a += x;
+            break;
+        case AggregateFn::Min:
+            ++acc.n;
+            acc.a = std::min(acc.a, x);
+            break;
+        case AggregateFn::Max:
+            ++acc.n;
+            acc.a = std::max(acc.a, x);
+            break;
+        case AggregateFn::Stddev: {
+            ++acc.n;
+            double d = x - acc.a;  // Welford
+            acc.a += d / static_cast<double>(acc.n);
+            acc.b += d * (x - acc.a);
+            break;
+        }
+        case AggregateFn::Ema: {
+            const double k = acc.b;
+            acc.a = acc.n ? k * x + (1 - k) * acc.a : x;
+            ++acc.n;
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+/// The value of a numeric or First/Last state (Count and CountDistinct are the caller's).
+inline Value acc_result(frontend::AggregateFn fn, const CallAcc& acc) {
+    using frontend::AggregateFn;
+    switch (fn) {
+        case AggregateFn::Sum: return Value::floating(acc.a);
+        case AggregateFn::Avg: return acc.n ? Value::floating(acc.a / static_cast<double>(acc.n)) : Value::null();
+        case AggregateFn::Min:
+        case AggregateFn::Max:
+        case AggregateFn::Ema: return acc.n ? Value::floating(acc.a) : Value::null();
+        case AggregateFn::Stddev:
+            return acc.n >= 2 ? Value::floating(std::sqrt(acc.b / static_cast<double>(acc.n - 1))) : Value::null();
+        case AggregateFn::First:
+        case AggregateFn::Last: return acc.v.present() ? acc.v : Value::null();
+        default: return Value::null();
+    }
+}
+
+/// Partition lookup by key value without building a string per event (SEMANTICS §6.5: the
+/// key is the value's text — strings as they are, integral numbers in decimal, others in
+/// display form — so "5", 5 and 5.0 share a partition; a missing value is `absent_key`).
+/// String values hash by their precomputed FNV-1a and compare by bytes, since equal strings
+/// of different events are different objects; other kinds format into a reused buffer.
+/// Partitions are numbered 0, 1, ... in order of first appearance.
+class PartitionIndex {
+public:
+    explicit PartitionIndex(std::string_view absent_key = "default") : absent_key_(absent_key) {}
+
+    /// The partition of `v`; a new one gets the next number and sets `fresh`.
+    uint32_t find_or_add(const Value& v, bool& fresh) {
+        fresh = false;
+        if (v.kind == ValueKind::Str) {
+            // Runs of one key are common: check the last partition by content before hashing.
+            const uint32_t h = v.s->hash;
+            if (last_index_ != kNone && hashes_[last_index_] == h && keys_[last_index_].size() == v.s->size &&
+                bytes_equal(keys_[last_index_].data(), v.s->data, v.s->size))
+                return last_index_;
+            last_index_ = find_or_add_key(v.str(), h, fresh);
+            return last_index_;
+        }
+        return find_or_add_formatted(v, fresh);
+    }
+
+    /// The partition of key text `key` (checkpoint restore).
+    uint32_t find_or_add_key(std::string_view key, bool& fresh) {
+        return find_or_add_key(key, fnv1a(key), fresh);
+    }
+
+    size_t size() const { return keys_.size(); }
+    std::string_view key(uint32_t i) const { return keys_[i]; }
+
+private:
+    static constexpr uint32_t kNone = UINT32_MAX;
+
+    /// Equal bytes; keys are short, so small sizes compare in a few word loads (two
+    /// overlapping ones cover 8..16 bytes) instead of a call to memcmp.
+    static bool bytes_equal(const char* a, const char* b, size_t n) {
+        auto load8 = [](const char* p) {
+            uint64_t v;
+            std::memcpy(&v, p, 8);
+            return v;
+        };
+        auto load4 = [](const char* p) {
+            uint32_t v;
+            std::memcpy(&v, p, 4);
+            return v;
+        };
+        if (n >= 8) {
+            if (n > 16) return std::memcmp(a, b, n) == 0;
+            return load8(a) == load8(b) && load8(a + n - 8) == load8(b + n - 8);
+        }
+        if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+        for (size_t i = 0; i < n; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+
+    uint32_t find_or_add_key(std::string_view key, uint32_t hash, bool& fresh) {
+        fresh = false;
+        if (!table_.empty()) {
+            const size_t mask = table_.size() - 1;
+            for (size_t i = hash & mask;; i = (i + 1) & mask) {
+                const uint64_t e = table_[i];
+                if (e == 0) break;
+                if (static_cast<uint32_t>(e >> 32) != hash) continue;
+                const uint32_t idx = static_cast<uint32_t>(e) - 1;
+                const std::string& k = keys_[idx];
+                if (k.size() == key.size() && bytes_equal(k.data(), key.data(), key.size())) return idx;
+            }
+        }
+        return add_key(key, hash, fresh);
+    }
+
+    uint32_t find_or_add_formatted(const Value& v, bool& fresh);
+    uint32_t add_key(std::string_view key, uint32_t hash, bool& fresh);
+    void grow();
+
+    std::string absent_key_;
+    std::vector<std::string> keys_;     // by partition number
+    std::vector<uint32_t> hashes_;      // FNV-1a of keys_[i]
+    /// Open addressing, linear probing, power-of-two size, at most half full: per slot
+    /// (hash << 32) | (partition + 1), 0 = empty.
+    std::vector<uint64_t> table_;
+    std::string buf_;                   // key text of a non-string value
+    uint32_t last_index_ = kNone;       // partition of the last string key looked up
+};
+
+}  // namespace varpulis::runtime

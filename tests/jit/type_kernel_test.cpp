@@ -1,0 +1,356 @@
+// Prepared rows and type kernels: Engine::prepare + Engine::process_batch against Engine::process
+// (interpreted and compiled, swaps mid-batch, sink failures), and which input types codegen
+// turns into one per-type loop (codegen::type_fuses, KernelTable::types).
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "codegen/plan_codegen.hpp"
+#include "frontend/diagnostic.hpp"
+#include "ir/compiler.hpp"
+#include "jit/jit_loader.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/event_batch.hpp"
+#include "runtime/event_reader.hpp"
+#include "runtime/kernel_table.hpp"
+#include "runtime/value_io.hpp"
+
+namespace ir = varpulis::ir;
+namespace jit = varpulis::jit;
+namespace rt = varpulis::runtime;
+namespace codegen = varpulis::codegen;
+
+namespace {
+
+/// A program and its events, read once.
+struct Case {
+    std::unique_ptr<ir::Compilation> comp;
+    rt::Interner interner;
+    rt::Arena arena{1 << 16};
+    std::vector<rt::InputEvent> events;
+
+    Case(const std::string& program, const std::string& evt) {
+        comp = ir::compile_source("test.vpl", program, ir::CompileStage::Lower);
+        EXPECT_TRUE(comp->ok()) << varpulis::frontend::render_all(comp->file, comp->diags);
+        rt::EventReader reader(interner, arena);
+        rt::ReadError err;
+        EXPECT_TRUE(reader.read_text(evt, rt::EventFormat::Evt, events, err)) << err.line << ": " << err.message;
+    }
+    const ir::Plan& plan() const { return *comp->plan; }
+    int32_t schema(const std::string& name) const { return plan().routing_schema(name); }
+};
+
+/// Output lines, `.print` text and the final statistics of one run.
+struct RunResult {
+    std::string out;
+    std::string diag;
+    rt::EngineStats stats;
+    uint64_t type_kernel_events = 0;
+};
+
+std::string stats_text(const rt::EngineStats& s) {
+    return "events=" + std::to_string(s.events) + " outputs=" + std::to_string(s.outputs) +
+           " unrouted=" + std::to_string(s.unrouted);
+}
+
+/// How a run feeds its engine.
+struct Mode {
+    bool batched = false;     // prepare + process_batch, else process() per event
+    size_t batch_size = 0;    // events per prepared batch
+    long install_at = -1;     // kernels installed before this event (-1: never)
+    long remove_at = -1;      // and removed before this one (-1: never)
+};
+
+RunResult run(Case& c, const std::shared_ptr<const rt::KernelTable>& kernels, const Mode& m) {
+    RunResult r;
+    char* buf = nullptr;
+    size_t len = 0;
+    std::FILE* diag = open_memstream(&buf, &len);
+    {
+        rt::Engine engine(
+            c.plan(), c.interner,
+            [&](const rt::OutputEvent& e) {
+                rt::append_output_line(r.out, e.stream, e.event_type, e.timestamp_ms, e.names, e.values, e.field_count);
+            },
+            diag);
+        auto boundary = [&](size_t i) {
+            if (kernels && static_cast<long>(i) == m.install_at) engine.install_kernels(kernels);
+            if (kernels && static_cast<long>(i) == m.remove_at) engine.install_kernels(nullptr);
+        };
+        if (!m.batched) {
+            for (size_t i = 0; i < c.events.size(); ++i) {
+                boundary(i);
+                engine.process(c.events[i]);
+            }
+        } else {
+            for (size_t first = 0; first < c.events.size(); first += m.batch_size) {
+                size_t n = std::min(m.batch_size, c.events.size() - first);
+                rt::EventBatch batch;
+                engine.prepare(c.events.data() + first, n, batch);
+                EXPECT_EQ(batch.size(), n);
+                // Split the batch exactly where kernels change.
+                size_t at = 0;
+                while (at < n) {
+                    boundary(first + at);
+                    size_t end = n;
+                    for (long cut : {m.install_at, m.remove_at})
+                        if (cut > static_cast<long>(first + at) && cut < static_cast<long>(first + end))
+                            end = static_cast<size_t>(cut) - first;
+                    engine.process_batch(batch, at, end - at);
+                    at = end;
+                }
+            }
+        }
+        engine.finish();
+        r.stats = engine.stats();
+        r.type_kernel_events = engine.type_kernel_events();
+    }
+    std::fclose(diag);
+    r.diag.assign(buf, len);
+    std::free(buf);
+    return r;
+}
+
+class TypeKernelTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        std::string error;
+        compiler_ = jit::load_jit(jit::JitOptions{}, error).release();
+        ASSERT_NE(compiler_, nullptr) << "JIT set-up failed: " << error;
+    }
+    static void TearDownTestSuite() {
+        delete compiler_;
+        compiler_ = nullptr;
+    }
+    static std::shared_ptr<const jit::CompiledPlan> compile(const ir::Plan& plan) {
+        std::string error;
+        auto c = compiler_->compile(plan, error);
+        EXPECT_NE(c, nullptr) << "compile failed: " << error;
+        return c;
+    }
+
+    /// Every way of feeding `c` gives the interpreter's per-event outputs, `.print` text and
+    /// statistics. Returns the events the type kernels ran when compiled from the start.
+    static uint64_t check_all_modes(Case& c) {
+        auto compiled = compile(c.plan());
+        if (!compiled) return 0;
+        const RunResult want = run(c, nullptr, Mode{});
+        const long n = static_cast<long>(c.events.size());
+        std::vector<std::pair<std::string, Mode>> modes = {
+            {"interp, batches of 1", {true, 1, -1, -1}},
+            {"interp, batches of 7", {true, 7, -1, -1}},
+            {"interp, one batch", {true, 4096, -1, -1}},
+            {"jit per event", {false, 0, 0, -1}},
+            {"jit, batches of 1", {true, 1, 0, -1}},
+            {"jit, batches of 5", {true, 5, 0, -1}},
+            {"jit, one batch", {true, 4096, 0, -1}},
+            {"jit installed mid-batch", {true, 4096, n / 3, -1}},
+            {"jit installed at a batch boundary", {true, 10, 20, -1}},
+            {"jit removed mid-batch", {true, 4096, 0, n / 2}},
+            {"jit installed then removed", {true, 9, 3, n - 4}},
+        };
+        uint64_t fused = 0;
+        for (const auto& [name, mode] : modes) {
+            RunResult got = run(c, compiled->kernels, mode);
+            EXPECT_EQ(got.out, want.out) << name;
+            EXPECT_EQ(got.diag, want.diag) << name;
+            EXPECT_EQ(stats_text(got.stats), stats_text(want.stats)) << name;
+            if (name == "jit, one batch") fused = got.type_kernel_events;
+        }
+        return fused;
+    }
+
+    static jit::JitCompiler* compiler_;
+};
+
+jit::JitCompiler* TypeKernelTest::compiler_ = nullptr;
+
+/// Events of types T, U and V (V read by nobody in most programs), with present, absent and
+/// wrong-kind fields.
+std::string events_text(size_t n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const char* names[] = {"\"a\"", "\"skip\"", "\"b\"", "\"A\""};
+    std::string out;
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t r = rng();
+        const char* type = r % 9 == 0 ? "V" : (r % 5 == 0 ? "U" : "T");
+        out += "@" + std::to_string(i * 10) + " " + type + " {";
+        bool first = true;
+        auto field = [&](const std::string& f) {
+            out += (first ? " " : ", ") + f;
+            first = false;
+        };
+        switch (rng() % 6) {
+            case 0: break;
+            case 1: field("x: " + std::to_string(rng() % 9) + ".5"); break;
+            case 2: field("x: \"str\""); break;
+            default: field("x: " + std::to_string(static_cast<int64_t>(rng() % 12) - 2)); break;
+        }
+        if (rng() % 7) field(std::string("name: ") + names[rng() % 4]);
+        if (rng() % 3 == 0) field("extra: " + std::to_string(rng() % 100));
+        out += first ? "}\n" : " }\n";
+    }
+    return out;
+}
+
+TEST_F(TypeKernelTest, FilterWorkloadRunsThroughTheTypeKernel) {
+    Case c(R"(
+event StockTick:
+    symbol: str
+    price: float
+    volume: int
+
+stream Filtered = StockTick
+    .where(price > 50.0)
+    .emit(event_type: "FilteredTick", symbol: symbol, price: price)
+)",
+           "@0 StockTick { symbol: \"A\", price: 51.5, volume: 1 }\n"
+           "@1 StockTick { symbol: \"B\", price: 49.0, volume: 2 }\n"
+           "@2 Other { price: 99.0 }\n"
+           "@3 StockTick { symbol: \"C\", price: 60 }\n"
+           "@4 StockTick { price: \"x\" }\n"
+           "@5 StockTick { symbol: \"D\", price: 70.25, volume: 3 }\n");
+    auto compiled = compile(c.plan());
+    ASSERT_NE(compiled, nullptr);
+    ASSERT_GE(c.schema("StockTick"), 0);
+    EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("StockTick"))), nullptr)
+        << "a filter + emit stream with no readers fuses into a per-type loop";
+    uint64_t fused = check_all_modes(c);
+    EXPECT_EQ(fused, 5u) << "every StockTick event runs in the type kernel, the unrouted one does not";
+    RunResult got = run(c, compiled->kernels, {true, 4096, 0, -1});
+    EXPECT_NE(got.out.find("\"FilteredTick\""), std::string::npos) << got.out;
+    EXPECT_EQ(got.stats.unrouted, 1u);
+}
+
+TEST_F(TypeKernelTest, SeveralStreamsOfOneTypeKeepTheirOrderPerEvent) {
+    // A and B both read T and fuse: one loop runs A then B on each row. C reads U through a
+    // string fallback (upper) and a computed event_type. Nobody reads V.
+    Case c(R"(
+stream A = T.where(x > 1).emit(event_type: name, name: name, y: x * 2)
+stream B = T.select(z: x + 1, name: name).where(z > 3).emit(z: z, tag: "b")
+stream C = U.where(upper(name) != "SKIP").emit(event_type: upper(name), n: len(name), x: x)
+)",
+           events_text(300, 1));
+    auto compiled = compile(c.plan());
+    ASSERT_NE(compiled, nullptr);
+    EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("T"))), nullptr);
+    EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("U"))), nullptr)
+        << "fallback calls before the projection still fuse";
+    uint64_t fused = check_all_modes(c);
+    EXPECT_GT(fused, 200u);
+}
+
+TEST_F(TypeKernelTest, TypesWhoseStreamsAreReadOrStatefulKeepThePerRowPath) {
+    // T feeds A, which B reads: the engine's queue runs B, so T gets no type kernel (input
+    // events named A would: B fuses and nobody reads it). U has a window. V: a print.
+    Case c(R"(
+stream A = T.where(x > 1).select(x: x, name: name)
+stream B = A.where(x > 4).emit(w: x * 10)
+stream W = U.window(3).aggregate(n: count(), s: sum(x))
+stream P = V.where(x > 5).print()
+)",
+           events_text(200, 2));
+    auto compiled = compile(c.plan());
+    ASSERT_NE(compiled, nullptr);
+    for (const char* t : {"T", "U", "V"})
+        EXPECT_EQ(compiled->kernels->type_kernel(static_cast<size_t>(c.schema(t))), nullptr) << t;
+    EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("A"))), nullptr);
+    EXPECT_EQ(check_all_modes(c), 0u);
+}
+
+TEST_F(TypeKernelTest, MixedTypesAlternateBetweenKernelAndPerRowPath) {
+    // T fuses; U does not (a sequence); V is unrouted: runs of rows switch paths often.
+    Case c(R"(
+stream A = T.where(x >= 0).emit(x: x, name: name)
+stream S = U as a
+    -> U as b
+    .emit(from: a.x, to: b.x)
+stream L = T.limit(3).emit(first: x)
+)",
+           events_text(250, 3));
+    auto compiled = compile(c.plan());
+    ASSERT_NE(compiled, nullptr);
+    EXPECT_EQ(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("T"))), nullptr)
+        << "limit is not compiled: T's streams do not all fuse";
+    check_all_modes(c);
+
+    Case d(R"(
+stream A = T.where(x >= 0).emit(x: x, name: name)
+stream S = U as a
+    -> U as b
+    .emit(from: a.x, to: b.x)
+)",
+           events_text(250, 4));
+    auto dc = compile(d.plan());
+    ASSERT_NE(dc, nullptr);
+    EXPECT_NE(dc->kernels->type_kernel(static_cast<size_t>(d.schema("T"))), nullptr);
+    EXPECT_EQ(dc->kernels->type_kernel(static_cast<size_t>(d.schema("U"))), nullptr);
+    EXPECT_GT(check_all_modes(d), 100u);
+}
+
+TEST_F(TypeKernelTest, ASinkThatThrowsLeavesTheEngineAsProcessDoes) {
+    Case c("stream A = T.where(x > 1).emit(x: x)\n",
+           "@0 T { x: 5 }\n@1 T { x: 0 }\n@2 T { x: 7 }\n@3 T { x: 9 }\n");
+    auto compiled = compile(c.plan());
+    ASSERT_NE(compiled, nullptr);
+    auto throwing_run = [&](bool batched) {
+        int seen = 0;
+        rt::Engine engine(
+            c.plan(), c.interner,
+            [&](const rt::OutputEvent&) {
+                if (++seen == 2) throw std::runtime_error("sink failed");
+            },
+            stderr);
+        engine.install_kernels(compiled->kernels);
+        std::string what;
+        rt::EventBatch batch;
+        engine.prepare(c.events.data(), c.events.size(), batch);
+        try {
+            if (batched) {
+                engine.process_batch(batch);
+            } else {
+                for (const auto& e : c.events) engine.process(e);
+            }
+        } catch (const std::runtime_error& e) {
+            what = e.what();
+        }
+        return what + " " + stats_text(engine.stats());
+    };
+    EXPECT_EQ(throwing_run(true), throwing_run(false));
+    EXPECT_EQ(throwing_run(true), "sink failed events=3 outputs=2 unrouted=0");
+}
+
+TEST_F(TypeKernelTest, CodegenEmitsTypeKernelsOnlyForFusableTypes) {
+    Case c(R"(
+stream A = T.where(x > 1).emit(y: x)
+stream B = T.emit(z: x + 1)
+stream C = U.where(x > 1).emit(y: x)
+stream D = U.window(2).aggregate(n: count())
+stream E = V.select(y: x)
+stream F = E.emit(y: y)
+)",
+           "");
+    const ir::Plan& plan = c.plan();
+    EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("T"))));
+    EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("U")))) << "a window reads U";
+    EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("V")))) << "E is read by F";
+    EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("E")))) << "F is fused and unread";
+    std::string ir_text, error;
+    ASSERT_TRUE(compiler_->dump_llvm(plan, false, ir_text, error)) << error;
+    EXPECT_NE(ir_text.find("@vp_t" + std::to_string(c.schema("T")) + "_type("), std::string::npos) << ir_text;
+    EXPECT_EQ(ir_text.find("@vp_t" + std::to_string(c.schema("U")) + "_type("), std::string::npos);
+    EXPECT_EQ(ir_text.find("@vp_t" + std::to_string(c.schema("V")) + "_type("), std::string::npos);
+    auto compiled = compile(plan);
+    ASSERT_NE(compiled, nullptr);
+    EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("T"))), nullptr);
+    EXPECT_EQ(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("U"))), nullptr);
+}
+
+}  // namespace
