@@ -22,6 +22,7 @@
 #include "runtime/checkpoint_io.hpp"
 #include "runtime/event_reader.hpp"
 #include "runtime/value_io.hpp"
+#include "tests/support/engine_harness.hpp"
 
 namespace varpulis::runtime {
 namespace {
@@ -35,75 +36,7 @@ std::string read_file(const fs::path& p) {
     return ss.str();
 }
 
-/// One engine over its own compilation, interner and events, recording outputs as text
-/// (`stream|type|ts|{fields}`) and `.print`/console lines.
-class Harness {
-public:
-    Harness(const std::string& program, const std::string& events) {
-        c_ = ir::compile_source("q.vpl", program, ir::CompileStage::Lower);
-        if (!c_->ok()) {
-            error_ = frontend::render_all(c_->file, c_->diags);
-            return;
-        }
-        EventReader reader(interner_, arena_);
-        ReadError err;
-        if (!reader.read_text(events, EventFormat::Evt, events_, err)) {
-            error_ = "events:" + std::to_string(err.line) + ": " + err.message;
-            return;
-        }
-        diag_ = open_memstream(&buf_, &len_);
-        engine_ = std::make_unique<Engine>(*c_->plan, interner_, [this](const OutputEvent& e) { record(e); }, diag_);
-    }
-    ~Harness() {
-        engine_.reset();
-        if (diag_) std::fclose(diag_);
-        std::free(buf_);
-    }
-    Harness(const Harness&) = delete;
-    Harness& operator=(const Harness&) = delete;
-
-    bool ok() const { return engine_ != nullptr; }
-    const std::string& error() const { return error_; }
-    Engine& engine() { return *engine_; }
-    const ir::Plan& plan() const { return *c_->plan; }
-    size_t size() const { return events_.size(); }
-
-    void run(size_t from, size_t to) {
-        for (size_t i = from; i < to && i < events_.size(); ++i) engine_->process(events_[i]);
-    }
-    void finish() { engine_->finish(); }
-
-    const std::vector<std::string>& outputs() const { return out_; }
-    std::string prints() {
-        std::fflush(diag_);
-        return std::string(buf_, len_);
-    }
-
-private:
-    void record(const OutputEvent& e) {
-        std::string f = std::string(e.stream) + "|" + std::string(e.event_type) + "|" + std::to_string(e.timestamp_ms) + "|{";
-        bool first = true;
-        for (uint32_t i = 0; i < e.field_count; ++i) {
-            if (!e.values[i].present()) continue;
-            if (!first) f += ", ";
-            first = false;
-            f += std::string(e.names[i]->view()) + ": ";
-            append_display(f, e.values[i]);
-        }
-        out_.push_back(f + "}");
-    }
-
-    std::unique_ptr<ir::Compilation> c_;
-    Interner interner_;
-    Arena arena_;
-    std::vector<InputEvent> events_;
-    std::vector<std::string> out_;
-    char* buf_ = nullptr;
-    size_t len_ = 0;
-    std::FILE* diag_ = nullptr;
-    std::unique_ptr<Engine> engine_;
-    std::string error_;
-};
+using Harness = EngineHarness;
 
 std::string drops_text(const Engine& e) {
     std::string s;
