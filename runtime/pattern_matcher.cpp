@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <type_traits>
@@ -165,8 +166,9 @@ struct PatternMatcher::Impl {
             id = evs_.add();
         }
         Ev& e = evs_[id];
-        size_t n = plan_.schemas[r.schema].fields.size();
-        std::uninitialized_copy_n(r.slots, n, ev_slots(id));
+        uint32_t n = schema_width_[static_cast<size_t>(r.schema)];
+        Value* dst = ev_slots(id);
+        for (uint32_t i = 0; i < n; ++i) dst[i] = r.slots[i];  // trivially copyable; usually 1-4 slots
         e.n = static_cast<uint32_t>(n);
         e.ts = r.ts;
         e.schema = r.schema;
@@ -246,6 +248,7 @@ struct PatternMatcher::Impl {
         std::vector<Binding> dbinds;
         std::vector<DEdge> dedges;
         std::vector<uint32_t> droots;  // its roots, oldest first
+        std::vector<uint32_t> dstep_n;  // nodes per step (dead ones until compacted away)
         size_t ddead = 0;    // nodes whose root expired, not yet compacted away
         uint64_t dpaths = 0; // live runs the live nodes stand for
     };
@@ -291,15 +294,16 @@ struct PatternMatcher::Impl {
     };
     static constexpr int32_t kWaitNone = -2;
     static constexpr int32_t kWaitScan = -1;
+    // The list and bucket fields first: expiry and unlinking read only those (and `inl`).
     struct Slot {
-        Run r;
         uint32_t part = 0;
         uint32_t prev = kNone, next = kNone;  // links in the scan list or bucket
         int32_t wait = kWaitNone;             // step of its bucket, kWaitScan, kWaitNone
         bool live = false;
-        Binding inl[2];                       // its bindings when n_aliases_ <= 2
         uint64_t khash = 0;                   // when wait >= 0: its bucket's hash and key
         Value key;
+        Binding inl[2];                       // its bindings when n_aliases_ <= 2
+        Run r;
     };
     /// A bucket: the list of the runs waiting for (part, step, key). Its part, step (`wait`),
     /// hash and key are those of every run in it, so they are read from its head run.
@@ -334,6 +338,9 @@ struct PatternMatcher::Impl {
     size_t fifo_head_ = 0;
     std::vector<ExpItem> eheap_;                      // the others (min-heap)
     std::vector<Cand> cands_, merge_buf_;
+    // Whether a slot's Run may hold deferred events or positions (a deferred step, or restored
+    // from a checkpoint): if not, slots skip those vectors (another cache line per run).
+    bool slot_vecs_ = false;
 
     Runtime& rt_;
     const ir::Plan& plan_;
@@ -343,6 +350,14 @@ struct PatternMatcher::Impl {
     Strategy strategy_;
     int32_t out_schema_;
     std::vector<ir::FieldOrigin> origins_;
+    /// origins_ flattened once (make_row runs per match): what fills each output field.
+    struct OutField {
+        enum Kind : uint8_t { kAbsent, kStreamName, kDuration, kAliasSlot, kAliasCount } kind = kAbsent;
+        int32_t alias = -1;
+        uint32_t slot = 0;
+    };
+    std::vector<OutField> out_fields_;
+    std::vector<uint32_t> schema_width_;  // per schema: its field count (store())
     const StrObj* stream_name_ = nullptr;
     const StrObj* match_type_ = nullptr;
 
@@ -363,6 +378,9 @@ struct PatternMatcher::Impl {
     std::vector<Partition> parts_;
     std::unordered_map<std::string, uint32_t> part_index_;
     std::unordered_map<int64_t, uint32_t> int_part_;
+    // In front of int_part_: small non-negative int keys by value (kNone: not seen yet).
+    static constexpr int64_t kSmallKeys = 4096;
+    std::vector<uint32_t> small_part_;
     std::string key_buf_;
 
     using HeapItem = std::pair<int64_t, uint32_t>;  // (deadline, partition)
@@ -410,6 +428,32 @@ struct PatternMatcher::Impl {
           strategy_(nfa_.strategy),
           out_schema_(op.out) {
         if (out_schema_ >= 0) origins_ = plan_.schemas[out_schema_].origins;
+        for (const ir::FieldOrigin& o : origins_) {
+            OutField f;
+            bool has = !o.candidates.empty();
+            int32_t a = has ? o.candidates[0].first : -1;
+            bool alias_ok = has && a >= 0 && static_cast<size_t>(a) < nfa_.aliases.size();
+            switch (o.from) {
+                case ir::FieldOrigin::From::StreamName: f.kind = OutField::kStreamName; break;
+                case ir::FieldOrigin::From::MatchDuration: f.kind = OutField::kDuration; break;
+                case ir::FieldOrigin::From::Alias:
+                    if (alias_ok && o.candidates[0].second >= 0) {
+                        f.kind = OutField::kAliasSlot;
+                        f.alias = a;
+                        f.slot = static_cast<uint32_t>(o.candidates[0].second);
+                    }
+                    break;
+                case ir::FieldOrigin::From::AliasCount:
+                    if (alias_ok) {
+                        f.kind = OutField::kAliasCount;
+                        f.alias = a;
+                    }
+                    break;
+                default: break;
+            }
+            out_fields_.push_back(f);
+        }
+        for (const auto& sc : plan_.schemas) schema_width_.push_back(static_cast<uint32_t>(sc.fields.size()));
         stream_name_ = rt.interner->intern(stream.name);
         match_type_ = rt.interner->intern("SequenceMatch");
         n_aliases_ = nfa_.aliases.size();
@@ -498,6 +542,7 @@ struct PatternMatcher::Impl {
 
         indexed_ = form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillNextMatch;
         if (indexed_) setup_index(ns);
+        for (const StepInfo& si : steps_) slot_vecs_ |= si.deferred;
         setup_dag();
 
         alias_rows_.resize(n_aliases_);
@@ -642,32 +687,23 @@ struct PatternMatcher::Impl {
     // ------------------------------------------------------------ match rows
 
     Row make_row(const Binding* b, int64_t t0, int64_t last_ts, int64_t ts, Arena& scratch) {
-        size_t n = origins_.size();
+        size_t n = out_fields_.size();
         Value* slots = scratch.allocate_array<Value>(n == 0 ? 1 : n);
         for (size_t i = 0; i < n; ++i) {
-            const ir::FieldOrigin& o = origins_[i];
+            const OutField& o = out_fields_[i];
             Value v;
-            switch (o.from) {
-                case ir::FieldOrigin::From::StreamName:
+            switch (o.kind) {
+                case OutField::kStreamName:
                     v = Value::string(stream_name_);
                     break;
-                case ir::FieldOrigin::From::MatchDuration:
+                case OutField::kDuration:
                     v = Value::integer(last_ts - t0);
                     break;
-                case ir::FieldOrigin::From::Alias:
-                    if (!o.candidates.empty()) {
-                        auto [a, slot] = o.candidates[0];
-                        if (a >= 0 && static_cast<size_t>(a) < n_aliases_ && slot >= 0 && b[a].ev != kNone) {
-                            const Ev& e = evs_[b[a].ev];
-                            if (static_cast<uint32_t>(slot) < e.n) v = ev_slots(b[a].ev)[slot];
-                        }
-                    }
+                case OutField::kAliasSlot:
+                    if (uint32_t id = b[o.alias].ev; id != kNone && o.slot < evs_[id].n) v = ev_slots(id)[o.slot];
                     break;
-                case ir::FieldOrigin::From::AliasCount:
-                    if (!o.candidates.empty()) {
-                        int32_t a = o.candidates[0].first;
-                        if (a >= 0 && static_cast<size_t>(a) < n_aliases_) v = Value::integer(b[a].count);
-                    }
+                case OutField::kAliasCount:
+                    v = Value::integer(b[o.alias].count);
                     break;
                 default:
                     break;
@@ -747,9 +783,15 @@ struct PatternMatcher::Impl {
         const Value* v = slot >= 0 && row.slots[slot].present() ? &row.slots[slot] : nullptr;
         // Int keys: a cache in front of the string-form index (an int has one string form).
         bool int_key = v && v->kind == ValueKind::Int;
+        bool small = int_key && v->i >= 0 && v->i < kSmallKeys;
+        if (small && static_cast<size_t>(v->i) < small_part_.size() && small_part_[static_cast<size_t>(v->i)] != kNone)
+            return &parts_[small_part_[static_cast<size_t>(v->i)]];
         if (int_key) {
             auto ci = int_part_.find(v->i);
-            if (ci != int_part_.end()) return &parts_[ci->second];
+            if (ci != int_part_.end()) {
+                if (small) remember_small(v->i, ci->second);
+                return &parts_[ci->second];
+            }
         }
         key_buf_.clear();
         if (v) append_partition_key(key_buf_, *v);
@@ -764,7 +806,13 @@ struct PatternMatcher::Impl {
             part_index_.emplace(key_buf_, idx);
         }
         if (int_key) int_part_.emplace(v->i, idx);
+        if (small) remember_small(v->i, idx);
         return &parts_[idx];
+    }
+
+    void remember_small(int64_t k, uint32_t idx) {
+        if (small_part_.size() <= static_cast<size_t>(k)) small_part_.resize(static_cast<size_t>(k) + 1, kNone);
+        small_part_[static_cast<size_t>(k)] = idx;
     }
 
     uint32_t partition_id(const Partition* P) const { return static_cast<uint32_t>(P - parts_.data()); }
@@ -1273,12 +1321,12 @@ struct PatternMatcher::Impl {
     void dag_add(Partition& P, uint32_t pred, int32_t step) {
         const size_t na = n_aliases_;
         const std::vector<char>& mask = dmask_[step];
-        dbind_tmp_.assign(na, Binding{});
+        dbind_tmp_.resize(na);
         const Binding* pb = P.dbinds.data() + static_cast<size_t>(pred) * na;
-        for (size_t a = 0; a < na; ++a)
-            if (mask[a]) dbind_tmp_[a] = pb[a];
+        for (size_t a = 0; a < na; ++a) dbind_tmp_[a] = mask[a] ? pb[a] : Binding{};
+        const uint32_t ev = cur_ev();
         int32_t al = steps_[step].alias;
-        if (al >= 0) dbind_tmp_[al] = Binding{cur_ev(), 1};
+        if (al >= 0) dbind_tmp_[al] = Binding{ev, 1};
         uint32_t root = P.dnodes[pred].root;
         uint64_t h = mix64((static_cast<uint64_t>(root) << 8) ^ static_cast<uint64_t>(step));
         for (size_t a = 0; a < na; ++a) h = mix64(h ^ dbind_tmp_[a].ev);
@@ -1304,13 +1352,14 @@ struct PatternMatcher::Impl {
             DNode d;
             d.pos = event_no_;
             d.ts = now_;
-            d.ev = cur_ev();
+            d.ev = ev;
             ref(d.ev);
             d.root = root;
             d.step = step;
             P.dnodes.push_back(d);
-            P.dbinds.insert(P.dbinds.end(), dbind_tmp_.begin(), dbind_tmp_.end());
+            for (size_t a = 0; a < na; ++a) P.dbinds.push_back(dbind_tmp_[a]);
             ++P.dnodes[root].nnodes;
+            ++P.dstep_n[static_cast<size_t>(step)];
             dtable_[i] = node;
         }
         DNode& N = P.dnodes[node];
@@ -1436,6 +1485,7 @@ struct PatternMatcher::Impl {
         P.droots.clear();
         P.dbinds.clear();
         P.dedges.clear();
+        std::fill(P.dstep_n.begin(), P.dstep_n.end(), 0u);
         P.ddead = 0;
         P.dpaths = 0;
     }
@@ -1468,28 +1518,35 @@ struct PatternMatcher::Impl {
     }
 
     std::vector<uint32_t> dremap_;
+    // dag_compact's output, swapped with the partition's arrays: both keep their capacity, so
+    // the nodes added after a compaction do not regrow them (malloc, copy, free) every time.
+    std::vector<DNode> dc_nodes_;
+    std::vector<Binding> dc_binds_;
+    std::vector<DEdge> dc_edges_;
 
     void dag_compact(Partition& P) {
         const size_t na = n_aliases_;
         dremap_.assign(P.dnodes.size(), kNone);
-        std::vector<DNode> nodes;
-        std::vector<Binding> binds;
-        std::vector<DEdge> edges;
-        nodes.reserve(P.dnodes.size() - P.ddead);
-        binds.reserve((P.dnodes.size() - P.ddead) * na);
+        std::vector<DNode>& nodes = dc_nodes_;
+        std::vector<Binding>& binds = dc_binds_;
+        std::vector<DEdge>& edges = dc_edges_;
+        nodes.clear();
+        binds.clear();
+        edges.clear();
+        std::fill(P.dstep_n.begin(), P.dstep_n.end(), 0u);
         for (uint32_t n = 0; n < P.dnodes.size(); ++n) {
             const DNode& N = P.dnodes[n];
             if (P.dnodes[N.root].dead) {
                 unref(N.ev);
                 continue;
             }
+            ++P.dstep_n[static_cast<size_t>(N.step)];
             dremap_[n] = static_cast<uint32_t>(nodes.size());
             nodes.push_back(N);
             DNode& M = nodes.back();
             M.root = dremap_[N.root];
             M.pred_head = kNone;
-            binds.insert(binds.end(), P.dbinds.begin() + static_cast<std::ptrdiff_t>(n * na),
-                         P.dbinds.begin() + static_cast<std::ptrdiff_t>((n + 1) * na));
+            for (size_t a = 0; a < na; ++a) binds.push_back(P.dbinds[n * na + a]);
             // Edge order does not matter (completions are sorted), so prepend.
             for (uint32_t e = N.pred_head; e != kNone; e = P.dedges[e].next) {
                 edges.push_back(DEdge{dremap_[P.dedges[e].pred], M.pred_head});
@@ -1519,6 +1576,21 @@ struct PatternMatcher::Impl {
         for (int32_t s = 0; s < last && s < 64; ++s)
             if ((steps_[s].kleene && steps_[s].type_id == sch) || steps_[s + 1].type_id == sch) wants |= 1ull << s;
         if (n_steps_ > 64) wants = ~0ull;
+        // The scan skips the nodes of step s when the partition has none, or when step s + 1's
+        // predicate reads no alias (one verdict for the event) and fails: such nodes cannot
+        // advance (unless by their own Kleene step). Same verdicts as per node; the order of
+        // the transitions is unchanged.
+        for (int32_t s = 0; s < last && s < 64 && wants; ++s) {
+            if (!(wants >> s & 1)) continue;
+            if (P.dstep_n.empty() || P.dstep_n[static_cast<size_t>(s)] == 0) {  // no node to advance
+                wants &= ~(1ull << s);
+                continue;
+            }
+            if (steps_[s].kleene && steps_[s].type_id == sch) continue;
+            const StepInfo& nx = steps_[s + 1];
+            if (nx.own || !nx.reads_full.empty() || nx.reads_len) continue;
+            if (!dag_qualifies(s + 1, empty_binds_.data(), false, s)) wants &= ~(1ull << s);
+        }
         for (uint32_t n = 0; n < nn && wants; ++n) {
             const DNode& N = P.dnodes[n];
             if (N.step < 64 && !(wants >> N.step & 1)) continue;
@@ -1594,6 +1666,8 @@ struct PatternMatcher::Impl {
             d.step = 0;
             P.dnodes.push_back(d);
             P.droots.push_back(n);
+            if (P.dstep_n.empty()) P.dstep_n.assign(static_cast<size_t>(n_steps_), 0);
+            ++P.dstep_n[0];
             P.dbinds.resize(P.dbinds.size() + na, Binding{});
             if (steps_[0].alias >= 0) P.dbinds[static_cast<size_t>(n) * na + steps_[0].alias] = Binding{d.ev, 1};
             ++P.dpaths;
@@ -1677,8 +1751,22 @@ struct PatternMatcher::Impl {
         return e.slots[0] < ev.n ? ev_slots(id)[e.slots[0]] : Value::absent();
     }
 
+    /// Hash of a bucket key: equal keys (values_equal, so 1 and 1.0) hash alike. Ints, and
+    /// floats equal to one (float_as_int's test), skip the out-of-line hash_value.
+    static uint64_t key_hash(const Value& key) {
+        int64_t i;
+        if (key.kind == ValueKind::Int) {
+            i = key.i;
+        } else if (key.kind == ValueKind::Float && key.f >= -0x1p63 && key.f < 0x1p63 && key.f == std::trunc(key.f)) {
+            i = static_cast<int64_t>(key.f);
+        } else {
+            return hash_value(key);
+        }
+        return static_cast<uint64_t>(i) * 0xD6E8FEB86659FD93ULL;
+    }
+
     static uint64_t bucket_hash(uint32_t part, int32_t step, const Value& key) {
-        return mix64(hash_value(key) + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(part) + 1) +
+        return mix64(key_hash(key) + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(part) + 1) +
                      0xC2B2AE3D27D4EB4FULL * (static_cast<uint64_t>(step) + 1));
     }
 
@@ -1707,21 +1795,29 @@ struct PatternMatcher::Impl {
         return i;
     }
 
-    /// Inserts an entry for hash `h`, known to be missing; the caller puts a run in its list
-    /// at once. Returns its table index.
-    size_t tinsert(uint64_t h) {
-        if ((table_count_ + 1) * 4 > table_.size() * 3) {
+    /// Table index of the bucket of (part, step, key), inserted (empty list) when missing: one
+    /// probe sequence for both. The caller puts a run in its list at once.
+    size_t tfind_or_insert(uint64_t h, uint32_t part, int32_t step, const Value& key) {
+        // At most half full: most lookups miss (a B whose A is gone), and a miss probes to the
+        // first empty entry.
+        if ((table_count_ + 1) * 2 > table_.size()) {
             std::vector<TEntry> old;
             old.swap(table_);
             table_.assign(old.empty() ? 64 : old.size() * 2, TEntry{});
             for (const TEntry& t : old)
                 if (t.head != kNone) table_[tplace(t.h)] = t;
         }
+        size_t mask = table_.size() - 1;
         uint32_t h32 = static_cast<uint32_t>(h);
-        size_t i = tplace(h32);
-        table_[i] = TEntry{h32, kNone, kNone, 0};
-        ++table_count_;
-        return i;
+        for (size_t i = h32 & mask;; i = (i + 1) & mask) {
+            TEntry& t = table_[i];
+            if (t.head == kNone) {
+                t = TEntry{h32, kNone, kNone, 0};
+                ++table_count_;
+                return i;
+            }
+            if (t.h == h32 && slot_waits_for(t.head, h, part, step, key)) return i;
+        }
     }
 
     /// Removes the (now empty) entry at table index `i`.
@@ -1785,8 +1881,7 @@ struct PatternMatcher::Impl {
             Value key = alias_value(*idx_[k].alias_field, sb(si));
             if (!key.present()) return;  // `field == absent` never holds: the run cannot advance
             uint64_t h = bucket_hash(S.part, k, key);
-            int64_t i = tfind(h, S.part, k, key);
-            size_t bi = i >= 0 ? static_cast<size_t>(i) : tinsert(h);
+            size_t bi = tfind_or_insert(h, S.part, k, key);
             Slot& S2 = slots_[si];
             S2.wait = k;
             S2.khash = h;
@@ -1847,8 +1942,10 @@ struct PatternMatcher::Impl {
         r.taken = 0;
         r.complete = false;
         r.dead = false;
-        r.deferred.clear();
-        r.positions.clear();
+        if (slot_vecs_) {
+            r.deferred.clear();
+            r.positions.clear();
+        }
         std::fill_n(sb(si), n_aliases_, Binding{});
         ++parts_[part].live;
         return si;
@@ -1863,8 +1960,10 @@ struct PatternMatcher::Impl {
                 unref(b[a].ev);
                 b[a].ev = kNone;
             }
-        for (uint32_t e : S.r.deferred) unref(e);
-        S.r.deferred.clear();
+        if (slot_vecs_) {
+            for (uint32_t e : S.r.deferred) unref(e);
+            S.r.deferred.clear();
+        }
         S.live = false;
         slot_seq_[si] = kDeadSeq;
         --parts_[S.part].live;
@@ -1920,11 +2019,15 @@ struct PatternMatcher::Impl {
             __builtin_prefetch(&slots_[u]);
             __builtin_prefetch(reinterpret_cast<const char*>(&slots_[u]) + 64);
         }
-        if (fifo_head_ + 2 < fifo_.size() && !table_.empty()) {
+        if (fifo_head_ + 2 < fifo_.size()) {
             const ExpItem& f = fifo_[fifo_head_ + 2];
             if (slot_seq_[f.slot] == f.seq) {
                 const Slot& S = slots_[f.slot];
-                if (S.wait >= 0) __builtin_prefetch(&table_[static_cast<uint32_t>(S.khash) & (table_.size() - 1)]);
+                if (S.wait >= 0 && !table_.empty())
+                    __builtin_prefetch(&table_[static_cast<uint32_t>(S.khash) & (table_.size() - 1)]);
+                const Binding* b = sb(f.slot);  // the events it releases
+                for (size_t a = 0; a < n_aliases_; ++a)
+                    if (b[a].ev != kNone) __builtin_prefetch(&evs_[b[a].ev]);
             }
         }
         if (fifo_head_ == fifo_.size()) {
@@ -1971,7 +2074,9 @@ struct PatternMatcher::Impl {
             cands_.swap(merge_buf_);
         };
         int32_t sch = cur_row_->schema;
-        if (sch >= 0 && static_cast<size_t>(sch) < idx_by_type_.size()) {
+        bool by_index = sch >= 0 && static_cast<size_t>(sch) < idx_by_type_.size() && !idx_by_type_[sch].empty();
+        if (!by_index && P.scan_head == kNone) return;  // no run this event can reach
+        if (by_index) {
             for (int32_t k : idx_by_type_[sch]) {
                 Value key = field_value(*idx_[k].field);
                 if (!key.present()) continue;  // `absent == x` never holds
@@ -2047,7 +2152,8 @@ struct PatternMatcher::Impl {
     void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
         auto sink = [&](Row row) { out.push_back(row); };
         for (int32_t s = 0; s < n_start_; ++s) {
-            if (qualifies(s, empty_binds_.data(), false)) {
+            // (the type test first: qualifies' own, without the call)
+            if (cur_row_->schema == steps_[s].type_id && qualifies(s, empty_binds_.data(), false)) {
                 bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
                 if (stays && parts_[pid].live >= kMaxRuns) {
                     ++dropped_;
@@ -2113,7 +2219,7 @@ struct PatternMatcher::Impl {
             bool strict = strategy_ == Strategy::StrictContiguity;
             if (indexed_) {
                 if (is_step) {
-                    uint32_t pid = partition_id(find_partition(row, true));
+                    uint32_t pid = partitioned_ ? partition_id(find_partition(row, true)) : 0;
                     advance_indexed(pid, out, scratch);
                     start_indexed(pid, out, scratch);
                 }
@@ -2339,6 +2445,8 @@ struct PatternMatcher::Impl {
         if (!partitioned_ && np != 1) return r.fail("unpartitioned pattern with several partitions");
         if (partitioned_) {
             parts_.clear();
+            int_part_.clear();  // caches of partition indexes
+            small_part_.clear();
             for (uint32_t p = 0; p < np; ++p) {
                 std::string key(r.str());
                 if (!r.ok()) return false;
@@ -2370,6 +2478,7 @@ struct PatternMatcher::Impl {
                 if (!first && run.seq <= last_seq) return r.fail("runs out of creation order");
                 first = false;
                 last_seq = run.seq;
+                slot_vecs_ |= !run.deferred.empty() || !run.positions.empty();
                 uint32_t si = alloc_slot(part);
                 slots_[si].r = std::move(run);
                 std::copy(b.begin(), b.end(), sb(si));

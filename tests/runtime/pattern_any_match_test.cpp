@@ -115,6 +115,12 @@ const char* const kQueries[] = {
     "pattern P = SEQ(A as a, B+ where v > b.v as b, B where v == a.v as d, C as c) within 15ms "
     "strategy skip_till_any_match\n"
     "stream M = P .emit(a: a.v, n: len(b), b: b.v, d: d.v, c: c.v)",
+    // a next step reading no alias after a Kleene step of the same type (the event-level
+    // verdict may skip the nodes before it, never the Kleene ones)
+    "event T:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(T where v < 4 as x, T+ where v > 3 as y, T where v < 2 as z) within 9ms partition by k "
+    "strategy skip_till_any_match\n"
+    "stream M = P .emit(x: x.v, n: len(y), y: y.v, z: z.v)",
     // same-type steps, no within, unpartitioned
     "event T:\n    k: int\n    v: int\n"
     "pattern P = SEQ(T where v < 3 as x, T+ where v > x.v as y, T where v == 9 as z) within 30ms strategy skip_till_any_match\n"
