@@ -352,8 +352,13 @@ int run_simulate(const Args& args) {
             report_read_error(o.events, err);
             return 1;
         }
+        // Rows hold what operators read; when none reads whole events later, the field arrays
+        // are dead once a batch is prepared and their memory serves the next batch.
+        runtime::Arena field_arena(1 << 20);
+        runtime::Arena* fields = engine.keeps_field_lists() ? nullptr : &field_arena;
         for (;;) {
-            if (!reader.next_batch(events, err)) {
+            if (fields) fields->reset();
+            if (!reader.next_batch(events, err, 4096, fields)) {
                 writer.flush();
                 report_read_error(o.events, err);
                 return 1;

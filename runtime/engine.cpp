@@ -1199,6 +1199,8 @@ void Engine::process_batch(const EventBatch& batch, size_t first, size_t count) 
     impl_->process_batch(batch, first, count);
 }
 
+bool Engine::keeps_field_lists() const { return impl_->keep_raw; }
+
 uint64_t Engine::type_kernel_events() const { return impl_->type_events; }
 
 bool Engine::reads(const StrObj* type) const {

@@ -77,6 +77,11 @@ public:
     /// Input events that ran through a type kernel so far (not part of the stats, and not
     /// checkpointed: a diagnostic for tests and benchmarks).
     uint64_t type_kernel_events() const;
+    /// Whether some operator may read an input event's whole field list (InputEvent::fields)
+    /// after process()/prepare() returned. If not, a caller may recycle the memory of the field
+    /// arrays once their events are processed or prepared (EventReader::next_batch's
+    /// `field_arena`); strings and other values they point to must stay.
+    bool keeps_field_lists() const;
     /// End of input: flushes open session windows and trend-aggregation windows (SEMANTICS §15).
     void finish();
 

@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "frontend/diagnostic.hpp"
 #include "ir/compiler.hpp"
+#include "runtime/event_batch.hpp"
 #include "runtime/event_reader.hpp"
 #include "runtime/value_io.hpp"
 
@@ -273,4 +275,80 @@ TEST(EngineTest, PatternLambdaDropsBatchesWhereItIsFalse) {
 }
 
 }  // namespace
+}  // namespace varpulis::runtime
+
+namespace varpulis::runtime {
+namespace {
+
+/// Outputs of `program` over `events`, run per event (process) or prepared in batches of 3
+/// whose field arrays share one arena that is reset before each batch is read.
+std::vector<std::string> run_fields_recycled(const std::string& program, const std::string& events, bool recycle,
+                                             bool* keeps = nullptr) {
+    auto c = ir::compile_source("t.vpl", program, ir::CompileStage::Lower);
+    EXPECT_TRUE(c->ok()) << frontend::render_all(c->file, c->diags);
+    if (!c->ok()) return {};
+    Interner interner;
+    Arena arena;
+    Arena fields(256);
+    std::vector<std::string> out;
+    Engine engine(*c->plan, interner, [&](const OutputEvent& e) {
+        std::string f = std::string(e.stream) + "@" + std::to_string(e.timestamp_ms);
+        for (uint32_t i = 0; i < e.field_count; ++i) {
+            f += " " + std::string(e.names[i]->view()) + "=";
+            append_display(f, e.values[i]);
+        }
+        out.push_back(f);
+    }, stderr);
+    if (keeps) *keeps = engine.keeps_field_lists();
+    EventReader reader(interner, arena);
+    reader.open_text(events, EventFormat::Evt);
+    std::vector<InputEvent> batch;
+    std::vector<EventBatch> prepared;
+    ReadError err;
+    for (;;) {
+        if (recycle) fields.reset();
+        EXPECT_TRUE(reader.next_batch(batch, err, 3, recycle ? &fields : nullptr)) << err.message;
+        if (batch.empty()) break;
+        if (!recycle) {
+            for (const auto& ev : batch) engine.process(ev);
+            continue;
+        }
+        prepared.emplace_back();
+        engine.prepare(batch.data(), batch.size(), prepared.back());
+        // Scribble over the recycled field arrays: nothing may read them any more.
+        for (auto& ev : batch) std::memset(static_cast<void*>(ev.fields), 0xAB, ev.field_count * sizeof(Field));
+    }
+    for (const auto& b : prepared) engine.process_batch(b);
+    engine.finish();
+    return out;
+}
+
+}  // namespace
+
+TEST(EngineTest, FieldArraysMayBeRecycledAfterPrepareWhenNoOperatorKeepsThem) {
+    const std::string program =
+        "event T:\n    s: str\n    v: int\n"
+        "stream S = T.where(v > 2).emit(event_type: \"Out\", s: s, w: v * 10)\n"
+        "stream C = T.select(s: s, n: v + 1).where(n > 0).emit(s: s, n: n)\n";
+    std::string events;
+    for (int i = 0; i < 20; ++i)
+        events += "@" + std::to_string(i) + " T { s: \"k" + std::to_string(i % 4) + "\", v: " + std::to_string(i % 7) + " }\n";
+    bool keeps = true;
+    auto recycled = run_fields_recycled(program, events, true, &keeps);
+    EXPECT_FALSE(keeps);
+    auto plain = run_fields_recycled(program, events, false);
+    EXPECT_EQ(recycled, plain);
+    EXPECT_EQ(plain.size(), 31u);  // 11 with v > 2, and all 20 through C
+}
+
+TEST(EngineTest, WholeEventUsesKeepFieldLists) {
+    for (const char* program : {"event T:\n    v: int\nstream S = T.print()\n",
+                                "event T:\n    v: int\nstream S = T.window(2).aggregate(n: count())\n",
+                                "event T:\n    v: int\nstream S = T as a -> T as b .within(1s)\n"}) {
+        bool keeps = false;
+        run_fields_recycled(program, "@0 T { v: 1 }\n", false, &keeps);
+        EXPECT_TRUE(keeps) << program;
+    }
+}
+
 }  // namespace varpulis::runtime
