@@ -565,15 +565,17 @@ struct PatternMatcher::Impl {
     }
 
     void load_aliases(const Binding* b) {
-        for (size_t i = 0; i < n_aliases_; ++i) {
-            if (b[i].ev != kNone) {
-                alias_rows_[i] = view(b[i].ev);
-                alias_ptrs_[i] = &alias_rows_[i];
-            } else {
-                alias_ptrs_[i] = nullptr;
-            }
-            alias_counts_[i] = b[i].count;
+        for (size_t i = 0; i < n_aliases_; ++i) load_alias(b, i);
+    }
+
+    void load_alias(const Binding* b, size_t i) {
+        if (b[i].ev != kNone) {
+            alias_rows_[i] = view(b[i].ev);
+            alias_ptrs_[i] = &alias_rows_[i];
+        } else {
+            alias_ptrs_[i] = nullptr;
         }
+        alias_counts_[i] = b[i].count;
     }
 
     bool test(const Expr* e, const Row& row) {
@@ -612,15 +614,7 @@ struct PatternMatcher::Impl {
     /// load_aliases for a predicate that reads only the aliases `which` (and no len()): the
     /// other entries keep stale values it never looks at.
     void load_aliases_of(const Binding* b, const std::vector<int32_t>& which) {
-        for (int32_t i : which) {
-            if (b[i].ev != kNone) {
-                alias_rows_[i] = view(b[i].ev);
-                alias_ptrs_[i] = &alias_rows_[i];
-            } else {
-                alias_ptrs_[i] = nullptr;
-            }
-            alias_counts_[i] = b[i].count;
-        }
+        for (int32_t i : which) load_alias(b, static_cast<size_t>(i));
     }
 
     void bind(Binding* b, int32_t alias, uint32_t ev, uint32_t count) {
