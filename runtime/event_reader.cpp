@@ -226,12 +226,16 @@ struct EventReader::Impl {
 
     /// Where field arrays go: `arena` unless the caller of next_batch gives one per batch.
     Arena* field_arena = nullptr;
-    /// Recent short strings by hash (direct-mapped): repeated values such as symbols, ids and
-    /// locations share one copy instead of one per event. Cleared when `arena` is reset.
-    static constexpr size_t kStrCache = 1024;
+    /// Recent short strings by hash (direct-mapped): repeated values such as symbols, user ids,
+    /// addresses and locations share one copy instead of one per event. An entry is valid only
+    /// for the arena generation it was made in (no clearing when the arena is reset).
+    struct SharedStr {
+        const StrObj* s = nullptr;
+        uint64_t generation = 0;
+    };
+    static constexpr size_t kStrCache = 16384;
     static constexpr size_t kStrCacheMaxBytes = 32;
-    const StrObj* str_cache[kStrCache] = {};
-    uint64_t str_cache_generation = 0;
+    std::unique_ptr<SharedStr[]> str_cache{new SharedStr[kStrCache]};
     simdjson::dom::parser json;
     std::vector<char> json_scratch;     // padded copy for parse_json_event
 
@@ -822,16 +826,14 @@ struct EventReader::Impl {
     /// A string in `arena`, shared with an earlier equal one when the cache still has it.
     const StrObj* shared_str(std::string_view s) {
         if (s.size() > kStrCacheMaxBytes) return arena.make_string(s);
-        if (str_cache_generation != arena.generation()) {
-            std::fill(std::begin(str_cache), std::end(str_cache), nullptr);
-            str_cache_generation = arena.generation();
-        }
         const uint32_t h = fnv1a(s);
-        const StrObj*& slot = str_cache[h & (kStrCache - 1)];
-        if (slot != nullptr && slot->hash == h && slot->size == s.size() && bytes_equal(slot->data, s.data(), s.size()))
-            return slot;
-        slot = arena.make_string(s);
-        return slot;
+        SharedStr& e = str_cache[h & (kStrCache - 1)];
+        if (e.s != nullptr && e.generation == arena.generation() && e.s->hash == h && e.s->size == s.size() &&
+            bytes_equal(e.s->data, s.data(), s.size()))
+            return e.s;
+        e.s = arena.make_string(s);
+        e.generation = arena.generation();
+        return e.s;
     }
 
     /// Decodes a quoted string body: \n \t \" \' \\ ; any other \x is kept as is.
