@@ -142,6 +142,15 @@ Collected collect_plan(const ir::Plan& plan) {
     return c;
 }
 
+/// The last operator of a fused stream that is not a Filter: the projection whose row comes
+/// out (filters may follow it). ops.size() when the stream only filters.
+size_t last_projection(const ir::StreamPlan& sp) {
+    size_t last = sp.ops.size();
+    for (size_t k = 0; k < sp.ops.size(); ++k)
+        if (sp.ops[k].kind != ir::OpKind::Filter) last = k;
+    return last;
+}
+
 /// Whether an operator's compiled code calls the interpreter anywhere.
 bool calls_interpreter(const ir::Plan& plan, const ir::Operator& op) {
     Collected c;
@@ -267,9 +276,7 @@ public:
         cur->setName("in");
         out->setName("out");
         ctx->setName("ctx");
-        size_t last_projection = 0;   // the one that writes `out`; filters may follow it
-        for (size_t k = 0; k < sp.ops.size(); ++k)
-            if (sp.ops[k].kind != ir::OpKind::Filter) last_projection = k;
+        const size_t last = last_projection(sp);   // writes `out`
         for (size_t k = 0; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
             llvm::Function* kernel = m_.getFunction(op_names[k]);
@@ -285,7 +292,7 @@ public:
                 continue;
             }
             llvm::Value* dest = out;
-            if (k != last_projection)
+            if (k != last)
                 dest = entry_alloca(16 * std::max<size_t>(plan_.schemas[static_cast<size_t>(op.out)].fields.size(), 1));
             b_.CreateCall(kernel, {cur, dest, ctx});
             cur = dest;
@@ -339,9 +346,7 @@ public:
             llvm::BasicBlock* next = block("stream.next");
             slots_ = row;
             llvm::Value* out = nullptr;
-            size_t last_projection = sp.ops.size();
-            for (size_t k = 0; k < sp.ops.size(); ++k)
-                if (sp.ops[k].kind != ir::OpKind::Filter) last_projection = k;
+            const size_t last = last_projection(sp);
             for (size_t k = 0; k < sp.ops.size(); ++k) {
                 const ir::Operator& op = sp.ops[k];
                 const Numbering saved{next_node_, next_string_};
@@ -358,7 +363,7 @@ public:
                     for (size_t s = 0; s < items.size(); ++s)
                         store(gen(items[s]), b_.CreateConstInBoundsGEP1_64(i8_, dest, 16 * s));
                     slots_ = dest;
-                    if (k == last_projection) out = dest;
+                    if (k == last) out = dest;
                 }
                 next_node_ = saved.node;
                 next_string_ = saved.string;

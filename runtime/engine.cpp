@@ -260,13 +260,9 @@ struct Engine::Impl {
     }
 
     EvalContext context(const Row* row) {
+        if (row) return row_context(rt, *row);
         EvalContext c;
         c.rt = &rt;
-        c.row = row;
-        if (row) {
-            c.now_ms = row->ts;
-            c.has_now = true;
-        }
         return c;
     }
 

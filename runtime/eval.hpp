@@ -57,17 +57,23 @@ Value eval(const ir::Expr& e, EvalContext& ctx);
 /// Boolean contexts (`.where`, `.having`, step predicates): true only for Bool true.
 bool eval_condition(const ir::Expr* e, EvalContext& ctx);
 
+/// The context an expression on `row` is evaluated in: its fields, and now() = its time.
+inline EvalContext row_context(Runtime& rt, const Row& row) {
+    EvalContext ctx;
+    ctx.rt = &rt;
+    ctx.row = &row;
+    ctx.now_ms = row.ts;
+    ctx.has_now = true;
+    return ctx;
+}
+
 /// The context pattern predicates are evaluated in: candidate `row` with the current alias
 /// bindings (SEMANTICS §9.2).
 inline EvalContext pattern_context(Runtime& rt, const Row& row, const Row* const* aliases,
                                    const uint32_t* alias_counts) {
-    EvalContext ctx;
-    ctx.rt = &rt;
-    ctx.row = &row;
+    EvalContext ctx = row_context(rt, row);
     ctx.aliases = aliases;
     ctx.alias_counts = alias_counts;
-    ctx.now_ms = row.ts;
-    ctx.has_now = true;
     return ctx;
 }
 

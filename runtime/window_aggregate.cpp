@@ -50,15 +50,6 @@ bool stable(const ir::Plan& plan, const ir::Expr* e, bool allow_now) {
     return true;
 }
 
-EvalContext row_context(Runtime& rt, const Row& row) {
-    EvalContext c;
-    c.rt = &rt;
-    c.row = &row;
-    c.now_ms = row.ts;
-    c.has_now = true;
-    return c;
-}
-
 }  // namespace
 
 bool window_fusion_enabled() {

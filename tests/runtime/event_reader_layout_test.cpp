@@ -70,6 +70,20 @@ std::string line(const std::string& prefix, const std::string& type, const std::
     return s + close;
 }
 
+/// A reader with its interner and arena, reading whole texts.
+struct TextReader {
+    Interner interner;
+    Arena arena;
+    EventReader reader{interner, arena};
+    std::vector<InputEvent> out;
+    ReadError err;
+
+    bool read(const std::string& text) {
+        out.clear();
+        return reader.read_text(text, EventFormat::Evt, out, err);
+    }
+};
+
 }  // namespace
 
 TEST(EventReaderLayoutTest, SameResultsAsTheGeneralParserOnRandomLines) {
@@ -95,12 +109,9 @@ TEST(EventReaderLayoutTest, SameResultsAsTheGeneralParserOnRandomLines) {
         const std::string second = line(prefixes[rng() % prefixes.size()], type, names2, v, rng() % 8 ? close : " }");
         const std::string expected = read_alone(first) + read_alone(second);
         if (expected.find("error:") != std::string::npos) continue;
-        Interner interner;
-        Arena arena;
-        EventReader reader(interner, arena);
-        std::vector<InputEvent> out;
-        ReadError err;
-        ASSERT_TRUE(reader.read_text(first + "\n" + second + "\n" + second, EventFormat::Evt, out, err)) << err.message;
+        TextReader r;
+        ASSERT_TRUE(r.read(first + "\n" + second + "\n" + second)) << r.err.message;
+        const auto& out = r.out;
         ASSERT_EQ(out.size(), 3u);
         EXPECT_EQ(describe(out[0]) + "\n" + describe(out[1]) + "\n", expected) << first << "\n" << second;
         EXPECT_EQ(describe(out[2]), describe(out[1])) << second;
@@ -108,18 +119,15 @@ TEST(EventReaderLayoutTest, SameResultsAsTheGeneralParserOnRandomLines) {
 }
 
 TEST(EventReaderLayoutTest, InterleavedTypesKeepTheirOwnLayouts) {
-    Interner interner;
-    Arena arena;
-    EventReader reader(interner, arena);
-    std::vector<InputEvent> out;
-    ReadError err;
+    TextReader r;
+    const auto& out = r.out;
     std::string text;
     for (int i = 0; i < 50; ++i) {
         text += "@" + std::to_string(i) + " A { k: " + std::to_string(i) + ", v: 1.5 }\n";
         text += "@" + std::to_string(i) + " B { k: \"s" + std::to_string(i % 3) + "\" }\n";
         text += "@" + std::to_string(i) + " AB { k: " + std::to_string(-i) + ", v: true }\n";
     }
-    ASSERT_TRUE(reader.read_text(text, EventFormat::Evt, out, err));
+    ASSERT_TRUE(r.read(text));
     ASSERT_EQ(out.size(), 150u);
     for (int i = 0; i < 50; ++i) {
         EXPECT_EQ(describe(out[3 * i]), "A@" + std::to_string(i) + " k=3:" + std::to_string(i) + " v=4:1.5");
@@ -129,19 +137,15 @@ TEST(EventReaderLayoutTest, InterleavedTypesKeepTheirOwnLayouts) {
 }
 
 TEST(EventReaderLayoutTest, EqualShortStringsShareOneCopyUntilTheArenaIsReset) {
-    Interner interner;
-    Arena arena;
-    EventReader reader(interner, arena);
-    std::vector<InputEvent> out;
-    ReadError err;
-    ASSERT_TRUE(reader.read_text("A { s: \"SYM01\" }\nA { s: \"SYM01\" }\nA { s: SYM01 }\n", EventFormat::Evt, out, err));
+    TextReader r;
+    const auto& out = r.out;
+    ASSERT_TRUE(r.read("A { s: \"SYM01\" }\nA { s: \"SYM01\" }\nA { s: SYM01 }\n"));
     ASSERT_EQ(out.size(), 3u);
     EXPECT_EQ(out[0].fields[0].value.s, out[1].fields[0].value.s);
     EXPECT_EQ(out[0].fields[0].value.s, out[2].fields[0].value.s);
-    arena.reset();
-    out.clear();
+    r.arena.reset();
     // After a reset the old copy is gone: a new one is made (ASan would catch a stale one).
-    ASSERT_TRUE(reader.read_text("A { s: \"SYM01\" }\n", EventFormat::Evt, out, err));
+    ASSERT_TRUE(r.read("A { s: \"SYM01\" }\n"));
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].fields[0].value.s->view(), "SYM01");
     EXPECT_EQ(out[0].fields[0].value.s->hash, fnv1a("SYM01"));
