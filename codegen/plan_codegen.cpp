@@ -19,6 +19,8 @@
 #include "ir/printer.hpp"
 #include "runtime/abi.hpp"
 #include "runtime/value.hpp"
+#include "ir/window_fusion.hpp"
+#include "runtime/window_state.hpp"
 
 namespace varpulis::codegen {
 
@@ -323,6 +325,12 @@ public:
             "begin_row");
         auto* emit_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i64_, ptr_}, false);
         auto* begin_row_type = llvm::FunctionType::get(void_, {ptr_, i64_}, false);
+        window_enter_ = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, window_enter)), llvm::Align(8),
+            "window_enter");
+        window_close_ = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, window_close)), llvm::Align(8),
+            "window_close");
         bool calls_interpreter_any = false;
         for (int32_t sid : streams)
             for (const auto& op : plan_.streams[static_cast<size_t>(sid)].ops)
@@ -347,8 +355,15 @@ public:
             slots_ = row;
             llvm::Value* out = nullptr;
             const size_t last = last_projection(sp);
+            const int window = type_loop_window(plan_, sp);
             for (size_t k = 0; k < sp.ops.size(); ++k) {
                 const ir::Operator& op = sp.ops[k];
+                if (static_cast<int>(k) == window) {
+                    // The window and its aggregate; the operators after them run in the engine
+                    // when a window closes.
+                    window_feed(run, sid, i, op, sp.ops[k + 1], numbering_.at({static_cast<size_t>(sid), k + 1}), stop);
+                    break;
+                }
                 const Numbering saved{next_node_, next_string_};
                 const Numbering& at = numbering_.at({static_cast<size_t>(sid), k});
                 next_node_ = at.node;
@@ -390,6 +405,117 @@ public:
     }
 
     size_t fallbacks_used() const { return next_node_; }
+
+    /// One event into a fused window (runtime/abi.hpp TypeRun::window_enter): the engine finds
+    /// its group, then the accumulators are updated here with the arithmetic of
+    /// runtime/window_state.hpp acc_add (same operations in the same order: bit-identical).
+    void window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, const ir::Operator& window,
+                     const ir::Operator& aggregate, const Numbering& at, llvm::BasicBlock* stop) {
+        using frontend::AggregateFn;
+        auto* enter_type = llvm::FunctionType::get(ptr_, {ptr_, i32_, i64_}, false);
+        auto* close_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i64_}, false);
+        llvm::Value* sid_v = b_.getInt32(static_cast<uint32_t>(sid));
+        llvm::CallInst* cursor = b_.CreateCall(enter_type, window_enter_, {run, sid_v, row}, "cursor");
+        cursor->addFnAttr(llvm::Attribute::NoUnwind);
+        llvm::BasicBlock* entered = block("window.entered");
+        b_.CreateCondBr(b_.CreateIsNull(cursor), stop, entered);
+        b_.SetInsertPoint(entered);
+        auto member = [&](llvm::Value* base, size_t offset, const char* name) {
+            return b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, base, offset), llvm::Align(8), name);
+        };
+        llvm::Value* acc = member(cursor, offsetof(runtime::WindowCursor, acc), "acc");
+        llvm::Value* group = member(cursor, offsetof(runtime::WindowCursor, group), "group");
+        llvm::Value* part = member(cursor, offsetof(runtime::WindowCursor, part), "part");
+        llvm::Value* group_count_at = b_.CreateConstInBoundsGEP1_64(i8_, group, offsetof(runtime::GroupHeader, count));
+        llvm::Value* group_count = b_.CreateAlignedLoad(i64_, group_count_at, llvm::Align(8), "group.count");
+
+        const Numbering saved{next_node_, next_string_};
+        next_node_ = at.node;
+        next_string_ = at.string;
+        for (size_t c = 0; c < aggregate.calls.size(); ++c) {
+            const ir::AggregateCall& call = aggregate.calls[c];
+            // Every argument is generated in call order: fallback and string numbers follow it.
+            Val v = gen(call.arg.get());
+            llvm::Value* base = b_.CreateConstInBoundsGEP1_64(i8_, acc, sizeof(runtime::CallAcc) * c);
+            llvm::Value* v_at = b_.CreateConstInBoundsGEP1_64(i8_, base, offsetof(runtime::CallAcc, v));
+            switch (call.fn) {
+                case AggregateFn::Count: break;
+                case AggregateFn::First: {
+                    llvm::BasicBlock* set = block("first.set");
+                    llvm::BasicBlock* cont = block("first.done");
+                    b_.CreateCondBr(b_.CreateICmpEQ(group_count, b_.getInt64(0)), set, cont);
+                    b_.SetInsertPoint(set);
+                    store(v, v_at);
+                    b_.CreateBr(cont);
+                    b_.SetInsertPoint(cont);
+                    break;
+                }
+                case AggregateFn::Last: store(v, v_at); break;
+                default: accumulate(call.fn, v, base); break;
+            }
+        }
+        next_node_ = saved.node;
+        next_string_ = saved.string;
+
+        b_.CreateAlignedStore(b_.CreateAdd(group_count, b_.getInt64(1)), group_count_at, llvm::Align(8));
+        llvm::Value* part_count_at = b_.CreateConstInBoundsGEP1_64(i8_, part, offsetof(runtime::WindowPartition, count));
+        llvm::Value* part_count =
+            b_.CreateAdd(b_.CreateAlignedLoad(i64_, part_count_at, llvm::Align(8)), b_.getInt64(1), "part.count");
+        b_.CreateAlignedStore(part_count, part_count_at, llvm::Align(8));
+        if (window.window.kind != ir::WindowKind::Count) return;
+        llvm::BasicBlock* full = block("window.full");
+        llvm::BasicBlock* open = block("window.open");
+        b_.CreateCondBr(b_.CreateICmpSGE(part_count, b_.getInt64(window.window.size)), full, open);
+        b_.SetInsertPoint(full);
+        llvm::CallInst* go_on = b_.CreateCall(close_type, window_close_, {run, sid_v, row});
+        go_on->addFnAttr(llvm::Attribute::NoUnwind);
+        b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), open, stop);
+        b_.SetInsertPoint(open);
+    }
+
+    /// acc_add for one numeric-input call, when `v` is a numeric input (numeric_input: ints
+    /// widen; NaN and other kinds are skipped).
+    void accumulate(frontend::AggregateFn fn, const Val& v, llvm::Value* base) {
+        using frontend::AggregateFn;
+        llvm::Value* x = as_double(v);
+        llvm::Value* ok = b_.CreateOr(is(v, ValueKind::Int), b_.CreateAnd(is(v, ValueKind::Float), b_.CreateFCmpORD(x, x)));
+        llvm::BasicBlock* add = block("acc.add");
+        llvm::BasicBlock* cont = block("acc.done");
+        b_.CreateCondBr(ok, add, cont);
+        b_.SetInsertPoint(add);
+        llvm::Value* a_at = b_.CreateConstInBoundsGEP1_64(i8_, base, offsetof(runtime::CallAcc, a));
+        llvm::Value* b_at = b_.CreateConstInBoundsGEP1_64(i8_, base, offsetof(runtime::CallAcc, b));
+        llvm::Value* n_at = b_.CreateConstInBoundsGEP1_64(i8_, base, offsetof(runtime::CallAcc, n));
+        llvm::Value* a = b_.CreateAlignedLoad(f64_, a_at, llvm::Align(8), "acc.a");
+        llvm::Value* n = b_.CreateAlignedLoad(i64_, n_at, llvm::Align(8), "acc.n");
+        llvm::Value* n1 = b_.CreateAdd(n, b_.getInt64(1));
+        llvm::Value* a1 = nullptr;
+        switch (fn) {
+            case AggregateFn::Sum:
+            case AggregateFn::Avg: a1 = b_.CreateFAdd(a, x); break;
+            case AggregateFn::Min: a1 = b_.CreateSelect(b_.CreateFCmpOLT(x, a), x, a); break;   // std::min(a, x)
+            case AggregateFn::Max: a1 = b_.CreateSelect(b_.CreateFCmpOLT(a, x), x, a); break;   // std::max(a, x)
+            case AggregateFn::Stddev: {  // Welford
+                llvm::Value* d = b_.CreateFSub(x, a);
+                a1 = b_.CreateFAdd(a, b_.CreateFDiv(d, b_.CreateSIToFP(n1, f64_)));
+                llvm::Value* m2 = b_.CreateAlignedLoad(f64_, b_at, llvm::Align(8), "acc.b");
+                b_.CreateAlignedStore(b_.CreateFAdd(m2, b_.CreateFMul(d, b_.CreateFSub(x, a1))), b_at, llvm::Align(8));
+                break;
+            }
+            case AggregateFn::Ema: {
+                llvm::Value* k = b_.CreateAlignedLoad(f64_, b_at, llvm::Align(8), "ema.k");
+                llvm::Value* e = b_.CreateFAdd(b_.CreateFMul(k, x),
+                                               b_.CreateFMul(b_.CreateFSub(llvm::ConstantFP::get(f64_, 1.0), k), a));
+                a1 = b_.CreateSelect(b_.CreateICmpNE(n, b_.getInt64(0)), e, x);
+                break;
+            }
+            default: a1 = a; break;
+        }
+        b_.CreateAlignedStore(a1, a_at, llvm::Align(8));
+        b_.CreateAlignedStore(n1, n_at, llvm::Align(8));
+        b_.CreateBr(cont);
+        b_.SetInsertPoint(cont);
+    }
 
 private:
     llvm::Function* declare(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params) {
@@ -900,6 +1026,8 @@ private:
     std::map<std::pair<size_t, size_t>, Numbering> numbering_;
     llvm::Value* cached_nodes_ = nullptr;    // type kernels: ctx->nodes / ctx->consts, loaded once
     llvm::Value* cached_consts_ = nullptr;
+    llvm::Value* window_enter_ = nullptr;    // type kernels: ctx->run's window callbacks
+    llvm::Value* window_close_ = nullptr;
 };
 
 }  // namespace
@@ -936,13 +1064,26 @@ bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) {
     return true;
 }
 
+int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    if (!sp.merge_filters.empty() || sp.has_process) return -1;
+    for (size_t k = 0; k + 1 < sp.ops.size(); ++k) {
+        const ir::Operator& op = sp.ops[k];
+        if (op.kind == ir::OpKind::Filter && compiles(op)) continue;
+        if (op.kind != ir::OpKind::Window || !compiles(sp.ops[k + 1]) ||
+            !ir::window_fuses_per_event(plan, op, sp.ops[k + 1]))
+            return -1;
+        return static_cast<int>(k);
+    }
+    return -1;
+}
+
 bool type_fuses(const ir::Plan& plan, size_t schema) {
     if (schema >= plan.schemas.size() || schema >= plan.routes.size()) return false;
     if (plan.schemas[schema].kind != ir::SchemaKind::Event || plan.routes[schema].empty()) return false;
     for (int32_t sid : plan.routes[schema]) {
         if (sid < 0 || static_cast<size_t>(sid) >= plan.streams.size()) return false;
         const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(sid)];
-        if (!fuses(plan, sp)) return false;
+        if (!fuses(plan, sp) && type_loop_window(plan, sp) < 0) return false;
         // Its rows would be forwarded to other streams: the engine's queue, not a loop.
         if (sp.type_id >= 0 && static_cast<size_t>(sp.type_id) < plan.routes.size() &&
             !plan.routes[static_cast<size_t>(sp.type_id)].empty())

@@ -10,6 +10,8 @@
 // and, for an input event type whose every stream fuses and feeds no other (type_fuses()),
 // everything the program does with such events in one loop over a run of rows:
 //   Type         uint64_t vp_t<schema>_type(const Value* rows, uint64_t n, void* ctx)
+//                (windows fused with their aggregate: accumulator updates inline, the group
+//                lookup and window closes through KernelContext::run)
 // with the ABI of runtime/abi.hpp. Const, Field, Global, numeric arithmetic and comparisons,
 // `not`/negation, three-valued and/or and `if` are generated inline (string constants are
 // loaded from KernelContext::consts) with the exact semantics of
@@ -61,9 +63,17 @@ std::vector<const ir::Expr*> string_constants(const ir::Plan& plan);
 /// calls the interpreter.
 bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp);
 
+/// For a stream of the form [compiled filters] window aggregate [any operators] whose window
+/// the engine fuses with its aggregate and a type kernel can feed
+/// (ir::window_fuses_per_event): the window's operator index; else -1. A type
+/// kernel runs the filters and the accumulator updates; the engine runs what follows the
+/// aggregate when a window closes.
+int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp);
+
 /// Whether routing schema `schema` gets a Type kernel: some stream reads it, every stream
-/// reading it fuses(), and none of them is read by another stream (its rows are emitted or
-/// dropped, never forwarded), so one loop over the rows does everything the engine would.
+/// reading it fuses() or has a type_loop_window(), and none of them is read by another
+/// stream (its rows are emitted or dropped, never forwarded), so one loop over the rows does
+/// everything the engine would.
 bool type_fuses(const ir::Plan& plan, size_t schema);
 
 /// Counts of IR nodes in compiled operators: generated inline, and calling the interpreter.

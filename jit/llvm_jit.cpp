@@ -505,9 +505,16 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     codegen::CodegenStats stats = codegen::codegen_stats(plan);
     out->inlined_nodes = stats.inlined;
     out->fallback_nodes = stats.fallbacks;
+    // A window a type kernel feeds is compiled too: its accumulator updates are generated.
+    std::vector<int> fed_window(plan.streams.size(), -1);
+    for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t)
+        if (table->type_kernel(t))
+            for (int32_t sid : plan.routes[t])
+                fed_window[static_cast<size_t>(sid)] = codegen::type_loop_window(plan, plan.streams[static_cast<size_t>(sid)]);
     for (size_t s = 0; s < plan.streams.size(); ++s)
         for (size_t k = 0; k < plan.streams[s].ops.size(); ++k)
-            out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k), table->find(s, k) != nullptr});
+            out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k),
+                                      table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k)});
     out->kernels = std::move(table);
     out->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return out;

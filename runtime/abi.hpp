@@ -77,9 +77,20 @@ struct KernelContext {
 /// `begin_row` (offset 8): row `row` is about to be evaluated, so the EvalContext behind
 /// KernelContext::eval must describe it (only called by kernels that reach the interpreter
 /// through vp_eval_fallback). Both are noexcept.
+///
+/// Streams of the form [filters] window aggregate [anything] (a window the engine fuses with its
+/// aggregate, runtime/window_aggregate.hpp) update the window's accumulators in generated code:
+/// `window_enter` (offset 16) hands over row `row` of stream `stream` to that window, which
+/// first runs what the event's arrival closes (the stream's remaining operators, outputs
+/// included), and returns the event's group (runtime/window_state.hpp WindowCursor), or null
+/// to stop the loop. `window_close` (offset 24) closes a count window that the event filled;
+/// 0 = stop.
+struct WindowCursor;
 struct TypeRun {
     int32_t (*emit)(TypeRun* self, int32_t stream, uint64_t row, const Value* out) noexcept;
     void (*begin_row)(TypeRun* self, uint64_t row) noexcept;
+    WindowCursor* (*window_enter)(TypeRun* self, int32_t stream, uint64_t row) noexcept;
+    int32_t (*window_close)(TypeRun* self, int32_t stream, uint64_t row) noexcept;
 };
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
@@ -101,6 +112,8 @@ static_assert(offsetof(varpulis::runtime::KernelContext, alias_counts) == 32, "K
 static_assert(offsetof(varpulis::runtime::KernelContext, run) == 40, "KernelContext ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, emit) == 0, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, begin_row) == 8, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, window_enter) == 16, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, window_close) == 24, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 
 extern "C" {

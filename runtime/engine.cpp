@@ -34,7 +34,7 @@ constexpr size_t kScratchResetBytes = 32 * 1024;
 /// State of one operator of one stream; only the member its kind needs is set.
 struct OpState {
     std::unique_ptr<WindowOperator> window;
-    /// A window fused with the Aggregate right after it (WindowAggregate::fits): set instead
+    /// A window fused with the Aggregate right after it (ir::window_fuses): set instead
     /// of `window`; that Aggregate operator is then never run on its own.
     std::unique_ptr<WindowAggregate> fused;
     std::vector<Row> fused_out;   // results of one push
@@ -60,6 +60,9 @@ struct StreamState {
     /// For a Chain kernel (KernelTable::chain): the last Select/Emit (-1: nothing projects),
     /// whose schema the kernel's output row has.
     int32_t last_projection = -1;
+    /// The operator index of the first window when it is fused with its aggregate
+    /// (OpState::fused); -1 otherwise. Type kernels feed that window (TypeRun::window_enter).
+    int32_t fused_window = -1;
 };
 
 struct Pending {
@@ -124,6 +127,10 @@ struct Engine::Impl {
     std::atomic<std::shared_ptr<const KernelTable>> pending_kernels;
     std::atomic<bool> kernels_pending{false};
     std::vector<Value> kernel_consts;   // KernelContext::consts of `kernels`
+    /// Per routing schema: its type kernel, when the engine's streams match what the kernel
+    /// was generated for (a window the code feeds must be fused here too: not with
+    /// VARPULIS_WINDOW_FUSION=0).
+    std::vector<TypeKernel> type_kernels;
     std::string type_buf;               // output(): an event_type that is not a string, as text
 
     Impl(const ir::Plan& p, Interner& in, OutputSink s, std::FILE* d)
@@ -196,9 +203,11 @@ struct Engine::Impl {
             switch (op.kind) {
                 case ir::OpKind::Window:
                     if (window_fusion_enabled() && k + 1 < sp.ops.size() &&
-                        WindowAggregate::fits(plan, op, sp.ops[k + 1]))
+                        ir::window_fuses(plan, op, sp.ops[k + 1]))
+                    {
                         os.fused = std::make_unique<WindowAggregate>(rt, op, sp.ops[k + 1], aggregation_type);
-                    else
+                        if (st.fused_window < 0) st.fused_window = static_cast<int32_t>(k);
+                    } else
                         os.window = std::make_unique<WindowOperator>(op.window, width(op.in));
                     break;
                 case ir::OpKind::Join:
@@ -284,6 +293,21 @@ struct Engine::Impl {
         if (kernels)
             for (const ir::Expr* e : kernels->constants) kernel_consts.push_back(Value::string(interner.intern(e->lit.s)));
         attach_step_kernels();
+        select_type_kernels();
+    }
+
+    void select_type_kernels() {
+        type_kernels.assign(plan.schemas.size(), nullptr);
+        if (!kernels) return;
+        for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
+            TypeKernel k = kernels->type_kernel(t);
+            for (int32_t sid : plan.routes[t]) {
+                const StreamState& st = streams[static_cast<size_t>(sid)];
+                for (size_t o = 0; o < st.plan->ops.size(); ++o)
+                    if (st.plan->ops[o].kind == ir::OpKind::Window && static_cast<int32_t>(o) != st.fused_window) k = nullptr;
+            }
+            type_kernels[t] = k;
+        }
     }
 
     /// Pattern matchers call their compiled step predicates themselves (again after a restore
@@ -415,6 +439,27 @@ struct Engine::Impl {
         }
     }
 
+    static WindowCursor* batch_window_enter(TypeRun* self, int32_t stream, uint64_t row) noexcept {
+        auto* run = static_cast<BatchRun*>(self);
+        try {
+            return run->impl->window_enter(*run, stream, row);
+        } catch (...) {
+            run->error = std::current_exception();
+            return nullptr;
+        }
+    }
+
+    static int32_t batch_window_close(TypeRun* self, int32_t stream, uint64_t row) noexcept {
+        auto* run = static_cast<BatchRun*>(self);
+        try {
+            run->impl->window_close(*run, stream, row);
+            return 1;
+        } catch (...) {
+            run->error = std::current_exception();
+            return 0;
+        }
+    }
+
     static void batch_begin_row(TypeRun* self, uint64_t row) noexcept {
         auto* run = static_cast<BatchRun*>(self);
         run->row.slots = run->rows + row * run->width;
@@ -441,6 +486,39 @@ struct Engine::Impl {
         sink(out);
     }
 
+    /// Row `row` of a type kernel's run into stream `stream`'s fused window (what run_ops does
+    /// for OpState::fused, minus the accumulator updates the kernel makes itself).
+    WindowCursor* window_enter(BatchRun& run, int32_t stream, uint64_t row) {
+        // Counted as process() counts an event before running it: outputs of the windows it
+        // closes belong to it.
+        stats.events = run.base_events + row + 1;
+        if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+        StreamState& st = streams[static_cast<size_t>(stream)];
+        OpState& os = st.ops[static_cast<size_t>(st.fused_window)];
+        const Row r{run.rows + row * run.width, run.row.schema, run.ts[row], run.row.type,
+                    run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
+        os.fused_out.clear();
+        WindowCursor* cursor = os.fused->enter(r, scratch, os.fused_out);
+        if (!os.fused_out.empty()) run_closed(st, os);
+        return cursor;
+    }
+
+    void window_close(BatchRun& run, int32_t stream, uint64_t row) {
+        stats.events = run.base_events + row + 1;
+        StreamState& st = streams[static_cast<size_t>(stream)];
+        OpState& os = st.ops[static_cast<size_t>(st.fused_window)];
+        os.fused_out.clear();
+        os.fused->close_full(scratch, os.fused_out);
+        if (!os.fused_out.empty()) run_closed(st, os);
+    }
+
+    /// A fused window's results (os.fused_out) through the stream's operators after its aggregate.
+    void run_closed(StreamState& st, OpState& os) {
+        std::vector<Row> closed = take_batch();
+        closed.assign(os.fused_out.begin(), os.fused_out.end());
+        run_ops(st, static_cast<size_t>(st.fused_window) + 2, std::move(closed), 0);
+    }
+
     /// Rows [first, first + n) of `batch` (all of routing schema `schema`, starting at slot
     /// `offset`) through type kernel `kernel`.
     void run_type_kernel(TypeKernel kernel, const EventBatch& batch, size_t first, size_t n, size_t offset,
@@ -448,6 +526,8 @@ struct Engine::Impl {
         BatchRun run;
         run.emit = &batch_emit;
         run.begin_row = &batch_begin_row;
+        run.window_enter = &batch_window_enter;
+        run.window_close = &batch_window_close;
         run.impl = this;
         run.rows = batch.values.data() + offset;
         run.ts = batch.ts.data() + first;
@@ -485,7 +565,7 @@ struct Engine::Impl {
             }
             const size_t w = width(schema);
             if (kernels) {
-                if (TypeKernel kernel = kernels->type_kernel(static_cast<size_t>(schema))) {
+                if (TypeKernel kernel = type_kernels[static_cast<size_t>(schema)]) {
                     size_t j = i + 1;
                     while (j < end && batch.schemas[j] == schema) ++j;
                     run_type_kernel(kernel, batch, i, j - i, offset, schema);
@@ -1012,6 +1092,7 @@ struct Engine::Impl {
         streams.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
         attach_step_kernels();
+        select_type_kernels();
     }
 
     static bool has_state(ir::OpKind k) {

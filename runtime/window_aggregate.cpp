@@ -21,35 +21,6 @@ constexpr uint8_t kAccumulatorVersion = 1;
 
 std::atomic<int> g_fusion{-1};  // -1: not read from the environment yet
 
-/// Same value whenever it is evaluated on the same row (see WindowAggregate::fits).
-bool stable(const ir::Plan& plan, const ir::Expr* e, bool allow_now) {
-    if (!e) return true;
-    auto is_var = [&](int32_t g) {
-        return g >= 0 && (static_cast<size_t>(g) >= plan.globals.size() || plan.globals[static_cast<size_t>(g)].is_mutable);
-    };
-    switch (e->op) {
-        case ir::ExprOp::Field:
-        case ir::ExprOp::Global:
-            if (is_var(e->index)) return false;
-            break;
-        case ir::ExprOp::Call:
-            if (e->fn == frontend::Builtin::Uuid) return false;
-            if (e->fn == frontend::Builtin::Now && !allow_now) return false;
-            break;
-        case ir::ExprOp::CallUser:
-        case ir::ExprOp::Method:
-        case ir::ExprOp::Lambda:
-        case ir::ExprOp::AliasField:
-        case ir::ExprOp::AliasLen:
-            return false;
-        default:
-            break;
-    }
-    for (const auto& a : e->args)
-        if (!stable(plan, a.get(), allow_now)) return false;
-    return true;
-}
-
 }  // namespace
 
 bool window_fusion_enabled() {
@@ -63,20 +34,6 @@ bool window_fusion_enabled() {
 }
 
 void set_window_fusion(bool on) { g_fusion.store(on ? 1 : 0, std::memory_order_relaxed); }
-
-bool WindowAggregate::fits(const ir::Plan& plan, const ir::Operator& window, const ir::Operator& aggregate) {
-    if (window.kind != ir::OpKind::Window || aggregate.kind != ir::OpKind::Aggregate) return false;
-    const ir::Window& w = window.window;
-    if (w.kind != WindowKind::Count && w.kind != WindowKind::Tumbling && w.kind != WindowKind::Session) return false;
-    if (aggregate.in != window.out && aggregate.in != window.in) return false;
-    // A different aggregate key would split a window into many groups; not worth a fast path.
-    if (aggregate.partition_slot >= 0 && aggregate.partition_slot != w.partition_slot) return false;
-    for (const auto& c : aggregate.calls) {
-        if (c.fn == AggregateFn::CountDistinct) return false;
-        if (!stable(plan, c.arg.get(), true) || !stable(plan, c.period.get(), false)) return false;
-    }
-    return true;
-}
 
 WindowAggregate::WindowAggregate(Runtime& rt, const ir::Operator& window, const ir::Operator& aggregate,
                                  const StrObj* result_type)
@@ -230,20 +187,18 @@ void WindowAggregate::close(WindowPartition& p, Arena& scratch, std::vector<Row>
     p.count = 0;
 }
 
-void WindowAggregate::push(const Row& row, const AggregateKernel* kernel, Arena& scratch, std::vector<Row>& out) {
+WindowPartition& WindowAggregate::partition_of(const Row& row) {
     uint32_t pi = 0;
     if (window_.partition_slot >= 0) {
         bool fresh;
         pi = index_.find_or_add(row.slots[window_.partition_slot], fresh);
         if (fresh) new_partition(index_.key(pi));
     }
-    WindowPartition& p = parts_[pi];
-    const int64_t t = row.ts;
+    return parts_[pi];
+}
+
+void WindowAggregate::close_before(WindowPartition& p, int64_t t, Arena& scratch, std::vector<Row>& out) {
     switch (window_.kind) {
-        case WindowKind::Count:
-            add(p, row, kernel);
-            if (p.count >= window_.size) close(p, scratch, out);
-            break;
         case WindowKind::Tumbling:
             if (!p.started) {
                 p.start = t;
@@ -252,16 +207,42 @@ void WindowAggregate::push(const Row& row, const AggregateKernel* kernel, Arena&
                 close(p, scratch, out);
                 p.start = t;
             }
-            add(p, row, kernel);
             break;
         case WindowKind::Session:
             if (p.ngroups > 0 && t - p.last_ts > window_.size) close(p, scratch, out);
-            add(p, row, kernel);
-            p.last_ts = t;
             break;
         default:
-            break;  // not fused (fits())
+            break;  // count windows close after the event is added; others are not fused (ir::window_fuses)
     }
+}
+
+void WindowAggregate::push(const Row& row, const AggregateKernel* kernel, Arena& scratch, std::vector<Row>& out) {
+    WindowPartition& p = partition_of(row);
+    close_before(p, row.ts, scratch, out);
+    add(p, row, kernel);
+    if (window_.kind == WindowKind::Count && p.count >= window_.size) close(p, scratch, out);
+    if (window_.kind == WindowKind::Session) p.last_ts = row.ts;
+}
+
+WindowCursor* WindowAggregate::enter(const Row& row, Arena& scratch, std::vector<Row>& out) {
+    WindowPartition& p = partition_of(row);
+    close_before(p, row.ts, scratch, out);
+    // As add(): the group of this event's key presence, opened on its first event.
+    const bool absent_key = agg_slot_ >= 0 && !row.slots[agg_slot_].present();
+    uint32_t g = kNoGroup;
+    for (uint8_t i = 0; i < p.ngroups; ++i)
+        if ((groups_[p.groups[i]].absent_key != 0) == absent_key) g = p.groups[i];
+    if (g == kNoGroup) g = open_group(p, absent_key, row);
+    GroupHeader& gh = groups_[g];
+    gh.last_ts = row.ts;
+    if (window_.kind == WindowKind::Session) p.last_ts = row.ts;  // read only by the next close_before
+    cursor_ = {accs_.data() + static_cast<size_t>(g) * calls_.size(), &gh, &p};
+    return &cursor_;
+}
+
+void WindowAggregate::close_full(Arena& scratch, std::vector<Row>& out) {
+    WindowPartition& p = *cursor_.part;
+    if (window_.kind == WindowKind::Count && p.count >= window_.size) close(p, scratch, out);
 }
 
 void WindowAggregate::finish(Arena& scratch, std::vector<std::vector<Row>>& batches) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ir/plan.hpp"
+#include "ir/window_fusion.hpp"
 #include "runtime/aggregate.hpp"
 #include "runtime/arena.hpp"
 #include "runtime/eval.hpp"
@@ -26,18 +27,10 @@ bool window_fusion_enabled();
 void set_window_fusion(bool on);
 
 /// Tumbling, count and session windows (SEMANTICS §6.1, §6.3, §6.6, partitioned per §6.5)
-/// feeding an aggregate (§7) whose functions all update per event. Sliding windows re-emit
-/// overlapping contents and count_distinct needs the set of values: those keep buffering
-/// (WindowOperator + run_aggregate). Not thread-safe; one per stream operator.
+/// feeding an aggregate (§7) whose functions all update per event: the pairs
+/// ir::window_fuses() accepts. Not thread-safe; one per stream operator.
 class WindowAggregate {
 public:
-    /// Whether `window` (OpKind::Window) and the `aggregate` right after it can be fused:
-    /// a tumbling, count or session window; the aggregate unpartitioned or partitioned by the
-    /// window's field; no count_distinct; arguments that give the same value whenever they
-    /// are evaluated (no user functions, uuid(), methods, lambdas or `var` reads; ema periods
-    /// also without now()), since they are now evaluated on arrival instead of at close.
-    static bool fits(const ir::Plan& plan, const ir::Operator& window, const ir::Operator& aggregate);
-
     /// `rt` (plan, heap, interner) must outlive the operator; `window` and `aggregate` point
     /// into rt.plan. Results are rows of schema aggregate.out with type `result_type`.
     WindowAggregate(Runtime& rt, const ir::Operator& window, const ir::Operator& aggregate,
@@ -47,6 +40,18 @@ public:
     /// group, in order of first appearance; slots in `scratch`) to `out`. With `kernel`, call
     /// arguments come from compiled code.
     void push(const Row& row, const AggregateKernel* kernel, Arena& scratch, std::vector<Row>& out);
+
+    /// push() split for generated code: closes what `row`'s arrival closes first (tumbling
+    /// bounds, session gaps; results appended to `out` as push() would), then opens or finds
+    /// `row`'s group and returns where its inputs go. The caller updates the accumulators,
+    /// increments the group's and the partition's count, and calls close_full() for a count
+    /// window. Results equal push()'s: the closed windows' rows hold values, not references
+    /// into the groups reused for `row`.
+    WindowCursor* enter(const Row& row, Arena& scratch, std::vector<Row>& out);
+
+    /// Count windows, after enter() and the caller's updates: closes the entered partition's
+    /// window when it holds the window's size.
+    void close_full(Arena& scratch, std::vector<Row>& out);
 
     /// End of input: session windows hand over their open sessions' results, one batch per
     /// partition in order of first appearance; other kinds keep theirs (SEMANTICS §6).
@@ -83,6 +88,10 @@ private:
     };
 
     uint32_t new_partition(std::string_view key);
+    /// The partition of `row` (the only one when unpartitioned), made on first sight.
+    WindowPartition& partition_of(const Row& row);
+    /// Closes what an event at time `t` closes before it joins `p` (tumbling, session).
+    void close_before(WindowPartition& p, int64_t t, Arena& scratch, std::vector<Row>& out);
     void add(WindowPartition& p, const Row& row, const AggregateKernel* kernel);
     /// The next group slot of `p`'s open window (storage made on first use), not reset.
     uint32_t take_group(WindowPartition& p);
@@ -113,6 +122,7 @@ private:
     std::vector<RowMeta> last_meta_;        // keep_last_row_: one per group
     std::vector<Value> args_;               // one event's call arguments
     std::vector<Value> results_;            // one group's call results
+    WindowCursor cursor_{};                 // enter()'s answer
 };
 
 }  // namespace varpulis::runtime

@@ -75,6 +75,18 @@ static_assert(sizeof(WindowPartition) == 48 && offsetof(WindowPartition, groups)
                   offsetof(WindowPartition, ngroups) == 32 && offsetof(WindowPartition, key) == 40,
               "WindowPartition layout is shared with generated code");
 
+/// Where a type kernel (runtime/abi.hpp) feeds one event of a fused window: the group the
+/// event joins, already opened and time-stamped, with its accumulators (one CallAcc per
+/// aggregate call, in call order). Generated code updates the accumulators, then increments
+/// `group->count` and `part->count` itself, as WindowAggregate::add does.
+struct WindowCursor {
+    CallAcc* acc;
+    GroupHeader* group;
+    WindowPartition* part;
+};
+static_assert(sizeof(WindowCursor) == 24 && offsetof(WindowCursor, group) == 8 && offsetof(WindowCursor, part) == 16,
+              "WindowCursor layout is shared with generated code");
+
 /// Numeric value of `v` for sum/avg/min/max/stddev/ema: ints widen, NaN and non-numbers skip.
 inline bool numeric_input(const Value& v, double& out) {
     if (v.kind == ValueKind::Int) {

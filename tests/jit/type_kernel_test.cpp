@@ -21,6 +21,7 @@
 #include "runtime/event_reader.hpp"
 #include "runtime/kernel_table.hpp"
 #include "runtime/value_io.hpp"
+#include "runtime/window_aggregate.hpp"
 
 namespace ir = varpulis::ir;
 namespace jit = varpulis::jit;
@@ -249,11 +250,12 @@ stream C = U.where(upper(name) != "SKIP").emit(event_type: upper(name), n: len(n
 
 TEST_F(TypeKernelTest, TypesWhoseStreamsAreReadOrStatefulKeepThePerRowPath) {
     // T feeds A, which B reads: the engine's queue runs B, so T gets no type kernel (input
-    // events named A would: B fuses and nobody reads it). U has a window. V: a print.
+    // events named A would: B fuses and nobody reads it). U has a window that buffers rows
+    // (count_distinct needs the set of values). V: a print.
     Case c(R"(
 stream A = T.where(x > 1).select(x: x, name: name)
 stream B = A.where(x > 4).emit(w: x * 10)
-stream W = U.window(3).aggregate(n: count(), s: sum(x))
+stream W = U.window(3).aggregate(n: count(), s: sum(x), d: count_distinct(x))
 stream P = V.where(x > 5).print()
 )",
            events_text(200, 2));
@@ -332,14 +334,14 @@ TEST_F(TypeKernelTest, CodegenEmitsTypeKernelsOnlyForFusableTypes) {
 stream A = T.where(x > 1).emit(y: x)
 stream B = T.emit(z: x + 1)
 stream C = U.where(x > 1).emit(y: x)
-stream D = U.window(2).aggregate(n: count())
+stream D = U.window(2).aggregate(n: count(), d: count_distinct(x))
 stream E = V.select(y: x)
 stream F = E.emit(y: y)
 )",
            "");
     const ir::Plan& plan = c.plan();
     EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("T"))));
-    EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("U")))) << "a window reads U";
+    EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("U")))) << "a buffering window reads U";
     EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("V")))) << "E is read by F";
     EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("E")))) << "F is fused and unread";
     std::string ir_text, error;
@@ -351,6 +353,71 @@ stream F = E.emit(y: y)
     ASSERT_NE(compiled, nullptr);
     EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("T"))), nullptr);
     EXPECT_EQ(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("U"))), nullptr);
+}
+
+TEST_F(TypeKernelTest, WindowedAggregatesUpdateTheirAccumulatorsInTheTypeKernel) {
+    // Every per-event aggregate function over ints, floats, strings and missing values; count,
+    // tumbling and session windows; partitions with events lacking the key; filters before the
+    // window and operators after it (run by the engine when a window closes).
+    Case c(R"(
+stream C = T.where(x != 3).partition_by(name).window(4)
+    .aggregate(name: last(name), n: count(), s: sum(x), a: avg(x), lo: min(x), hi: max(x), sd: stddev(x),
+               e: ema(x, 3), f: first(x), l: last(x))
+    .where(n > 1)
+    .emit(event_type: "Counted", name: name, n: n, s: s, a: a, lo: lo, hi: hi, sd: sd, e: e, f: f, l: l)
+stream D = T.window(50ms).aggregate(s: sum(x * 2), n: count(), m: max(x), e: ema(x, 2), f: first(name))
+    .emit(event_type: "Timed", s: s, n: n, m: m, e: e, f: f)
+stream E = U.partition_by(name).window(session: 25ms)
+    .aggregate(n: count(), s: sum(x), lo: min(x), sd: stddev(x + 1), l: last(x))
+    .emit(event_type: "Session", n: n, s: s, lo: lo, sd: sd, l: l)
+)",
+           events_text(600, 11));
+    auto compiled = compile(c.plan());
+    ASSERT_NE(compiled, nullptr);
+    for (const char* t : {"T", "U"}) {
+        const size_t schema = static_cast<size_t>(c.schema(t));
+        EXPECT_TRUE(codegen::type_fuses(c.plan(), schema)) << t;
+        EXPECT_NE(compiled->kernels->type_kernel(schema), nullptr) << t;
+    }
+    uint64_t fused = check_all_modes(c);
+    EXPECT_GT(fused, 400u) << "T and U events run in type kernels";
+    RunResult got = run(c, compiled->kernels, {true, 4096, 0, -1});
+    for (const char* kind : {"\"Counted\"", "\"Timed\"", "\"Session\""})
+        EXPECT_NE(got.out.find(kind), std::string::npos) << kind << " in\n" << got.out;
+}
+
+TEST_F(TypeKernelTest, WindowsThatKeepRowsOrAreNotFusedStayOnThePerRowPath) {
+    // last() of a computed value keeps a copy of the group's last row; a sliding window
+    // re-emits overlapping contents: neither is fed from generated code.
+    Case c(R"(
+stream A = T.window(3).aggregate(l: last(x * 2), n: count())
+stream B = U.window(4, sliding: 2).aggregate(s: sum(x))
+)",
+           events_text(200, 12));
+    const ir::Plan& plan = c.plan();
+    EXPECT_LT(codegen::type_loop_window(plan, plan.streams[0]), 0);
+    EXPECT_LT(codegen::type_loop_window(plan, plan.streams[1]), 0);
+    EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("T"))));
+    EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("U"))));
+    EXPECT_EQ(check_all_modes(c), 0u);
+}
+
+TEST_F(TypeKernelTest, AWindowFedByTheTypeKernelIsLeftToTheEngineWhenItDoesNotFuse) {
+    // With window fusion off the engine buffers rows: a kernel generated for accumulators must
+    // not run against it.
+    Case c("stream A = T.window(3).aggregate(s: sum(x), n: count()).emit(s: s, n: n)\n", events_text(120, 13));
+    auto compiled = compile(c.plan());
+    ASSERT_NE(compiled, nullptr);
+    EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("T"))), nullptr);
+    const RunResult fused_run = run(c, compiled->kernels, {true, 4096, 0, -1});
+    EXPECT_GT(fused_run.type_kernel_events, 0u);
+    rt::set_window_fusion(false);
+    const RunResult want = run(c, nullptr, Mode{});
+    const RunResult got = run(c, compiled->kernels, {true, 4096, 0, -1});
+    rt::set_window_fusion(true);
+    EXPECT_EQ(got.type_kernel_events, 0u);
+    EXPECT_EQ(got.out, want.out);
+    EXPECT_EQ(got.out, fused_run.out);
 }
 
 }  // namespace

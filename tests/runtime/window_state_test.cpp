@@ -162,7 +162,7 @@ size_t fused_windows(const std::string& program) {
     if (!c->ok()) return 0;
     for (const auto& sp : c->plan->streams)
         for (size_t k = 0; k + 1 < sp.ops.size(); ++k)
-            n += WindowAggregate::fits(*c->plan, sp.ops[k], sp.ops[k + 1]);
+            n += ir::window_fuses(*c->plan, sp.ops[k], sp.ops[k + 1]);
     return n;
 }
 
