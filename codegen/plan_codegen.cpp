@@ -153,6 +153,12 @@ size_t last_projection(const ir::StreamPlan& sp) {
     return last;
 }
 
+/// Whether other streams read `sp`'s rows (through the engine's queue).
+bool forwards(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    return sp.type_id >= 0 && static_cast<size_t>(sp.type_id) < plan.routes.size() &&
+           !plan.routes[static_cast<size_t>(sp.type_id)].empty();
+}
+
 /// Whether an operator's compiled code calls the interpreter anywhere.
 bool calls_interpreter(const ir::Plan& plan, const ir::Operator& op) {
     Collected c;
@@ -331,6 +337,12 @@ public:
         window_close_ = b_.CreateAlignedLoad(
             ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, window_close)), llvm::Align(8),
             "window_close");
+        llvm::Value* end_row = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, end_row)), llvm::Align(8),
+            "end_row");
+        auto* end_row_type = llvm::FunctionType::get(i32_, {ptr_, i64_}, false);
+        bool any_forwards = false;
+        for (int32_t sid : streams) any_forwards = any_forwards || forwards(plan_, plan_.streams[static_cast<size_t>(sid)]);
         bool calls_interpreter_any = false;
         for (int32_t sid : streams)
             for (const auto& op : plan_.streams[static_cast<size_t>(sid)].ops)
@@ -361,7 +373,8 @@ public:
                 if (static_cast<int>(k) == window) {
                     // The window and its aggregate; the operators after them run in the engine
                     // when a window closes.
-                    window_feed(run, sid, i, op, sp.ops[k + 1], numbering_.at({static_cast<size_t>(sid), k + 1}), stop);
+                    window_feed(run, sid, i, slots_, op, sp.ops[k + 1], numbering_.at({static_cast<size_t>(sid), k + 1}),
+                                stop);
                     break;
                 }
                 const Numbering saved{next_node_, next_string_};
@@ -383,15 +396,24 @@ public:
                 next_node_ = saved.node;
                 next_string_ = saved.string;
             }
-            if (out && sp.ops.back().kind == ir::OpKind::Emit) {
-                llvm::CallInst* go_on =
-                    b_.CreateCall(emit_type, emit, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, out});
+            // The stream's row goes out, to its readers or both (runtime/abi.hpp TypeRun::emit).
+            const bool emits = out && sp.ops.back().kind == ir::OpKind::Emit;
+            if (window < 0 && (emits || forwards(plan_, sp))) {
+                llvm::CallInst* go_on = b_.CreateCall(
+                    emit_type, emit, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, out ? out : row});
                 go_on->addFnAttr(llvm::Attribute::NoUnwind);
                 b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), next, stop);
             } else {
                 b_.CreateBr(next);
             }
             b_.SetInsertPoint(next);
+        }
+        if (any_forwards) {
+            llvm::CallInst* go_on = b_.CreateCall(end_row_type, end_row, {run, i});
+            go_on->addFnAttr(llvm::Attribute::NoUnwind);
+            llvm::BasicBlock* next_row = block("row.next");
+            b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), next_row, stop);
+            b_.SetInsertPoint(next_row);
         }
         llvm::Value* i_next = b_.CreateAdd(i, b_.getInt64(1), "i.next");
         i->addIncoming(i_next, b_.GetInsertBlock());
@@ -409,13 +431,13 @@ public:
     /// One event into a fused window (runtime/abi.hpp TypeRun::window_enter): the engine finds
     /// its group, then the accumulators are updated here with the arithmetic of
     /// runtime/window_state.hpp acc_add (same operations in the same order: bit-identical).
-    void window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, const ir::Operator& window,
+    void window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, llvm::Value* slots, const ir::Operator& window,
                      const ir::Operator& aggregate, const Numbering& at, llvm::BasicBlock* stop) {
         using frontend::AggregateFn;
-        auto* enter_type = llvm::FunctionType::get(ptr_, {ptr_, i32_, i64_}, false);
+        auto* enter_type = llvm::FunctionType::get(ptr_, {ptr_, i32_, i64_, ptr_}, false);
         auto* close_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i64_}, false);
         llvm::Value* sid_v = b_.getInt32(static_cast<uint32_t>(sid));
-        llvm::CallInst* cursor = b_.CreateCall(enter_type, window_enter_, {run, sid_v, row}, "cursor");
+        llvm::CallInst* cursor = b_.CreateCall(enter_type, window_enter_, {run, sid_v, row, slots}, "cursor");
         cursor->addFnAttr(llvm::Attribute::NoUnwind);
         llvm::BasicBlock* entered = block("window.entered");
         b_.CreateCondBr(b_.CreateIsNull(cursor), stop, entered);
@@ -1066,12 +1088,18 @@ bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) {
 
 int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp) {
     if (!sp.merge_filters.empty() || sp.has_process) return -1;
+    bool projected = false;
     for (size_t k = 0; k + 1 < sp.ops.size(); ++k) {
         const ir::Operator& op = sp.ops[k];
-        if (op.kind == ir::OpKind::Filter && compiles(op)) continue;
-        if (op.kind != ir::OpKind::Window || !compiles(sp.ops[k + 1]) ||
-            !ir::window_fuses_per_event(plan, op, sp.ops[k + 1]))
-            return -1;
+        // As fuses(): fallbacks see the input row, so none may follow a projection.
+        if (projected && compiles(op) && calls_interpreter(plan, op)) return -1;
+        if ((op.kind == ir::OpKind::Filter || op.kind == ir::OpKind::Select) && compiles(op)) {
+            projected = projected || op.kind == ir::OpKind::Select;
+            continue;
+        }
+        const ir::Operator& agg = sp.ops[k + 1];
+        if (op.kind != ir::OpKind::Window || !compiles(agg) || !ir::window_fuses_per_event(plan, op, agg)) return -1;
+        if (projected && calls_interpreter(plan, agg)) return -1;
         return static_cast<int>(k);
     }
     return -1;
@@ -1084,10 +1112,6 @@ bool type_fuses(const ir::Plan& plan, size_t schema) {
         if (sid < 0 || static_cast<size_t>(sid) >= plan.streams.size()) return false;
         const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(sid)];
         if (!fuses(plan, sp) && type_loop_window(plan, sp) < 0) return false;
-        // Its rows would be forwarded to other streams: the engine's queue, not a loop.
-        if (sp.type_id >= 0 && static_cast<size_t>(sp.type_id) < plan.routes.size() &&
-            !plan.routes[static_cast<size_t>(sp.type_id)].empty())
-            return false;
     }
     return true;
 }

@@ -63,17 +63,17 @@ std::vector<const ir::Expr*> string_constants(const ir::Plan& plan);
 /// calls the interpreter.
 bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp);
 
-/// For a stream of the form [compiled filters] window aggregate [any operators] whose window
-/// the engine fuses with its aggregate and a type kernel can feed
-/// (ir::window_fuses_per_event): the window's operator index; else -1. A type
-/// kernel runs the filters and the accumulator updates; the engine runs what follows the
-/// aggregate when a window closes.
+/// For a stream of the form [compiled filters and selects] window aggregate [any operators]
+/// whose window the engine fuses with its aggregate and a type kernel can feed
+/// (ir::window_fuses_per_event): the window's operator index; else -1. A type kernel runs the
+/// filters, selects and accumulator updates; the engine runs what follows the aggregate when
+/// a window closes.
 int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp);
 
 /// Whether routing schema `schema` gets a Type kernel: some stream reads it, every stream
-/// reading it fuses() or has a type_loop_window(), and none of them is read by another
-/// stream (its rows are emitted or dropped, never forwarded), so one loop over the rows does
-/// everything the engine would.
+/// reading it fuses() or has a type_loop_window(), so one loop over the rows does everything
+/// the engine would (rows other streams read are handed to the engine's queue, which runs
+/// after each row: runtime/abi.hpp TypeRun).
 bool type_fuses(const ir::Plan& plan, size_t schema);
 
 /// Counts of IR nodes in compiled operators: generated inline, and calling the interpreter.

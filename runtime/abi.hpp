@@ -22,7 +22,7 @@
 //   Chain       int32_t chain(const Value* in, Value* out, void* ctx)  1 = a row comes out; it
 //               is in `out` (the last projection's schema), or is `in` when nothing projects
 // and one per input event type (routing schema) whose every routed stream fuses into a chain
-// and feeds no other stream:
+// or feeds a fused window (see TypeRun):
 //   Type        uint64_t type(const Value* rows, uint64_t n, void* ctx)  runs every routed
 //               stream, in route order, on each of the `n` rows (back to back, each as wide as
 //               the schema) and emits outputs through KernelContext::run as they come;
@@ -78,19 +78,25 @@ struct KernelContext {
 /// KernelContext::eval must describe it (only called by kernels that reach the interpreter
 /// through vp_eval_fallback). Both are noexcept.
 ///
-/// Streams of the form [filters] window aggregate [anything] (a window the engine fuses with its
-/// aggregate, runtime/window_aggregate.hpp) update the window's accumulators in generated code:
-/// `window_enter` (offset 16) hands over row `row` of stream `stream` to that window, which
-/// first runs what the event's arrival closes (the stream's remaining operators, outputs
-/// included), and returns the event's group (runtime/window_state.hpp WindowCursor), or null
-/// to stop the loop. `window_close` (offset 24) closes a count window that the event filled;
-/// 0 = stop.
+/// A stream whose rows other streams read also hands its row to `emit` (the stream's last
+/// projection's row, or the input row when it only filters); the engine queues it for its
+/// readers, and `end_row` (offset 32) runs that queue after the row's last stream (SEMANTICS
+/// §1.2: an event's routes first, then what they derived); 0 = stop.
+///
+/// Streams of the form [filters and selects] window aggregate [anything] (a window the engine
+/// fuses with its aggregate, runtime/window_aggregate.hpp) update the window's accumulators in
+/// generated code: `window_enter` (offset 16) hands over row `row` of stream `stream`, as
+/// `slots` in the window's input schema, to that window, which first runs what the event's
+/// arrival closes (the stream's remaining operators, outputs included), and returns the
+/// event's group (runtime/window_state.hpp WindowCursor), or null to stop the loop.
+/// `window_close` (offset 24) closes a count window that the event filled; 0 = stop.
 struct WindowCursor;
 struct TypeRun {
     int32_t (*emit)(TypeRun* self, int32_t stream, uint64_t row, const Value* out) noexcept;
     void (*begin_row)(TypeRun* self, uint64_t row) noexcept;
-    WindowCursor* (*window_enter)(TypeRun* self, int32_t stream, uint64_t row) noexcept;
+    WindowCursor* (*window_enter)(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept;
     int32_t (*window_close)(TypeRun* self, int32_t stream, uint64_t row) noexcept;
+    int32_t (*end_row)(TypeRun* self, uint64_t row) noexcept;
 };
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
@@ -114,6 +120,7 @@ static_assert(offsetof(varpulis::runtime::TypeRun, emit) == 0, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, begin_row) == 8, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, window_enter) == 16, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, window_close) == 24, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, end_row) == 32, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 
 extern "C" {

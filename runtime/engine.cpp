@@ -63,6 +63,7 @@ struct StreamState {
     /// The operator index of the first window when it is fused with its aggregate
     /// (OpState::fused); -1 otherwise. Type kernels feed that window (TypeRun::window_enter).
     int32_t fused_window = -1;
+    OpState* fused_op = nullptr;   // &ops[fused_window]
 };
 
 struct Pending {
@@ -102,6 +103,7 @@ struct Engine::Impl {
         /// output path need not read it back from the row.
         std::string_view fixed_type;
         bool has_fixed_type = false;
+        bool emits = false;   // the stream ends with this Emit (else the rest is unset)
     };
     std::vector<EmitTarget> emit_targets;
     std::vector<Pending> queue;   // FIFO of SEMANTICS §1.2; `queue_head` is its front
@@ -168,7 +170,7 @@ struct Engine::Impl {
             const ir::Operator& op = sp.ops.back();
             EmitTarget& t = emit_targets[i];
             t = {sp.name, field_names[static_cast<size_t>(op.out)].data(), static_cast<uint32_t>(width(op.out)),
-                 op.event_type_item, {}, false};
+                 op.event_type_item, {}, false, true};
             if (op.event_type_item >= 0 && static_cast<size_t>(op.event_type_item) < op.exprs.size()) {
                 const ir::Expr* e = op.exprs[static_cast<size_t>(op.event_type_item)].get();
                 if (e && e->op == ir::ExprOp::Const && e->lit.kind == ir::Kind::Str) {
@@ -206,7 +208,10 @@ struct Engine::Impl {
                         ir::window_fuses(plan, op, sp.ops[k + 1]))
                     {
                         os.fused = std::make_unique<WindowAggregate>(rt, op, sp.ops[k + 1], aggregation_type);
-                        if (st.fused_window < 0) st.fused_window = static_cast<int32_t>(k);
+                        if (st.fused_window < 0) {
+                            st.fused_window = static_cast<int32_t>(k);
+                            st.fused_op = &os;
+                        }
                     } else
                         os.window = std::make_unique<WindowOperator>(op.window, width(op.in));
                     break;
@@ -439,10 +444,10 @@ struct Engine::Impl {
         }
     }
 
-    static WindowCursor* batch_window_enter(TypeRun* self, int32_t stream, uint64_t row) noexcept {
+    static WindowCursor* batch_window_enter(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept {
         auto* run = static_cast<BatchRun*>(self);
         try {
-            return run->impl->window_enter(*run, stream, row);
+            return run->impl->window_enter(*run, stream, row, slots);
         } catch (...) {
             run->error = std::current_exception();
             return nullptr;
@@ -460,6 +465,17 @@ struct Engine::Impl {
         }
     }
 
+    static int32_t batch_end_row(TypeRun* self, uint64_t row) noexcept {
+        auto* run = static_cast<BatchRun*>(self);
+        try {
+            run->impl->end_row(*run, row);
+            return 1;
+        } catch (...) {
+            run->error = std::current_exception();
+            return 0;
+        }
+    }
+
     static void batch_begin_row(TypeRun* self, uint64_t row) noexcept {
         auto* run = static_cast<BatchRun*>(self);
         run->row.slots = run->rows + row * run->width;
@@ -469,35 +485,58 @@ struct Engine::Impl {
         run->eval->now_ms = run->row.ts;
     }
 
-    /// What run_chain does with a fused stream's output row (output()), for row `row` of a
-    /// type kernel's run: the stream's last operator is its Emit, and nothing reads the stream.
+    /// What run_chain does with a fused stream's row (output() when its last operator is an
+    /// Emit, then forward() to its readers), for row `row` of a type kernel's run. `slots` is
+    /// the last projection's row, or the input row when the stream only filters.
     void emit_row(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
         // The event being processed is counted, as process() counts it before running it.
         stats.events = run.base_events + row + 1;
-        ++stats.outputs;
         const EmitTarget& t = emit_targets[static_cast<size_t>(stream)];
-        OutputEvent out;
-        out.stream = t.stream;
-        out.event_type = t.has_fixed_type ? t.fixed_type : output_type(t.stream, t.event_type_item, slots);
-        out.timestamp_ms = run.ts[row];
-        out.names = t.names;
-        out.values = slots;
-        out.field_count = t.width;
-        sink(out);
+        if (t.emits) {
+            ++stats.outputs;
+            OutputEvent out;
+            out.stream = t.stream;
+            out.event_type = t.has_fixed_type ? t.fixed_type : output_type(t.stream, t.event_type_item, slots);
+            out.timestamp_ms = run.ts[row];
+            out.names = t.names;
+            out.values = slots;
+            out.field_count = t.width;
+            sink(out);
+        }
+        StreamState& st = streams[static_cast<size_t>(stream)];
+        if (plan.routes[static_cast<size_t>(st.plan->type_id)].empty()) return;
+        Row r{const_cast<Value*>(slots), run.row.schema, run.ts[row], run.row.type,
+              run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
+        if (st.last_projection >= 0) {
+            const ir::Operator& proj = st.plan->ops[static_cast<size_t>(st.last_projection)];
+            r = Row{r.slots, proj.out, r.ts, proj.kind == ir::OpKind::Emit ? st.name : r.type, nullptr, 0};
+        }
+        forward(st, r, 0);   // copies the row: `slots` lives only during this call
+    }
+
+    /// After the last stream of row `row`: what the row's streams handed to other streams.
+    void end_row(BatchRun& run, uint64_t row) {
+        stats.events = run.base_events + row + 1;
+        if (!queue.empty()) drain();
+        if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
     }
 
     /// Row `row` of a type kernel's run into stream `stream`'s fused window (what run_ops does
     /// for OpState::fused, minus the accumulator updates the kernel makes itself).
-    WindowCursor* window_enter(BatchRun& run, int32_t stream, uint64_t row) {
+    WindowCursor* window_enter(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
         // Counted as process() counts an event before running it: outputs of the windows it
         // closes belong to it.
         stats.events = run.base_events + row + 1;
-        if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+        // Rows queued by this row's earlier streams live in scratch until end_row().
+        if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
         StreamState& st = streams[static_cast<size_t>(stream)];
-        OpState& os = st.ops[static_cast<size_t>(st.fused_window)];
-        const Row r{run.rows + row * run.width, run.row.schema, run.ts[row], run.row.type,
-                    run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
-        os.fused_out.clear();
+        OpState& os = *st.fused_op;
+        const Value* input = run.rows + row * run.width;
+        // After a select the window reads a projected row, which (as project()) has no field list.
+        const bool raw = slots == input && run.raw;
+        const Row r{const_cast<Value*>(slots), st.plan->ops[static_cast<size_t>(st.fused_window)].in, run.ts[row],
+                    run.row.type, raw ? run.raw[row] : nullptr, raw ? run.raw_count[row] : 0};
+        os.fused_out.clear();   // the per-row path leaves its last results there
         WindowCursor* cursor = os.fused->enter(r, scratch, os.fused_out);
         if (!os.fused_out.empty()) run_closed(st, os);
         return cursor;
@@ -506,7 +545,7 @@ struct Engine::Impl {
     void window_close(BatchRun& run, int32_t stream, uint64_t row) {
         stats.events = run.base_events + row + 1;
         StreamState& st = streams[static_cast<size_t>(stream)];
-        OpState& os = st.ops[static_cast<size_t>(st.fused_window)];
+        OpState& os = *st.fused_op;
         os.fused_out.clear();
         os.fused->close_full(scratch, os.fused_out);
         if (!os.fused_out.empty()) run_closed(st, os);
@@ -528,6 +567,7 @@ struct Engine::Impl {
         run.begin_row = &batch_begin_row;
         run.window_enter = &batch_window_enter;
         run.window_close = &batch_window_close;
+        run.end_row = &batch_end_row;
         run.impl = this;
         run.rows = batch.values.data() + offset;
         run.ts = batch.ts.data() + first;

@@ -226,13 +226,13 @@ void WindowAggregate::push(const Row& row, const AggregateKernel* kernel, Arena&
 
 WindowCursor* WindowAggregate::enter(const Row& row, Arena& scratch, std::vector<Row>& out) {
     WindowPartition& p = partition_of(row);
-    close_before(p, row.ts, scratch, out);
+    if (window_.kind != WindowKind::Count) close_before(p, row.ts, scratch, out);
     // As add(): the group of this event's key presence, opened on its first event.
-    const bool absent_key = agg_slot_ >= 0 && !row.slots[agg_slot_].present();
+    const uint32_t absent_key = agg_slot_ >= 0 && !row.slots[agg_slot_].present() ? 1 : 0;
     uint32_t g = kNoGroup;
     for (uint8_t i = 0; i < p.ngroups; ++i)
-        if ((groups_[p.groups[i]].absent_key != 0) == absent_key) g = p.groups[i];
-    if (g == kNoGroup) g = open_group(p, absent_key, row);
+        if (groups_[p.groups[i]].absent_key == absent_key) g = p.groups[i];
+    if (g == kNoGroup) g = open_group(p, absent_key != 0, row);
     GroupHeader& gh = groups_[g];
     gh.last_ts = row.ts;
     if (window_.kind == WindowKind::Session) p.last_ts = row.ts;  // read only by the next close_before

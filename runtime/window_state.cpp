@@ -1,5 +1,7 @@
 #include "runtime/window_state.hpp"
 
+#include <bit>
+
 #include "runtime/value_ops.hpp"
 
 namespace varpulis::runtime {
@@ -17,7 +19,7 @@ uint32_t PartitionIndex::add_key(std::string_view key, uint32_t hash, bool& fres
     keys_.emplace_back(key);
     hashes_.push_back(hash);
     const size_t mask = table_.size() - 1;
-    size_t i = hash & mask;
+    size_t i = slot_of(hash);
     while (table_[i] != 0) i = (i + 1) & mask;
     table_[i] = (static_cast<uint64_t>(hash) << 32) | (idx + 1);
     fresh = true;
@@ -27,9 +29,10 @@ uint32_t PartitionIndex::add_key(std::string_view key, uint32_t hash, bool& fres
 void PartitionIndex::grow() {
     const size_t size = table_.empty() ? 16 : table_.size() * 2;
     table_.assign(size, 0);
+    shift_ = 32 - static_cast<uint32_t>(std::countr_zero(size));
     const size_t mask = size - 1;
     for (uint32_t idx = 0; idx < keys_.size(); ++idx) {
-        size_t i = hashes_[idx] & mask;
+        size_t i = slot_of(hashes_[idx]);
         while (table_[i] != 0) i = (i + 1) & mask;
         table_[i] = (static_cast<uint64_t>(hashes_[idx]) << 32) | (idx + 1);
     }

@@ -234,7 +234,7 @@ private:
         fresh = false;
         if (!table_.empty()) {
             const size_t mask = table_.size() - 1;
-            for (size_t i = hash & mask;; i = (i + 1) & mask) {
+            for (size_t i = slot_of(hash);; i = (i + 1) & mask) {
                 const uint64_t e = table_[i];
                 if (e == 0) break;
                 if (static_cast<uint32_t>(e >> 32) != hash) continue;
@@ -246,6 +246,11 @@ private:
         return add_key(key, hash, fresh);
     }
 
+    /// Home slot of `hash`: its high bits after a Fibonacci multiply. FNV-1a's low bits mix
+    /// poorly for keys that differ in their last characters ("SYM01", "SYM02", ...), which
+    /// would cluster under `hash & mask`.
+    size_t slot_of(uint32_t hash) const { return (hash * 0x9E3779B1u) >> shift_; }
+
     uint32_t find_or_add_formatted(const Value& v, bool& fresh);
     uint32_t add_key(std::string_view key, uint32_t hash, bool& fresh);
     void grow();
@@ -256,6 +261,7 @@ private:
     /// Open addressing, linear probing, power-of-two size, at most half full: per slot
     /// (hash << 32) | (partition + 1), 0 = empty.
     std::vector<uint64_t> table_;
+    uint32_t shift_ = 32;               // 32 - log2(table_.size())
     std::string buf_;                   // key text of a non-string value
     uint32_t last_index_ = kNone;       // partition of the last string key looked up
 };
