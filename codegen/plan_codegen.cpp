@@ -337,6 +337,9 @@ public:
         window_close_ = b_.CreateAlignedLoad(
             ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, window_close)), llvm::Align(8),
             "window_close");
+        window_push_ = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, window_push)), llvm::Align(8),
+            "window_push");
         llvm::Value* end_row = b_.CreateAlignedLoad(
             ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, end_row)), llvm::Align(8),
             "end_row");
@@ -371,10 +374,20 @@ public:
             for (size_t k = 0; k < sp.ops.size(); ++k) {
                 const ir::Operator& op = sp.ops[k];
                 if (static_cast<int>(k) == window) {
-                    // The window and its aggregate; the operators after them run in the engine
-                    // when a window closes.
-                    window_feed(run, sid, i, slots_, op, sp.ops[k + 1], numbering_.at({static_cast<size_t>(sid), k + 1}),
-                                stop);
+                    // The window (and its aggregate, when generated here); the operators after
+                    // them run in the engine when a window closes.
+                    if (type_loop_accumulates(plan_, sp)) {
+                        window_feed(run, sid, i, slots_, op, sp.ops[k + 1],
+                                    numbering_.at({static_cast<size_t>(sid), k + 1}), stop);
+                    } else {
+                        auto* push_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i64_, ptr_}, false);
+                        llvm::CallInst* go_on = b_.CreateCall(
+                            push_type, window_push_, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, slots_});
+                        go_on->addFnAttr(llvm::Attribute::NoUnwind);
+                        llvm::BasicBlock* pushed = block("window.pushed");
+                        b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), pushed, stop);
+                        b_.SetInsertPoint(pushed);
+                    }
                     break;
                 }
                 const Numbering saved{next_node_, next_string_};
@@ -1050,6 +1063,7 @@ private:
     llvm::Value* cached_consts_ = nullptr;
     llvm::Value* window_enter_ = nullptr;    // type kernels: ctx->run's window callbacks
     llvm::Value* window_close_ = nullptr;
+    llvm::Value* window_push_ = nullptr;
 };
 
 }  // namespace
@@ -1089,7 +1103,7 @@ bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) {
 int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp) {
     if (!sp.merge_filters.empty() || sp.has_process) return -1;
     bool projected = false;
-    for (size_t k = 0; k + 1 < sp.ops.size(); ++k) {
+    for (size_t k = 0; k < sp.ops.size(); ++k) {
         const ir::Operator& op = sp.ops[k];
         // As fuses(): fallbacks see the input row, so none may follow a projection.
         if (projected && compiles(op) && calls_interpreter(plan, op)) return -1;
@@ -1097,12 +1111,20 @@ int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp) {
             projected = projected || op.kind == ir::OpKind::Select;
             continue;
         }
-        const ir::Operator& agg = sp.ops[k + 1];
-        if (op.kind != ir::OpKind::Window || !compiles(agg) || !ir::window_fuses_per_event(plan, op, agg)) return -1;
-        if (projected && calls_interpreter(plan, agg)) return -1;
+        if (op.kind != ir::OpKind::Window) return -1;
+        if (k + 1 < sp.ops.size() && ir::window_fuses_per_event(plan, op, sp.ops[k + 1])) {
+            const ir::Operator& agg = sp.ops[k + 1];
+            if (!compiles(agg) || (projected && calls_interpreter(plan, agg))) return -1;
+        }
         return static_cast<int>(k);
     }
     return -1;
+}
+
+bool type_loop_accumulates(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    const int w = type_loop_window(plan, sp);
+    return w >= 0 && static_cast<size_t>(w) + 1 < sp.ops.size() &&
+           ir::window_fuses_per_event(plan, sp.ops[static_cast<size_t>(w)], sp.ops[static_cast<size_t>(w) + 1]);
 }
 
 bool type_fuses(const ir::Plan& plan, size_t schema) {

@@ -63,12 +63,16 @@ std::vector<const ir::Expr*> string_constants(const ir::Plan& plan);
 /// calls the interpreter.
 bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp);
 
-/// For a stream of the form [compiled filters and selects] window aggregate [any operators]
-/// whose window the engine fuses with its aggregate and a type kernel can feed
-/// (ir::window_fuses_per_event): the window's operator index; else -1. A type kernel runs the
-/// filters, selects and accumulator updates; the engine runs what follows the aggregate when
-/// a window closes.
+/// For a stream of the form [compiled filters and selects] window [any operators]: the
+/// window's operator index; else -1. A type kernel runs the filters and selects, then feeds
+/// the window: with type_loop_accumulates(), by updating its aggregate's accumulators inline;
+/// otherwise through TypeRun::window_push (the window keeps rows). The engine runs what
+/// follows when a window closes.
 int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp);
+
+/// Whether the window of type_loop_window() fuses with the aggregate after it so that
+/// generated code updates the accumulators (ir::window_fuses_per_event).
+bool type_loop_accumulates(const ir::Plan& plan, const ir::StreamPlan& sp);
 
 /// Whether routing schema `schema` gets a Type kernel: some stream reads it, every stream
 /// reading it fuses() or has a type_loop_window(), so one loop over the rows does everything

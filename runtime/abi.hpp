@@ -89,7 +89,10 @@ struct KernelContext {
 /// `slots` in the window's input schema, to that window, which first runs what the event's
 /// arrival closes (the stream's remaining operators, outputs included), and returns the
 /// event's group (runtime/window_state.hpp WindowCursor), or null to stop the loop.
-/// `window_close` (offset 24) closes a count window that the event filled; 0 = stop.
+/// `window_close` (offset 24) closes a count window that the event filled; 0 = stop. Other
+/// windows after such a prefix (sliding windows, count_distinct, `last` of a computed value:
+/// they keep rows) get the row through `window_push` (offset 40), which does all the engine
+/// does with it, closed windows included; 0 = stop.
 struct WindowCursor;
 struct TypeRun {
     int32_t (*emit)(TypeRun* self, int32_t stream, uint64_t row, const Value* out) noexcept;
@@ -97,6 +100,7 @@ struct TypeRun {
     WindowCursor* (*window_enter)(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept;
     int32_t (*window_close)(TypeRun* self, int32_t stream, uint64_t row) noexcept;
     int32_t (*end_row)(TypeRun* self, uint64_t row) noexcept;
+    int32_t (*window_push)(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept;
 };
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
@@ -121,6 +125,7 @@ static_assert(offsetof(varpulis::runtime::TypeRun, begin_row) == 8, "TypeRun ABI
 static_assert(offsetof(varpulis::runtime::TypeRun, window_enter) == 16, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, window_close) == 24, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, end_row) == 32, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, window_push) == 40, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 
 extern "C" {

@@ -306,10 +306,18 @@ struct Engine::Impl {
         if (!kernels) return;
         for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
             TypeKernel k = kernels->type_kernel(t);
+            // The kernel updates the accumulators of a window that fuses per event
+            // (codegen::type_loop_accumulates): this engine must have fused it too.
             for (int32_t sid : plan.routes[t]) {
                 const StreamState& st = streams[static_cast<size_t>(sid)];
-                for (size_t o = 0; o < st.plan->ops.size(); ++o)
-                    if (st.plan->ops[o].kind == ir::OpKind::Window && static_cast<int32_t>(o) != st.fused_window) k = nullptr;
+                const auto& ops = st.plan->ops;
+                for (size_t o = 0; o < ops.size(); ++o) {
+                    if (ops[o].kind != ir::OpKind::Window) continue;
+                    if (o + 1 < ops.size() && ir::window_fuses_per_event(plan, ops[o], ops[o + 1]) &&
+                        static_cast<int32_t>(o) != st.fused_window)
+                        k = nullptr;
+                    break;
+                }
             }
             type_kernels[t] = k;
         }
@@ -465,6 +473,17 @@ struct Engine::Impl {
         }
     }
 
+    static int32_t batch_window_push(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept {
+        auto* run = static_cast<BatchRun*>(self);
+        try {
+            run->impl->window_push(*run, stream, row, slots);
+            return 1;
+        } catch (...) {
+            run->error = std::current_exception();
+            return 0;
+        }
+    }
+
     static int32_t batch_end_row(TypeRun* self, uint64_t row) noexcept {
         auto* run = static_cast<BatchRun*>(self);
         try {
@@ -512,6 +531,23 @@ struct Engine::Impl {
             r = Row{r.slots, proj.out, r.ts, proj.kind == ir::OpKind::Emit ? st.name : r.type, nullptr, 0};
         }
         forward(st, r, 0);   // copies the row: `slots` lives only during this call
+    }
+
+    /// Row `row` of a type kernel's run, as `slots` after the stream's filters and selects,
+    /// into the stream's first window: what run_ops does from there on.
+    void window_push(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
+        stats.events = run.base_events + row + 1;
+        if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+        StreamState& st = streams[static_cast<size_t>(stream)];
+        const auto& ops = st.plan->ops;
+        size_t w = 0;
+        while (ops[w].kind != ir::OpKind::Window) ++w;   // codegen::type_loop_window(): there is one
+        const Value* input = run.rows + row * run.width;
+        const bool raw = slots == input && run.raw;
+        std::vector<Row> batch = take_batch();
+        batch.push_back(Row{const_cast<Value*>(slots), ops[w].in, run.ts[row], run.row.type,
+                            raw ? run.raw[row] : nullptr, raw ? run.raw_count[row] : 0});
+        run_ops(st, w, std::move(batch), 0);
     }
 
     /// After the last stream of row `row`: what the row's streams handed to other streams.
@@ -568,6 +604,7 @@ struct Engine::Impl {
         run.window_enter = &batch_window_enter;
         run.window_close = &batch_window_close;
         run.end_row = &batch_end_row;
+        run.window_push = &batch_window_push;
         run.impl = this;
         run.rows = batch.values.data() + offset;
         run.ts = batch.ts.data() + first;
