@@ -344,6 +344,20 @@ public:
             ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, end_row)), llvm::Align(8),
             "end_row");
         auto* end_row_type = llvm::FunctionType::get(i32_, {ptr_, i64_}, false);
+        // Fused windows' fast path (TypeRun::window_enter_open): their pointers and the run's times.
+        ts_base_ = b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, ts)),
+                                        llvm::Align(8), "ts");
+        llvm::Value* windows = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, windows)), llvm::Align(8), "windows");
+        enter_open_ = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, window_enter_open)), llvm::Align(8),
+            "window_enter_open");
+        window_of_.clear();
+        for (int32_t sid : streams)
+            if (type_loop_accumulates(plan_, plan_.streams[static_cast<size_t>(sid)]))
+                window_of_[sid] = b_.CreateAlignedLoad(
+                    ptr_, b_.CreateConstInBoundsGEP1_64(i8_, windows, 8 * static_cast<uint64_t>(sid)), llvm::Align(8),
+                    "window");
         bool any_forwards = false;
         for (int32_t sid : streams) any_forwards = any_forwards || forwards(plan_, plan_.streams[static_cast<size_t>(sid)]);
         bool calls_interpreter_any = false;
@@ -450,11 +464,23 @@ public:
         auto* enter_type = llvm::FunctionType::get(ptr_, {ptr_, i32_, i64_, ptr_}, false);
         auto* close_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i64_}, false);
         llvm::Value* sid_v = b_.getInt32(static_cast<uint32_t>(sid));
-        llvm::CallInst* cursor = b_.CreateCall(enter_type, window_enter_, {run, sid_v, row, slots}, "cursor");
-        cursor->addFnAttr(llvm::Attribute::NoUnwind);
+        // Most events join an open group: one direct call; the engine only for the rest.
+        llvm::Value* ts = b_.CreateAlignedLoad(i64_, b_.CreateInBoundsGEP(i64_, ts_base_, row), llvm::Align(8), "row.ts");
+        auto* open_type = llvm::FunctionType::get(ptr_, {ptr_, ptr_, i64_}, false);
+        llvm::CallInst* joined = b_.CreateCall(open_type, enter_open_, {window_of_.at(sid), slots, ts}, "cursor.open");
+        joined->addFnAttr(llvm::Attribute::NoUnwind);
+        llvm::BasicBlock* fast = b_.GetInsertBlock();
+        llvm::BasicBlock* slow = block("window.enter");
         llvm::BasicBlock* entered = block("window.entered");
-        b_.CreateCondBr(b_.CreateIsNull(cursor), stop, entered);
+        b_.CreateCondBr(b_.CreateIsNull(joined), slow, entered);
+        b_.SetInsertPoint(slow);
+        llvm::CallInst* entered_slow = b_.CreateCall(enter_type, window_enter_, {run, sid_v, row, slots}, "cursor.slow");
+        entered_slow->addFnAttr(llvm::Attribute::NoUnwind);
+        b_.CreateCondBr(b_.CreateIsNull(entered_slow), stop, entered);
         b_.SetInsertPoint(entered);
+        llvm::PHINode* cursor = b_.CreatePHI(ptr_, 2, "cursor");
+        cursor->addIncoming(joined, fast);
+        cursor->addIncoming(entered_slow, slow);
         auto member = [&](llvm::Value* base, size_t offset, const char* name) {
             return b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, base, offset), llvm::Align(8), name);
         };
@@ -1064,6 +1090,9 @@ private:
     llvm::Value* window_enter_ = nullptr;    // type kernels: ctx->run's window callbacks
     llvm::Value* window_close_ = nullptr;
     llvm::Value* window_push_ = nullptr;
+    llvm::Value* ts_base_ = nullptr;                // TypeRun::ts
+    std::map<int32_t, llvm::Value*> window_of_;     // stream -> its TypeRun::windows entry
+    llvm::Value* enter_open_ = nullptr;             // TypeRun::window_enter_open
 };
 
 }  // namespace

@@ -89,8 +89,11 @@ struct KernelContext {
 /// `slots` in the window's input schema, to that window, which first runs what the event's
 /// arrival closes (the stream's remaining operators, outputs included), and returns the
 /// event's group (runtime/window_state.hpp WindowCursor), or null to stop the loop.
-/// `window_close` (offset 24) closes a count window that the event filled; 0 = stop. Other
-/// windows after such a prefix (sliding windows, count_distinct, `last` of a computed value:
+/// `window_close` (offset 24) closes a count window that the event filled; 0 = stop. Before
+/// `window_enter`, generated code tries `window_enter_open` (offset 64) on `windows[stream]`
+/// (offset 48) with the row's time `ts[row]` (offset 56): the event's group when it closes
+/// nothing and joins an open group (most events; runtime::WindowAggregate::enter_open), else
+/// null. That path needs nothing of the engine. Other windows after such a prefix (sliding windows, count_distinct, `last` of a computed value:
 /// they keep rows) get the row through `window_push` (offset 40), which does all the engine
 /// does with it, closed windows included; 0 = stop.
 struct WindowCursor;
@@ -101,6 +104,9 @@ struct TypeRun {
     int32_t (*window_close)(TypeRun* self, int32_t stream, uint64_t row) noexcept;
     int32_t (*end_row)(TypeRun* self, uint64_t row) noexcept;
     int32_t (*window_push)(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept;
+    void* const* windows;   // offset 48: per stream, its fused window for vp_window_enter_open (or null)
+    const int64_t* ts;      // offset 56: the run's event times, by row
+    WindowCursor* (*window_enter_open)(void* window, const Value* slots, int64_t ts) noexcept;
 };
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
@@ -126,6 +132,9 @@ static_assert(offsetof(varpulis::runtime::TypeRun, window_enter) == 16, "TypeRun
 static_assert(offsetof(varpulis::runtime::TypeRun, window_close) == 24, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, end_row) == 32, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, window_push) == 40, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, windows) == 48, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, ts) == 56, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, window_enter_open) == 64, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 
 extern "C" {

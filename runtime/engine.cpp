@@ -133,6 +133,8 @@ struct Engine::Impl {
     /// was generated for (a window the code feeds must be fused here too: not with
     /// VARPULIS_WINDOW_FUSION=0).
     std::vector<TypeKernel> type_kernels;
+    /// Per stream: its fused window (TypeRun::windows), or null.
+    std::vector<void*> fused_windows;
     std::string type_buf;               // output(): an event_type that is not a string, as text
 
     Impl(const ir::Plan& p, Interner& in, OutputSink s, std::FILE* d)
@@ -302,6 +304,9 @@ struct Engine::Impl {
     }
 
     void select_type_kernels() {
+        fused_windows.assign(streams.size(), nullptr);
+        for (size_t i = 0; i < streams.size(); ++i)
+            if (streams[i].fused_op) fused_windows[i] = streams[i].fused_op->fused.get();
         type_kernels.assign(plan.schemas.size(), nullptr);
         if (!kernels) return;
         for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
@@ -430,7 +435,6 @@ struct Engine::Impl {
     struct BatchRun : TypeRun {
         Impl* impl = nullptr;
         const Value* rows = nullptr;
-        const int64_t* ts = nullptr;
         const Field* const* raw = nullptr;   // null: no raw field lists in the batch
         const uint32_t* raw_count = nullptr;
         size_t width = 0;
@@ -482,6 +486,10 @@ struct Engine::Impl {
             run->error = std::current_exception();
             return 0;
         }
+    }
+
+    static WindowCursor* batch_window_enter_open(void* window, const Value* slots, int64_t ts) noexcept {
+        return static_cast<WindowAggregate*>(window)->enter_open(slots, ts);
     }
 
     static int32_t batch_end_row(TypeRun* self, uint64_t row) noexcept {
@@ -605,6 +613,8 @@ struct Engine::Impl {
         run.window_close = &batch_window_close;
         run.end_row = &batch_end_row;
         run.window_push = &batch_window_push;
+        run.windows = fused_windows.data();
+        run.window_enter_open = &batch_window_enter_open;
         run.impl = this;
         run.rows = batch.values.data() + offset;
         run.ts = batch.ts.data() + first;

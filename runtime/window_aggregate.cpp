@@ -240,6 +240,38 @@ WindowCursor* WindowAggregate::enter(const Row& row, Arena& scratch, std::vector
     return &cursor_;
 }
 
+WindowCursor* WindowAggregate::enter_open(const Value* slots, int64_t ts) {
+    WindowPartition* p = parts_.data();
+    if (window_.partition_slot >= 0) {
+        const Value& key = slots[window_.partition_slot];
+        if (key.kind != ValueKind::Str) return nullptr;
+        const uint32_t pi = index_.find_string(key.s);
+        if (pi == PartitionIndex::kNotFound) return nullptr;
+        p = &parts_[pi];
+    }
+    if (p->ngroups == 0) return nullptr;
+    switch (window_.kind) {
+        case WindowKind::Tumbling:
+            if (ts >= p->start + window_.size) return nullptr;   // closes (started: ngroups > 0)
+            break;
+        case WindowKind::Session:
+            if (ts - p->last_ts > window_.size) return nullptr;
+            break;
+        default:
+            break;
+    }
+    const uint32_t absent_key = agg_slot_ >= 0 && !slots[agg_slot_].present() ? 1 : 0;
+    uint32_t g = kNoGroup;
+    for (uint8_t i = 0; i < p->ngroups; ++i)
+        if (groups_[p->groups[i]].absent_key == absent_key) g = p->groups[i];
+    if (g == kNoGroup) return nullptr;   // opening a group may evaluate an ema period: enter()
+    GroupHeader& gh = groups_[g];
+    gh.last_ts = ts;
+    if (window_.kind == WindowKind::Session) p->last_ts = ts;
+    cursor_ = {accs_.data() + static_cast<size_t>(g) * calls_.size(), &gh, p};
+    return &cursor_;
+}
+
 void WindowAggregate::close_full(Arena& scratch, std::vector<Row>& out) {
     WindowPartition& p = *cursor_.part;
     if (window_.kind == WindowKind::Count && p.count >= window_.size) close(p, scratch, out);

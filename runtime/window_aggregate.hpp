@@ -49,6 +49,11 @@ public:
     /// into the groups reused for `row`.
     WindowCursor* enter(const Row& row, Arena& scratch, std::vector<Row>& out);
 
+    /// enter() when the event closes nothing and joins a group that is already open in a
+    /// known partition (the common case), without a Row; nullptr otherwise (then call enter()).
+    /// `slots` is the window's input row, `ts` its time.
+    WindowCursor* enter_open(const Value* slots, int64_t ts);
+
     /// Count windows, after enter() and the caller's updates: closes the entered partition's
     /// window when it holds the window's size.
     void close_full(Arena& scratch, std::vector<Row>& out);

@@ -196,6 +196,22 @@ public:
         return find_or_add_formatted(v, fresh);
     }
 
+    /// The partition of string key `s`, or kNotFound (nothing is added).
+    static constexpr uint32_t kNotFound = UINT32_MAX;
+    uint32_t find_string(const StrObj* s) const {
+        if (table_.empty()) return kNotFound;
+        const uint32_t hash = s->hash;
+        const size_t mask = table_.size() - 1;
+        for (size_t i = slot_of(hash);; i = (i + 1) & mask) {
+            const uint64_t e = table_[i];
+            if (e == 0) return kNotFound;
+            if (static_cast<uint32_t>(e >> 32) != hash) continue;
+            const uint32_t idx = static_cast<uint32_t>(e) - 1;
+            const std::string& k = keys_[idx];
+            if (k.size() == s->size && bytes_equal(k.data(), s->data, s->size)) return idx;
+        }
+    }
+
     /// The partition of key text `key` (checkpoint restore).
     uint32_t find_or_add_key(std::string_view key, bool& fresh) {
         return find_or_add_key(key, fnv1a(key), fresh);
