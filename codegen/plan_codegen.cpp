@@ -364,6 +364,22 @@ public:
         for (int32_t sid : streams)
             for (const auto& op : plan_.streams[static_cast<size_t>(sid)].ops)
                 calls_interpreter_any = calls_interpreter_any || calls_interpreter(plan_, op);
+        // Stateless streams that only emit write their outputs to the run's buffer
+        // (TypeRun::out_next) instead of one call per output.
+        bool buffered = !any_forwards;
+        for (int32_t sid : streams) {
+            const ir::StreamPlan& sp = plan_.streams[static_cast<size_t>(sid)];
+            if (type_loop_window(plan_, sp) >= 0 || sp.ops.back().kind != ir::OpKind::Emit ||
+                16 + 16 * plan_.schemas[static_cast<size_t>(sp.ops.back().out)].fields.size() > runtime::kMaxOutputEntry)
+                buffered = false;
+        }
+        auto* flush_type = llvm::FunctionType::get(i32_, {ptr_}, false);
+        llvm::Value* flush = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, flush)), llvm::Align(8), "flush");
+        llvm::Value* out_next_at = b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, out_next));
+        llvm::Value* out_end = b_.CreateAlignedLoad(
+            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, out_end)), llvm::Align(8),
+            "out_end");
 
         llvm::BasicBlock* entry = b_.GetInsertBlock();
         llvm::BasicBlock* head = block("row");
@@ -383,6 +399,7 @@ public:
             llvm::BasicBlock* next = block("stream.next");
             slots_ = row;
             llvm::Value* out = nullptr;
+            llvm::Value* entry = nullptr;   // buffered: this row's output entry
             const size_t last = last_projection(sp);
             const int window = type_loop_window(plan_, sp);
             for (size_t k = 0; k < sp.ops.size(); ++k) {
@@ -414,7 +431,32 @@ public:
                     b_.SetInsertPoint(pass);
                 } else {
                     std::vector<const Expr*> items = projection_items(op);
-                    llvm::Value* dest = entry_alloca(16 * std::max<size_t>(items.size(), 1));
+                    llvm::Value* dest = nullptr;
+                    if (buffered && k == last && op.kind == ir::OpKind::Emit) {
+                        // Room for the entry first: a flush delivers the earlier rows' outputs.
+                        const uint64_t size = 16 + 16 * items.size();
+                        llvm::Value* at = b_.CreateAlignedLoad(ptr_, out_next_at, llvm::Align(8), "out.next");
+                        llvm::BasicBlock* check = b_.GetInsertBlock();
+                        llvm::BasicBlock* full = block("out.full");
+                        llvm::BasicBlock* flushed = block("out.flushed");
+                        llvm::BasicBlock* room = block("out.room");
+                        b_.CreateCondBr(b_.CreateICmpULE(b_.CreateConstInBoundsGEP1_64(i8_, at, size), out_end), room, full);
+                        b_.SetInsertPoint(full);
+                        llvm::CallInst* ok = b_.CreateCall(flush_type, flush, {run});
+                        ok->addFnAttr(llvm::Attribute::NoUnwind);
+                        b_.CreateCondBr(b_.CreateICmpNE(ok, b_.getInt32(0)), flushed, stop);
+                        b_.SetInsertPoint(flushed);
+                        llvm::Value* reset = b_.CreateAlignedLoad(ptr_, out_next_at, llvm::Align(8), "out.reset");
+                        b_.CreateBr(room);
+                        b_.SetInsertPoint(room);
+                        llvm::PHINode* p = b_.CreatePHI(ptr_, 2, "entry");
+                        p->addIncoming(at, check);
+                        p->addIncoming(reset, flushed);
+                        entry = p;
+                        dest = b_.CreateConstInBoundsGEP1_64(i8_, entry, 16);
+                    } else {
+                        dest = entry_alloca(16 * std::max<size_t>(items.size(), 1));
+                    }
                     for (size_t s = 0; s < items.size(); ++s)
                         store(gen(items[s]), b_.CreateConstInBoundsGEP1_64(i8_, dest, 16 * s));
                     slots_ = dest;
@@ -425,7 +467,13 @@ public:
             }
             // The stream's row goes out, to its readers or both (runtime/abi.hpp TypeRun::emit).
             const bool emits = out && sp.ops.back().kind == ir::OpKind::Emit;
-            if (window < 0 && (emits || forwards(plan_, sp))) {
+            if (entry) {
+                const uint64_t size = 16 + 16 * plan_.schemas[static_cast<size_t>(sp.ops.back().out)].fields.size();
+                b_.CreateAlignedStore(b_.getInt32(static_cast<uint32_t>(sid)), entry, llvm::Align(8));
+                b_.CreateAlignedStore(i, b_.CreateConstInBoundsGEP1_64(i8_, entry, 8), llvm::Align(8));
+                b_.CreateAlignedStore(b_.CreateConstInBoundsGEP1_64(i8_, entry, size), out_next_at, llvm::Align(8));
+                b_.CreateBr(next);
+            } else if (window < 0 && (emits || forwards(plan_, sp))) {
                 llvm::CallInst* go_on = b_.CreateCall(
                     emit_type, emit, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, out ? out : row});
                 go_on->addFnAttr(llvm::Attribute::NoUnwind);

@@ -107,7 +107,17 @@ struct TypeRun {
     void* const* windows;   // offset 48: per stream, its fused window for vp_window_enter_open (or null)
     const int64_t* ts;      // offset 56: the run's event times, by row
     WindowCursor* (*window_enter_open)(void* window, const Value* slots, int64_t ts) noexcept;
+    /// Buffered outputs: kernels whose streams all end in an Emit, feed no stream and keep no
+    /// state write each output as an entry at `out_next` (offset 72): i32 stream at 0, u64 row
+    /// at 8, the Emit row's Values from 16; entries are 8-aligned and at most
+    /// kMaxOutputEntry bytes. When an entry would pass `out_end` (offset 80) they call
+    /// `flush` (offset 88), which hands the entries to the engine's output in order and resets
+    /// `out_next`; 0 = stop. The engine flushes what is left after the kernel returns.
+    unsigned char* out_next;
+    unsigned char* out_end;
+    int32_t (*flush)(TypeRun* self) noexcept;
 };
+inline constexpr size_t kMaxOutputEntry = 4096;
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
 using ProjectKernel = void (*)(const Value* in, Value* out, void* ctx);
@@ -135,6 +145,9 @@ static_assert(offsetof(varpulis::runtime::TypeRun, window_push) == 40, "TypeRun 
 static_assert(offsetof(varpulis::runtime::TypeRun, windows) == 48, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, ts) == 56, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, window_enter_open) == 64, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, out_next) == 72, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, out_end) == 80, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, flush) == 88, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 
 extern "C" {

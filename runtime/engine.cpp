@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <unordered_map>
@@ -104,6 +105,7 @@ struct Engine::Impl {
         std::string_view fixed_type;
         bool has_fixed_type = false;
         bool emits = false;   // the stream ends with this Emit (else the rest is unset)
+        bool forwards = false;  // other streams read the stream's rows
     };
     std::vector<EmitTarget> emit_targets;
     std::vector<Pending> queue;   // FIFO of SEMANTICS §1.2; `queue_head` is its front
@@ -135,6 +137,8 @@ struct Engine::Impl {
     std::vector<TypeKernel> type_kernels;
     /// Per stream: its fused window (TypeRun::windows), or null.
     std::vector<void*> fused_windows;
+    /// Type kernels' output entries (TypeRun::out_next), 8-aligned.
+    std::vector<uint64_t> out_buffer = std::vector<uint64_t>(64 * 1024 / sizeof(uint64_t));
     std::string type_buf;               // output(): an event_type that is not a string, as text
 
     Impl(const ir::Plan& p, Interner& in, OutputSink s, std::FILE* d)
@@ -168,11 +172,12 @@ struct Engine::Impl {
         emit_targets.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) {
             const ir::StreamPlan& sp = plan.streams[i];
+            emit_targets[i].forwards = sp.type_id >= 0 && !plan.routes[static_cast<size_t>(sp.type_id)].empty();
             if (sp.ops.empty() || sp.ops.back().kind != ir::OpKind::Emit || sp.ops.back().out < 0) continue;
             const ir::Operator& op = sp.ops.back();
             EmitTarget& t = emit_targets[i];
             t = {sp.name, field_names[static_cast<size_t>(op.out)].data(), static_cast<uint32_t>(width(op.out)),
-                 op.event_type_item, {}, false, true};
+                 op.event_type_item, {}, false, true, t.forwards};
             if (op.event_type_item >= 0 && static_cast<size_t>(op.event_type_item) < op.exprs.size()) {
                 const ir::Expr* e = op.exprs[static_cast<size_t>(op.event_type_item)].get();
                 if (e && e->op == ir::ExprOp::Const && e->lit.kind == ir::Kind::Str) {
@@ -492,6 +497,29 @@ struct Engine::Impl {
         return static_cast<WindowAggregate*>(window)->enter_open(slots, ts);
     }
 
+    /// TypeRun::flush: the buffered outputs, in order, as emit() would have delivered them.
+    static int32_t batch_flush(TypeRun* self) noexcept {
+        auto* run = static_cast<BatchRun*>(self);
+        auto* start = reinterpret_cast<unsigned char*>(run->impl->out_buffer.data());
+        const unsigned char* end = run->out_next;
+        run->out_next = start;
+        try {
+            for (const unsigned char* p = start; p < end;) {
+                int32_t stream;
+                uint64_t row;
+                std::memcpy(&stream, p, sizeof stream);
+                std::memcpy(&row, p + 8, sizeof row);
+                const auto* slots = reinterpret_cast<const Value*>(p + 16);
+                run->impl->emit_row(*run, stream, row, slots);
+                p += 16 + 16 * static_cast<size_t>(run->impl->emit_targets[static_cast<size_t>(stream)].width);
+            }
+            return 1;
+        } catch (...) {
+            run->error = std::current_exception();
+            return 0;
+        }
+    }
+
     static int32_t batch_end_row(TypeRun* self, uint64_t row) noexcept {
         auto* run = static_cast<BatchRun*>(self);
         try {
@@ -530,8 +558,12 @@ struct Engine::Impl {
             out.field_count = t.width;
             sink(out);
         }
+        if (t.forwards) forward_row(run, stream, row, slots);
+    }
+
+    /// emit_row() for a stream other streams read: its row (copied by forward()) into the queue.
+    void forward_row(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
         StreamState& st = streams[static_cast<size_t>(stream)];
-        if (plan.routes[static_cast<size_t>(st.plan->type_id)].empty()) return;
         Row r{const_cast<Value*>(slots), run.row.schema, run.ts[row], run.row.type,
               run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
         if (st.last_projection >= 0) {
@@ -615,6 +647,9 @@ struct Engine::Impl {
         run.window_push = &batch_window_push;
         run.windows = fused_windows.data();
         run.window_enter_open = &batch_window_enter_open;
+        run.flush = &batch_flush;
+        run.out_next = reinterpret_cast<unsigned char*>(out_buffer.data());
+        run.out_end = run.out_next + out_buffer.size() * sizeof(uint64_t);
         run.impl = this;
         run.rows = batch.values.data() + offset;
         run.ts = batch.ts.data() + first;
@@ -631,6 +666,7 @@ struct Engine::Impl {
         KernelContext kc = kernel_context(&c);
         kc.run = &run;
         kernel(run.rows, n, &kc);
+        if (!run.error) batch_flush(&run);
         if (run.error) std::rethrow_exception(run.error);
         stats.events = run.base_events + n;
         type_events += n;

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "runtime/checkpoint_io.hpp"
+#include "runtime/pattern_pred.hpp"
 #include "runtime/value_ops.hpp"
 
 namespace varpulis::runtime {
@@ -268,6 +269,13 @@ struct PatternMatcher::Impl {
         bool alive_after = false;  // a run that completed here can still take events
         std::vector<int32_t> reads_full, reads_first;  // aliases each predicate variant reads
         bool reads_len = false;    // some variant reads len(alias): load every count
+        // The variants in flat form (pattern_pred.hpp) when they compile: tested on the
+        // bindings directly, without loading alias rows or the evaluator.
+        PatternPred flat_full, flat_first;
+        bool has_flat_full = false, has_flat_first = false;
+        // The same when the variant reads an alias (null otherwise): dag_qualifies' fast path.
+        const PatternPred* flat_full_alias = nullptr;
+        const PatternPred* flat_first_alias = nullptr;
     };
 
     struct Negation {
@@ -381,10 +389,57 @@ struct PatternMatcher::Impl {
     // In front of int_part_: small non-negative int keys by value (kNone: not seen yet).
     static constexpr int64_t kSmallKeys = 4096;
     std::vector<uint32_t> small_part_;
+    struct StrPart {
+        uint32_t idx = kNone;
+        std::string key;
+    };
+    static constexpr size_t kStrParts = 256;
+    std::vector<StrPart> str_part_ = std::vector<StrPart>(kStrParts);
     std::string key_buf_;
 
     using HeapItem = std::pair<int64_t, uint32_t>;  // (deadline, partition)
-    std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> expiry_;
+    /// Pending deadlines, smallest (deadline, partition) first: the priority queue they were,
+    /// but deadlines mostly arrive in order (now + within), so those go to a FIFO and only
+    /// the others to a heap; top() is the smaller of the two fronts, so the order is the same.
+    struct ExpiryQueue {
+        std::vector<HeapItem> fifo;  // nondecreasing from `head`
+        size_t head = 0;
+        std::vector<HeapItem> heap;  // min-heap
+        bool empty() const { return head == fifo.size() && heap.empty(); }
+        size_t size() const { return fifo.size() - head + heap.size(); }
+        void push(const HeapItem& it) {
+            if (head == fifo.size() || !(it < fifo.back())) {
+                fifo.push_back(it);
+            } else {
+                heap.push_back(it);
+                std::push_heap(heap.begin(), heap.end(), std::greater<HeapItem>());
+            }
+        }
+        bool from_fifo() const { return heap.empty() || (head < fifo.size() && fifo[head] < heap.front()); }
+        const HeapItem& top() const { return from_fifo() ? fifo[head] : heap.front(); }
+        void pop() {
+            if (from_fifo()) {
+                if (++head == fifo.size()) {
+                    fifo.clear();
+                    head = 0;
+                } else if (head >= 4096 && head * 2 >= fifo.size()) {
+                    fifo.erase(fifo.begin(), fifo.begin() + static_cast<std::ptrdiff_t>(head));
+                    head = 0;
+                }
+            } else {
+                std::pop_heap(heap.begin(), heap.end(), std::greater<HeapItem>());
+                heap.pop_back();
+            }
+        }
+        /// Every entry in pop order (checkpoints).
+        std::vector<HeapItem> sorted() const {
+            std::vector<HeapItem> all(fifo.begin() + static_cast<std::ptrdiff_t>(head), fifo.end());
+            all.insert(all.end(), heap.begin(), heap.end());
+            std::sort(all.begin(), all.end());
+            return all;
+        }
+    };
+    ExpiryQueue expiry_;
 
     uint64_t dropped_ = 0;
     uint64_t next_seq_ = 0;
@@ -513,6 +568,16 @@ struct PatternMatcher::Impl {
             };
             list(si.full, si.reads_full);
             list(si.first, si.reads_first);
+            auto flat = [&](const Expr* e, PatternPred& out) {
+                if (!PatternPred::compile(e, rt_, out)) return false;
+                for (int32_t a : out.aliases())
+                    if (a < 0 || static_cast<size_t>(a) >= n_aliases_) return false;
+                return true;
+            };
+            si.has_flat_full = flat(si.full, si.flat_full);
+            si.has_flat_first = flat(si.first, si.flat_first);
+            if (si.has_flat_full && !si.flat_full.aliases().empty()) si.flat_full_alias = &si.flat_full;
+            if (si.has_flat_first && !si.flat_first.aliases().empty()) si.flat_first_alias = &si.flat_first;
         }
         if (form_ != ir::Nfa::Form::Sequence) n_start_ = n_steps_;
         full_mask_ = n_steps_ >= 32 ? ~0u : ((1u << n_steps_) - 1);
@@ -604,12 +669,30 @@ struct PatternMatcher::Impl {
             pred = bound && !st.deferred ? st.full : st.first;
         }
         if (!pred) return true;
+        if (pred == st.full ? st.has_flat_full : st.has_flat_first) return test_flat(pred == st.full ? st.flat_full : st.flat_first, b);
         if (st.reads_len)
             load_aliases(b);
         else
             load_aliases_of(b, pred == st.full ? st.reads_full : st.reads_first);
         return pred == st.full ? test_step(s, *cur_row_) : test(pred, *cur_row_);
     }
+
+    /// A flat predicate on the current event with bindings `b` (eval_condition's verdict).
+    [[gnu::always_inline]] bool test_flat(const PatternPred& p, const Binding* b) const {
+        return p.test(rt_, cur_row_->slots, BoundAlias{this, b});
+    }
+
+    /// The event a binding refers to, for PatternPred::test.
+    struct BoundAlias {
+        const Impl* m;
+        const Binding* b;
+        [[gnu::always_inline]] PatternAliasRef operator()(int32_t a) const {
+            uint32_t id = b[a].ev;
+            if (id == kNone) return PatternAliasRef{};
+            const Ev& e = m->evs_[id];
+            return PatternAliasRef{reinterpret_cast<const Value*>(reinterpret_cast<const std::byte*>(&e) + sizeof(Ev)), e.schema};
+        }
+    };
 
     /// load_aliases for a predicate that reads only the aliases `which` (and no len()): the
     /// other entries keep stale values it never looks at.
@@ -787,6 +870,14 @@ struct PatternMatcher::Impl {
                 return &parts_[ci->second];
             }
         }
+        // String keys: a cache by content hash in front of the index (no key string to build
+        // and hash per event); a hit compares the bytes, so equal strings meet whatever their copy.
+        StrPart* sc = nullptr;
+        if (v && v->kind == ValueKind::Str) {
+            const StrObj* str = v->s;
+            sc = &str_part_[str->hash & (kStrParts - 1)];
+            if (sc->idx != kNone && sc->key == str->view()) return &parts_[sc->idx];
+        }
         key_buf_.clear();
         if (v) append_partition_key(key_buf_, *v);
         uint32_t idx;
@@ -801,6 +892,10 @@ struct PatternMatcher::Impl {
         }
         if (int_key) int_part_.emplace(v->i, idx);
         if (small) remember_small(v->i, idx);
+        if (sc) {
+            sc->idx = idx;
+            sc->key = key_buf_;  // a string's partition key is the string itself
+        }
         return &parts_[idx];
     }
 
@@ -1215,6 +1310,8 @@ struct PatternMatcher::Impl {
 
     bool dag_ = false;
     std::vector<std::vector<char>> dmask_;  // per step: aliases a node of that step keeps
+    std::vector<std::vector<int32_t>> dkeep_;  // the same as a list, without the step's own alias
+    std::vector<uint64_t> dwants_;             // per schema: step_dag's `wants` before pruning
     struct DTrans {
         uint32_t node;
         int32_t step;
@@ -1265,7 +1362,78 @@ struct PatternMatcher::Impl {
                 for (size_t a = 0; a < n_aliases_; ++a) dmask_[s][a] |= reads[t][a];
             if (steps_[s].alias >= 0) dmask_[s][steps_[s].alias] = 1;
         }
+        dkeep_.assign(static_cast<size_t>(n_steps_), {});
+        for (int32_t s = 0; s < n_steps_; ++s)
+            for (size_t a = 0; a < n_aliases_; ++a)
+                if (dmask_[s][a] && static_cast<int32_t>(a) != steps_[s].alias) dkeep_[s].push_back(static_cast<int32_t>(a));
+        // Steps whose nodes an event of each schema may advance (its type is their next step's,
+        // or their own Kleene step's).
+        dwants_.assign(plan_.schemas.size(), 0);
+        for (size_t sch = 0; sch < dwants_.size(); ++sch) {
+            uint64_t w = 0;
+            for (int32_t s = 0; s + 1 < n_steps_ && s < 64; ++s)
+                if ((steps_[s].kleene && steps_[s].type_id == static_cast<int32_t>(sch)) ||
+                    steps_[s + 1].type_id == static_cast<int32_t>(sch))
+                    w |= 1ull << s;
+            dwants_[sch] = n_steps_ > 64 ? ~0ull : w;
+        }
         dag_ = true;
+        dmemo0_.resize(static_cast<size_t>(n_steps_) * 2 + 2);
+        // What the node scan tests per step (see DScan).
+        dscan_.assign(static_cast<size_t>(n_steps_), DScan{});
+        for (int32_t s = 0; s + 1 < n_steps_; ++s) {
+            DScan& D = dscan_[static_cast<size_t>(s)];
+            // Another iteration of a Kleene node: its own alias is bound, so the whole predicate.
+            const StepInfo& k = steps_[s];
+            if (!k.kleene) {
+                D.again = DScan::kNever;
+            } else if (!k.full) {
+                D.again = DScan::kAlways;
+            } else if (k.flat_full_alias) {
+                D.again = DScan::kFlat;
+                D.again_pred = k.flat_full_alias;
+            }
+            // Entering step s + 1: the first-event variant of an own-alias Kleene step.
+            const StepInfo& x = steps_[s + 1];
+            const Expr* pred = x.own ? x.first : x.full;
+            if (!pred) {
+                D.next = DScan::kAlways;
+            } else if (const PatternPred* fp = x.own ? x.flat_first_alias : x.flat_full_alias) {
+                D.next = DScan::kFlat;
+                D.next_pred = fp;
+            }
+        }
+        if (n_steps_ > 2 && dscan_[0].next == DScan::kFlat && dscan_[1].again == DScan::kFlat &&
+            dscan_[0].next_pred == dscan_[1].again_pred && steps_[0].alias >= 0) {
+            dshare_root_ = true;
+            for (int32_t a : dscan_[1].again_pred->aliases()) dshare_root_ &= a == steps_[0].alias;
+        }
+    }
+
+    /// Per step, how the node scan tests a node's transitions on the current event: the
+    /// variants are known per step (a Kleene node's own alias is always bound), so flat
+    /// predicates are tested directly; the rest goes through dag_qualifies.
+    struct DScan {
+        enum Kind : uint8_t { kGeneral, kFlat, kAlways, kNever };
+        Kind again = kGeneral, next = kGeneral;
+        const PatternPred* again_pred = nullptr;
+        const PatternPred* next_pred = nullptr;
+    };
+    std::vector<DScan> dscan_;
+    // A Kleene step 1 whose predicate reads only the first step's alias (`price > first.price`):
+    // a root's test for entering step 1 and its step-1 nodes' tests for another iteration are
+    // the same predicate on the same binding, so the nodes reuse the root's verdict
+    // (dverdict_, by node index: event_no_ << 1 | verdict).
+    bool dshare_root_ = false;
+    std::vector<uint64_t> dverdict_;
+
+    [[gnu::always_inline]] bool scan_test(DScan::Kind k, const PatternPred* fp, int32_t s, const Binding* b, bool again, int32_t node_step) {
+        switch (k) {
+            case DScan::kFlat: return cur_row_->schema == steps_[s].type_id && test_flat(*fp, b);
+            case DScan::kAlways: return cur_row_->schema == steps_[s].type_id;
+            case DScan::kNever: return false;
+            default: return dag_qualifies(s, b, again, node_step);
+        }
     }
 
     // Per event, a predicate's verdict depends only on the bindings it reads: nodes of one
@@ -1282,10 +1450,21 @@ struct PatternMatcher::Impl {
     bool dag_qualifies(int32_t s, const Binding* b, bool again, int32_t node_step) {
         const StepInfo& st = steps_[s];
         if (cur_row_->schema != st.type_id) return false;
-        const Expr* pred = st.full;
-        if (st.own) pred = again && b[st.alias].ev != kNone ? st.full : st.first;
+        const bool full = !st.own || (again && b[st.alias].ev != kNone);
+        // A flat predicate reading aliases is cheaper to test per node than to look up in the
+        // verdict cache below (which rarely hits when every node binds other events).
+        if (const PatternPred* fp = full ? st.flat_full_alias : st.flat_first_alias) return test_flat(*fp, b);
+        const Expr* pred = full ? st.full : st.first;
         if (!pred) return true;
-        const std::vector<int32_t>& rl = pred == st.full ? st.reads_full : st.reads_first;
+        if (full ? st.has_flat_full : st.has_flat_first) {  // reads no alias: one verdict per event
+            DMemo& m = dmemo0_[static_cast<size_t>(s) * 2 + (full ? 1 : 0)];
+            if (m.stamp != event_no_) {
+                m.stamp = event_no_;
+                m.result = test_flat(full ? st.flat_full : st.flat_first, b);
+            }
+            return m.result;
+        }
+        const std::vector<int32_t>& rl = full ? st.reads_full : st.reads_first;
         if (rl.size() > 2) return qualifies(s, b, again);
         // A predicate reading a Kleene node's own event has one verdict per node: no caching
         // (a plain step's event is shared by the nodes that follow it).
@@ -1314,16 +1493,17 @@ struct PatternMatcher::Impl {
     /// among this event's new nodes, or created).
     void dag_add(Partition& P, uint32_t pred, int32_t step) {
         const size_t na = n_aliases_;
-        const std::vector<char>& mask = dmask_[step];
-        dbind_tmp_.resize(na);
+        const std::vector<int32_t>& keep = dkeep_[static_cast<size_t>(step)];
+        dbind_tmp_.assign(na, Binding{});
         const Binding* pb = P.dbinds.data() + static_cast<size_t>(pred) * na;
-        for (size_t a = 0; a < na; ++a) dbind_tmp_[a] = mask[a] ? pb[a] : Binding{};
+        for (int32_t a : keep) dbind_tmp_[static_cast<size_t>(a)] = pb[a];
         const uint32_t ev = cur_ev();
         int32_t al = steps_[step].alias;
         if (al >= 0) dbind_tmp_[al] = Binding{ev, 1};
         uint32_t root = P.dnodes[pred].root;
+        // The other aliases are unbound in every node of `step`: they add nothing to the hash.
         uint64_t h = mix64((static_cast<uint64_t>(root) << 8) ^ static_cast<uint64_t>(step));
-        for (size_t a = 0; a < na; ++a) h = mix64(h ^ dbind_tmp_[a].ev);
+        for (int32_t a : keep) h = mix64(h ^ dbind_tmp_[static_cast<size_t>(a)].ev);
         size_t tmask = dtable_.size() - 1;
         size_t i = h & tmask;
         uint32_t node = kNone;
@@ -1566,9 +1746,7 @@ struct PatternMatcher::Impl {
         const uint32_t nn = static_cast<uint32_t>(P.dnodes.size());
         // Steps whose nodes the event can advance (its type is their next or Kleene step's).
         const int32_t sch = cur_row_->schema;
-        uint64_t wants = 0;
-        for (int32_t s = 0; s < last && s < 64; ++s)
-            if ((steps_[s].kleene && steps_[s].type_id == sch) || steps_[s + 1].type_id == sch) wants |= 1ull << s;
+        uint64_t wants = sch >= 0 && static_cast<size_t>(sch) < dwants_.size() ? dwants_[static_cast<size_t>(sch)] : 0;
         if (n_steps_ > 64) wants = ~0ull;
         // The scan skips the nodes of step s when the partition has none, or when step s + 1's
         // predicate reads no alias (one verdict for the event) and fails: such nodes cannot
@@ -1585,17 +1763,29 @@ struct PatternMatcher::Impl {
             if (nx.own || !nx.reads_full.empty() || nx.reads_len) continue;
             if (!dag_qualifies(s + 1, empty_binds_.data(), false, s)) wants &= ~(1ull << s);
         }
+        if (dshare_root_ && dverdict_.size() < nn) dverdict_.resize(nn, 0);
         for (uint32_t n = 0; n < nn && wants; ++n) {
             const DNode& N = P.dnodes[n];
             if (N.step < 64 && !(wants >> N.step & 1)) continue;
             if (P.dnodes[N.root].dead) continue;
             const Binding* b = P.dbinds.data() + static_cast<size_t>(n) * na;
             int32_t s = N.step;
-            if (steps_[s].kleene && dag_qualifies(s, b, true, s)) {
-                dtrans_.push_back({n, s});
-                new_paths += N.npaths;
+            const DScan& D = dscan_[static_cast<size_t>(s)];
+            if (D.again != DScan::kNever) {
+                bool ok;
+                // The root, earlier in the scan, already tested the same predicate on the same binding.
+                if (uint64_t v = dshare_root_ && s == 1 ? dverdict_[N.root] : 0; (v >> 1) == event_no_)
+                    ok = (v & 1) != 0;
+                else
+                    ok = scan_test(D.again, D.again_pred, s, b, true, s);
+                if (ok) {
+                    dtrans_.push_back({n, s});
+                    new_paths += N.npaths;
+                }
             }
-            if (dag_qualifies(s + 1, b, false, s)) {
+            bool next = scan_test(D.next, D.next_pred, s + 1, b, false, s);
+            if (dshare_root_ && s == 0) dverdict_[n] = event_no_ << 1 | (next ? 1 : 0);
+            if (next) {
                 dtrans_.push_back({n, s + 1});
                 (s + 1 == last ? comps : new_paths) += P.dnodes[n].npaths;
             }
@@ -2360,12 +2550,11 @@ struct PatternMatcher::Impl {
                 for (size_t i = 0; i < n; ++i) save_run(w, *live[k + i].run, live[k + i].binds, table);
                 k += n;
             }
-            auto heap = expiry_;
-            w.count(heap.size());
-            while (!heap.empty()) {
-                w.i64(heap.top().first);
-                w.u32(heap.top().second);
-                heap.pop();
+            std::vector<HeapItem> pending = expiry_.sorted();
+            w.count(pending.size());
+            for (const HeapItem& it : pending) {
+                w.i64(it.first);
+                w.u32(it.second);
             }
         }
     }

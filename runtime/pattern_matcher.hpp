@@ -15,6 +15,10 @@
 // are kept in creation order and merged per event, expiry uses per-run deadlines, so outputs,
 // their order, caps and drop counts are those of the plain scan.
 //
+// Step predicates that are conjunctions of comparisons between event fields, alias fields and
+// constants are tested in flat form (pattern_pred.hpp) on the stored bindings, without loading
+// alias rows or calling the evaluator or a kernel; the verdicts are eval_condition's.
+//
 // Notes:
 // * Stored events copy the slot array only; strings, arrays and maps are referenced, relying
 //   on the row.hpp contract that their arenas outlive the operator.
