@@ -61,10 +61,9 @@ struct StreamState {
     /// For a Chain kernel (KernelTable::chain): the last Select/Emit (-1: nothing projects),
     /// whose schema the kernel's output row has.
     int32_t last_projection = -1;
-    /// The operator index of the first window when it is fused with its aggregate
-    /// (OpState::fused); -1 otherwise. Type kernels feed that window (TypeRun::window_enter).
-    int32_t fused_window = -1;
-    OpState* fused_op = nullptr;   // &ops[fused_window]
+    /// The operator index of the first window (-1: none): the one type kernels feed.
+    int32_t first_window = -1;
+    OpState* fused_op = nullptr;   // &ops[first_window] when it is fused with its aggregate
 };
 
 struct Pending {
@@ -213,14 +212,13 @@ struct Engine::Impl {
                 case ir::OpKind::Window:
                     if (window_fusion_enabled() && k + 1 < sp.ops.size() &&
                         ir::window_fuses(plan, op, sp.ops[k + 1]))
-                    {
                         os.fused = std::make_unique<WindowAggregate>(rt, op, sp.ops[k + 1], aggregation_type);
-                        if (st.fused_window < 0) {
-                            st.fused_window = static_cast<int32_t>(k);
-                            st.fused_op = &os;
-                        }
-                    } else
+                    else
                         os.window = std::make_unique<WindowOperator>(op.window, width(op.in));
+                    if (st.first_window < 0) {
+                        st.first_window = static_cast<int32_t>(k);
+                        if (os.fused) st.fused_op = &os;
+                    }
                     break;
                 case ir::OpKind::Join:
                     os.join = std::make_unique<JoinOperator>(plan, op);
@@ -321,13 +319,10 @@ struct Engine::Impl {
             for (int32_t sid : plan.routes[t]) {
                 const StreamState& st = streams[static_cast<size_t>(sid)];
                 const auto& ops = st.plan->ops;
-                for (size_t o = 0; o < ops.size(); ++o) {
-                    if (ops[o].kind != ir::OpKind::Window) continue;
-                    if (o + 1 < ops.size() && ir::window_fuses_per_event(plan, ops[o], ops[o + 1]) &&
-                        static_cast<int32_t>(o) != st.fused_window)
-                        k = nullptr;
-                    break;
-                }
+                const auto w = static_cast<size_t>(st.first_window);
+                if (st.first_window >= 0 && w + 1 < ops.size() && ir::window_fuses_per_event(plan, ops[w], ops[w + 1]) &&
+                    !st.fused_op)
+                    k = nullptr;
             }
             type_kernels[t] = k;
         }
@@ -449,48 +444,36 @@ struct Engine::Impl {
         std::exception_ptr error;   // what the output sink threw; the kernel stopped there
     };
 
-    static int32_t batch_emit(TypeRun* self, int32_t stream, uint64_t row, const Value* out) noexcept {
+    /// Runs `f` on the run behind `self`: 1, or 0 with the exception kept for after the kernel
+    /// returns (exceptions must not unwind through generated code).
+    template <class F>
+    static int32_t guarded(TypeRun* self, F&& f) noexcept {
         auto* run = static_cast<BatchRun*>(self);
-        // Exceptions must not unwind through the kernel: the sink's is rethrown after it returns.
         try {
-            run->impl->emit_row(*run, stream, row, out);
+            f(*run);
             return 1;
         } catch (...) {
             run->error = std::current_exception();
             return 0;
         }
+    }
+
+    static int32_t batch_emit(TypeRun* self, int32_t stream, uint64_t row, const Value* out) noexcept {
+        return guarded(self, [&](BatchRun& run) { run.impl->emit_row(run, stream, row, out); });
     }
 
     static WindowCursor* batch_window_enter(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept {
-        auto* run = static_cast<BatchRun*>(self);
-        try {
-            return run->impl->window_enter(*run, stream, row, slots);
-        } catch (...) {
-            run->error = std::current_exception();
-            return nullptr;
-        }
+        WindowCursor* cursor = nullptr;
+        guarded(self, [&](BatchRun& run) { cursor = run.impl->window_enter(run, stream, row, slots); });
+        return cursor;
     }
 
     static int32_t batch_window_close(TypeRun* self, int32_t stream, uint64_t row) noexcept {
-        auto* run = static_cast<BatchRun*>(self);
-        try {
-            run->impl->window_close(*run, stream, row);
-            return 1;
-        } catch (...) {
-            run->error = std::current_exception();
-            return 0;
-        }
+        return guarded(self, [&](BatchRun& run) { run.impl->window_close(run, stream, row); });
     }
 
     static int32_t batch_window_push(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept {
-        auto* run = static_cast<BatchRun*>(self);
-        try {
-            run->impl->window_push(*run, stream, row, slots);
-            return 1;
-        } catch (...) {
-            run->error = std::current_exception();
-            return 0;
-        }
+        return guarded(self, [&](BatchRun& run) { run.impl->window_push(run, stream, row, slots); });
     }
 
     static WindowCursor* batch_window_enter_open(void* window, const Value* slots, int64_t ts) noexcept {
@@ -499,36 +482,23 @@ struct Engine::Impl {
 
     /// TypeRun::flush: the buffered outputs, in order, as emit() would have delivered them.
     static int32_t batch_flush(TypeRun* self) noexcept {
-        auto* run = static_cast<BatchRun*>(self);
-        auto* start = reinterpret_cast<unsigned char*>(run->impl->out_buffer.data());
-        const unsigned char* end = run->out_next;
-        run->out_next = start;
-        try {
+        return guarded(self, [](BatchRun& run) {
+            auto* start = reinterpret_cast<unsigned char*>(run.impl->out_buffer.data());
+            const unsigned char* end = run.out_next;
+            run.out_next = start;
             for (const unsigned char* p = start; p < end;) {
                 int32_t stream;
                 uint64_t row;
                 std::memcpy(&stream, p, sizeof stream);
                 std::memcpy(&row, p + 8, sizeof row);
-                const auto* slots = reinterpret_cast<const Value*>(p + 16);
-                run->impl->emit_row(*run, stream, row, slots);
-                p += 16 + 16 * static_cast<size_t>(run->impl->emit_targets[static_cast<size_t>(stream)].width);
+                run.impl->emit_row(run, stream, row, reinterpret_cast<const Value*>(p + 16));
+                p += 16 + 16 * static_cast<size_t>(run.impl->emit_targets[static_cast<size_t>(stream)].width);
             }
-            return 1;
-        } catch (...) {
-            run->error = std::current_exception();
-            return 0;
-        }
+        });
     }
 
     static int32_t batch_end_row(TypeRun* self, uint64_t row) noexcept {
-        auto* run = static_cast<BatchRun*>(self);
-        try {
-            run->impl->end_row(*run, row);
-            return 1;
-        } catch (...) {
-            run->error = std::current_exception();
-            return 0;
-        }
+        return guarded(self, [&](BatchRun& run) { run.impl->end_row(run, row); });
     }
 
     static void batch_begin_row(TypeRun* self, uint64_t row) noexcept {
@@ -576,18 +546,23 @@ struct Engine::Impl {
     /// Row `row` of a type kernel's run, as `slots` after the stream's filters and selects,
     /// into the stream's first window: what run_ops does from there on.
     void window_push(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
-        stats.events = run.base_events + row + 1;
-        if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
         StreamState& st = streams[static_cast<size_t>(stream)];
-        const auto& ops = st.plan->ops;
-        size_t w = 0;
-        while (ops[w].kind != ir::OpKind::Window) ++w;   // codegen::type_loop_window(): there is one
-        const Value* input = run.rows + row * run.width;
-        const bool raw = slots == input && run.raw;
         std::vector<Row> batch = take_batch();
-        batch.push_back(Row{const_cast<Value*>(slots), ops[w].in, run.ts[row], run.row.type,
-                            raw ? run.raw[row] : nullptr, raw ? run.raw_count[row] : 0});
-        run_ops(st, w, std::move(batch), 0);
+        batch.push_back(window_input(run, st, row, slots));
+        run_ops(st, static_cast<size_t>(st.first_window), std::move(batch), 0);
+    }
+
+    /// Row `row` of a type kernel's run as `slots` in stream `st`'s first window's input schema,
+    /// counted as process() counts an event before running it (outputs of the windows it closes
+    /// belong to it).
+    Row window_input(BatchRun& run, const StreamState& st, uint64_t row, const Value* slots) {
+        stats.events = run.base_events + row + 1;
+        // Rows queued by this row's earlier streams live in scratch until end_row().
+        if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+        // After a select the window reads a projected row, which (as project()) has no field list.
+        const bool raw = slots == run.rows + row * run.width && run.raw;
+        return Row{const_cast<Value*>(slots), st.plan->ops[static_cast<size_t>(st.first_window)].in, run.ts[row],
+                   run.row.type, raw ? run.raw[row] : nullptr, raw ? run.raw_count[row] : 0};
     }
 
     /// After the last stream of row `row`: what the row's streams handed to other streams.
@@ -600,18 +575,9 @@ struct Engine::Impl {
     /// Row `row` of a type kernel's run into stream `stream`'s fused window (what run_ops does
     /// for OpState::fused, minus the accumulator updates the kernel makes itself).
     WindowCursor* window_enter(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
-        // Counted as process() counts an event before running it: outputs of the windows it
-        // closes belong to it.
-        stats.events = run.base_events + row + 1;
-        // Rows queued by this row's earlier streams live in scratch until end_row().
-        if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
         StreamState& st = streams[static_cast<size_t>(stream)];
         OpState& os = *st.fused_op;
-        const Value* input = run.rows + row * run.width;
-        // After a select the window reads a projected row, which (as project()) has no field list.
-        const bool raw = slots == input && run.raw;
-        const Row r{const_cast<Value*>(slots), st.plan->ops[static_cast<size_t>(st.fused_window)].in, run.ts[row],
-                    run.row.type, raw ? run.raw[row] : nullptr, raw ? run.raw_count[row] : 0};
+        const Row r = window_input(run, st, row, slots);
         os.fused_out.clear();   // the per-row path leaves its last results there
         WindowCursor* cursor = os.fused->enter(r, scratch, os.fused_out);
         if (!os.fused_out.empty()) run_closed(st, os);
@@ -631,7 +597,7 @@ struct Engine::Impl {
     void run_closed(StreamState& st, OpState& os) {
         std::vector<Row> closed = take_batch();
         closed.assign(os.fused_out.begin(), os.fused_out.end());
-        run_ops(st, static_cast<size_t>(st.fused_window) + 2, std::move(closed), 0);
+        run_ops(st, static_cast<size_t>(st.first_window) + 2, std::move(closed), 0);
     }
 
     /// Rows [first, first + n) of `batch` (all of routing schema `schema`, starting at slot

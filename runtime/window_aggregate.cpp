@@ -114,12 +114,21 @@ uint32_t WindowAggregate::open_group(WindowPartition& p, bool absent_key, const 
     return g;
 }
 
-void WindowAggregate::add(WindowPartition& p, const Row& row, const AggregateKernel* kernel) {
-    const bool absent_key = agg_slot_ >= 0 && !row.slots[agg_slot_].present();
+uint32_t WindowAggregate::find_group(const WindowPartition& p, const Value* slots) const {
+    const uint32_t absent_key = agg_slot_ >= 0 && !slots[agg_slot_].present() ? 1 : 0;
     uint32_t g = kNoGroup;
     for (uint8_t i = 0; i < p.ngroups; ++i)
-        if ((groups_[p.groups[i]].absent_key != 0) == absent_key) g = p.groups[i];
-    if (g == kNoGroup) g = open_group(p, absent_key, row);
+        if (groups_[p.groups[i]].absent_key == absent_key) g = p.groups[i];
+    return g;
+}
+
+uint32_t WindowAggregate::group_of(WindowPartition& p, const Row& row) {
+    const uint32_t g = find_group(p, row.slots);
+    return g != kNoGroup ? g : open_group(p, agg_slot_ >= 0 && !row.slots[agg_slot_].present(), row);
+}
+
+void WindowAggregate::add(WindowPartition& p, const Row& row, const AggregateKernel* kernel) {
+    const uint32_t g = group_of(p, row);
     GroupHeader& gh = groups_[g];
     CallAcc* acc = accs_.data() + static_cast<size_t>(g) * calls_.size();
 
@@ -197,23 +206,29 @@ WindowPartition& WindowAggregate::partition_of(const Row& row) {
     return parts_[pi];
 }
 
-void WindowAggregate::close_before(WindowPartition& p, int64_t t, Arena& scratch, std::vector<Row>& out) {
+bool WindowAggregate::closes(const WindowPartition& p, int64_t t) const {
     switch (window_.kind) {
-        case WindowKind::Tumbling:
-            if (!p.started) {
-                p.start = t;
-                p.started = 1;
-            } else if (t >= p.start + window_.size) {
-                close(p, scratch, out);
-                p.start = t;
-            }
-            break;
-        case WindowKind::Session:
-            if (p.ngroups > 0 && t - p.last_ts > window_.size) close(p, scratch, out);
-            break;
-        default:
-            break;  // count windows close after the event is added; others are not fused (ir::window_fuses)
+        case WindowKind::Tumbling: return p.started && t >= p.start + window_.size;
+        case WindowKind::Session: return p.ngroups > 0 && t - p.last_ts > window_.size;
+        default: return false;  // count windows close after the event is added; others are not fused
     }
+}
+
+void WindowAggregate::close_before(WindowPartition& p, int64_t t, Arena& scratch, std::vector<Row>& out) {
+    const bool closing = closes(p, t);
+    if (closing) close(p, scratch, out);
+    if (window_.kind == WindowKind::Tumbling && (closing || !p.started)) {
+        p.start = t;
+        p.started = 1;
+    }
+}
+
+WindowCursor* WindowAggregate::cursor_at(WindowPartition& p, uint32_t g, int64_t ts) {
+    GroupHeader& gh = groups_[g];
+    gh.last_ts = ts;
+    if (window_.kind == WindowKind::Session) p.last_ts = ts;  // read only by the next closes()
+    cursor_ = {accs_.data() + static_cast<size_t>(g) * calls_.size(), &gh, &p};
+    return &cursor_;
 }
 
 void WindowAggregate::push(const Row& row, const AggregateKernel* kernel, Arena& scratch, std::vector<Row>& out) {
@@ -226,18 +241,8 @@ void WindowAggregate::push(const Row& row, const AggregateKernel* kernel, Arena&
 
 WindowCursor* WindowAggregate::enter(const Row& row, Arena& scratch, std::vector<Row>& out) {
     WindowPartition& p = partition_of(row);
-    if (window_.kind != WindowKind::Count) close_before(p, row.ts, scratch, out);
-    // As add(): the group of this event's key presence, opened on its first event.
-    const uint32_t absent_key = agg_slot_ >= 0 && !row.slots[agg_slot_].present() ? 1 : 0;
-    uint32_t g = kNoGroup;
-    for (uint8_t i = 0; i < p.ngroups; ++i)
-        if (groups_[p.groups[i]].absent_key == absent_key) g = p.groups[i];
-    if (g == kNoGroup) g = open_group(p, absent_key != 0, row);
-    GroupHeader& gh = groups_[g];
-    gh.last_ts = row.ts;
-    if (window_.kind == WindowKind::Session) p.last_ts = row.ts;  // read only by the next close_before
-    cursor_ = {accs_.data() + static_cast<size_t>(g) * calls_.size(), &gh, &p};
-    return &cursor_;
+    close_before(p, row.ts, scratch, out);
+    return cursor_at(p, group_of(p, row), row.ts);
 }
 
 WindowCursor* WindowAggregate::enter_open(const Value* slots, int64_t ts) {
@@ -249,27 +254,10 @@ WindowCursor* WindowAggregate::enter_open(const Value* slots, int64_t ts) {
         if (pi == PartitionIndex::kNotFound) return nullptr;
         p = &parts_[pi];
     }
-    if (p->ngroups == 0) return nullptr;
-    switch (window_.kind) {
-        case WindowKind::Tumbling:
-            if (ts >= p->start + window_.size) return nullptr;   // closes (started: ngroups > 0)
-            break;
-        case WindowKind::Session:
-            if (ts - p->last_ts > window_.size) return nullptr;
-            break;
-        default:
-            break;
-    }
-    const uint32_t absent_key = agg_slot_ >= 0 && !slots[agg_slot_].present() ? 1 : 0;
-    uint32_t g = kNoGroup;
-    for (uint8_t i = 0; i < p->ngroups; ++i)
-        if (groups_[p->groups[i]].absent_key == absent_key) g = p->groups[i];
+    if (p->ngroups == 0 || closes(*p, ts)) return nullptr;
+    const uint32_t g = find_group(*p, slots);
     if (g == kNoGroup) return nullptr;   // opening a group may evaluate an ema period: enter()
-    GroupHeader& gh = groups_[g];
-    gh.last_ts = ts;
-    if (window_.kind == WindowKind::Session) p->last_ts = ts;
-    cursor_ = {accs_.data() + static_cast<size_t>(g) * calls_.size(), &gh, p};
-    return &cursor_;
+    return cursor_at(*p, g, ts);
 }
 
 void WindowAggregate::close_full(Arena& scratch, std::vector<Row>& out) {

@@ -95,8 +95,17 @@ private:
     uint32_t new_partition(std::string_view key);
     /// The partition of `row` (the only one when unpartitioned), made on first sight.
     WindowPartition& partition_of(const Row& row);
-    /// Closes what an event at time `t` closes before it joins `p` (tumbling, session).
+    /// Whether an event at time `t` closes `p`'s open window before joining it (tumbling
+    /// bound passed, session gap exceeded).
+    bool closes(const WindowPartition& p, int64_t t) const;
+    /// Closes what an event at time `t` closes before it joins `p`; starts a tumbling window.
     void close_before(WindowPartition& p, int64_t t, Arena& scratch, std::vector<Row>& out);
+    /// The open group of `slots`' key presence (the aggregate key there or not), or kNoGroup.
+    uint32_t find_group(const WindowPartition& p, const Value* slots) const;
+    /// find_group(), opened on `row` when there is none.
+    uint32_t group_of(WindowPartition& p, const Row& row);
+    /// Group `g` of `p` joined by an event at `ts`: time-stamped, as enter()'s answer.
+    WindowCursor* cursor_at(WindowPartition& p, uint32_t g, int64_t ts);
     void add(WindowPartition& p, const Row& row, const AggregateKernel* kernel);
     /// The next group slot of `p`'s open window (storage made on first use), not reset.
     uint32_t take_group(WindowPartition& p);

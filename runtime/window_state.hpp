@@ -187,7 +187,7 @@ public:
         if (v.kind == ValueKind::Str) {
             // Runs of one key are common: check the last partition by content before hashing.
             const uint32_t h = v.s->hash;
-            if (last_index_ != kNone && hashes_[last_index_] == h && keys_[last_index_].size() == v.s->size &&
+            if (last_index_ != kNotFound && hashes_[last_index_] == h && keys_[last_index_].size() == v.s->size &&
                 bytes_equal(keys_[last_index_].data(), v.s->data, v.s->size))
                 return last_index_;
             last_index_ = find_or_add_key(v.str(), h, fresh);
@@ -198,19 +198,7 @@ public:
 
     /// The partition of string key `s`, or kNotFound (nothing is added).
     static constexpr uint32_t kNotFound = UINT32_MAX;
-    uint32_t find_string(const StrObj* s) const {
-        if (table_.empty()) return kNotFound;
-        const uint32_t hash = s->hash;
-        const size_t mask = table_.size() - 1;
-        for (size_t i = slot_of(hash);; i = (i + 1) & mask) {
-            const uint64_t e = table_[i];
-            if (e == 0) return kNotFound;
-            if (static_cast<uint32_t>(e >> 32) != hash) continue;
-            const uint32_t idx = static_cast<uint32_t>(e) - 1;
-            const std::string& k = keys_[idx];
-            if (k.size() == s->size && bytes_equal(k.data(), s->data, s->size)) return idx;
-        }
-    }
+    uint32_t find_string(const StrObj* s) const { return find_key(s->view(), s->hash); }
 
     /// The partition of key text `key` (checkpoint restore).
     uint32_t find_or_add_key(std::string_view key, bool& fresh) {
@@ -221,7 +209,6 @@ public:
     std::string_view key(uint32_t i) const { return keys_[i]; }
 
 private:
-    static constexpr uint32_t kNone = UINT32_MAX;
 
     /// Equal bytes; keys are short, so small sizes compare in a few word loads (two
     /// overlapping ones cover 8..16 bytes) instead of a call to memcmp.
@@ -246,20 +233,23 @@ private:
         return true;
     }
 
+    uint32_t find_key(std::string_view key, uint32_t hash) const {
+        if (table_.empty()) return kNotFound;
+        const size_t mask = table_.size() - 1;
+        for (size_t i = slot_of(hash);; i = (i + 1) & mask) {
+            const uint64_t e = table_[i];
+            if (e == 0) return kNotFound;
+            if (static_cast<uint32_t>(e >> 32) != hash) continue;
+            const uint32_t idx = static_cast<uint32_t>(e) - 1;
+            const std::string& k = keys_[idx];
+            if (k.size() == key.size() && bytes_equal(k.data(), key.data(), key.size())) return idx;
+        }
+    }
+
     uint32_t find_or_add_key(std::string_view key, uint32_t hash, bool& fresh) {
         fresh = false;
-        if (!table_.empty()) {
-            const size_t mask = table_.size() - 1;
-            for (size_t i = slot_of(hash);; i = (i + 1) & mask) {
-                const uint64_t e = table_[i];
-                if (e == 0) break;
-                if (static_cast<uint32_t>(e >> 32) != hash) continue;
-                const uint32_t idx = static_cast<uint32_t>(e) - 1;
-                const std::string& k = keys_[idx];
-                if (k.size() == key.size() && bytes_equal(k.data(), key.data(), key.size())) return idx;
-            }
-        }
-        return add_key(key, hash, fresh);
+        const uint32_t idx = find_key(key, hash);
+        return idx != kNotFound ? idx : add_key(key, hash, fresh);
     }
 
     /// Home slot of `hash`: its high bits after a Fibonacci multiply. FNV-1a's low bits mix
@@ -279,7 +269,7 @@ private:
     std::vector<uint64_t> table_;
     uint32_t shift_ = 32;               // 32 - log2(table_.size())
     std::string buf_;                   // key text of a non-string value
-    uint32_t last_index_ = kNone;       // partition of the last string key looked up
+    uint32_t last_index_ = kNotFound;      // partition of the last string key looked up
 };
 
 }  // namespace varpulis::runtime
