@@ -1,14 +1,33 @@
 #include "runtime/join_operator.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include "runtime/checkpoint_io.hpp"
-#include "runtime/value_ops.hpp"
 
 namespace varpulis::runtime {
 
 JoinOperator::JoinOperator(const ir::Plan& plan, const ir::Operator& op)
-    : plan_(plan), op_(op), join_(*op.join), latest_(op.join->sources.size()) {}
+    : plan_(plan), op_(op), join_(*op.join), latest_(op.join->sources.size()), parts_(op.join->sources.size()) {
+    for (size_t src = 0; src < latest_.size(); ++src) {
+        const int32_t schema = join_.sources[src].type_id;
+        if (schema >= 0 && static_cast<size_t>(schema) < plan_.schemas.size())
+            latest_[src].width = plan_.schemas[static_cast<size_t>(schema)].fields.size();
+    }
+}
+
+void JoinOperator::grow(size_t keys) {
+    for (Latest& l : latest_) {
+        if (l.meta.size() >= keys) continue;
+        l.meta.resize(keys);
+        l.slots.resize(keys * l.width, Value::absent());
+    }
+}
+
+void JoinOperator::store(Latest& l, uint32_t key, const Row& row) {
+    std::copy(row.slots, row.slots + l.width, l.slots.begin() + static_cast<std::ptrdiff_t>(key * l.width));
+    l.meta[key] = {row.ts, row.type, row.raw, row.raw_count, row.schema, 1};
+}
 
 void JoinOperator::push(const Row& row, Arena& scratch, const StrObj* joined_type, std::vector<Row>& out) {
     const size_t n = join_.sources.size();
@@ -17,40 +36,34 @@ void JoinOperator::push(const Row& row, Arena& scratch, const StrObj* joined_typ
         if (js.type_id != row.schema || js.key_slot < 0) continue;
         const Value& k = row.slots[js.key_slot];
         if (!k.present()) continue;  // an event without its key field is ignored by the join
-        key_.clear();
-        append_partition_key(key_, k);
-        const size_t width = plan_.schemas[static_cast<size_t>(row.schema)].fields.size();
-        latest_[src].insert_or_assign(key_, StoredRow(row, width));
+        bool fresh = false;
+        const uint32_t key = keys_.find_or_add(k, fresh);
+        if (fresh) grow(keys_.size());
+        store(latest_[src], key, row);
 
-        std::vector<Row> parts(n);
         int64_t ts = row.ts;
-        bool complete = true;
-        for (size_t other = 0; other < n && complete; ++other) {
+        for (size_t other = 0; other < n; ++other) {
             if (other == src) {
-                parts[other] = row;
+                parts_[other] = row;
                 continue;
             }
-            auto it = latest_[other].find(key_);
-            if (it == latest_[other].end()) {
-                complete = false;
-                break;
+            Latest& l = latest_[other];
+            Latest::Meta& m = l.meta[key];
+            if (!m.present) return;
+            if (join_.retention_ms >= 0 && m.ts < row.ts - join_.retention_ms) {
+                m.present = 0;  // too old to join with anything arriving later in time
+                return;
             }
-            if (join_.retention_ms >= 0 && it->second.ts < row.ts - join_.retention_ms) {
-                latest_[other].erase(it);  // too old to join with anything arriving later in time
-                complete = false;
-                break;
-            }
-            parts[other] = it->second.view();
-            ts = std::max(ts, it->second.ts);
+            parts_[other] = l.view(key);
+            ts = std::max(ts, m.ts);
         }
-        if (!complete) break;
         const ir::Schema& out_schema = plan_.schemas[static_cast<size_t>(op_.out)];
         Value* slots = scratch.allocate_array<Value>(out_schema.fields.size());
         for (size_t f = 0; f < out_schema.fields.size(); ++f) {
             slots[f] = Value::absent();
             for (auto [s, slot] : out_schema.origins[f].candidates) {
                 if (slot < 0) continue;
-                const Value& v = parts[static_cast<size_t>(s)].slots[slot];
+                const Value& v = parts_[static_cast<size_t>(s)].slots[slot];
                 if (v.present()) {
                     slots[f] = v;
                     break;
@@ -58,20 +71,23 @@ void JoinOperator::push(const Row& row, Arena& scratch, const StrObj* joined_typ
             }
         }
         out.push_back(Row{slots, op_.out, ts, joined_type, nullptr, 0});
-        break;  // one source per arrival
+        return;  // one source per arrival
     }
 }
 
 void JoinOperator::save(CheckpointWriter& w) const {
     w.count(latest_.size());
-    for (const auto& rows : latest_) {
-        std::vector<const std::pair<const std::string, StoredRow>*> sorted;
-        for (const auto& e : rows) sorted.push_back(&e);
-        std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    std::vector<std::pair<std::string_view, uint32_t>> sorted;
+    for (const Latest& l : latest_) {
+        sorted.clear();
+        for (uint32_t key = 0; key < l.meta.size(); ++key)
+            if (l.meta[key].present) sorted.emplace_back(keys_.key(key), key);
+        std::sort(sorted.begin(), sorted.end());
         w.count(sorted.size());
-        for (const auto* e : sorted) {
-            w.str(e->first);
-            w.row(e->second);
+        for (const auto& [text, key] : sorted) {
+            const Latest::Meta& m = l.meta[key];
+            w.str(text);
+            w.row(l.slots.data() + key * l.width, l.width, m.schema, m.ts, m.type, m.raw, m.raw_count);
         }
     }
 }
@@ -83,14 +99,17 @@ bool JoinOperator::load(CheckpointReader& r) {
     for (size_t src = 0; src < latest_.size(); ++src) {
         const int32_t schema = join_.sources[src].type_id;
         if (schema < 0 || static_cast<size_t>(schema) >= plan_.schemas.size()) return r.fail("join source without schema");
-        const size_t width = plan_.schemas[static_cast<size_t>(schema)].fields.size();
         uint32_t n = r.count(25);
         for (uint32_t i = 0; i < n && r.ok(); ++i) {
-            std::string key(r.str());
+            std::string_view text = r.str();
             StoredRow row;
-            if (!r.row(row, width)) return false;
+            if (!r.row(row, latest_[src].width)) return false;
             if (row.schema != schema) return r.fail("join row of another schema");
-            if (!latest_[src].emplace(std::move(key), std::move(row)).second) return r.fail("duplicate join key");
+            bool fresh = false;
+            const uint32_t key = keys_.find_or_add_key(text, fresh);
+            if (fresh) grow(keys_.size());
+            if (latest_[src].meta[key].present) return r.fail("duplicate join key");
+            store(latest_[src], key, row.view());
         }
     }
     return r.ok();
