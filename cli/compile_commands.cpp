@@ -175,15 +175,25 @@ std::string jit_report(const ir::Plan& plan, const jit::CompiledPlan& c, const j
             out += "    " + std::to_string(k) + " " + op_kind_text(plan.streams[s].ops[k].kind) + ": " +
                    (compiled ? "compiled" : "interpreted");
             if (steps) out += " (" + std::to_string(steps) + " step predicate" + (steps > 1 ? "s" : "") + " compiled)";
+            if (at < c.operators.size() && !c.operators[at].note.empty()) out += " (" + c.operators[at].note + ")";
             out += "\n";
         }
     }
-    // Input types whose every stream fused into one loop over prepared rows (type kernels).
+    // Input types whose streams run in one generated loop over prepared rows (type kernels).
     if (c.kernels)
         for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
             if (!c.kernels->type_kernel(t)) continue;
             out += "type " + plan.schemas[t].name + ": one compiled loop over batches of rows, streams";
-            for (int32_t sid : plan.routes[t]) out += " " + plan.streams[static_cast<size_t>(sid)].name;
+            for (int32_t sid : plan.routes[t]) {
+                const auto& sp = plan.streams[static_cast<size_t>(sid)];
+                out += " " + sp.name;
+                // What generated code leaves to the engine (TypeRun::push).
+                const int32_t k = static_cast<size_t>(sid) < c.handoff.size() ? c.handoff[static_cast<size_t>(sid)] : -1;
+                if (k >= 0 && static_cast<size_t>(k) < sp.ops.size())
+                    out += " (rows handed to its " + std::string(op_kind_text(sp.ops[static_cast<size_t>(k)].kind)) + ")";
+                else if (k >= 0)
+                    out += " (rows handed to its readers)";
+            }
             out += "\n";
         }
     return out;

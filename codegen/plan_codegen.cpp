@@ -52,6 +52,9 @@ bool inlined(const Expr& e) {
             }
         case ExprOp::Field:
         case ExprOp::Global: return true;
+        // Only compiled function bodies have locals (their frame, KernelContext::locals);
+        // elsewhere a Local reads as absent, as in the interpreter without a frame.
+        case ExprOp::Local: return true;
         // A trend's alias may bind events of another type, found by name: the interpreter.
         case ExprOp::AliasField: return e.index >= 0 && !e.slots.empty() && (e.slot_schema < 0 || e.names.empty());
         case ExprOp::AliasLen: return e.index >= 0;
@@ -92,12 +95,157 @@ bool compiles_steps(const ir::Operator& op) {
     return false;
 }
 
+/// Mirrors runtime/eval.cpp: past this many loop iterations in one call a function gives up.
+constexpr uint64_t kMaxLoopIterations = 10'000'000;
+
+/// The user functions evaluating `e` may call (runtime::call_function), by index.
+void callees(const ir::Plan& plan, const Expr& e, std::vector<int32_t>& out);
+void callees(const ir::Plan& plan, const std::vector<ir::StmtPtr>& body, std::vector<int32_t>& out) {
+    for (const auto& s : body) {
+        if (!s) continue;
+        for (const auto& x : s->exprs)
+            if (x) callees(plan, *x, out);
+        for (const auto& b : s->blocks) callees(plan, b, out);
+    }
+}
+void callees(const ir::Plan& plan, const Expr& e, std::vector<int32_t>& out) {
+    if (e.op == ExprOp::CallUser) out.push_back(e.index);
+    if (e.op == ExprOp::Method) {
+        // eval_method: lambda methods, count(), then builtins, then the first user function
+        // of that name.
+        static const char* const kLambdaMethods[] = {"filter", "map", "any", "all", "count", "sum"};
+        const bool lambda = e.args.size() == 2 && e.args[1] && e.args[1]->op == ExprOp::Lambda;
+        bool resolved = frontend::find_builtin(e.name).has_value() || (e.name == "count" && e.args.size() == 1);
+        for (const char* m : kLambdaMethods) resolved = resolved || (lambda && e.name == m);
+        for (size_t i = 0; i < plan.functions.size() && !resolved; ++i)
+            if (plan.functions[i].name == e.name) {
+                out.push_back(static_cast<int32_t>(i));
+                resolved = true;
+            }
+    }
+    for (const auto& a : e.args)
+        if (a) callees(plan, *a, out);
+    callees(plan, e.body, out);
+}
+
+/// How many call levels a call of function `index` may reach (itself included); -1 when it
+/// may recurse or reach an invalid function. `on_path` holds the functions being explored,
+/// `known` the answers so far (-2: not yet; a function that reaches one on the path is on a
+/// cycle itself, so -1 is final too).
+int call_depth(const ir::Plan& plan, int32_t index, std::vector<char>& on_path, std::vector<int>& known) {
+    if (index < 0 || static_cast<size_t>(index) >= plan.functions.size()) return -1;
+    if (on_path[static_cast<size_t>(index)]) return -1;
+    if (known[static_cast<size_t>(index)] != -2) return known[static_cast<size_t>(index)];
+    on_path[static_cast<size_t>(index)] = 1;
+    std::vector<int32_t> calls;
+    callees(plan, plan.functions[static_cast<size_t>(index)].body, calls);
+    int deepest = 0;
+    for (int32_t c : calls) {
+        const int d = call_depth(plan, c, on_path, known);
+        if (d < 0) {
+            deepest = -1;
+            break;
+        }
+        deepest = std::max(deepest, d);
+    }
+    on_path[static_cast<size_t>(index)] = 0;
+    known[static_cast<size_t>(index)] = deepest < 0 ? -1 : deepest + 1;
+    return known[static_cast<size_t>(index)];
+}
+
+/// A compiled body is not entered through runtime::call_function, so the user functions it
+/// calls run one level less deep than in the interpreter. That is invisible as long as no
+/// call chain can reach the interpreter's recursion limit (runtime/eval.cpp kMaxCallDepth,
+/// 200): bodies whose calls may recurse, or nest this deep, keep the interpreter.
+constexpr int kMaxCompiledCallDepth = 100;
+
+/// The user function a `.process` operator calls when its body compiles; else null.
+const ir::Function* process_function(const ir::Plan& plan, const ir::Operator& op) {
+    if (op.kind != ir::OpKind::Process || op.exprs.empty() || !op.exprs[0] || op.out < 0) return nullptr;
+    const Expr& call = *op.exprs[0];
+    if (call.op != ExprOp::CallUser || call.index < 0 || static_cast<size_t>(call.index) >= plan.functions.size())
+        return nullptr;
+    std::vector<char> on_path(plan.functions.size(), 0);
+    std::vector<int> known(plan.functions.size(), -2);
+    const int depth = call_depth(plan, call.index, on_path, known);
+    if (depth < 0 || depth > kMaxCompiledCallDepth) return nullptr;
+    return &plan.functions[static_cast<size_t>(call.index)];
+}
+
+/// A function body's expressions in the order generated code evaluates them (an `if`'s
+/// conditions each before its branch).
+template <class F>
+void for_stmt_exprs(const std::vector<ir::StmtPtr>& body, F&& f) {
+    for (const auto& s : body) {
+        if (!s) continue;
+        switch (s->op) {
+            case ir::StmtOp::If:
+                for (size_t i = 0; i < s->exprs.size(); ++i) {
+                    f(s->exprs[i].get());
+                    if (i < s->blocks.size()) for_stmt_exprs(s->blocks[i], f);
+                }
+                if (s->blocks.size() > s->exprs.size()) for_stmt_exprs(s->blocks[s->exprs.size()], f);
+                break;
+            case ir::StmtOp::For:
+            case ir::StmtOp::While:
+                if (!s->exprs.empty()) f(s->exprs[0].get());
+                if (!s->blocks.empty()) for_stmt_exprs(s->blocks[0], f);
+                break;
+            case ir::StmtOp::Emit:
+                for (size_t i = 0; i < s->exprs.size() && i < s->names.size(); ++i) f(s->exprs[i].get());
+                break;
+            case ir::StmtOp::Break:
+            case ir::StmtOp::Continue: break;
+            default:
+                if (!s->exprs.empty()) f(s->exprs[0].get());
+                break;
+        }
+    }
+}
+
+/// The emit statements of a body in generation order.
+void collect_emits(const std::vector<ir::StmtPtr>& body, std::vector<const ir::Stmt*>& out) {
+    for (const auto& s : body) {
+        if (!s) continue;
+        if (s->op == ir::StmtOp::Emit) out.push_back(s.get());
+        if (s->op == ir::StmtOp::If) {
+            for (size_t i = 0; i < s->exprs.size() && i < s->blocks.size(); ++i) collect_emits(s->blocks[i], out);
+            if (s->blocks.size() > s->exprs.size()) collect_emits(s->blocks[s->exprs.size()], out);
+        } else if ((s->op == ir::StmtOp::For || s->op == ir::StmtOp::While) && !s->blocks.empty()) {
+            collect_emits(s->blocks[0], out);
+        }
+    }
+}
+
+/// The expressions of an effect kernel (see compiles_effect()) in generation order.
+template <class F>
+void for_effect_exprs(const ir::Plan& plan, const ir::Operator& op, F&& f) {
+    switch (op.kind) {
+        case ir::OpKind::Print:
+            for (const auto& e : op.exprs) f(e.get());
+            break;
+        case ir::OpKind::Distinct:
+            if (!op.exprs.empty()) f(op.exprs[0].get());
+            break;
+        case ir::OpKind::Process: {
+            const ir::Function* fn = process_function(plan, op);
+            for (const auto& a : op.exprs[0]->args) f(a.get());
+            for_stmt_exprs(fn->body, f);
+            break;
+        }
+        default: break;
+    }
+}
+
 /// Visits the expressions compiled for each compiled operator, in kernel order.
 template <class F>
 void for_compiled_exprs(const ir::Plan& plan, F&& f) {
     for (const auto& sp : plan.streams) {
         for (const auto& op : sp.ops) {
-            if (!compiles(op)) continue;
+            if (!compiles(op)) {
+                if (compiles_effect(plan, op)) for_effect_exprs(plan, op, f);
+                continue;
+            }
             if (op.kind == ir::OpKind::Filter) {
                 f(op.exprs[0].get());
                 continue;
@@ -194,6 +342,7 @@ void serialise(const Expr* e, std::string& out) {
             out += " @" + std::to_string(e->index);
             break;
         case ExprOp::Global: out += " @" + std::to_string(e->index); break;
+        case ExprOp::Local: out += " %" + std::to_string(e->index); break;
         case ExprOp::AliasField: out += " a" + std::to_string(e->index) + " " + std::to_string(e->slots[0]); break;
         case ExprOp::AliasLen: out += " a" + std::to_string(e->index); break;
         case ExprOp::Unary: out += ' ' + std::to_string(static_cast<int>(e->uop)); break;
@@ -206,6 +355,26 @@ void serialise(const Expr* e, std::string& out) {
         serialise(c, out);
     });
     out += ')';
+}
+
+/// A compiled function body's statement structure (its expressions are keyed separately).
+void serialise_body(const std::vector<ir::StmtPtr>& body, std::string& out) {
+    out += '{';
+    for (const auto& s : body) {
+        if (!s) {
+            out += "_;";
+            continue;
+        }
+        out += std::to_string(static_cast<int>(s->op)) + ' ' + std::to_string(s->index) + ' ' +
+               std::to_string(s->exprs.size());
+        if (s->op == ir::StmtOp::Emit) {
+            out += ' ' + std::to_string(s->type.size()) + ':' + s->type;
+            for (const auto& n : s->names) out += ' ' + std::to_string(n.size()) + ':' + n;
+        }
+        for (const auto& b : s->blocks) serialise_body(b, out);
+        out += ';';
+    }
+    out += '}';
 }
 
 /// A Value in registers: the kind tag (i8) and the 8-byte payload (i64).
@@ -276,7 +445,7 @@ public:
 
     /// The stream's operators fused (see fuses()): calls each operator's kernel in turn, which
     /// the optimiser inlines, so values stay in registers between operators.
-    void chain(const std::string& name, const ir::StreamPlan& sp, const std::vector<std::string>& op_names) {
+    void chain(const std::string& name, const ir::StreamPlan& sp, size_t from, const std::vector<std::string>& op_names) {
         begin(name, llvm::FunctionType::get(i32_, {ptr_, ptr_, ptr_}, false));
         llvm::Value* cur = fn_->getArg(0);
         llvm::Value* out = fn_->getArg(1);
@@ -285,9 +454,9 @@ public:
         out->setName("out");
         ctx->setName("ctx");
         const size_t last = last_projection(sp);   // writes `out`
-        for (size_t k = 0; k < sp.ops.size(); ++k) {
+        for (size_t k = from; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
-            llvm::Function* kernel = m_.getFunction(op_names[k]);
+            llvm::Function* kernel = m_.getFunction(op_names[k - from]);
             kernel->addFnAttr(llvm::Attribute::InlineHint);
             if (op.kind == ir::OpKind::Filter) {
                 llvm::Value* keep = b_.CreateCall(kernel, {cur, ctx});
@@ -337,9 +506,8 @@ public:
         window_close_ = b_.CreateAlignedLoad(
             ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, window_close)), llvm::Align(8),
             "window_close");
-        window_push_ = b_.CreateAlignedLoad(
-            ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, window_push)), llvm::Align(8),
-            "window_push");
+        push_ = b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, push)),
+                                     llvm::Align(8), "push");
         llvm::Value* end_row = b_.CreateAlignedLoad(
             ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, end_row)), llvm::Align(8),
             "end_row");
@@ -369,7 +537,7 @@ public:
         bool buffered = !any_forwards;
         for (int32_t sid : streams) {
             const ir::StreamPlan& sp = plan_.streams[static_cast<size_t>(sid)];
-            if (type_loop_window(plan_, sp) >= 0 || sp.ops.back().kind != ir::OpKind::Emit ||
+            if (type_loop_handoff(plan_, sp) >= 0 || sp.ops.back().kind != ir::OpKind::Emit ||
                 16 + 16 * plan_.schemas[static_cast<size_t>(sp.ops.back().out)].fields.size() > runtime::kMaxOutputEntry)
                 buffered = false;
         }
@@ -401,24 +569,29 @@ public:
             llvm::Value* out = nullptr;
             llvm::Value* entry = nullptr;   // buffered: this row's output entry
             const size_t last = last_projection(sp);
-            const int window = type_loop_window(plan_, sp);
+            // The first operator the loop hands to the engine (-1: none). Generated code runs
+            // the compiled filters and selects before it; a window fused with its aggregate gets
+            // its accumulator updates inline; anything else (a buffering window, a sequence, a
+            // join, ...) gets the row through TypeRun::push, and the engine runs the rest.
+            const int handoff = type_loop_handoff(plan_, sp);
+            auto hand_over = [&](size_t k) {
+                auto* push_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i32_, i64_, ptr_}, false);
+                llvm::CallInst* go_on = b_.CreateCall(push_type, push_, {run, b_.getInt32(static_cast<uint32_t>(sid)),
+                                                                         b_.getInt32(static_cast<uint32_t>(k)), i, slots_});
+                go_on->addFnAttr(llvm::Attribute::NoUnwind);
+                llvm::BasicBlock* pushed = block("pushed");
+                b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), pushed, stop);
+                b_.SetInsertPoint(pushed);
+            };
+            if (handoff >= 0 && static_cast<size_t>(handoff) == sp.ops.size()) hand_over(sp.ops.size());
             for (size_t k = 0; k < sp.ops.size(); ++k) {
                 const ir::Operator& op = sp.ops[k];
-                if (static_cast<int>(k) == window) {
-                    // The window (and its aggregate, when generated here); the operators after
-                    // them run in the engine when a window closes.
-                    if (type_loop_accumulates(plan_, sp)) {
-                        window_feed(run, sid, i, slots_, op, sp.ops[k + 1],
-                                    numbering_.at({static_cast<size_t>(sid), k + 1}), stop);
-                    } else {
-                        auto* push_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i64_, ptr_}, false);
-                        llvm::CallInst* go_on = b_.CreateCall(
-                            push_type, window_push_, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, slots_});
-                        go_on->addFnAttr(llvm::Attribute::NoUnwind);
-                        llvm::BasicBlock* pushed = block("window.pushed");
-                        b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), pushed, stop);
-                        b_.SetInsertPoint(pushed);
-                    }
+                if (static_cast<int>(k) == handoff) {
+                    if (type_loop_accumulates(plan_, sp))
+                        window_feed(run, sid, i, slots_, op, sp.ops[k + 1], numbering_.at({static_cast<size_t>(sid), k + 1}),
+                                    stop);
+                    else
+                        hand_over(k);
                     break;
                 }
                 const Numbering saved{next_node_, next_string_};
@@ -473,7 +646,7 @@ public:
                 b_.CreateAlignedStore(i, b_.CreateConstInBoundsGEP1_64(i8_, entry, 8), llvm::Align(8));
                 b_.CreateAlignedStore(b_.CreateConstInBoundsGEP1_64(i8_, entry, size), out_next_at, llvm::Align(8));
                 b_.CreateBr(next);
-            } else if (window < 0 && (emits || forwards(plan_, sp))) {
+            } else if (handoff < 0 && (emits || forwards(plan_, sp))) {
                 llvm::CallInst* go_on = b_.CreateCall(
                     emit_type, emit, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, out ? out : row});
                 go_on->addFnAttr(llvm::Attribute::NoUnwind);
@@ -502,6 +675,204 @@ public:
     }
 
     size_t fallbacks_used() const { return next_node_; }
+
+    /// An effect kernel (see compiles_effect()): int32_t effect(const Value* slots, void* ctx).
+    /// Expressions are generated here; printing, sending, the seen-set and emitted events are
+    /// the engine's, reached through the vp_op_* helpers (runtime/abi.hpp OpRun).
+    void effect(const std::string& name, const ir::Operator& op) {
+        begin(name, llvm::FunctionType::get(i32_, {ptr_, ptr_}, false));
+        slots_ = fn_->getArg(0);
+        ctx_ = fn_->getArg(1);
+        slots_->setName("slots");
+        ctx_->setName("ctx");
+        locals_ = nullptr;
+        llvm::Value* null = llvm::ConstantPointerNull::get(ptr_);
+        switch (op.kind) {
+            case ir::OpKind::Print: {
+                auto* print = declare("vp_op_print", i32_, {ptr_, ptr_, i32_});
+                llvm::Value* values = null;
+                if (!op.exprs.empty()) {
+                    values = entry_alloca(16 * op.exprs.size());
+                    for (size_t i = 0; i < op.exprs.size(); ++i)
+                        store(gen(op.exprs[i].get()), b_.CreateConstInBoundsGEP1_64(i8_, values, 16 * i));
+                }
+                b_.CreateRet(b_.CreateCall(print, {ctx_, values, b_.getInt32(static_cast<uint32_t>(op.exprs.size()))}));
+                break;
+            }
+            case ir::OpKind::To:
+                b_.CreateRet(b_.CreateCall(declare("vp_op_send", i32_, {ptr_}), {ctx_}));
+                break;
+            case ir::OpKind::Distinct: {
+                auto* distinct = declare("vp_op_distinct", i32_, {ptr_, ptr_});
+                llvm::Value* key = op.exprs.empty() ? null : spill(gen(op.exprs[0].get()));
+                b_.CreateRet(b_.CreateCall(distinct, {ctx_, key}));
+                break;
+            }
+            case ir::OpKind::Process: process(*process_function(plan_, op), *op.exprs[0]); break;
+            default: b_.CreateRet(b_.getInt32(1)); break;
+        }
+        locals_ = nullptr;
+    }
+
+    /// `.process(f(args))`: the arguments on the row, then f's body with its frame on the
+    /// stack (published as KernelContext::locals for the interpreter's fallbacks), with the
+    /// statement semantics of runtime/eval.cpp exec_stmt. Returns 1, or 0 when an emit failed.
+    void process(const ir::Function& fn, const Expr& call) {
+        std::vector<Val> args;
+        for (const auto& a : call.args) args.push_back(gen(a.get()));
+        frame_size_ = std::max<size_t>(std::max(fn.local_count, fn.param_count), 1);
+        locals_ = entry_alloca(16 * frame_size_);
+        for (size_t i = 0; i < frame_size_; ++i) {
+            const bool param = i < fn.param_count && i < args.size();
+            store(param ? args[i] : absent(), b_.CreateConstInBoundsGEP1_64(i8_, locals_, 16 * i));
+        }
+        llvm::Value* locals_at = b_.CreateConstInBoundsGEP1_64(i8_, ctx_, offsetof(runtime::KernelContext, locals));
+        b_.CreateAlignedStore(locals_, locals_at, llvm::Align(8));
+        iterations_ = entry_alloca(8);
+        b_.CreateAlignedStore(b_.getInt64(0), iterations_, llvm::Align(8));
+        fn_exit_ = block("fn.exit");
+        fn_fail_ = block("fn.fail");
+        loops_.clear();
+        statements(fn.body);
+        b_.CreateBr(fn_exit_);
+        b_.SetInsertPoint(fn_exit_);
+        b_.CreateAlignedStore(llvm::ConstantPointerNull::get(ptr_), locals_at, llvm::Align(8));
+        b_.CreateRet(b_.getInt32(1));
+        b_.SetInsertPoint(fn_fail_);
+        b_.CreateAlignedStore(llvm::ConstantPointerNull::get(ptr_), locals_at, llvm::Align(8));
+        b_.CreateRet(b_.getInt32(0));
+    }
+
+    /// Statements after a jump are unreachable; they are still generated (into a block with no
+    /// predecessor) so that fallback and string numbers follow for_stmt_exprs().
+    void jump(llvm::BasicBlock* to) {
+        b_.CreateBr(to);
+        b_.SetInsertPoint(block("dead"));
+    }
+
+    /// exec_loop_body's guard: past kMaxLoopIterations the call ends (Flow::Abort).
+    void count_iteration() {
+        llvm::Value* n = b_.CreateAdd(b_.CreateAlignedLoad(i64_, iterations_, llvm::Align(8)), b_.getInt64(1));
+        b_.CreateAlignedStore(n, iterations_, llvm::Align(8));
+        llvm::BasicBlock* go = block("loop.body");
+        b_.CreateCondBr(b_.CreateICmpUGT(n, b_.getInt64(kMaxLoopIterations)), fn_exit_, go);
+        b_.SetInsertPoint(go);
+    }
+
+    void set_local(int32_t index, const Val& v) {
+        if (index < 0 || static_cast<size_t>(index) >= frame_size_) return;
+        store(v, b_.CreateConstInBoundsGEP1_64(i8_, locals_, 16 * static_cast<uint64_t>(index)));
+    }
+
+    /// eval_condition: a missing expression holds.
+    llvm::Value* condition(const Expr* e) { return e ? truthy(gen(e)) : static_cast<llvm::Value*>(b_.getTrue()); }
+
+    void statements(const std::vector<ir::StmtPtr>& body) {
+        for (const auto& s : body)
+            if (s) statement(*s);
+    }
+
+    void statement(const ir::Stmt& s) {
+        using ir::StmtOp;
+        switch (s.op) {
+            case StmtOp::Let:
+            case StmtOp::Assign:
+                set_local(s.index, s.exprs.empty() ? absent() : gen(s.exprs[0].get()));
+                break;
+            case StmtOp::AssignGlobal: {
+                Val v = s.exprs.empty() ? absent() : gen(s.exprs[0].get());
+                b_.CreateCall(declare("vp_store_global", void_, {i32_, ptr_, ptr_}),
+                              {b_.getInt32(static_cast<uint32_t>(s.index)), ctx_, spill(v)});
+                break;
+            }
+            case StmtOp::If: {
+                llvm::BasicBlock* done = block("if.end");
+                for (size_t i = 0; i < s.exprs.size(); ++i) {
+                    llvm::BasicBlock* then = block("if.then");
+                    llvm::BasicBlock* other = block("if.next");
+                    b_.CreateCondBr(condition(s.exprs[i].get()), then, other);
+                    b_.SetInsertPoint(then);
+                    if (i < s.blocks.size()) statements(s.blocks[i]);
+                    b_.CreateBr(done);
+                    b_.SetInsertPoint(other);
+                }
+                if (s.blocks.size() > s.exprs.size()) statements(s.blocks[s.exprs.size()]);
+                b_.CreateBr(done);
+                b_.SetInsertPoint(done);
+                break;
+            }
+            case StmtOp::While: {
+                llvm::BasicBlock* head = block("while.head");
+                llvm::BasicBlock* body = block("while.body");
+                llvm::BasicBlock* end = block("while.end");
+                b_.CreateBr(head);
+                b_.SetInsertPoint(head);
+                if (s.exprs.empty()) b_.CreateBr(end);
+                else b_.CreateCondBr(condition(s.exprs[0].get()), body, end);
+                b_.SetInsertPoint(body);
+                count_iteration();
+                loops_.push_back({end, head});
+                if (!s.blocks.empty()) statements(s.blocks[0]);
+                loops_.pop_back();
+                b_.CreateBr(head);
+                b_.SetInsertPoint(end);
+                break;
+            }
+            case StmtOp::For: {
+                Val it = s.exprs.empty() ? absent() : gen(s.exprs[0].get());
+                llvm::Value* it_at = spill(it);
+                llvm::Value* at = entry_alloca(8);
+                b_.CreateAlignedStore(b_.getInt64(0), at, llvm::Align(8));
+                llvm::Value* item = temp();
+                auto* next_item = declare("vp_for_item", i32_, {ptr_, ptr_, i64_, ptr_});
+                llvm::BasicBlock* head = block("for.head");
+                llvm::BasicBlock* body = block("for.body");
+                llvm::BasicBlock* end = block("for.end");
+                b_.CreateBr(head);
+                b_.SetInsertPoint(head);
+                llvm::Value* i = b_.CreateAlignedLoad(i64_, at, llvm::Align(8));
+                llvm::Value* more = b_.CreateCall(next_item, {ctx_, it_at, i, item});
+                b_.CreateCondBr(b_.CreateICmpNE(more, b_.getInt32(0)), body, end);
+                b_.SetInsertPoint(body);
+                b_.CreateAlignedStore(b_.CreateAdd(i, b_.getInt64(1)), at, llvm::Align(8));
+                set_local(s.index, reload(item));
+                count_iteration();
+                loops_.push_back({end, head});
+                if (!s.blocks.empty()) statements(s.blocks[0]);
+                loops_.pop_back();
+                b_.CreateBr(head);
+                b_.SetInsertPoint(end);
+                break;
+            }
+            case StmtOp::Return:
+                if (!s.exprs.empty()) gen(s.exprs[0].get());   // evaluated for its effects (uuid())
+                jump(fn_exit_);
+                break;
+            // Outside a loop, break and continue end the call (the flow reaches call_function).
+            case StmtOp::Break: jump(loops_.empty() ? fn_exit_ : loops_.back().first); break;
+            case StmtOp::Continue: jump(loops_.empty() ? fn_exit_ : loops_.back().second); break;
+            case StmtOp::Emit: {
+                const size_t n = std::min(s.exprs.size(), s.names.size());
+                llvm::Value* values = entry_alloca(16 * std::max<size_t>(n, 1));
+                for (size_t i = 0; i < n; ++i) store(gen(s.exprs[i].get()), b_.CreateConstInBoundsGEP1_64(i8_, values, 16 * i));
+                auto* emit = declare("vp_op_emit", i32_, {ptr_, i32_, ptr_});
+                llvm::Value* ok = b_.CreateCall(emit, {ctx_, b_.getInt32(next_emit_++), values});
+                llvm::BasicBlock* cont = block("emitted");
+                b_.CreateCondBr(b_.CreateICmpNE(ok, b_.getInt32(0)), cont, fn_fail_);
+                b_.SetInsertPoint(cont);
+                break;
+            }
+            case StmtOp::Expr:
+                if (!s.exprs.empty()) gen(s.exprs[0].get());
+                break;
+        }
+    }
+
+    /// A local of the compiled body's frame; absent outside one (no frame) or out of range.
+    Val local(const Expr& e) {
+        if (!locals_ || e.index < 0 || static_cast<size_t>(e.index) >= frame_size_) return absent();
+        return reload(b_.CreateConstInBoundsGEP1_64(i8_, locals_, 16 * static_cast<uint64_t>(e.index)));
+    }
 
     /// One event into a fused window (runtime/abi.hpp TypeRun::window_enter): the engine finds
     /// its group, then the accumulators are updated here with the arithmetic of
@@ -727,6 +1098,7 @@ private:
             case ExprOp::And:
             case ExprOp::Or: return logical(*e, e->op == ExprOp::And);
             case ExprOp::If: return conditional(*e);
+            case ExprOp::Local: return local(*e);
             default: return fallback(*e);
         }
     }
@@ -1137,10 +1509,18 @@ private:
     llvm::Value* cached_consts_ = nullptr;
     llvm::Value* window_enter_ = nullptr;    // type kernels: ctx->run's window callbacks
     llvm::Value* window_close_ = nullptr;
-    llvm::Value* window_push_ = nullptr;
+    llvm::Value* push_ = nullptr;                  // TypeRun::push
     llvm::Value* ts_base_ = nullptr;                // TypeRun::ts
     std::map<int32_t, llvm::Value*> window_of_;     // stream -> its TypeRun::windows entry
     llvm::Value* enter_open_ = nullptr;             // TypeRun::window_enter_open
+    // Compiled function bodies (`.process` effect kernels).
+    llvm::Value* locals_ = nullptr;                 // the frame, frame_size_ Values; null outside
+    size_t frame_size_ = 0;
+    llvm::Value* iterations_ = nullptr;             // loop iterations of the call (i64)
+    llvm::BasicBlock* fn_exit_ = nullptr;
+    llvm::BasicBlock* fn_fail_ = nullptr;
+    std::vector<std::pair<llvm::BasicBlock*, llvm::BasicBlock*>> loops_;   // (break, continue) targets
+    uint32_t next_emit_ = 0;                        // KernelTable::emits numbering
 };
 
 }  // namespace
@@ -1155,16 +1535,58 @@ bool compiles(const ir::Operator& op) {
     }
 }
 
+bool compiles_effect(const ir::Plan& plan, const ir::Operator& op) {
+    switch (op.kind) {
+        case ir::OpKind::Print:
+        case ir::OpKind::To:
+        case ir::OpKind::Distinct: return true;
+        case ir::OpKind::Process: return process_function(plan, op) != nullptr;
+        default: return false;
+    }
+}
+
+std::string effect_note(const ir::Plan& plan, const ir::Operator& op) {
+    switch (op.kind) {
+        case ir::OpKind::Print:
+            return op.exprs.empty() ? "whole event formatted and printed by runtime helper"
+                                    : "arguments compiled, printed by runtime helper";
+        case ir::OpKind::To: return "no expressions; sent by runtime helper";
+        case ir::OpKind::Distinct:
+            return op.exprs.empty() ? "key hashed by runtime helper" : "key compiled, seen-set in runtime helper";
+        case ir::OpKind::Process: {
+            if (process_function(plan, op)) return "function body compiled, emits through runtime helper";
+            if (op.exprs.empty() || !op.exprs[0] || op.exprs[0]->op != ExprOp::CallUser || op.exprs[0]->index < 0)
+                return "the call is not a user function";
+            const auto& fn = plan.functions[static_cast<size_t>(op.exprs[0]->index)];
+            return "fn " + fn.name + " may recurse (the interpreter counts the call-depth limit)";
+        }
+        default: return {};
+    }
+}
+
+std::vector<const ir::Stmt*> emit_statements(const ir::Plan& plan) {
+    std::vector<const ir::Stmt*> out;
+    for (const auto& sp : plan.streams)
+        for (const auto& op : sp.ops)
+            if (!compiles(op) && compiles_effect(plan, op))
+                if (const ir::Function* fn = process_function(plan, op)) collect_emits(fn->body, out);
+    return out;
+}
+
 std::vector<const ir::Expr*> fallback_nodes(const ir::Plan& plan) { return collect_plan(plan).fallbacks; }
 
 std::vector<const ir::Expr*> string_constants(const ir::Plan& plan) { return collect_plan(plan).strings; }
 
 CodegenStats codegen_stats(const ir::Plan& plan) { return collect_plan(plan).stats; }
 
-bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) {
-    if (sp.ops.empty() || !sp.merge_filters.empty() || sp.has_process) return false;
+namespace {
+
+/// Whether operators [from, end) of `sp` are compiled filters and projections that one chain
+/// kernel can run (see fuses()).
+bool fuses_from(const ir::Plan& plan, const ir::StreamPlan& sp, size_t from) {
+    if (from >= sp.ops.size() || sp.has_process) return false;
     bool projected = false;
-    for (size_t k = 0; k < sp.ops.size(); ++k) {
+    for (size_t k = from; k < sp.ops.size(); ++k) {
         const ir::Operator& op = sp.ops[k];
         if (!compiles(op)) return false;
         if (op.kind != ir::OpKind::Filter && op.kind != ir::OpKind::Select && op.kind != ir::OpKind::Emit) return false;
@@ -1177,8 +1599,19 @@ bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) {
     return true;
 }
 
-int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp) {
-    if (!sp.merge_filters.empty() || sp.has_process) return -1;
+}  // namespace
+
+bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) { return sp.merge_filters.empty() && fuses_from(plan, sp, 0); }
+
+int tail_chain(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    if (sp.ops.empty() || fuses(plan, sp)) return -1;
+    size_t from = sp.ops.size();
+    while (from > 1 && fuses_from(plan, sp, from - 1)) --from;
+    return from < sp.ops.size() && fuses_from(plan, sp, from) ? static_cast<int>(from) : -1;
+}
+
+int type_loop_handoff(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    if (!sp.merge_filters.empty() || sp.has_process || fuses(plan, sp)) return -1;
     bool projected = false;
     for (size_t k = 0; k < sp.ops.size(); ++k) {
         const ir::Operator& op = sp.ops[k];
@@ -1188,19 +1621,20 @@ int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp) {
             projected = projected || op.kind == ir::OpKind::Select;
             continue;
         }
-        if (op.kind != ir::OpKind::Window) return -1;
-        if (k + 1 < sp.ops.size() && ir::window_fuses_per_event(plan, op, sp.ops[k + 1])) {
+        if (op.kind == ir::OpKind::Window && k + 1 < sp.ops.size() &&
+            ir::window_fuses_per_event(plan, op, sp.ops[k + 1])) {
             const ir::Operator& agg = sp.ops[k + 1];
             if (!compiles(agg) || (projected && calls_interpreter(plan, agg))) return -1;
         }
         return static_cast<int>(k);
     }
-    return -1;
+    // Only compiled filters and selects (no Emit): the engine forwards what passes.
+    return static_cast<int>(sp.ops.size());
 }
 
 bool type_loop_accumulates(const ir::Plan& plan, const ir::StreamPlan& sp) {
-    const int w = type_loop_window(plan, sp);
-    return w >= 0 && static_cast<size_t>(w) + 1 < sp.ops.size() &&
+    const int w = type_loop_handoff(plan, sp);
+    return w >= 0 && static_cast<size_t>(w) + 1 < sp.ops.size() && sp.ops[static_cast<size_t>(w)].kind == ir::OpKind::Window &&
            ir::window_fuses_per_event(plan, sp.ops[static_cast<size_t>(w)], sp.ops[static_cast<size_t>(w) + 1]);
 }
 
@@ -1210,7 +1644,7 @@ bool type_fuses(const ir::Plan& plan, size_t schema) {
     for (int32_t sid : plan.routes[schema]) {
         if (sid < 0 || static_cast<size_t>(sid) >= plan.streams.size()) return false;
         const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(sid)];
-        if (!fuses(plan, sp) && type_loop_window(plan, sp) < 0) return false;
+        if (!fuses(plan, sp) && type_loop_handoff(plan, sp) < 0) return false;
     }
     return true;
 }
@@ -1220,6 +1654,20 @@ std::string plan_key(const ir::Plan& plan) {
     key += "\n#codegen\n";
     for (const auto& sp : plan.streams) {
         for (const auto& op : sp.ops) {
+            if (!compiles(op) && compiles_effect(plan, op)) {
+                // The whole generated body: its expressions bit-exact, its statements by shape.
+                key += "effect " + std::to_string(static_cast<int>(op.kind)) + ':';
+                for_effect_exprs(plan, op, [&](const Expr* e) {
+                    key += ' ';
+                    serialise(e, key);
+                });
+                if (const ir::Function* fn = process_function(plan, op)) {
+                    key += " frame " + std::to_string(std::max(fn->local_count, fn->param_count));
+                    serialise_body(fn->body, key);
+                }
+                key += '\n';
+                continue;
+            }
             if (!compiles(op)) {
                 key += "-\n";
                 continue;
@@ -1266,7 +1714,18 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
         const size_t first_kernel = kernels.size();
         for (size_t k = 0; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
-            if (!compiles(op)) continue;
+            if (!compiles(op)) {
+                if (!compiles_effect(plan, op)) continue;
+                gen.mark_operator(s, k);
+                KernelSymbol sym;
+                sym.stream = static_cast<int32_t>(s);
+                sym.op = static_cast<int32_t>(k);
+                sym.kind = KernelKind::Effect;
+                sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(k) + "_effect";
+                gen.effect(sym.name, op);
+                kernels.push_back(std::move(sym));
+                continue;
+            }
             gen.mark_operator(s, k);
             KernelSymbol sym;
             sym.stream = static_cast<int32_t>(s);
@@ -1304,7 +1763,21 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             sym.op = 0;
             sym.kind = KernelKind::Chain;
             sym.name = "vp_s" + std::to_string(s) + "_chain";
-            gen.chain(sym.name, sp, op_names);
+            gen.chain(sym.name, sp, 0, op_names);
+            kernels.push_back(std::move(sym));
+        } else if (const int from = tail_chain(plan, sp); from > 0) {
+            // The operators after the last one that keeps state (a sequence, a join, a window
+            // ...), fused: what comes out of it runs through one call.
+            std::vector<std::string> op_names;
+            for (size_t k = static_cast<size_t>(from); k < sp.ops.size(); ++k)
+                op_names.push_back("vp_s" + std::to_string(s) + "_o" + std::to_string(k) +
+                                   (sp.ops[k].kind == ir::OpKind::Filter ? "_filter" : "_project"));
+            KernelSymbol sym;
+            sym.stream = static_cast<int32_t>(s);
+            sym.op = from;
+            sym.kind = KernelKind::Chain;
+            sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(from) + "_tail";
+            gen.chain(sym.name, sp, static_cast<size_t>(from), op_names);
             kernels.push_back(std::move(sym));
         }
     }

@@ -5,6 +5,10 @@
 //   Aggregate    void    vp_s<stream>_o<op>_project(const Value* in, Value* args, void* ctx)
 //                (the argument of every call for one row; the accumulation stays in runtime/)
 //   Sequence     int32_t vp_s<stream>_o<op>_step<i>(const Value* slots, void* ctx)  per step predicate
+//   Print/To/Distinct/Process
+//                int32_t vp_s<stream>_o<op>_effect(const Value* slots, void* ctx)
+//                (expressions and a `.process` function's body generated; printing, sending,
+//                the seen-set and emitted events through the vp_op_* helpers: compiles_effect())
 // and, for a stream made only of those (see fuses()), the stream in one function:
 //   Chain        int32_t vp_s<stream>_chain(const Value* in, Value* out, void* ctx)
 // and, for an input event type whose every stream fuses and feeds no other (type_fuses()),
@@ -35,7 +39,7 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect };
 
 /// One generated function.
 struct KernelSymbol {
@@ -50,6 +54,26 @@ struct KernelSymbol {
 /// Whether operator `op` gets a kernel (every other operator stays interpreted).
 bool compiles(const ir::Operator& op);
 
+/// Whether operator `op` gets an effect kernel (runtime/abi.hpp EffectKernel):
+///   Effect       int32_t vp_s<stream>_o<op>_effect(const Value* slots, void* ctx)
+/// `.print(args)` and `.distinct(expr)` generate their expressions, `.print()`, `.to(C)` and
+/// `.distinct()` only call the runtime helper (which formats or hashes the whole event), and
+/// `.process(f(args))` generates the arguments and f's body (every statement form; the user
+/// functions it calls run in the interpreter) unless f's calls may recurse: a compiled body
+/// is not entered through runtime::call_function, so a recursion would meet the interpreter's
+/// call-depth limit a level later.
+/// Printing, sending, the seen-set and emitted events stay in the engine (OpRun).
+bool compiles_effect(const ir::Plan& plan, const ir::Operator& op);
+
+/// What `explain --engine jit` should say about a Print, To, Distinct or Process operator:
+/// which part is generated code and which the runtime does, or (Process) why the function
+/// stays interpreted. Empty for other operators.
+std::string effect_note(const ir::Plan& plan, const ir::Operator& op);
+
+/// The emit statements of compiled `.process` bodies, numbered as generated code passes them
+/// to vp_op_emit (KernelTable::emits).
+std::vector<const ir::Stmt*> emit_statements(const ir::Plan& plan);
+
 /// The IR nodes generated code evaluates through vp_eval_fallback, numbered in the order the
 /// kernels refer to them (the KernelContext::nodes table). The numbering depends only on the
 /// plan's structure, so identical plans get identical tables.
@@ -63,19 +87,28 @@ std::vector<const ir::Expr*> string_constants(const ir::Plan& plan);
 /// calls the interpreter.
 bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp);
 
-/// For a stream of the form [compiled filters and selects] window [any operators]: the
-/// window's operator index; else -1. A type kernel runs the filters and selects, then feeds
-/// the window: with type_loop_accumulates(), by updating its aggregate's accumulators inline;
-/// otherwise through TypeRun::window_push (the window keeps rows). The engine runs what
-/// follows when a window closes.
-int type_loop_window(const ir::Plan& plan, const ir::StreamPlan& sp);
+/// For a stream that does not fuse(): the first operator of its longest suffix of compiled
+/// filters and projections (Emit last, no interpreter call after a projection, no `.process`),
+/// which gets a chain kernel of its own, `vp_s<stream>_o<from>_tail` (KernelTable
+/// ops[stream][from].chain): what comes out of the operator before it (a sequence's matches, a
+/// join's rows, a window's results ...) runs through one call. -1 when there is none.
+int tail_chain(const ir::Plan& plan, const ir::StreamPlan& sp);
 
-/// Whether the window of type_loop_window() fuses with the aggregate after it so that
-/// generated code updates the accumulators (ir::window_fuses_per_event).
+/// For a stream that does not fuse() and has no merge filters or `.process`: the index of its
+/// first operator that is not a compiled Filter or Select (ops.size() when it has none), which
+/// a type kernel hands the row to after running the filters and selects before it; else -1.
+/// A window there that fuses with its aggregate per event (type_loop_accumulates()) gets its
+/// accumulator updates generated inline; any other operator (a buffering window, a sequence,
+/// a join, a limit, ...) gets the row through TypeRun::push, and the engine runs it and the
+/// operators after it.
+int type_loop_handoff(const ir::Plan& plan, const ir::StreamPlan& sp);
+
+/// Whether the operator of type_loop_handoff() is a window that fuses with the aggregate after
+/// it so that generated code updates the accumulators (ir::window_fuses_per_event).
 bool type_loop_accumulates(const ir::Plan& plan, const ir::StreamPlan& sp);
 
 /// Whether routing schema `schema` gets a Type kernel: some stream reads it, every stream
-/// reading it fuses() or has a type_loop_window(), so one loop over the rows does everything
+/// reading it fuses() or has a type_loop_handoff(), so one loop over the rows does everything
 /// the engine would (rows other streams read are handed to the engine's queue, which runs
 /// after each row: runtime/abi.hpp TypeRun).
 bool type_fuses(const ir::Plan& plan, size_t schema);

@@ -22,6 +22,9 @@ struct OperatorStatus {
     int32_t stream = -1;
     int32_t op = -1;
     bool compiled = false;   // false: the interpreter runs it
+    /// What of it is generated code and what the runtime does, or why it stays interpreted
+    /// (codegen::effect_note; empty for most operators).
+    std::string note;
 };
 
 /// A plan compiled to machine code. Holds its code alive through `kernels->code_owner`.
@@ -33,6 +36,10 @@ struct CompiledPlan {
     size_t inlined_nodes = 0;      // IR nodes generated inline
     size_t fallback_nodes = 0;     // IR nodes that call the interpreter (vp_eval_fallback)
     std::vector<OperatorStatus> operators;   // every operator of every stream, in plan order
+    /// Per stream: the operator its input type's compiled loop hands rows to after the
+    /// generated filters and selects (codegen::type_loop_handoff; ops.size(): straight to its
+    /// readers), or -1 when no type kernel runs the stream or generated code does all of it.
+    std::vector<int32_t> handoff;
     /// Function pointers per stream per operator, the fallback-node table of the plan passed to
     /// compile() (which must outlive the table), and the code owner.
     std::shared_ptr<const runtime::KernelTable> kernels;

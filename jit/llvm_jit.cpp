@@ -359,6 +359,7 @@ private:
                 case codegen::KernelKind::Filter: k.filter = addr->toPtr<runtime::FilterKernel>(); break;
                 case codegen::KernelKind::Project: k.project = addr->toPtr<runtime::ProjectKernel>(); break;
                 case codegen::KernelKind::Chain: k.chain = addr->toPtr<runtime::ChainKernel>(); break;
+                case codegen::KernelKind::Effect: k.effect = addr->toPtr<runtime::EffectKernel>(); break;
                 case codegen::KernelKind::Type: break;
                 case codegen::KernelKind::Step: {
                     auto step = static_cast<size_t>(sym.step);
@@ -492,6 +493,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     table->types = code->types;
     table->nodes = codegen::fallback_nodes(plan);
     table->constants = codegen::string_constants(plan);
+    table->emits = codegen::emit_statements(plan);
     if (table->nodes.size() != code->fallback_count) {
         error = "internal error: fallback table does not match the compiled code";
         return nullptr;
@@ -505,16 +507,26 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     codegen::CodegenStats stats = codegen::codegen_stats(plan);
     out->inlined_nodes = stats.inlined;
     out->fallback_nodes = stats.fallbacks;
-    // A window a type kernel feeds is compiled too: its accumulator updates are generated.
+    // A window a type kernel feeds is compiled too: its accumulator updates are generated, or
+    // it keeps the rows the generated loop hands it. Other operators a type kernel hands rows
+    // to (sequences, joins, ...) run as before: compiled only when they have kernels.
     std::vector<int> fed_window(plan.streams.size(), -1);
+    out->handoff.assign(plan.streams.size(), -1);
     for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t)
         if (table->type_kernel(t))
-            for (int32_t sid : plan.routes[t])
-                fed_window[static_cast<size_t>(sid)] = codegen::type_loop_window(plan, plan.streams[static_cast<size_t>(sid)]);
+            for (int32_t sid : plan.routes[t]) {
+                const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(sid)];
+                const int k = codegen::type_loop_handoff(plan, sp);
+                if (k < 0) continue;
+                if (static_cast<size_t>(k) < sp.ops.size() && sp.ops[static_cast<size_t>(k)].kind == ir::OpKind::Window)
+                    fed_window[static_cast<size_t>(sid)] = k;
+                if (!codegen::type_loop_accumulates(plan, sp)) out->handoff[static_cast<size_t>(sid)] = k;
+            }
     for (size_t s = 0; s < plan.streams.size(); ++s)
         for (size_t k = 0; k < plan.streams[s].ops.size(); ++k)
             out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k),
-                                      table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k)});
+                                      table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k),
+                                      codegen::effect_note(plan, plan.streams[s].ops[k])});
     out->kernels = std::move(table);
     out->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return out;

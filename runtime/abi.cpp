@@ -5,6 +5,7 @@
 
 using varpulis::runtime::EvalContext;
 using varpulis::runtime::KernelContext;
+using varpulis::runtime::OpRun;
 using varpulis::runtime::Row;
 using varpulis::runtime::Value;
 
@@ -18,8 +19,16 @@ extern "C" {
 
 void vp_eval_fallback(const void* ir_expr, const Value* row_slots, void* ctx, Value* out) noexcept {
     try {
-        EvalContext& c = eval_context(ctx);
+        auto* kc = static_cast<KernelContext*>(ctx);
         const auto& e = *static_cast<const varpulis::ir::Expr*>(ir_expr);
+        if (kc->locals) {
+            // Inside a compiled function body: the interpreter sees the generated frame.
+            EvalContext inner = *kc->eval;
+            inner.locals = kc->locals;
+            *out = varpulis::runtime::eval(e, inner);
+            return;
+        }
+        EvalContext& c = *kc->eval;
         if (c.row && c.row->slots == row_slots) {
             *out = varpulis::runtime::eval(e, c);
             return;
@@ -59,6 +68,53 @@ int32_t vp_condition(const Value* v) noexcept {
     return v->kind == varpulis::runtime::ValueKind::Bool && v->b ? 1 : 0;
 }
 
+int32_t vp_op_print(void* ctx, const Value* values, uint32_t n) noexcept {
+    OpRun* op = static_cast<KernelContext*>(ctx)->op;
+    return op ? op->print(op, values, n) : 0;
+}
+
+int32_t vp_op_send(void* ctx) noexcept {
+    OpRun* op = static_cast<KernelContext*>(ctx)->op;
+    return op ? op->send(op) : 0;
+}
+
+int32_t vp_op_distinct(void* ctx, const Value* key) noexcept {
+    OpRun* op = static_cast<KernelContext*>(ctx)->op;
+    return op ? op->distinct(op, key) : 0;
+}
+
+int32_t vp_op_emit(void* ctx, uint32_t index, const Value* values) noexcept {
+    OpRun* op = static_cast<KernelContext*>(ctx)->op;
+    return op ? op->emit(op, index, values) : 0;
+}
+
+void vp_store_global(int32_t index, void* ctx, const Value* v) noexcept {
+    auto& g = eval_context(ctx).rt->globals;
+    if (index >= 0 && static_cast<size_t>(index) < g.size()) g[static_cast<size_t>(index)] = *v;
+}
+
+int32_t vp_for_item(void* ctx, const Value* it, uint64_t i, Value* out) noexcept {
+    using varpulis::runtime::ValueKind;
+    try {
+        if (it->kind == ValueKind::Array) {
+            if (i >= it->a->size) return 0;
+            *out = it->a->items[i];
+            return 1;
+        }
+        if (it->kind == ValueKind::Map) {
+            if (i >= it->m->size) return 0;
+            varpulis::runtime::ArrayObj* pair = eval_context(ctx).rt->heap->make_array(2);
+            pair->items[0] = Value::string(it->m->keys[i]);
+            pair->items[1] = it->m->values[i];
+            *out = Value::array(pair);
+            return 1;
+        }
+    } catch (...) {
+        // Allocation failure: the loop ends (no exception may unwind through a JIT frame).
+    }
+    return 0;
+}
+
 }  // extern "C"
 
 namespace varpulis::runtime {
@@ -70,6 +126,12 @@ const AbiSymbol* abi_symbols(size_t& count) {
         {"vp_unary_op", reinterpret_cast<const void*>(&vp_unary_op)},
         {"vp_load_global", reinterpret_cast<const void*>(&vp_load_global)},
         {"vp_condition", reinterpret_cast<const void*>(&vp_condition)},
+        {"vp_op_print", reinterpret_cast<const void*>(&vp_op_print)},
+        {"vp_op_send", reinterpret_cast<const void*>(&vp_op_send)},
+        {"vp_op_distinct", reinterpret_cast<const void*>(&vp_op_distinct)},
+        {"vp_op_emit", reinterpret_cast<const void*>(&vp_op_emit)},
+        {"vp_store_global", reinterpret_cast<const void*>(&vp_store_global)},
+        {"vp_for_item", reinterpret_cast<const void*>(&vp_for_item)},
     };
     count = sizeof kSymbols / sizeof kSymbols[0];
     return kSymbols;

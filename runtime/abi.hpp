@@ -18,6 +18,9 @@
 //   Aggregate   void    args(const Value* in, Value* out, void* ctx)   out[c]: argument of call c
 //   Sequence    int32_t step(const Value* slots, void* ctx)            per NFA step predicate;
 //               alias fields read KernelContext::aliases (rows bound so far)
+//   Effect      int32_t effect(const Value* slots, void* ctx)          .print/.to/.distinct/
+//               .process: expressions (and a called function's body) in generated code, the
+//               effect through the vp_op_* helpers (OpRun); 1 = the row goes on
 // and one fused kernel per stream whose operators are all compiled filters and projections:
 //   Chain       int32_t chain(const Value* in, Value* out, void* ctx)  1 = a row comes out; it
 //               is in `out` (the last projection's schema), or is `in` when nothing projects
@@ -58,8 +61,12 @@ struct EvalContext;
 /// unbound) and how many events each alias bound (len(alias)); elsewhere both are null.
 /// Type kernels get `run`, the engine's receiver of their outputs.
 /// Layout is part of the ABI: offset 0 `eval`, 8 `nodes`, 16 `consts`, 24 `aliases`,
-/// 32 `alias_counts`, 40 `run`; a Row's slot pointer is at its offset 0.
+/// 32 `alias_counts`, 40 `run`, 48 `op`, 56 `locals`; a Row's slot pointer is at its offset 0.
+/// Effect kernels (.print, .to, .distinct, .process) get `op` (offset 48), the engine's side
+/// of the operator (OpRun), and a compiled function body keeps its frame in `locals` (offset
+/// 56; null elsewhere), which vp_eval_fallback hands to the interpreter as its locals.
 struct TypeRun;
+struct OpRun;
 struct KernelContext {
     EvalContext* eval;
     const ir::Expr* const* nodes;
@@ -67,6 +74,8 @@ struct KernelContext {
     const Row* const* aliases = nullptr;
     const uint32_t* alias_counts = nullptr;
     TypeRun* run = nullptr;
+    OpRun* op = nullptr;
+    Value* locals = nullptr;
 };
 
 /// What a type kernel reports to while it loops over a run of rows (the engine implements
@@ -93,9 +102,12 @@ struct KernelContext {
 /// `window_enter`, generated code tries `window_enter_open` (offset 64) on `windows[stream]`
 /// (offset 48) with the row's time `ts[row]` (offset 56): the event's group when it closes
 /// nothing and joins an open group (most events; runtime::WindowAggregate::enter_open), else
-/// null. That path needs nothing of the engine. Other windows after such a prefix (sliding windows, count_distinct, `last` of a computed value:
-/// they keep rows) get the row through `window_push` (offset 40), which does all the engine
-/// does with it, closed windows included; 0 = stop.
+/// null. That path needs nothing of the engine.
+///
+/// Any other stream of the form [filters and selects] X [anything] (X a buffering window, a
+/// sequence, a join, a limit, ...: codegen::type_loop_handoff) hands row `row`, as `slots`
+/// after its filters and selects, to `push` (offset 40) with X's operator index `op`; the
+/// engine runs X and what follows, outputs included; 0 = stop.
 struct WindowCursor;
 struct TypeRun {
     int32_t (*emit)(TypeRun* self, int32_t stream, uint64_t row, const Value* out) noexcept;
@@ -103,7 +115,7 @@ struct TypeRun {
     WindowCursor* (*window_enter)(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept;
     int32_t (*window_close)(TypeRun* self, int32_t stream, uint64_t row) noexcept;
     int32_t (*end_row)(TypeRun* self, uint64_t row) noexcept;
-    int32_t (*window_push)(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept;
+    int32_t (*push)(TypeRun* self, int32_t stream, int32_t op, uint64_t row, const Value* slots) noexcept;
     void* const* windows;   // offset 48: per stream, its fused window for vp_window_enter_open (or null)
     const int64_t* ts;      // offset 56: the run's event times, by row
     WindowCursor* (*window_enter_open)(void* window, const Value* slots, int64_t ts) noexcept;
@@ -118,6 +130,28 @@ struct TypeRun {
     int32_t (*flush)(TypeRun* self) noexcept;
 };
 inline constexpr size_t kMaxOutputEntry = 4096;
+
+/// The engine's side of an effect kernel (one operator, one row; built per call). Generated
+/// code reaches it only through the vp_op_* helpers below, which are noexcept: the engine's
+/// callbacks catch whatever they throw, keep it and return 0, and the engine rethrows once
+/// the kernel has returned.
+///   print    `.print(...)` of the row: the n printed values (values null, n 0: the whole event)
+///   send     `.to(Connector)` of the row (the connector is the operator's)
+///   distinct whether the row's key was not seen yet (and remember it); key null: the whole
+///            event is the key, formatted and hashed by the runtime
+///   emit     `.process`: the function's emit statement `index` (KernelTable::emits) with its
+///            field values, in statement order (absent ones are left out, as the interpreter does)
+struct OpRun {
+    int32_t (*print)(OpRun* self, const Value* values, uint32_t n) noexcept;
+    int32_t (*send)(OpRun* self) noexcept;
+    int32_t (*distinct)(OpRun* self, const Value* key) noexcept;
+    int32_t (*emit)(OpRun* self, uint32_t index, const Value* values) noexcept;
+};
+
+/// Effect kernels: int32_t effect(const Value* slots, void* ctx), 1 = the row goes on (a
+/// distinct row seen before: 0). `.process` kernels run the called function's body in
+/// generated code and return 1.
+using EffectKernel = int32_t (*)(const Value* slots, void* ctx);
 
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
 using ProjectKernel = void (*)(const Value* in, Value* out, void* ctx);
@@ -136,12 +170,15 @@ static_assert(offsetof(varpulis::runtime::KernelContext, consts) == 16, "KernelC
 static_assert(offsetof(varpulis::runtime::KernelContext, aliases) == 24, "KernelContext ABI");
 static_assert(offsetof(varpulis::runtime::KernelContext, alias_counts) == 32, "KernelContext ABI");
 static_assert(offsetof(varpulis::runtime::KernelContext, run) == 40, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::KernelContext, op) == 48, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::KernelContext, locals) == 56, "KernelContext ABI");
+static_assert(offsetof(varpulis::runtime::OpRun, emit) == 24, "OpRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, emit) == 0, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, begin_row) == 8, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, window_enter) == 16, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, window_close) == 24, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, end_row) == 32, "TypeRun ABI");
-static_assert(offsetof(varpulis::runtime::TypeRun, window_push) == 40, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, push) == 40, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, windows) == 48, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, ts) == 56, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, window_enter_open) == 64, "TypeRun ABI");
@@ -171,6 +208,20 @@ void vp_load_global(int32_t index, void* ctx, varpulis::runtime::Value* out) noe
 
 /// Boolean contexts: 1 only for Bool true.
 int32_t vp_condition(const varpulis::runtime::Value* v) noexcept;
+
+/// Effect kernels' operator helpers: each forwards to KernelContext::op (runtime/abi.hpp
+/// OpRun) and returns its answer (0 when the context has no OpRun).
+int32_t vp_op_print(void* ctx, const varpulis::runtime::Value* values, uint32_t n) noexcept;
+int32_t vp_op_send(void* ctx) noexcept;
+int32_t vp_op_distinct(void* ctx, const varpulis::runtime::Value* key) noexcept;
+int32_t vp_op_emit(void* ctx, uint32_t index, const varpulis::runtime::Value* values) noexcept;
+
+/// Compiled function bodies: global `index` := *v (no effect when out of range).
+void vp_store_global(int32_t index, void* ctx, const varpulis::runtime::Value* v) noexcept;
+
+/// `for x in it`: item `i` of an array, or the [key, value] pair array of entry `i` of a map
+/// (made in the engine heap, as the interpreter does); 0 past the end or for any other kind.
+int32_t vp_for_item(void* ctx, const varpulis::runtime::Value* it, uint64_t i, varpulis::runtime::Value* out) noexcept;
 
 }  // extern "C"
 

@@ -64,6 +64,7 @@ struct StreamState {
     /// The operator index of the first window (-1: none): the one type kernels feed.
     int32_t first_window = -1;
     OpState* fused_op = nullptr;   // &ops[first_window] when it is fused with its aggregate
+    std::vector<Row> matches;      // run_from(): a sequence's matches for the event at hand
 };
 
 struct Pending {
@@ -472,8 +473,8 @@ struct Engine::Impl {
         return guarded(self, [&](BatchRun& run) { run.impl->window_close(run, stream, row); });
     }
 
-    static int32_t batch_window_push(TypeRun* self, int32_t stream, uint64_t row, const Value* slots) noexcept {
-        return guarded(self, [&](BatchRun& run) { run.impl->window_push(run, stream, row, slots); });
+    static int32_t batch_push(TypeRun* self, int32_t stream, int32_t op, uint64_t row, const Value* slots) noexcept {
+        return guarded(self, [&](BatchRun& run) { run.impl->push(run, stream, op, row, slots); });
     }
 
     static WindowCursor* batch_window_enter_open(void* window, const Value* slots, int64_t ts) noexcept {
@@ -544,25 +545,27 @@ struct Engine::Impl {
     }
 
     /// Row `row` of a type kernel's run, as `slots` after the stream's filters and selects,
-    /// into the stream's first window: what run_ops does from there on.
-    void window_push(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
+    /// into operator `op` of the stream (codegen::type_loop_handoff): what run_ops does from
+    /// there on.
+    void push(BatchRun& run, int32_t stream, int32_t op, uint64_t row, const Value* slots) {
         StreamState& st = streams[static_cast<size_t>(stream)];
-        std::vector<Row> batch = take_batch();
-        batch.push_back(window_input(run, st, row, slots));
-        run_ops(st, static_cast<size_t>(st.first_window), std::move(batch), 0);
+        run_from(st, static_cast<size_t>(op), handoff_input(run, st, static_cast<size_t>(op), row, slots), 0);
     }
 
-    /// Row `row` of a type kernel's run as `slots` in stream `st`'s first window's input schema,
-    /// counted as process() counts an event before running it (outputs of the windows it closes
-    /// belong to it).
-    Row window_input(BatchRun& run, const StreamState& st, uint64_t row, const Value* slots) {
+    /// Row `row` of a type kernel's run as `slots` in the input schema of stream `st`'s operator
+    /// `op`, counted as process() counts an event before running it (outputs of the windows
+    /// it closes belong to it).
+    Row handoff_input(BatchRun& run, const StreamState& st, size_t op, uint64_t row, const Value* slots) {
         stats.events = run.base_events + row + 1;
         // Rows queued by this row's earlier streams live in scratch until end_row().
         if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
-        // After a select the window reads a projected row, which (as project()) has no field list.
-        const bool raw = slots == run.rows + row * run.width && run.raw;
-        return Row{const_cast<Value*>(slots), st.plan->ops[static_cast<size_t>(st.first_window)].in, run.ts[row],
-                   run.row.type, raw ? run.raw[row] : nullptr, raw ? run.raw_count[row] : 0};
+        // As in run_stream, the input row keeps its routing schema and field list (sequences
+        // and joins tell their inputs apart by schema); after a select the row is projected,
+        // which (as project()) has no field list.
+        if (slots == run.rows + row * run.width)
+            return Row{const_cast<Value*>(slots), run.row.schema, run.ts[row], run.row.type,
+                       run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
+        return Row{const_cast<Value*>(slots), st.plan->ops[op].in, run.ts[row], run.row.type, nullptr, 0};
     }
 
     /// After the last stream of row `row`: what the row's streams handed to other streams.
@@ -577,7 +580,7 @@ struct Engine::Impl {
     WindowCursor* window_enter(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
         StreamState& st = streams[static_cast<size_t>(stream)];
         OpState& os = *st.fused_op;
-        const Row r = window_input(run, st, row, slots);
+        const Row r = handoff_input(run, st, static_cast<size_t>(st.first_window), row, slots);
         os.fused_out.clear();   // the per-row path leaves its last results there
         WindowCursor* cursor = os.fused->enter(r, scratch, os.fused_out);
         if (!os.fused_out.empty()) run_closed(st, os);
@@ -600,23 +603,30 @@ struct Engine::Impl {
         run_ops(st, static_cast<size_t>(st.first_window) + 2, std::move(closed), 0);
     }
 
-    /// Rows [first, first + n) of `batch` (all of routing schema `schema`, starting at slot
-    /// `offset`) through type kernel `kernel`.
-    void run_type_kernel(TypeKernel kernel, const EventBatch& batch, size_t first, size_t n, size_t offset,
-                         int32_t schema) {
-        BatchRun run;
+    /// The receiver of a type kernel's callbacks, set up once per process_batch call: runs of
+    /// one type are often short (alternating types in pattern workloads), so per run only the
+    /// row pointers change.
+    void init_batch_run(BatchRun& run, EvalContext& c) {
         run.emit = &batch_emit;
         run.begin_row = &batch_begin_row;
         run.window_enter = &batch_window_enter;
         run.window_close = &batch_window_close;
         run.end_row = &batch_end_row;
-        run.window_push = &batch_window_push;
-        run.windows = fused_windows.data();
+        run.push = &batch_push;
         run.window_enter_open = &batch_window_enter_open;
         run.flush = &batch_flush;
         run.out_next = reinterpret_cast<unsigned char*>(out_buffer.data());
         run.out_end = run.out_next + out_buffer.size() * sizeof(uint64_t);
         run.impl = this;
+        c = context(&run.row);
+        run.eval = &c;
+    }
+
+    /// Rows [first, first + n) of `batch` (all of routing schema `schema`, starting at slot
+    /// `offset`) through type kernel `kernel`.
+    void run_type_kernel(BatchRun& run, EvalContext& c, TypeKernel kernel, const EventBatch& batch, size_t first,
+                         size_t n, size_t offset, int32_t schema) {
+        run.windows = fused_windows.data();
         run.rows = batch.values.data() + offset;
         run.ts = batch.ts.data() + first;
         if (!batch.raw.empty()) {
@@ -627,13 +637,16 @@ struct Engine::Impl {
         run.base_events = stats.events;
         run.row = Row{run.rows, schema, run.ts[0], schema_type[static_cast<size_t>(schema)],
                       run.raw ? run.raw[0] : nullptr, run.raw ? run.raw_count[0] : 0};
-        EvalContext c = context(&run.row);
-        run.eval = &c;
+        c.now_ms = run.row.ts;
         KernelContext kc = kernel_context(&c);
         kc.run = &run;
         kernel(run.rows, n, &kc);
-        if (!run.error) batch_flush(&run);
-        if (run.error) std::rethrow_exception(run.error);
+        if (!run.error && run.out_next != reinterpret_cast<unsigned char*>(out_buffer.data())) batch_flush(&run);
+        if (run.error) {
+            std::exception_ptr e = std::move(run.error);
+            run.error = nullptr;
+            std::rethrow_exception(e);
+        }
         stats.events = run.base_events + n;
         type_events += n;
     }
@@ -643,6 +656,9 @@ struct Engine::Impl {
         size_t offset = 0;
         for (size_t i = 0; i < first && i < batch.size(); ++i) offset += width(batch.schemas[i]);
         const bool raw = !batch.raw.empty();
+        BatchRun run;
+        EvalContext run_eval;
+        bool run_ready = false;
         for (size_t i = first; i < end;) {
             adopt_kernels();
             const int32_t schema = batch.schemas[i];
@@ -657,7 +673,11 @@ struct Engine::Impl {
                 if (TypeKernel kernel = type_kernels[static_cast<size_t>(schema)]) {
                     size_t j = i + 1;
                     while (j < end && batch.schemas[j] == schema) ++j;
-                    run_type_kernel(kernel, batch, i, j - i, offset, schema);
+                    if (!run_ready) {
+                        init_batch_run(run, run_eval);
+                        run_ready = true;
+                    }
+                    run_type_kernel(run, run_eval, kernel, batch, i, j - i, offset, schema);
                     offset += (j - i) * w;
                     i = j;
                     continue;
@@ -698,43 +718,64 @@ struct Engine::Impl {
         const ir::StreamPlan& sp = *st.plan;
         if (kernels) {
             if (ChainKernel chain = kernels->chain(static_cast<size_t>(&st - streams.data()))) {
-                run_chain(st, chain, in, depth);
+                run_chain(st, 0, chain, in, depth);
                 return;
             }
         }
-        std::vector<Row> batch = take_batch();
-        if (!sp.merge_filters.empty()) {
-            auto entries = st.merge_entries.find(in.schema);
-            if (entries == st.merge_entries.end()) return;
-            bool pass = false;
-            size_t input = entries->second.front();
-            for (size_t e : entries->second) {
-                const ir::ExprPtr& f = sp.merge_filters[e].second;
-                EvalContext c = context(&in);
-                if (!f || eval_condition(f.get(), c)) {
-                    pass = true;
-                    input = e;
-                    break;
-                }
-            }
-            if (!pass) {
-                give_batch(std::move(batch));
+        if (sp.merge_filters.empty()) {
+            run_from(st, 0, in, depth);
+            return;
+        }
+        auto entries = st.merge_entries.find(in.schema);
+        if (entries == st.merge_entries.end()) return;
+        for (size_t e : entries->second) {
+            const ir::ExprPtr& f = sp.merge_filters[e].second;
+            EvalContext c = context(&in);
+            if (!f || eval_condition(f.get(), c)) {
+                std::vector<Row> batch = take_batch();
+                batch.push_back(to_merged(st, in, e));
+                run_ops(st, 0, std::move(batch), depth);
                 return;
             }
-            batch.push_back(to_merged(st, in, input));
-        } else {
-            batch.push_back(in);
         }
-        run_ops(st, 0, std::move(batch), depth);
     }
 
-    /// A whole stream in one compiled call: what run_ops does for filters and projections,
-    /// without batches.
-    void run_chain(StreamState& st, ChainKernel chain, const Row& in, int depth) {
+    /// Operators [first, end) of a stream on one row: run_ops, except that a sequence's
+    /// matcher or a join sees the row directly and the operators after it run only when it
+    /// produced rows (most pattern events complete no match), through the tail chain if any.
+    void run_from(StreamState& st, size_t first, const Row& in, int depth) {
+        const ir::StreamPlan& sp = *st.plan;
+        if (first < sp.ops.size() && (sp.ops[first].kind == ir::OpKind::Sequence || sp.ops[first].kind == ir::OpKind::Join)) {
+            st.matches.clear();
+            if (sp.ops[first].kind == ir::OpKind::Sequence)
+                st.ops[first].matcher->on_event(in, st.matches, scratch);
+            else
+                st.ops[first].join->push(in, scratch, joined_type, st.matches);
+            if (st.matches.empty()) return;
+            // What comes out goes through the stream's tail chain when it has one.
+            if (ChainKernel tail = kernels ? kernels->tail(static_cast<size_t>(&st - streams.data()), first + 1) : nullptr) {
+                for (size_t i = 0; i < st.matches.size(); ++i) run_chain(st, first + 1, tail, st.matches[i], depth);
+                return;
+            }
+            std::vector<Row> batch = take_batch();
+            batch.assign(st.matches.begin(), st.matches.end());
+            run_ops(st, first + 1, std::move(batch), depth);
+            return;
+        }
+        std::vector<Row> batch = take_batch();
+        batch.push_back(in);
+        run_ops(st, first, std::move(batch), depth);
+    }
+
+    /// Operators [from, end) of a stream in one compiled call (the whole stream, or a tail
+    /// chain: codegen::tail_chain): what run_ops does for filters and projections, without
+    /// batches.
+    void run_chain(StreamState& st, size_t from, ChainKernel chain, const Row& in, int depth) {
         const ir::StreamPlan& sp = *st.plan;
         Value* out = nullptr;
         const ir::Operator* proj = nullptr;
-        if (st.last_projection >= 0) {
+        // The chain's last projection: the stream's, when it is one of the chain's operators.
+        if (st.last_projection >= 0 && static_cast<size_t>(st.last_projection) >= from) {
             proj = &sp.ops[static_cast<size_t>(st.last_projection)];
             out = scratch.allocate_array<Value>(std::max<size_t>(width(proj->out), 1));
         }
@@ -768,6 +809,15 @@ struct Engine::Impl {
         bool emitted_any = false;
         std::vector<Row> next = take_batch();
         for (size_t k = first; k < sp.ops.size() && !batch.empty(); ++k) {
+            if (k > 0 && kernels) {
+                // The rest of the stream is one compiled function (a tail chain).
+                if (ChainKernel tail = kernels->tail(static_cast<size_t>(&st - streams.data()), k)) {
+                    for (const Row& r : batch) run_chain(st, k, tail, r, depth);
+                    give_batch(std::move(next));
+                    give_batch(std::move(batch));
+                    return;
+                }
+            }
             const ir::Operator& op = sp.ops[k];
             OpState& os = st.ops[k];
             next.clear();
@@ -850,6 +900,10 @@ struct Engine::Impl {
                     for (const Row& r : batch) os.join->push(r, scratch, joined_type, next);
                     break;
                 case ir::OpKind::Distinct:
+                    if (kern && kern->effect) {
+                        run_effect(st, op, os, kern->effect, batch, next);
+                        break;
+                    }
                     for (const Row& r : batch) {
                         std::string key;
                         if (op.exprs.empty()) {
@@ -858,13 +912,7 @@ struct Engine::Impl {
                             EvalContext c = context(&r);
                             append_display(key, eval(*op.exprs[0], c));
                         }
-                        if (!os.distinct_seen.insert(key).second) continue;
-                        os.distinct_order.push_back(std::move(key));
-                        if (os.distinct_order.size() > kDistinctMemory) {
-                            os.distinct_seen.erase(os.distinct_order.front());
-                            os.distinct_order.pop_front();
-                        }
-                        next.push_back(r);
+                        if (remember_distinct(os, std::move(key))) next.push_back(r);
                     }
                     break;
                 case ir::OpKind::Limit:
@@ -875,6 +923,10 @@ struct Engine::Impl {
                         }
                     break;
                 case ir::OpKind::Print:
+                    if (kern && kern->effect) {
+                        run_effect(st, op, os, kern->effect, batch, next);
+                        break;
+                    }
                     for (const Row& r : batch) print(sp, op, r);
                     next = batch;
                     break;
@@ -883,10 +935,18 @@ struct Engine::Impl {
                     next = batch;
                     break;
                 case ir::OpKind::To:
+                    if (kern && kern->effect) {
+                        run_effect(st, op, os, kern->effect, batch, next);
+                        break;
+                    }
                     for (const Row& r : batch) send_to(op, r);
                     next = batch;
                     break;
                 case ir::OpKind::Process:
+                    if (kern && kern->effect) {
+                        run_effect(st, op, os, kern->effect, batch, next);
+                        break;
+                    }
                     for (const Row& r : batch) process_call(sp, op, r, next);
                     break;
                 case ir::OpKind::PatternLambda:
@@ -998,19 +1058,138 @@ struct Engine::Impl {
         out += '}';
     }
 
-    void print(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r) {
+    /// SEMANTICS §5.6: remembers `key`; false when it was seen (among the last kDistinctMemory).
+    bool remember_distinct(OpState& os, std::string key) {
+        if (!os.distinct_seen.insert(key).second) return false;
+        os.distinct_order.push_back(std::move(key));
+        if (os.distinct_order.size() > kDistinctMemory) {
+            os.distinct_seen.erase(os.distinct_order.front());
+            os.distinct_order.pop_front();
+        }
+        return true;
+    }
+
+    /// The `.print` line of row `r`: `n` printed values, or (values null) the whole event.
+    void print_values(const ir::StreamPlan& sp, const Row& r, const Value* values, uint32_t n) {
         line = "[PRINT] ";
-        if (op.exprs.empty()) {
+        if (!values) {
             line += "[" + sp.name + "] ";
             line += r.type ? r.type->view() : std::string_view(sp.name);
             line += ": ";
             append_whole_event(line, r);
         } else {
-            EvalContext c = context(&r);
-            for (size_t i = 0; i < op.exprs.size(); ++i) {
+            for (uint32_t i = 0; i < n; ++i) {
                 if (i) line += ' ';
-                append_display(line, eval(*op.exprs[i], c));
+                append_display(line, values[i]);
             }
+        }
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), diag);
+    }
+
+    /// The engine's side of an effect kernel (runtime/abi.hpp OpRun), for the row being run.
+    /// Callbacks keep what they throw in `error`; run_effect rethrows it once the kernel has
+    /// returned (no exception crosses generated code).
+    struct EffectRun : OpRun {
+        Impl* self = nullptr;
+        const ir::StreamPlan* sp = nullptr;
+        const ir::Operator* op = nullptr;
+        OpState* os = nullptr;
+        const Row* row = nullptr;
+        std::vector<EmittedEvent>* emitted = nullptr;
+        std::exception_ptr error;
+    };
+
+    template <class F>
+    static int32_t effect_guard(OpRun* o, F&& f) noexcept {
+        auto* run = static_cast<EffectRun*>(o);
+        try {
+            return f(*run) ? 1 : 0;
+        } catch (...) {
+            run->error = std::current_exception();
+            return 0;
+        }
+    }
+    static int32_t effect_print(OpRun* o, const Value* values, uint32_t n) noexcept {
+        return effect_guard(o, [&](EffectRun& run) {
+            run.self->print_values(*run.sp, *run.row, values, n);
+            return true;
+        });
+    }
+    static int32_t effect_send(OpRun* o) noexcept {
+        return effect_guard(o, [&](EffectRun& run) {
+            run.self->send_to(*run.op, *run.row);
+            return true;
+        });
+    }
+    static int32_t effect_distinct(OpRun* o, const Value* key) noexcept {
+        return effect_guard(o, [&](EffectRun& run) {
+            std::string text;
+            if (key) append_display(text, *key);
+            else run.self->append_whole_event(text, *run.row);
+            return run.self->remember_distinct(*run.os, std::move(text));
+        });
+    }
+    /// runtime/eval.cpp emit_event, with the values computed by generated code.
+    static int32_t effect_emit(OpRun* o, uint32_t index, const Value* values) noexcept {
+        return effect_guard(o, [&](EffectRun& run) {
+            const auto& emits = run.self->kernels->emits;
+            if (index >= emits.size() || !run.emitted) return false;
+            const ir::Stmt& s = *emits[index];
+            Interner& in = run.self->interner;
+            EmittedEvent ev;
+            ev.type = in.intern(s.type);
+            const size_t n = std::min(s.exprs.size(), s.names.size());
+            ev.fields.reserve(n);
+            for (size_t i = 0; i < n; ++i)
+                if (values[i].present()) ev.fields.push_back(Field{in.intern(s.names[i]), values[i]});
+            run.emitted->push_back(std::move(ev));
+            return true;
+        });
+    }
+
+    /// A Print, To, Distinct or Process operator through its effect kernel: the rows it lets
+    /// through (Process: the events it emits) go to `next`, as the interpreted cases do.
+    void run_effect(StreamState& st, const ir::Operator& op, OpState& os, EffectKernel kernel,
+                    const std::vector<Row>& batch, std::vector<Row>& next) {
+        EffectRun run;
+        run.print = &effect_print;
+        run.send = &effect_send;
+        run.distinct = &effect_distinct;
+        run.emit = &effect_emit;
+        run.self = this;
+        run.sp = st.plan;
+        run.op = &op;
+        run.os = &os;
+        const bool process = op.kind == ir::OpKind::Process;
+        std::vector<EmittedEvent> emitted;
+        for (const Row& r : batch) {
+            run.row = &r;
+            EvalContext c = context(&r);
+            if (process) {
+                emitted.clear();
+                c.emitted = &emitted;
+                run.emitted = &emitted;
+            }
+            KernelContext kc = kernel_context(&c);
+            kc.op = &run;
+            const int32_t keep = kernel(r.slots, &kc);
+            if (run.error) std::rethrow_exception(run.error);
+            if (process) append_emitted(op, r, emitted, next);
+            else if (keep) next.push_back(r);
+        }
+    }
+
+    void print(const ir::StreamPlan& sp, const ir::Operator& op, const Row& r) {
+        if (op.exprs.empty()) {
+            print_values(sp, r, nullptr, 0);
+            return;
+        }
+        line = "[PRINT] ";
+        EvalContext c = context(&r);
+        for (size_t i = 0; i < op.exprs.size(); ++i) {
+            if (i) line += ' ';
+            append_display(line, eval(*op.exprs[i], c));
         }
         line += '\n';
         std::fwrite(line.data(), 1, line.size(), diag);
@@ -1083,8 +1262,14 @@ struct Engine::Impl {
         EvalContext c = context(&r);
         c.emitted = &emitted;
         eval(*op.exprs[0], c);
+        append_emitted(op, r, emitted, out);
+    }
+
+    /// The events a `.process` call on `r` emitted, as rows of the operator's Dynamic schema.
+    void append_emitted(const ir::Operator& op, const Row& r, const std::vector<EmittedEvent>& emitted,
+                        std::vector<Row>& out) {
         const auto& names = field_names[static_cast<size_t>(op.out)];
-        for (auto& e : emitted) {
+        for (const auto& e : emitted) {
             Field* fields = scratch.allocate_array<Field>(e.fields.size());
             std::copy(e.fields.begin(), e.fields.end(), fields);
             // Later operators read slots: fill them by name (Dynamic rows are rare; no index).

@@ -9,15 +9,23 @@
 
 #include "runtime/abi.hpp"
 
+namespace varpulis::ir {
+struct Stmt;
+}
+
 namespace varpulis::runtime {
 
 struct OpKernels {
     FilterKernel filter = nullptr;    // Filter operators
     ProjectKernel project = nullptr;  // Select and Emit operators; Aggregate: call arguments
-    /// On operator 0 only: the whole stream fused into one function (see runtime/abi.hpp).
+    /// On operator 0: the whole stream fused into one function (see runtime/abi.hpp); on a
+    /// later operator k: operators [k, end) fused (codegen::tail_chain), same signature, the
+    /// row entering operator k as `in`.
     ChainKernel chain = nullptr;
     /// Sequence operators: the predicate of NFA step i (nullptr: interpreted or none).
     std::vector<FilterKernel> steps;
+    /// Print, To, Distinct and Process operators (see runtime/abi.hpp OpRun).
+    EffectKernel effect = nullptr;
 };
 
 /// Immutable once built; shared between the engine and whoever compiled it.
@@ -33,6 +41,9 @@ struct KernelTable {
     /// String constants of that plan by constant number (Const nodes of kind Str); the engine
     /// interns them once and passes them as KernelContext::consts.
     std::vector<const ir::Expr*> constants;
+    /// `emit` statements of the function bodies `.process` kernels run, by the number the
+    /// code passes to vp_op_emit (pointing into that plan, like `nodes`).
+    std::vector<const ir::Stmt*> emits;
     /// Keeps the machine code alive: the kernels are valid as long as this is. The engine drops
     /// a replaced table only between events, so no thread can still be running its code.
     std::shared_ptr<const void> code_owner;
@@ -40,11 +51,15 @@ struct KernelTable {
     const OpKernels* find(size_t stream, size_t op) const {
         if (stream >= ops.size() || op >= ops[stream].size()) return nullptr;
         const OpKernels& k = ops[stream][op];
-        return k.filter || k.project ? &k : nullptr;
+        return k.filter || k.project || k.effect ? &k : nullptr;
     }
     /// The fused kernel of stream `stream`, or nullptr.
     ChainKernel chain(size_t stream) const {
         return stream < ops.size() && !ops[stream].empty() ? ops[stream][0].chain : nullptr;
+    }
+    /// The fused operators [op, end) of stream `stream` when op > 0 (codegen::tail_chain), or nullptr.
+    ChainKernel tail(size_t stream, size_t op) const {
+        return op > 0 && stream < ops.size() && op < ops[stream].size() ? ops[stream][op].chain : nullptr;
     }
     /// The type kernel of routing schema `schema`, or nullptr.
     TypeKernel type_kernel(size_t schema) const { return schema < types.size() ? types[schema] : nullptr; }

@@ -108,7 +108,8 @@ std::string ServerMetrics::render(const TenantRegistry& registry, double uptime_
                "\"} " + std::to_string(n) + "\n";
 
     header(out, "varpulis_processing_latency_seconds", "histogram",
-           "Time to process one input event and everything derived from it, by pipeline.");
+           "Time to process one input event and everything derived from it, by pipeline (events of "
+           "one events-batch request each count the batch's mean).");
     const auto& bounds = latency_bounds();
     for (const auto& r : rows) {
         std::string labels = "stream=\"" + label(r.host->name()) + "\",pipeline_id=\"" + label(r.host->id()) + "\"";
@@ -147,6 +148,12 @@ std::string ServerMetrics::render(const TenantRegistry& registry, double uptime_
     for (const auto& r : rows)
         out += "varpulis_pipeline_jit_active{pipeline_id=\"" + label(r.host->id()) + "\"} " +
                (r.m.jit_active ? "1\n" : "0\n");
+
+    header(out, "varpulis_pipeline_compiled_loop_events_total", "counter",
+           "Input events run by generated per-type loops (the JIT's type kernels; events-batch requests).");
+    for (const auto& r : rows)
+        out += "varpulis_pipeline_compiled_loop_events_total{pipeline_id=\"" + label(r.host->id()) + "\"} " +
+               std::to_string(r.m.loop_events) + "\n";
 
     header(out, "varpulis_pipeline_arena_compactions_total", "counter",
            "Times the pipeline's event arena was reclaimed (engine rebuilt from its checkpoint).");

@@ -28,6 +28,7 @@ class Interner;
 struct KernelTable;
 struct OutputEvent;
 struct InputEvent;
+struct EventBatch;
 struct ReadError;
 struct RestoreReport;
 struct StrObj;
@@ -186,6 +187,7 @@ public:
         std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> outputs_by_stream;
         size_t streams = 0;
         bool jit_active = false;
+        uint64_t loop_events = 0;   // input events run by generated per-type loops
         uint64_t compactions = 0;
     };
     Metrics metrics() const;
@@ -198,7 +200,7 @@ private:
     void run_batch_locked();
     void render_flat(const runtime::OutputEvent& e);
     void count_output(std::string_view stream, std::string_view event_type);
-    void record_latency(double seconds);
+    void record_latency(double seconds, uint64_t events = 1);
     void maybe_compact_locked();
 
     Info info_;
@@ -217,6 +219,7 @@ private:
     std::string* flat_sink_ = nullptr;  // process_batch_flat's output
     bool flat_first_ = true;
     std::vector<runtime::InputEvent> batch_events_;  // reused by the batch calls
+    std::unique_ptr<runtime::EventBatch> batch_rows_;  // batch_events_ as rows (Engine::prepare)
     std::vector<runtime::ReadError> batch_bad_;
     // Last counter touched in events_by_type_ / outputs_by_stream_ (map nodes are stable).
     const runtime::StrObj* last_type_ = nullptr;
@@ -235,6 +238,7 @@ private:
     std::atomic<uint64_t> events_{0};
     std::atomic<uint64_t> outputs_{0};
     std::atomic<bool> jit_active_{false};
+    std::atomic<uint64_t> loop_events_{0};
     std::atomic<uint64_t> compactions_{0};
     std::atomic<bool> deleted_{false};
 

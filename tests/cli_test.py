@@ -55,6 +55,14 @@ with tempfile.TemporaryDirectory() as tmp:
 
     p = run("explain", "good.vpl", cwd=tmp)
     case("explain", p.returncode == 0 and "stream S" in p.stdout and "stream T" in p.stdout, p.stdout[:300])
+    seq = tmp / "seq.vpl"
+    seq.write_text("stream P = A as a -> B where id == a.id as b .emit(x: a.id)\n"
+                   "stream F = A.where(id > 1).emit(id: id)\n")
+    p = run("explain", "--engine", "jit", "seq.vpl", cwd=tmp)
+    case("explain --engine jit: type loops and what they hand over",
+         p.returncode == 0 and "type A: one compiled loop over batches of rows, streams P (rows handed to its sequence) F\n"
+         in p.stdout and "type B: one compiled loop over batches of rows, streams P (rows handed to its sequence)\n"
+         in p.stdout and "0 sequence: interpreted" in p.stdout, p.stdout + p.stderr)
     p = run("explain", "--dump-ir", "good.vpl", cwd=tmp)
     case("explain --dump-ir", p.returncode == 0 and "schemas:" in p.stdout and "routes:" in p.stdout, p.stdout[:300])
     p = run("explain", "bad.vpl", cwd=tmp)

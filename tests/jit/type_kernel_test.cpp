@@ -274,8 +274,9 @@ stream Y = U.select(h: x / 2).window(2).aggregate(a: avg(h)).emit(a: a)
         EXPECT_NE(got.out.find(s), std::string::npos) << s;
 }
 
-TEST_F(TypeKernelTest, TypesWithWholeEventStreamsKeepThePerRowPath) {
-    // V: a print of the whole event; U: a limit (not compiled).
+TEST_F(TypeKernelTest, WholeEventOperatorsSeeTheRowsFieldListAfterPush) {
+    // V: a print of the whole event (its field list, extra fields included); U: a limit. The
+    // type kernels hand both rows over with the input row's field list.
     Case c(R"(
 stream L = U.limit(5).emit(x: x)
 stream P = V.where(x > 5).print()
@@ -284,31 +285,38 @@ stream P = V.where(x > 5).print()
     auto compiled = compile(c.plan());
     ASSERT_NE(compiled, nullptr);
     for (const char* t : {"U", "V"})
-        EXPECT_EQ(compiled->kernels->type_kernel(static_cast<size_t>(c.schema(t))), nullptr) << t;
-    EXPECT_EQ(check_all_modes(c), 0u);
+        EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema(t))), nullptr) << t;
+    EXPECT_GT(check_all_modes(c), 40u);
+    const RunResult got = run(c, compiled->kernels, {true, 4096, 0, -1});
+    EXPECT_NE(got.diag.find("extra"), std::string::npos) << got.diag;
 }
 
 TEST_F(TypeKernelTest, MixedTypesAlternateBetweenKernelAndPerRowPath) {
-    // T fuses; U does not (a sequence); V is unrouted: runs of rows switch paths often.
+    // T gets a kernel; U does not (a .process reads it); V is unrouted: runs of rows switch
+    // paths often.
     Case c(R"(
+fn twice(v: int):
+    emit W(v: v)
+    emit W(v: v * 2)
+
 stream A = T.where(x >= 0).emit(x: x, name: name)
-stream S = U as a
-    -> U as b
-    .emit(from: a.x, to: b.x)
-stream L = T.limit(3).emit(first: x)
+stream S = U.process(twice(x))
+stream L = U.limit(3).emit(first: x)
 )",
            events_text(250, 3));
     auto compiled = compile(c.plan());
     ASSERT_NE(compiled, nullptr);
-    EXPECT_EQ(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("T"))), nullptr)
-        << "limit is not compiled: T's streams do not all fuse";
+    EXPECT_EQ(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("U"))), nullptr)
+        << ".process is left to the engine: U's streams do not all run in a type loop";
     check_all_modes(c);
 
     Case d(R"(
+fn twice(v: int):
+    emit W(v: v)
+    emit W(v: v * 2)
+
 stream A = T.where(x >= 0).emit(x: x, name: name)
-stream S = U as a
-    -> U as b
-    .emit(from: a.x, to: b.x)
+stream S = U.process(twice(x))
 )",
            events_text(250, 4));
     auto dc = compile(d.plan());
@@ -352,17 +360,20 @@ TEST_F(TypeKernelTest, ASinkThatThrowsLeavesTheEngineAsProcessDoes) {
 
 TEST_F(TypeKernelTest, CodegenEmitsTypeKernelsOnlyForFusableTypes) {
     Case c(R"(
+fn keep(v: int):
+    emit K(v: v)
+
 stream A = T.where(x > 1).emit(y: x)
 stream B = T.emit(z: x + 1)
 stream C = U.where(x > 1).emit(y: x)
-stream D = U.limit(2)
+stream D = U.process(keep(x))
 stream E = V.select(y: x)
 stream F = E.emit(y: y)
 )",
            "");
     const ir::Plan& plan = c.plan();
     EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("T"))));
-    EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("U")))) << "a limit reads U";
+    EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("U")))) << "a .process reads U";
     EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("V")))) << "E hands its rows to F's queue";
     EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("E")))) << "F is fused and unread";
     std::string ir_text, error;
@@ -420,7 +431,7 @@ stream D = U.select(y: x, name: name).partition_by(name).window(3)
            events_text(300, 12));
     const ir::Plan& plan = c.plan();
     for (size_t s = 0; s < plan.streams.size(); ++s) {
-        EXPECT_GE(codegen::type_loop_window(plan, plan.streams[s]), 0) << s;
+        EXPECT_GE(codegen::type_loop_handoff(plan, plan.streams[s]), 0) << s;
         EXPECT_FALSE(codegen::type_loop_accumulates(plan, plan.streams[s])) << s;
     }
     auto compiled = compile(plan);
@@ -431,6 +442,38 @@ stream D = U.select(y: x, name: name).partition_by(name).window(3)
     RunResult got = run(c, compiled->kernels, {true, 4096, 0, -1});
     for (const char* s : {"\"stream\": \"A\"", "\"stream\": \"B\"", "\"stream\": \"D\""})
         EXPECT_NE(got.out.find(s), std::string::npos) << s;
+}
+
+TEST_F(TypeKernelTest, StatefulOperatorsGetTheirRowsThroughPush) {
+    // Sequences (plain, partitioned, Kleene, negation), a limit, a distinct, an emit followed by
+    // another operator and a stream without operators that only forwards: the type kernel runs
+    // the filters and selects before the first other operator and hands the row to the engine
+    // (TypeRun::push), which runs the rest; outputs and their order are the interpreter's.
+    Case c(R"(
+stream P = T as a -> U where x == a.x as b .within(200ms) .emit(a: a.x, b: b.x, n: b.name)
+stream Q = T as a -> all T where x > a.x as b -> U as c .partition_by(name)
+    .emit(a: a.x, c: c.x, k: len(b))
+stream R = T as a -> V as b .not(U where x == a.x) .emit(a: a.x, b: b.x)
+stream L = U.where(x != 1).select(y: x * 2, name: name).limit(40).emit(y: y)
+stream D = V.distinct(name).emit(name: name, x: x)
+stream E = T.where(x < 5).emit(x: x).print()
+stream F = V
+stream G = F.where(x > 3).emit(x: x, name: name)
+)",
+           events_text(800, 14));
+    const ir::Plan& plan = c.plan();
+    for (const char* t : {"T", "U", "V"})
+        EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema(t)))) << t;
+    auto compiled = compile(plan);
+    ASSERT_NE(compiled, nullptr);
+    for (const char* t : {"T", "U", "V"})
+        EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema(t))), nullptr) << t;
+    EXPECT_GT(check_all_modes(c), 700u);
+    RunResult got = run(c, compiled->kernels, {true, 4096, 0, -1});
+    for (const char* s : {"\"stream\": \"P\"", "\"stream\": \"Q\"", "\"stream\": \"R\"", "\"stream\": \"L\"",
+                          "\"stream\": \"D\"", "\"stream\": \"E\"", "\"stream\": \"G\""})
+        EXPECT_NE(got.out.find(s), std::string::npos) << s << " in\n" << got.out;
+    EXPECT_FALSE(got.diag.empty()) << "E prints to diag";
 }
 
 TEST_F(TypeKernelTest, AWindowFedByTheTypeKernelIsLeftToTheEngineWhenItDoesNotFuse) {

@@ -183,6 +183,20 @@ TEST(ServerJitTest, PipelinesAreCompiledInTheBackground) {
     EXPECT_EQ(outputs(r)[0].as_object().at("fields").as_object().at("n").as_int64(), 300);
     EXPECT_NE(h.call("GET", "/metrics").text.find("varpulis_pipeline_jit_active{pipeline_id=\"" + id + "\"} 1"),
               std::string::npos);
+    // events-batch runs the generated per-type loop: same outputs, and the events are counted
+    // as run by it (single events go through the per-event path).
+    r = h.as(kAdminKey, "POST", "/api/v1/pipelines/" + id + "/events-batch",
+             R"({"events": [{"event_type": "Trade", "fields": {"sym": "B", "qty": 99}},
+                              {"event_type": "Trade", "fields": {"sym": "C", "qty": 100}},
+                              {"event_type": "Trade", "fields": {"sym": "D", "qty": 2.5e2}}]})");
+    ASSERT_EQ(r.status, 200) << r.text;
+    ASSERT_EQ(outputs(r).size(), 2u) << r.text;
+    EXPECT_EQ(outputs(r)[0].as_object().at("sym").as_string(), "C");
+    EXPECT_EQ(outputs(r)[0].as_object().at("n").as_int64(), 200);
+    EXPECT_EQ(outputs(r)[1].as_object().at("n").as_double(), 500.0);
+    const std::string m = h.call("GET", "/metrics").text;
+    EXPECT_NE(m.find("varpulis_pipeline_compiled_loop_events_total{pipeline_id=\"" + id + "\"} 3"), std::string::npos)
+        << m;
 }
 
 /// `paths:` of an OpenAPI YAML file → method + path pairs (a line-based reader is enough for
