@@ -653,7 +653,7 @@ auto const while_stmt_def =
     kw("while")[start<WhileStmt>()] >> expr[while_cond] >> tok(":", "=") >> block[while_body];
 
 auto const return_value = spanned([](auto& ctx) { node<ReturnStmt>(ctx).value = _attr(ctx); });
-auto const return_stmt_def = kw("return")[start<ReturnStmt>()] >> -expr[return_value];
+auto const return_stmt_def = kw("return")[start<ReturnStmt>()] >> -(same_line >> expr[return_value]);
 auto const break_stmt_def = kw("break")[start<BreakStmt>()];
 auto const continue_stmt_def = kw("continue")[start<ContinueStmt>()];
 

@@ -116,6 +116,21 @@ struct Skipper : x3::parser<Skipper> {
     }
 };
 
+/// Succeeds, consuming nothing, when something other than a comment follows on the current
+/// line: `return` takes a value only from its own line (the next line is the next statement).
+struct SameLine : x3::parser<SameLine> {
+    using attribute_type = x3::unused_type;
+    static bool const has_attribute = false;
+
+    template <typename It, typename Ctx, typename RCtx, typename Attr>
+    bool parse(It& first, It const& last, Ctx const&, RCtx&, Attr&) const {
+        const char* p = first;
+        while (p != last && (*p == ' ' || *p == '\t' || *p == '\r')) ++p;
+        return p != last && *p != '\n' && *p != '#' && *p != SourceFile::kIndent && *p != SourceFile::kDedent;
+    }
+};
+inline constexpr SameLine same_line{};
+
 using iterator_type = const char*;
 using skipper_context_type = x3::context<x3::skipper_tag, Skipper const>;
 using context_type = x3::context<state_tag, ParseState, skipper_context_type>;

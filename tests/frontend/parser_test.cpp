@@ -682,6 +682,25 @@ TEST(ParserTest, ReturnWithoutValueAndTopLevelStatements) {
     EXPECT_EQ(show(p.get<ExprStmt>(4).expr), "print_it(3)") << "expression statement";
 }
 
+TEST(ParserTest, ReturnTakesItsValueOnlyFromItsOwnLine) {
+    // A bare `return` followed by a statement on the next line (same block), before a comment,
+    // and before a dedent; then a value on the same line.
+    Parsed p("fn f(a: int):\n    if a > 0:\n        return\n        emit E(p: a)\n    return # none\n"
+             "    emit G(p: a)\n\nfn g(a: int) -> int:\n    if a > 0:\n        return\n    return a +\n        1\n");
+    ASSERT_TRUE(p.ok()) << p.all();
+    const auto& f = p.get<FnDecl>(0);
+    ASSERT_EQ(f.body.size(), 3u) << "if, return, emit";
+    const auto& inner = std::get<IfStmt>(f.body[0]->node).blocks[0];
+    ASSERT_EQ(inner.size(), 2u) << "return, emit";
+    EXPECT_EQ(std::get<ReturnStmt>(inner[0]->node).value, nullptr);
+    EXPECT_EQ(std::get<EmitStmt>(inner[1]->node).type, "E");
+    EXPECT_EQ(std::get<ReturnStmt>(f.body[1]->node).value, nullptr) << "a comment is not a value";
+    const auto& g = p.get<FnDecl>(1);
+    ASSERT_EQ(g.body.size(), 2u);
+    ASSERT_NE(std::get<ReturnStmt>(g.body[1]->node).value, nullptr) << "a value starting on its line may continue";
+    EXPECT_EQ(show(std::get<ReturnStmt>(g.body[1]->node).value), "(a + 1)");
+}
+
 TEST(ParserTest, ContextConfigAndImport) {
     Parsed p(
         "context fast (cores: [0, 1])\ncontext slow\n"
