@@ -261,6 +261,8 @@ void for_compiled_exprs(const ir::Plan& plan, F&& f) {
             if (compiles_steps(op))
                 for (const auto& step : op.nfa->steps)
                     if (step.predicate) f(step.predicate.get());
+        for (const auto& entry : sp.merge_filters)
+            if (entry.second) f(entry.second.get());
     }
 }
 
@@ -299,6 +301,15 @@ size_t last_projection(const ir::StreamPlan& sp) {
     for (size_t k = 0; k < sp.ops.size(); ++k)
         if (sp.ops[k].kind != ir::OpKind::Filter) last = k;
     return last;
+}
+
+/// The merge entries of `sp` whose source is routing schema `schema`, in written order (the
+/// first whose filter holds takes the event, as Engine::Impl::run_stream does).
+std::vector<size_t> merge_entries(const ir::Plan& plan, const ir::StreamPlan& sp, size_t schema) {
+    std::vector<size_t> out;
+    for (size_t e = 0; e < sp.merge_filters.size(); ++e)
+        if (plan.routing_schema(sp.merge_filters[e].first) == static_cast<int32_t>(schema)) out.push_back(e);
+    return out;
 }
 
 /// Whether other streams read `sp`'s rows (through the engine's queue).
@@ -403,6 +414,49 @@ public:
         uint64_t string = 0;
     };
     void mark_operator(size_t stream, size_t op) { numbering_[{stream, op}] = {next_node_, next_string_}; }
+    /// Merge entry `entry` of `stream`: its filter kernel is generated next.
+    void mark_merge(size_t stream, size_t entry) { merge_numbering_[{stream, entry}] = {next_node_, next_string_}; }
+
+    /// In a type loop, the row `row` of routing schema `schema` through merge stream `sp`'s
+    /// entries for that schema, as Engine::Impl::run_stream does: the first entry whose filter
+    /// holds converts it to the merged schema (slots_ then points to the merged row); when none
+    /// does, control goes to `skip`.
+    void merge_row(int32_t sid, const ir::StreamPlan& sp, size_t schema, llvm::Value* row, llvm::BasicBlock* skip) {
+        const ir::Schema& ms = plan_.schemas[static_cast<size_t>(merged_schema(plan_, sp))];
+        llvm::Value* merged = entry_alloca(16 * std::max<size_t>(ms.fields.size(), 1));
+        llvm::BasicBlock* ready = block("merge.ready");
+        for (size_t e : merge_entries(plan_, sp, schema)) {
+            llvm::BasicBlock* take = block("merge.take");
+            llvm::BasicBlock* other = block("merge.other");
+            if (const Expr* f = sp.merge_filters[e].second.get()) {
+                const Numbering saved{next_node_, next_string_};
+                const Numbering& at = merge_numbering_.at({static_cast<size_t>(sid), e});
+                next_node_ = at.node;
+                next_string_ = at.string;
+                slots_ = row;
+                b_.CreateCondBr(truthy(gen(f)), take, other);
+                next_node_ = saved.node;
+                next_string_ = saved.string;
+            } else {
+                b_.CreateBr(take);
+            }
+            b_.SetInsertPoint(take);
+            for (size_t f = 0; f < ms.fields.size(); ++f) {
+                const auto& cands = ms.origins[f].candidates;
+                llvm::Value* to = b_.CreateConstInBoundsGEP1_64(i8_, merged, 16 * f);
+                if (e < cands.size() && cands[e].second >= 0)
+                    b_.CreateMemCpy(to, llvm::Align(8), b_.CreateConstInBoundsGEP1_64(i8_, row, 16 * static_cast<uint64_t>(cands[e].second)),
+                                    llvm::Align(8), 16);
+                else
+                    store(absent(), to);
+            }
+            b_.CreateBr(ready);
+            b_.SetInsertPoint(other);
+        }
+        b_.CreateBr(skip);
+        b_.SetInsertPoint(ready);
+        slots_ = merged;
+    }
 
     void filter(const std::string& name, const Expr* predicate) {
         begin(name, llvm::FunctionType::get(i32_, {ptr_, ptr_}, false));
@@ -480,7 +534,7 @@ public:
     /// Every stream of `streams` (all fused, see fuses(); their outputs feed no stream) on each
     /// of `n` rows of width `width`, in that order per row, the operators generated inline as
     /// in their own kernels; each Emit row goes out through ctx->run->emit. See type_fuses().
-    void type_loop(const std::string& name, size_t width, const std::vector<int32_t>& streams) {
+    void type_loop(const std::string& name, size_t schema, size_t width, const std::vector<int32_t>& streams) {
         begin(name, llvm::FunctionType::get(i64_, {ptr_, i64_, ptr_}, false));
         llvm::Value* rows = fn_->getArg(0);
         llvm::Value* n = fn_->getArg(1);
@@ -566,6 +620,7 @@ public:
             const ir::StreamPlan& sp = plan_.streams[static_cast<size_t>(sid)];
             llvm::BasicBlock* next = block("stream.next");
             slots_ = row;
+            llvm::Value* row_in = row;   // the row the stream's operators start from
             llvm::Value* out = nullptr;
             llvm::Value* entry = nullptr;   // buffered: this row's output entry
             const size_t last = last_projection(sp);
@@ -574,6 +629,10 @@ public:
             // its accumulator updates inline; anything else (a buffering window, a sequence, a
             // join, ...) gets the row through TypeRun::push, and the engine runs the rest.
             const int handoff = type_loop_handoff(plan_, sp);
+            if (!sp.merge_filters.empty()) {
+                merge_row(sid, sp, schema, row, next);
+                row_in = slots_;
+            }
             auto hand_over = [&](size_t k) {
                 auto* push_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i32_, i64_, ptr_}, false);
                 llvm::CallInst* go_on = b_.CreateCall(push_type, push_, {run, b_.getInt32(static_cast<uint32_t>(sid)),
@@ -648,7 +707,7 @@ public:
                 b_.CreateBr(next);
             } else if (handoff < 0 && (emits || forwards(plan_, sp))) {
                 llvm::CallInst* go_on = b_.CreateCall(
-                    emit_type, emit, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, out ? out : row});
+                    emit_type, emit, {run, b_.getInt32(static_cast<uint32_t>(sid)), i, out ? out : row_in});
                 go_on->addFnAttr(llvm::Attribute::NoUnwind);
                 b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), next, stop);
             } else {
@@ -1505,6 +1564,7 @@ private:
     uint64_t next_node_ = 0;
     uint64_t next_string_ = 0;
     std::map<std::pair<size_t, size_t>, Numbering> numbering_;
+    std::map<std::pair<size_t, size_t>, Numbering> merge_numbering_;   // (stream, merge entry)
     llvm::Value* cached_nodes_ = nullptr;    // type kernels: ctx->nodes / ctx->consts, loaded once
     llvm::Value* cached_consts_ = nullptr;
     llvm::Value* window_enter_ = nullptr;    // type kernels: ctx->run's window callbacks
@@ -1582,10 +1642,10 @@ CodegenStats codegen_stats(const ir::Plan& plan) { return collect_plan(plan).sta
 namespace {
 
 /// Whether operators [from, end) of `sp` are compiled filters and projections that one chain
-/// kernel can run (see fuses()).
-bool fuses_from(const ir::Plan& plan, const ir::StreamPlan& sp, size_t from) {
+/// kernel can run (see fuses()). `projected`: the row they start from is not the context's row
+/// (a merge stream's merged row), so no operator may call the interpreter.
+bool fuses_from(const ir::Plan& plan, const ir::StreamPlan& sp, size_t from, bool projected = false) {
     if (from >= sp.ops.size() || sp.has_process) return false;
-    bool projected = false;
     for (size_t k = from; k < sp.ops.size(); ++k) {
         const ir::Operator& op = sp.ops[k];
         if (!compiles(op)) return false;
@@ -1603,6 +1663,25 @@ bool fuses_from(const ir::Plan& plan, const ir::StreamPlan& sp, size_t from) {
 
 bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp) { return sp.merge_filters.empty() && fuses_from(plan, sp, 0); }
 
+int merged_schema(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    if (sp.merge_filters.empty()) return -1;
+    for (size_t i = 0; i < plan.schemas.size(); ++i)
+        if (plan.schemas[i].kind == ir::SchemaKind::Merged && plan.schemas[i].name == sp.name + "#merge")
+            return static_cast<int>(i);
+    return -1;
+}
+
+namespace {
+
+/// Whether a type loop runs every operator of `sp` inline: fuses(), or a merge stream whose
+/// operators would fuse from its merged row.
+bool inline_all(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    if (sp.merge_filters.empty()) return fuses(plan, sp);
+    return merged_schema(plan, sp) >= 0 && fuses_from(plan, sp, 0, true);
+}
+
+}  // namespace
+
 int tail_chain(const ir::Plan& plan, const ir::StreamPlan& sp) {
     if (sp.ops.empty() || fuses(plan, sp)) return -1;
     size_t from = sp.ops.size();
@@ -1611,8 +1690,10 @@ int tail_chain(const ir::Plan& plan, const ir::StreamPlan& sp) {
 }
 
 int type_loop_handoff(const ir::Plan& plan, const ir::StreamPlan& sp) {
-    if (!sp.merge_filters.empty() || sp.has_process || fuses(plan, sp)) return -1;
-    bool projected = false;
+    if (sp.has_process || inline_all(plan, sp)) return -1;
+    if (!sp.merge_filters.empty() && merged_schema(plan, sp) < 0) return -1;
+    // A merge stream's operators see the merged row, not the context's: as after a projection.
+    bool projected = !sp.merge_filters.empty();
     for (size_t k = 0; k < sp.ops.size(); ++k) {
         const ir::Operator& op = sp.ops[k];
         // As fuses(): fallbacks see the input row, so none may follow a projection.
@@ -1644,7 +1725,7 @@ bool type_fuses(const ir::Plan& plan, size_t schema) {
     for (int32_t sid : plan.routes[schema]) {
         if (sid < 0 || static_cast<size_t>(sid) >= plan.streams.size()) return false;
         const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(sid)];
-        if (!fuses(plan, sp) && type_loop_handoff(plan, sp) < 0) return false;
+        if (!inline_all(plan, sp) && type_loop_handoff(plan, sp) < 0) return false;
     }
     return true;
 }
@@ -1754,6 +1835,18 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
                 kernels.push_back(std::move(sym));
             }
         }
+        for (size_t e = 0; e < sp.merge_filters.size(); ++e) {
+            const ir::Expr* f = sp.merge_filters[e].second.get();
+            if (!f) continue;
+            gen.mark_merge(s, e);
+            KernelSymbol sym;
+            sym.stream = static_cast<int32_t>(s);
+            sym.step = static_cast<int32_t>(e);
+            sym.kind = KernelKind::Merge;
+            sym.name = "vp_s" + std::to_string(s) + "_m" + std::to_string(e) + "_merge";
+            gen.filter(sym.name, f);
+            kernels.push_back(std::move(sym));
+        }
         if (fuses(plan, sp)) {
             std::vector<std::string> op_names;
             // fuses(): every operator has exactly one kernel, generated first for this stream.
@@ -1787,7 +1880,7 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
         sym.schema = static_cast<int32_t>(t);
         sym.kind = KernelKind::Type;
         sym.name = "vp_t" + std::to_string(t) + "_type";
-        gen.type_loop(sym.name, plan.schemas[t].fields.size(), plan.routes[t]);
+        gen.type_loop(sym.name, t, plan.schemas[t].fields.size(), plan.routes[t]);
         kernels.push_back(std::move(sym));
     }
     return m;

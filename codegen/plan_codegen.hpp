@@ -5,6 +5,7 @@
 //   Aggregate    void    vp_s<stream>_o<op>_project(const Value* in, Value* args, void* ctx)
 //                (the argument of every call for one row; the accumulation stays in runtime/)
 //   Sequence     int32_t vp_s<stream>_o<op>_step<i>(const Value* slots, void* ctx)  per step predicate
+//   merge(...)   int32_t vp_s<stream>_m<entry>_merge(const Value* slots, void* ctx)  per merge filter
 //   Print/To/Distinct/Process
 //                int32_t vp_s<stream>_o<op>_effect(const Value* slots, void* ctx)
 //                (expressions and a `.process` function's body generated; printing, sending,
@@ -39,13 +40,13 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge };
 
 /// One generated function.
 struct KernelSymbol {
     int32_t stream = -1;
     int32_t op = -1;
-    int32_t step = -1;   // Step: the NFA step whose predicate this is
+    int32_t step = -1;   // Step: the NFA step whose predicate this is; Merge: the merge entry
     int32_t schema = -1; // Type: the routing schema whose rows it loops over
     KernelKind kind = KernelKind::Filter;
     std::string name;
@@ -87,6 +88,9 @@ std::vector<const ir::Expr*> string_constants(const ir::Plan& plan);
 /// calls the interpreter.
 bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp);
 
+/// A merge stream's merged schema (rows of every input converted to it), or -1.
+int merged_schema(const ir::Plan& plan, const ir::StreamPlan& sp);
+
 /// For a stream that does not fuse(): the first operator of its longest suffix of compiled
 /// filters and projections (Emit last, no interpreter call after a projection, no `.process`),
 /// which gets a chain kernel of its own, `vp_s<stream>_o<from>_tail` (KernelTable
@@ -94,7 +98,7 @@ bool fuses(const ir::Plan& plan, const ir::StreamPlan& sp);
 /// join's rows, a window's results ...) runs through one call. -1 when there is none.
 int tail_chain(const ir::Plan& plan, const ir::StreamPlan& sp);
 
-/// For a stream that does not fuse() and has no merge filters or `.process`: the index of its
+/// For a stream that no type loop runs inline and has no `.process`: the index of its
 /// first operator that is not a compiled Filter or Select (ops.size() when it has none), which
 /// a type kernel hands the row to after running the filters and selects before it; else -1.
 /// A window there that fuses with its aggregate per event (type_loop_accumulates()) gets its

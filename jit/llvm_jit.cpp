@@ -137,6 +137,7 @@ struct CodeVersion {
     orc::ResourceTrackerSP tracker;
     std::vector<std::vector<runtime::OpKernels>> ops;
     std::vector<runtime::TypeKernel> types;
+    std::vector<std::vector<runtime::FilterKernel>> merges;   // per stream, per merge entry
     size_t fallback_count = 0;
 
     CodeVersion() = default;
@@ -320,6 +321,7 @@ private:
         v->key = std::move(key);
         v->fallback_count = codegen::fallback_nodes(plan).size();
         v->ops.resize(plan.streams.size());
+        v->merges.resize(plan.streams.size());
         for (size_t s = 0; s < plan.streams.size(); ++s) v->ops[s].resize(plan.streams[s].ops.size());
         if (syms.empty()) return v;  // nothing to compile: no JITDylib
 
@@ -348,6 +350,12 @@ private:
                 discard();
                 return nullptr;
             }
+            if (sym.kind == codegen::KernelKind::Merge) {
+                auto& m = v->merges[static_cast<size_t>(sym.stream)];
+                if (m.size() <= static_cast<size_t>(sym.step)) m.resize(static_cast<size_t>(sym.step) + 1, nullptr);
+                m[static_cast<size_t>(sym.step)] = addr->toPtr<runtime::FilterKernel>();
+                continue;
+            }
             if (sym.kind == codegen::KernelKind::Type) {
                 auto schema = static_cast<size_t>(sym.schema);
                 if (v->types.size() <= schema) v->types.resize(schema + 1, nullptr);
@@ -360,7 +368,8 @@ private:
                 case codegen::KernelKind::Project: k.project = addr->toPtr<runtime::ProjectKernel>(); break;
                 case codegen::KernelKind::Chain: k.chain = addr->toPtr<runtime::ChainKernel>(); break;
                 case codegen::KernelKind::Effect: k.effect = addr->toPtr<runtime::EffectKernel>(); break;
-                case codegen::KernelKind::Type: break;
+                case codegen::KernelKind::Type:
+                case codegen::KernelKind::Merge: break;
                 case codegen::KernelKind::Step: {
                     auto step = static_cast<size_t>(sym.step);
                     if (k.steps.size() <= step) k.steps.resize(step + 1, nullptr);
@@ -491,6 +500,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     auto table = std::make_shared<runtime::KernelTable>();
     table->ops = code->ops;
     table->types = code->types;
+    table->merges = code->merges;
     table->nodes = codegen::fallback_nodes(plan);
     table->constants = codegen::string_constants(plan);
     table->emits = codegen::emit_statements(plan);

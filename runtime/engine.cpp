@@ -63,6 +63,9 @@ struct StreamState {
     int32_t last_projection = -1;
     /// The operator index of the first window (-1: none): the one type kernels feed.
     int32_t first_window = -1;
+    /// The first Select or Emit (ops.size(): none): a type kernel's row handed over at an
+    /// operator up to this one is the stream's input (or merged) row, with its field list.
+    size_t first_projection = 0;
     OpState* fused_op = nullptr;   // &ops[first_window] when it is fused with its aggregate
     std::vector<Row> matches;      // run_from(): a sequence's matches for the event at hand
 };
@@ -256,9 +259,12 @@ struct Engine::Impl {
                     break;
             }
         }
+        st.first_projection = sp.ops.size();
         for (size_t k = 0; k < sp.ops.size(); ++k)
-            if (sp.ops[k].kind == ir::OpKind::Select || sp.ops[k].kind == ir::OpKind::Emit)
+            if (sp.ops[k].kind == ir::OpKind::Select || sp.ops[k].kind == ir::OpKind::Emit) {
                 st.last_projection = static_cast<int32_t>(k);
+                st.first_projection = std::min(st.first_projection, k);
+            }
         for (size_t e = 0; e < sp.merge_filters.size(); ++e) {
             int32_t id = routing_id(sp.merge_filters[e].first);
             if (id >= 0) st.merge_entries[id].push_back(e);
@@ -535,8 +541,8 @@ struct Engine::Impl {
     /// emit_row() for a stream other streams read: its row (copied by forward()) into the queue.
     void forward_row(BatchRun& run, int32_t stream, uint64_t row, const Value* slots) {
         StreamState& st = streams[static_cast<size_t>(stream)];
-        Row r{const_cast<Value*>(slots), run.row.schema, run.ts[row], run.row.type,
-              run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
+        Row r{const_cast<Value*>(slots), st.merged_schema >= 0 ? st.merged_schema : run.row.schema, run.ts[row],
+              run.row.type, run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
         if (st.last_projection >= 0) {
             const ir::Operator& proj = st.plan->ops[static_cast<size_t>(st.last_projection)];
             r = Row{r.slots, proj.out, r.ts, proj.kind == ir::OpKind::Emit ? st.name : r.type, nullptr, 0};
@@ -559,12 +565,12 @@ struct Engine::Impl {
         stats.events = run.base_events + row + 1;
         // Rows queued by this row's earlier streams live in scratch until end_row().
         if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
-        // As in run_stream, the input row keeps its routing schema and field list (sequences
-        // and joins tell their inputs apart by schema); after a select the row is projected,
-        // which (as project()) has no field list.
-        if (slots == run.rows + row * run.width)
-            return Row{const_cast<Value*>(slots), run.row.schema, run.ts[row], run.row.type,
-                       run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
+        // As in run_stream, the input row keeps its routing schema (a merge stream's row: the
+        // merged schema) and field list (sequences and joins tell their inputs apart by
+        // schema); after a select the row is projected, which (as project()) has no field list.
+        if (op <= st.first_projection)
+            return Row{const_cast<Value*>(slots), st.merged_schema >= 0 ? st.merged_schema : run.row.schema, run.ts[row],
+                       run.row.type, run.raw ? run.raw[row] : nullptr, run.raw ? run.raw_count[row] : 0};
         return Row{const_cast<Value*>(slots), st.plan->ops[op].in, run.ts[row], run.row.type, nullptr, 0};
     }
 
@@ -728,10 +734,18 @@ struct Engine::Impl {
         }
         auto entries = st.merge_entries.find(in.schema);
         if (entries == st.merge_entries.end()) return;
+        const size_t sid = static_cast<size_t>(&st - streams.data());
         for (size_t e : entries->second) {
             const ir::ExprPtr& f = sp.merge_filters[e].second;
             EvalContext c = context(&in);
-            if (!f || eval_condition(f.get(), c)) {
+            bool pass = !f;
+            if (FilterKernel k = f && kernels ? kernels->merge(sid, e) : nullptr) {
+                KernelContext kc = kernel_context(&c);
+                pass = k(in.slots, &kc) != 0;
+            } else if (f) {
+                pass = eval_condition(f.get(), c);
+            }
+            if (pass) {
                 std::vector<Row> batch = take_batch();
                 batch.push_back(to_merged(st, in, e));
                 run_ops(st, 0, std::move(batch), depth);

@@ -35,6 +35,9 @@ struct KernelTable {
     /// types[routing schema id]: every stream routed to that schema in one loop over a run of
     /// rows (see runtime/abi.hpp; nullptr or shorter: the engine runs the streams one by one).
     std::vector<TypeKernel> types;
+    /// merges[stream id][entry]: the filter of a merge stream's entry (Plan merge_filters),
+    /// tested on the input row (nullptr or shorter: interpreted, or no filter).
+    std::vector<std::vector<FilterKernel>> merges;
     /// Fallback IR nodes of the plan the table was built for, by fallback number (the `nodes`
     /// of KernelContext). They point into that plan, which must outlive the table.
     std::vector<const ir::Expr*> nodes;
@@ -60,6 +63,10 @@ struct KernelTable {
     /// The fused operators [op, end) of stream `stream` when op > 0 (codegen::tail_chain), or nullptr.
     ChainKernel tail(size_t stream, size_t op) const {
         return op > 0 && stream < ops.size() && op < ops[stream].size() ? ops[stream][op].chain : nullptr;
+    }
+    /// The compiled filter of merge entry `entry` of stream `stream`, or nullptr.
+    FilterKernel merge(size_t stream, size_t entry) const {
+        return stream < merges.size() && entry < merges[stream].size() ? merges[stream][entry] : nullptr;
     }
     /// The type kernel of routing schema `schema`, or nullptr.
     TypeKernel type_kernel(size_t schema) const { return schema < types.size() ? types[schema] : nullptr; }

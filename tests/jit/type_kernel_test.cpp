@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -474,6 +475,43 @@ stream G = F.where(x > 3).emit(x: x, name: name)
                           "\"stream\": \"D\"", "\"stream\": \"E\"", "\"stream\": \"G\""})
         EXPECT_NE(got.out.find(s), std::string::npos) << s << " in\n" << got.out;
     EXPECT_FALSE(got.diag.empty()) << "E prints to diag";
+}
+
+TEST_F(TypeKernelTest, MergeStreamsRunInTypeKernels) {
+    // Merge entries with and without filters (a type in two entries: the first that holds
+    // takes the event), a fused window after a merge, a merge whose rows only go on to
+    // another stream (merged schema and field list kept), a select after a merge, a whole-event
+    // print and a sequence after merges.
+    Case c(R"(
+stream M = merge(stream M1 = T.where(x > 2), stream M2 = U, stream M3 = T.where(name == "a"))
+    .window(3).aggregate(s: sum(x), n: count(), l: last(name)).emit(s: s, n: n, l: l)
+stream N = merge(stream N1 = T.where(x < 4), stream N2 = V)
+stream O = N.where(x != 1).emit(x: x, name: name, e: extra)
+stream P = merge(stream P1 = U, stream P2 = V.where(x >= 0)).select(y: x * 2, name: name).where(y > 3).emit(y: y)
+stream Q = merge(stream Q1 = U.where(x > 5), stream Q2 = V).print()
+stream R = N as a -> U where x == a.x as b .emit(a: a.x, b: b.x)
+)",
+           events_text(900, 15));
+    const ir::Plan& plan = c.plan();
+    for (const char* t : {"T", "U", "V"})
+        EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema(t)))) << t;
+    auto compiled = compile(plan);
+    ASSERT_NE(compiled, nullptr);
+    for (const char* t : {"T", "U", "V"})
+        EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema(t))), nullptr) << t;
+    EXPECT_GT(check_all_modes(c), 800u);
+    RunResult got = run(c, compiled->kernels, {true, 4096, 0, -1});
+    for (const char* s : {"\"stream\": \"M\"", "\"stream\": \"O\"", "\"stream\": \"P\"", "\"stream\": \"R\""})
+        EXPECT_NE(got.out.find(s), std::string::npos) << s << " in\n" << got.out;
+    EXPECT_NE(got.out.find("\"e\": "), std::string::npos) << "O reads a field only the whole event has";
+    EXPECT_NE(got.diag.find("extra"), std::string::npos) << "Q prints whole merged events";
+    // The per-row path uses the compiled merge filters too.
+    const size_t m = static_cast<size_t>(std::find_if(plan.streams.begin(), plan.streams.end(),
+                                                      [](const auto& sp) { return sp.name == "M"; }) -
+                                         plan.streams.begin());
+    EXPECT_NE(compiled->kernels->merge(m, 0), nullptr);
+    EXPECT_EQ(compiled->kernels->merge(m, 1), nullptr) << "M2 has no filter";
+    EXPECT_NE(compiled->kernels->merge(m, 2), nullptr);
 }
 
 TEST_F(TypeKernelTest, AWindowFedByTheTypeKernelIsLeftToTheEngineWhenItDoesNotFuse) {
