@@ -223,9 +223,13 @@ struct PatternMatcher::Impl {
         uint32_t root = kNone;    // its root node (itself for a root)
         uint32_t pred_head = kNone;  // predecessor edges (kNone: a root)
         uint32_t nnodes = 0;      // root only: its nodes, itself included
+        uint32_t sib = kNone;     // dprune_ only: next node of the same root, in creation order (root: its first)
+        uint32_t tail = kNone;    // root only: the last node of that list
         int32_t step = 0;
         bool dead = false;        // root only: expired
+        uint8_t prune_kind = kNoPrune;  // root only, dprune_: kind of first.y if it may be skipped (setup_prune)
     };
+    static constexpr uint8_t kNoPrune = 0xFF;
     struct DEdge {
         uint32_t pred = kNone;
         uint32_t next = kNone;
@@ -249,6 +253,17 @@ struct PatternMatcher::Impl {
         std::vector<Binding> dbinds;
         std::vector<DEdge> dedges;
         std::vector<uint32_t> droots;  // its roots, oldest first
+        size_t dexp_from = 0;          // droots before it are dead (dag_expire)
+        bool droots_sorted = true;     // root deadlines nondecreasing along droots
+        // dprune_ (setup_prune): the roots that may be skipped, by first.y (ties in creation
+        // order), all of kind dsort_kind; dnoprune counts the others, visited every event.
+        struct DSorted {
+            Value key;
+            uint32_t root;
+        };
+        std::vector<DSorted> dsorted;
+        uint8_t dsort_kind = 0xFF;
+        size_t dnoprune = 0;
         std::vector<uint32_t> dstep_n;  // nodes per step (dead ones until compacted away)
         size_t ddead = 0;    // nodes whose root expired, not yet compacted away
         uint64_t dpaths = 0; // live runs the live nodes stand for
@@ -1408,6 +1423,43 @@ struct PatternMatcher::Impl {
             dshare_root_ = true;
             for (int32_t a : dscan_[1].again_pred->aliases()) dshare_root_ &= a == steps_[0].alias;
         }
+        setup_prune();
+    }
+
+    /// Whether step_dag may skip a root's Kleene nodes when the root fails (dprune_): in
+    /// SEQ(T as first, T+ where x > first.y as rising, T where x > rising.x ... as last) every
+    /// node of a root bound `rising` by `rising.x > first.y` (entering or again), so an event
+    /// with not `x > first.y` has x <= first.y < rising.x and fails `x > rising.x` at every
+    /// node of that root, which also cannot iterate (the same predicate failed). This holds
+    /// when the compared values are all ints or all floats (a NaN x fails both; mixed kinds
+    /// go through binary_op, where it is not proved), so roots record the kind of first.y and
+    /// whether every `rising.x` since had the same (DNode::prune_kind). `>=` and the mirrored
+    /// `<`, `<=` work alike, as long as both comparisons point the same way.
+    void setup_prune() {
+        using frontend::BinaryOp;
+        if (!dshare_root_ || n_steps_ != 3 || !steps_[1].kleene || steps_[1].own || steps_[1].alias < 0) return;
+        if (dscan_[1].next != DScan::kFlat || steps_[2].type_id != steps_[1].type_id) return;
+        const PatternPred* p1 = dscan_[1].again_pred;
+        PatternPred::FieldAliasCmp c1;
+        if (p1->size() != 1 || !p1->field_alias_cmp(0, c1) || c1.alias != steps_[0].alias) return;
+        if (c1.alias_schema >= 0 && c1.alias_schema != steps_[0].type_id) return;
+        auto up = [](BinaryOp op) { return op == BinaryOp::Gt || op == BinaryOp::Ge; };
+        auto down = [](BinaryOp op) { return op == BinaryOp::Lt || op == BinaryOp::Le; };
+        if (!up(c1.op) && !down(c1.op)) return;
+        const PatternPred* p2 = dscan_[1].next_pred;
+        for (size_t i = 0; i < p2->size(); ++i) {
+            PatternPred::FieldAliasCmp c2;
+            if (!p2->field_alias_cmp(i, c2) || c2.alias != steps_[1].alias) continue;
+            if (c2.alias_schema >= 0 && c2.alias_schema != steps_[1].type_id) continue;
+            if (c2.field_slot != c1.field_slot || c2.alias_slot != c1.field_slot) continue;
+            if (!(up(c1.op) && up(c2.op)) && !(down(c1.op) && down(c2.op))) continue;
+            dprune_ = true;
+            dprune_up_ = up(c1.op);
+            dprune_eq_ = c1.op == BinaryOp::Ge || c1.op == BinaryOp::Le;
+            dprune_field_ = c1.field_slot;
+            dprune_first_ = c1.alias_slot;
+            return;
+        }
     }
 
     /// Per step, how the node scan tests a node's transitions on the current event: the
@@ -1426,6 +1478,47 @@ struct PatternMatcher::Impl {
     // (dverdict_, by node index: event_no_ << 1 | verdict).
     bool dshare_root_ = false;
     std::vector<uint64_t> dverdict_;
+    // See setup_prune.
+    bool dprune_ = false;
+    uint32_t dprune_field_ = 0;  // slot of x in the event (steps 1 and 2 share its type)
+    uint32_t dprune_first_ = 0;  // slot of y in first's event
+    bool dprune_up_ = false;     // x > first.y or x >= first.y (else < or <=)
+    bool dprune_eq_ = false;     // >= or <=
+
+    static bool prune_key_less(const Value& a, const Value& b) {
+        return a.kind == ValueKind::Int ? a.i < b.i : a.f < b.f;
+    }
+
+    /// The range of P.dsorted whose roots pass `x OP first.y` for an x of kind dsort_kind
+    /// (the others fail it, see setup_prune).
+    std::pair<size_t, size_t> prune_range(const Partition& P, const Value& x) const {
+        const auto& v = P.dsorted;
+        if (x.kind == ValueKind::Float && std::isnan(x.f)) return {0, 0};  // fails every comparison
+        auto lt = [](const Partition::DSorted& e, const Value& k) { return prune_key_less(e.key, k); };
+        auto gt = [](const Value& k, const Partition::DSorted& e) { return prune_key_less(k, e.key); };
+        size_t lb = static_cast<size_t>(std::lower_bound(v.begin(), v.end(), x, lt) - v.begin());
+        size_t ub = static_cast<size_t>(std::upper_bound(v.begin(), v.end(), x, gt) - v.begin());
+        if (dprune_up_) return {0, dprune_eq_ ? ub : lb};  // y < x (or y <= x)
+        return {dprune_eq_ ? lb : ub, v.size()};           // y > x (or y >= x)
+    }
+
+    /// A root stops being prunable (a Kleene node of another kind of x).
+    void unprune(Partition& P, uint32_t root) {
+        DNode& R = P.dnodes[root];
+        if (R.prune_kind == kNoPrune) return;
+        R.prune_kind = kNoPrune;
+        ++P.dnoprune;
+        for (size_t i = 0; i < P.dsorted.size(); ++i)
+            if (P.dsorted[i].root == root) {
+                P.dsorted.erase(P.dsorted.begin() + static_cast<std::ptrdiff_t>(i));
+                break;
+            }
+    }
+
+    /// The kind a root records for pruning (see setup_prune): ints and floats only.
+    static uint8_t prune_kind_of(const Value& v) {
+        return v.kind == ValueKind::Int || v.kind == ValueKind::Float ? static_cast<uint8_t>(v.kind) : kNoPrune;
+    }
 
     [[gnu::always_inline]] bool scan_test(DScan::Kind k, const PatternPred* fp, int32_t s, const Binding* b, bool again, int32_t node_step) {
         switch (k) {
@@ -1494,7 +1587,8 @@ struct PatternMatcher::Impl {
     void dag_add(Partition& P, uint32_t pred, int32_t step) {
         const size_t na = n_aliases_;
         const std::vector<int32_t>& keep = dkeep_[static_cast<size_t>(step)];
-        dbind_tmp_.assign(na, Binding{});
+        if (dbind_tmp_.size() != na) dbind_tmp_.resize(na);
+        std::fill_n(dbind_tmp_.data(), na, Binding{});
         const Binding* pb = P.dbinds.data() + static_cast<size_t>(pred) * na;
         for (int32_t a : keep) dbind_tmp_[static_cast<size_t>(a)] = pb[a];
         const uint32_t ev = cur_ev();
@@ -1532,7 +1626,13 @@ struct PatternMatcher::Impl {
             d.step = step;
             P.dnodes.push_back(d);
             for (size_t a = 0; a < na; ++a) P.dbinds.push_back(dbind_tmp_[a]);
-            ++P.dnodes[root].nnodes;
+            DNode& R = P.dnodes[root];
+            ++R.nnodes;
+            if (dprune_) {  // (only the pruned scan walks the nodes root by root)
+                P.dnodes[R.tail].sib = node;
+                R.tail = node;
+                if (step == 1 && prune_kind_of(cur_row_->slots[dprune_field_]) != R.prune_kind) unprune(P, root);
+            }
             ++P.dstep_n[static_cast<size_t>(step)];
             dtable_[i] = node;
         }
@@ -1549,8 +1649,10 @@ struct PatternMatcher::Impl {
     /// `fn(offset, length)` for each.
     template <class Fn>
     void dag_paths_to(const Partition& P, uint32_t n, Fn&& fn) const {
-        dstack_.assign(1, n);
-        dedge_it_.assign(1, P.dnodes[n].pred_head);
+        dstack_.clear();
+        dstack_.push_back(n);
+        dedge_it_.clear();
+        dedge_it_.push_back(P.dnodes[n].pred_head);
         while (!dstack_.empty()) {
             uint32_t top = dstack_.back();
             if (P.dnodes[top].pred_head == kNone) {  // a root: one whole path
@@ -1657,6 +1759,10 @@ struct PatternMatcher::Impl {
         for (const DNode& N : P.dnodes) unref(N.ev);
         P.dnodes.clear();
         P.droots.clear();
+        P.dexp_from = 0;
+        P.droots_sorted = true;
+        P.dsorted.clear();
+        P.dnoprune = 0;
         P.dbinds.clear();
         P.dedges.clear();
         std::fill(P.dstep_n.begin(), P.dstep_n.end(), 0u);
@@ -1676,14 +1782,20 @@ struct PatternMatcher::Impl {
 
     /// Expiry (§9.5) of P's roots; their nodes go at the next compaction.
     void dag_expire(Partition& P) {
-        for (uint32_t r : P.droots) {
-            DNode& N = P.dnodes[r];
+        // Deadlines usually arrive in order: then only the roots from the first live one up to
+        // the first that stays need a look.
+        size_t i = P.droots_sorted ? P.dexp_from : 0;
+        for (; i < P.droots.size(); ++i) {
+            DNode& N = P.dnodes[P.droots[i]];
             if (!N.dead && N.deadline < now_) {
                 N.dead = true;
                 P.dpaths -= N.root_paths;
                 P.ddead += N.nnodes;
+            } else if (!N.dead && P.droots_sorted) {
+                break;
             }
         }
+        if (P.droots_sorted) P.dexp_from = i;
         if (P.ddead == P.dnodes.size()) {
             dag_clear(P);
         } else if (P.ddead >= 8 && P.ddead * 2 >= P.dnodes.size()) {
@@ -1717,9 +1829,18 @@ struct PatternMatcher::Impl {
             ++P.dstep_n[static_cast<size_t>(N.step)];
             dremap_[n] = static_cast<uint32_t>(nodes.size());
             nodes.push_back(N);
+            uint32_t m = static_cast<uint32_t>(nodes.size() - 1);
             DNode& M = nodes.back();
             M.root = dremap_[N.root];
             M.pred_head = kNone;
+            M.sib = kNone;
+            if (M.root == m) {
+                M.tail = m;
+            } else if (dprune_) {
+                DNode& R = nodes[M.root];
+                nodes[R.tail].sib = m;
+                R.tail = m;
+            }
             for (size_t a = 0; a < na; ++a) binds.push_back(P.dbinds[n * na + a]);
             // Edge order does not matter (completions are sorted), so prepend.
             for (uint32_t e = N.pred_head; e != kNone; e = P.dedges[e].next) {
@@ -1731,10 +1852,54 @@ struct PatternMatcher::Impl {
         for (uint32_t r : P.droots)
             if (dremap_[r] != kNone) P.droots[w++] = dremap_[r];
         P.droots.resize(w);
+        P.dexp_from = 0;
+        if (dprune_) {
+            w = 0;
+            for (const Partition::DSorted& e : P.dsorted)
+                if (dremap_[e.root] != kNone) P.dsorted[w++] = Partition::DSorted{e.key, dremap_[e.root]};
+            P.dsorted.resize(w);
+            P.dnoprune = 0;
+            for (uint32_t r : P.droots) P.dnoprune += nodes[r].prune_kind == kNoPrune;
+        }
         P.dnodes.swap(nodes);
         P.dbinds.swap(binds);
         P.dedges.swap(edges);
         P.ddead = 0;
+    }
+
+    /// What step_dag's node scan accumulates: the steps it visits, and the runs the
+    /// transitions found so far add (new_paths) or complete (comps).
+    struct DScanState {
+        uint64_t wants = 0;
+        uint64_t new_paths = 0, comps = 0;
+    };
+
+    /// step_dag's scan of node n: its transitions on the current event go to dtrans_.
+    [[gnu::always_inline]] void dag_visit(const Partition& P, uint32_t n, DScanState& sc) {
+        const DNode& N = P.dnodes[n];
+        if (N.step < 64 && !(sc.wants >> N.step & 1)) return;
+        if (P.dnodes[N.root].dead) return;
+        const Binding* b = P.dbinds.data() + static_cast<size_t>(n) * n_aliases_;
+        int32_t s = N.step;
+        const DScan& D = dscan_[static_cast<size_t>(s)];
+        if (D.again != DScan::kNever) {
+            bool ok;
+            // The root, earlier in the scan, already tested the same predicate on the same binding.
+            if (uint64_t v = dshare_root_ && s == 1 ? dverdict_[N.root] : 0; (v >> 1) == event_no_)
+                ok = (v & 1) != 0;
+            else
+                ok = scan_test(D.again, D.again_pred, s, b, true, s);
+            if (ok) {
+                dtrans_.push_back({n, s});
+                sc.new_paths += N.npaths;
+            }
+        }
+        bool next = scan_test(D.next, D.next_pred, s + 1, b, false, s);
+        if (dshare_root_ && s == 0) dverdict_[n] = event_no_ << 1 | (next ? 1 : 0);
+        if (next) {
+            dtrans_.push_back({n, s + 1});
+            (s + 1 == n_steps_ - 1 ? sc.comps : sc.new_paths) += P.dnodes[n].npaths;
+        }
     }
 
     /// skip_till_any_match advance and start (§9.10) on P in compact form.
@@ -1742,7 +1907,6 @@ struct PatternMatcher::Impl {
         const size_t na = n_aliases_;
         const int32_t last = n_steps_ - 1;
         dtrans_.clear();
-        uint64_t new_paths = 0, comps = 0;
         const uint32_t nn = static_cast<uint32_t>(P.dnodes.size());
         // Steps whose nodes the event can advance (its type is their next or Kleene step's).
         const int32_t sch = cur_row_->schema;
@@ -1764,41 +1928,38 @@ struct PatternMatcher::Impl {
             if (!dag_qualifies(s + 1, empty_binds_.data(), false, s)) wants &= ~(1ull << s);
         }
         if (dshare_root_ && dverdict_.size() < nn) dverdict_.resize(nn, 0);
-        for (uint32_t n = 0; n < nn && wants; ++n) {
-            const DNode& N = P.dnodes[n];
-            if (N.step < 64 && !(wants >> N.step & 1)) continue;
-            if (P.dnodes[N.root].dead) continue;
-            const Binding* b = P.dbinds.data() + static_cast<size_t>(n) * na;
-            int32_t s = N.step;
-            const DScan& D = dscan_[static_cast<size_t>(s)];
-            if (D.again != DScan::kNever) {
-                bool ok;
-                // The root, earlier in the scan, already tested the same predicate on the same binding.
-                if (uint64_t v = dshare_root_ && s == 1 ? dverdict_[N.root] : 0; (v >> 1) == event_no_)
-                    ok = (v & 1) != 0;
-                else
-                    ok = scan_test(D.again, D.again_pred, s, b, true, s);
-                if (ok) {
-                    dtrans_.push_back({n, s});
-                    new_paths += N.npaths;
-                }
-            }
-            bool next = scan_test(D.next, D.next_pred, s + 1, b, false, s);
-            if (dshare_root_ && s == 0) dverdict_[n] = event_no_ << 1 | (next ? 1 : 0);
-            if (next) {
-                dtrans_.push_back({n, s + 1});
-                (s + 1 == last ? comps : new_paths) += P.dnodes[n].npaths;
-            }
+        DScanState sc;
+        sc.wants = wants;
+        // The kind of x a root must have recorded for its Kleene nodes to be skipped when it
+        // fails (setup_prune); kNoPrune: none can be.
+        uint8_t prune = kNoPrune;
+        if (dprune_ && (wants & 1) && sch == steps_[1].type_id) prune = prune_kind_of(cur_row_->slots[dprune_field_]);
+        if (prune != kNoPrune && (P.dsorted.empty() || prune == P.dsort_kind)) {
+            // Root by root, each followed by its nodes: the sorted roots that pass, then the
+            // unsorted ones. (The order of the transitions only decides the numbering of new
+            // nodes: completions are sorted, and merges go by state.)
+            auto visit_root = [&](uint32_t r) {
+                if (P.dnodes[r].dead) return;
+                dag_visit(P, r, sc);
+                for (uint32_t n = P.dnodes[r].sib; n != kNone; n = P.dnodes[n].sib) dag_visit(P, n, sc);
+            };
+            auto [lo, hi] = prune_range(P, cur_row_->slots[dprune_field_]);
+            for (size_t i = lo; i < hi; ++i) visit_root(P.dsorted[i].root);
+            if (P.dnoprune > 0)
+                for (size_t i = P.dexp_from; i < P.droots.size(); ++i)
+                    if (P.dnodes[P.droots[i]].prune_kind == kNoPrune) visit_root(P.droots[i]);
+        } else {
+            for (uint32_t n = 0; n < nn && sc.wants; ++n) dag_visit(P, n, sc);
         }
         bool start = qualifies(0, empty_binds_.data(), false);
-        if (P.dpaths + new_paths + (start ? 1 : 0) > kMaxAnyRuns) {
+        if (P.dpaths + sc.new_paths + (start ? 1 : 0) > kMaxAnyRuns) {
             // A run cap may be reached: plain runs know which runs it drops.
             dag_materialize(P);
             step_any(P, scratch);
             flush_completions(out);
             return;
         }
-        if (comps > 0) {
+        if (sc.comps > 0) {
             dpath_buf_.clear();
             dcomps_.clear();
             std::vector<Binding>& b = dbind_tmp_;
@@ -1832,7 +1993,10 @@ struct PatternMatcher::Impl {
         if (!grows) return;
         size_t want = 16;
         while (want < dtrans_.size() * 2 + 2) want *= 2;
-        dtable_.assign(want, kNone);
+        if (dtable_.size() == want)
+            std::fill(dtable_.begin(), dtable_.end(), kNone);
+        else
+            dtable_.assign(want, kNone);
         for (const DTrans& t : dtrans_)
             if (t.step != last) dag_add(P, t.node, t.step);
         if (start) {
@@ -1847,7 +2011,24 @@ struct PatternMatcher::Impl {
             ref(d.ev);
             d.root = n;
             d.nnodes = 1;
+            d.tail = n;
             d.step = 0;
+            if (dprune_) {
+                const Value& y = cur_row_->slots[dprune_first_];
+                uint8_t k = prune_kind_of(y);
+                if (k != kNoPrune && y.kind == ValueKind::Float && std::isnan(y.f)) k = kNoPrune;
+                if (k != kNoPrune && P.dsorted.empty()) P.dsort_kind = k;
+                if (k != P.dsort_kind) k = kNoPrune;
+                d.prune_kind = k;
+                if (k == kNoPrune) {
+                    ++P.dnoprune;
+                } else {
+                    auto at = std::upper_bound(P.dsorted.begin(), P.dsorted.end(), y,
+                                               [](const Value& key, const Partition::DSorted& e) { return prune_key_less(key, e.key); });
+                    P.dsorted.insert(at, Partition::DSorted{y, n});
+                }
+            }
+            if (!P.droots.empty() && d.deadline < P.dnodes[P.droots.back()].deadline) P.droots_sorted = false;
             P.dnodes.push_back(d);
             P.droots.push_back(n);
             if (P.dstep_n.empty()) P.dstep_n.assign(static_cast<size_t>(n_steps_), 0);

@@ -15,6 +15,16 @@
 // are kept in creation order and merged per event, expiry uses per-run deadlines, so outputs,
 // their order, caps and drop counts are those of the plain scan.
 //
+// skip_till_any_match linear sequences keep compact runs instead (nodes shared by the runs
+// that advance alike; see the Impl). For the shape
+// SEQ(T as first, T+ where x > first.y as rising, T where x > rising.x ...) (or >=, <, <=, the
+// operands in either order) each partition also keeps its roots sorted by first.y: a root
+// whose first.y fails `x > first.y` for the event cannot advance, and neither can its Kleene
+// nodes (each bound rising.x > first.y >= x), so the scan visits only the roots in the
+// passing range of that order and their nodes. It applies when the compared values are all
+// ints or all floats (NaN roots and roots that saw another kind are visited every event), and
+// only the numbering of new nodes changes: matches, their order, caps and drops are the same.
+//
 // Step predicates that are conjunctions of comparisons between event fields, alias fields and
 // constants are tested in flat form (pattern_pred.hpp) on the stored bindings, without loading
 // alias rows or calling the evaluator or a kernel; the verdicts are eval_condition's.

@@ -88,6 +88,31 @@ bool PatternPred::compile_operand(const Expr& e, Runtime& rt, Operand& out) {
     }
 }
 
+bool PatternPred::field_alias_cmp(size_t i, FieldAliasCmp& out) const {
+    if (i >= cmps_.size()) return false;
+    const Cmp& c = cmps_[i];
+    const Operand* f = &c.a;
+    const Operand* a = &c.b;
+    BinaryOp op = c.op;
+    if (f->kind == Operand::kAlias && a->kind == Operand::kField) {
+        std::swap(f, a);
+        switch (op) {  // `alias.f < field` is `field > alias.f`
+            case BinaryOp::Lt: op = BinaryOp::Gt; break;
+            case BinaryOp::Le: op = BinaryOp::Ge; break;
+            case BinaryOp::Gt: op = BinaryOp::Lt; break;
+            case BinaryOp::Ge: op = BinaryOp::Le; break;
+            default: break;
+        }
+    }
+    if (f->kind != Operand::kField || !f->one_slot || a->kind != Operand::kAlias) return false;
+    out.op = op;
+    out.field_slot = f->slot;
+    out.alias = a->index;
+    out.alias_slot = a->slot;
+    out.alias_schema = a->slot_schema;
+    return true;
+}
+
 const Value* PatternPred::other_schema(const Operand& o, const PatternAliasRef& r, Runtime& rt) {
     // A trend's preceding event of another step's type: the field by name, as eval reads it.
     if (o.expr->names.empty()) return &r.slots[o.slot];

@@ -58,6 +58,18 @@ public:
     const std::vector<int32_t>& aliases() const { return aliases_; }
     size_t size() const { return cmps_.size(); }
 
+    /// Comparison `i` seen as `field OP alias.f` between a one-slot event field and an alias
+    /// field (the operands swapped and OP mirrored when the alias came first), for the
+    /// matcher's reasoning about orderings; false for any other shape.
+    struct FieldAliasCmp {
+        frontend::BinaryOp op = frontend::BinaryOp::Eq;
+        uint32_t field_slot = 0;   // slot of the current event's field
+        int32_t alias = -1;
+        uint32_t alias_slot = 0;   // slot read in the bound event
+        int32_t alias_schema = -1; // the schema alias_slot indexes (-1: any)
+    };
+    bool field_alias_cmp(size_t i, FieldAliasCmp& out) const;
+
 private:
     struct Operand {
         enum Kind : uint8_t { kConst, kField, kAlias } kind = kConst;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -148,6 +149,53 @@ TEST(PatternAnyMatch, CompactAgreesWithPlainRunsOnRandomInput) {
             EXPECT_EQ(compact.m().dropped(), plain.m().dropped()) << "query " << qi << " seed " << seed;
         }
     }
+}
+
+// The kleene shape lets the compact form skip roots by the order of `first.v` (roots sorted
+// by it, their Kleene nodes skipped with them) when every compared value is an int or every
+// one a float; mixed kinds, NaN, -0.0, infinities, strings and missing values must still give
+// the plain runs' matches. Each direction of the comparison, mirrored operands, and a last step
+// with another conjunct.
+TEST(PatternAnyMatch, OrderedRootSkippingAgreesWithPlainRunsOnMixedKinds) {
+    const char* const shapes[][2] = {
+        {"v > f.v", "v > r.v"},
+        {"f.v <= v", "r.v < v and k >= 0"},
+        {"v < f.v", "v <= r.v"},
+        {"v <= f.v", "k < 9 and r.v >= v"},
+    };
+    size_t matches = 0;
+    for (size_t si = 0; si < std::size(shapes); ++si) {
+        std::string q = std::string("event T:\n    k: int\n    v: float\n") +
+                        "pattern P = SEQ(T as f, T+ where " + shapes[si][0] + " as r, T where " + shapes[si][1] +
+                        " as l) within 12ms partition by k strategy skip_till_any_match\n"
+                        "stream M = P .emit(k: l.k, fv: f.v, rv: r.v, n: len(r), lv: l.v)";
+        for (uint32_t seed = 1; seed <= 4; ++seed) {
+            AnyHarness compact(q, "M", true), plain(q, "M", false);
+            std::mt19937 rng(seed * 31 + static_cast<uint32_t>(si));
+            const double floats[] = {0.0, -0.0, 1.5, 2.0, 3.25, -1.0, 1e300, std::numeric_limits<double>::infinity()};
+            int64_t ts = 0;
+            for (int i = 0; i < 400; ++i) {
+                ts += static_cast<int64_t>(rng() % 3);
+                int64_t k = static_cast<int64_t>(rng() % 2);
+                // Mostly floats (the sorted path), sometimes an int, NaN, a string or nothing
+                // (the other kinds: plain visits, or roots that stop being skippable).
+                Value v = F(floats[rng() % std::size(floats)]);
+                uint32_t pick = rng() % (seed <= 2 ? 40 : 8);
+                if (pick == 0) v = I(static_cast<int64_t>(rng() % 4));
+                if (pick == 1) v = F(std::numeric_limits<double>::quiet_NaN());
+                if (pick == 2) v = compact.S("2");
+                if (pick == 3) v = Value();
+                Value pv = v.kind == ValueKind::Str ? plain.S("2") : v;
+                auto a = compact.feed("T", ts, {{"k", I(k)}, {"v", v}});
+                auto b = plain.feed("T", ts, {{"k", I(k)}, {"v", pv}});
+                ASSERT_EQ(a, b) << "shape " << si << " seed " << seed << " event " << i;
+                ASSERT_EQ(compact.m().live_runs(), plain.m().live_runs()) << "shape " << si << " seed " << seed << " event " << i;
+                matches += a.size();
+            }
+            EXPECT_EQ(compact.m().dropped(), plain.m().dropped()) << "shape " << si << " seed " << seed;
+        }
+    }
+    EXPECT_GT(matches, 1000u) << "the shapes match often enough to exercise the skipping";
 }
 
 TEST(PatternAnyMatch, RunAndMatchCapsAsPlainRuns) {
