@@ -21,6 +21,7 @@
 #include "runtime/engine.hpp"
 #include "runtime/event_batch.hpp"
 #include "runtime/event_reader.hpp"
+#include "runtime/output_writer.hpp"
 #include "runtime/value_io.hpp"
 
 namespace varpulis::cli {
@@ -75,83 +76,6 @@ void print_jit_summary(const jit::CompiledPlan& c, const jit::JitCompiler& j) {
                  c.operators.size(), c.compile_ms, j.options().opt_level, j.host_cpu().c_str(),
                  c.cache_hit ? ", cached" : "");
 }
-
-
-/// Writes output events to stdout through one reused buffer.
-class OutputWriter {
-public:
-    OutputWriter(bool json, bool quiet) : json_(json), quiet_(quiet) { buf_.reserve(1 << 17); }
-    ~OutputWriter() { flush(); }
-
-    void write(const runtime::OutputEvent& e) {
-        if (quiet_) return;
-        if (json_) {
-            // Same bytes as runtime::append_output_line; the parts that depend only on the
-            // stream, the event type and the field names are rendered once and reused.
-            if (e.stream != last_stream_ || e.event_type != last_type_ || prefix_.empty()) {
-                last_stream_.assign(e.stream);
-                last_type_.assign(e.event_type);
-                prefix_ = "{\"stream\": ";
-                runtime::append_json_string(prefix_, e.stream);
-                prefix_ += ", \"event_type\": ";
-                runtime::append_json_string(prefix_, e.event_type);
-                prefix_ += ", \"timestamp\": ";
-            }
-            bool same = e.field_count == last_names_.size();
-            for (uint32_t i = 0; same && i < e.field_count; ++i) same = e.names[i] == last_names_[i];
-            if (!same) {
-                last_names_.assign(e.names, e.names + e.field_count);
-                keys_.resize(e.field_count);
-                for (uint32_t i = 0; i < e.field_count; ++i) {
-                    keys_[i].clear();
-                    runtime::append_json_string(keys_[i], e.names[i]->view());
-                    keys_[i] += ": ";
-                }
-            }
-            buf_ += prefix_;
-            runtime::append_int(buf_, e.timestamp_ms);
-            buf_ += ", \"fields\": {";
-            bool first = true;
-            for (uint32_t i = 0; i < e.field_count; ++i) {
-                if (!e.values[i].present()) continue;
-                if (!first) buf_ += ", ";
-                first = false;
-                buf_ += keys_[i];
-                runtime::append_json(buf_, e.values[i]);
-            }
-            buf_ += "}}\n";
-        } else {
-            buf_ += e.stream;
-            buf_ += " @";
-            runtime::append_int(buf_, e.timestamp_ms);
-            buf_ += " {";
-            bool first = true;
-            for (uint32_t i = 0; i < e.field_count; ++i) {
-                if (!e.values[i].present()) continue;
-                if (!first) buf_ += ", ";
-                first = false;
-                buf_ += e.names[i]->view();
-                buf_ += ": ";
-                runtime::append_display(buf_, e.values[i]);
-            }
-            buf_ += "}\n";
-        }
-        if (buf_.size() > (1 << 16)) flush();
-    }
-
-    void flush() {
-        if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
-        buf_.clear();
-        std::fflush(stdout);
-    }
-
-private:
-    bool json_, quiet_;
-    std::string buf_;
-    std::string last_stream_, last_type_, prefix_;
-    std::vector<const runtime::StrObj*> last_names_;
-    std::vector<std::string> keys_;
-};
 
 void report_read_error(const std::string& file, const runtime::ReadError& err) {
     if (err.line > 0) std::fprintf(stderr, "%s:%u: error: %s\n", file.c_str(), err.line, err.message.c_str());
@@ -234,7 +158,7 @@ int run_simulate(const Args& args) {
     runtime::ReadOptions ropts;
     ropts.skip_bad_events = o.skip_bad;
     runtime::EventReader reader(o.preload ? interner : read_interner, event_arena, ropts);
-    OutputWriter writer(o.json, o.quiet);
+    runtime::OutputWriter writer(o.json, o.quiet);
     runtime::Engine engine(plan, interner, [&](const runtime::OutputEvent& e) { writer.write(e); }, stderr);
 
     // Tiering. Code versions keep what they need of the compiler alive; the background thread
@@ -330,8 +254,10 @@ int run_simulate(const Args& args) {
         between_events();
     };
     auto feed = [&](const runtime::InputEvent& ev) {
-        if (!o.immediate && have_ts && ev.timestamp_ms > last_ts)
+        if (!o.immediate && have_ts && ev.timestamp_ms > last_ts) {
+            writer.hand_over();  // what the replay produced so far shows up during the pause
             std::this_thread::sleep_for(std::chrono::milliseconds(ev.timestamp_ms - last_ts));
+        }
         if (!have_ts || ev.timestamp_ms > last_ts) last_ts = ev.timestamp_ms;
         have_ts = true;
         engine.process(ev);

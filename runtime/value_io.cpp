@@ -36,11 +36,6 @@ size_t utf8_sequence(const unsigned char* p, const unsigned char* e) {
     return 0;
 }
 
-void append_uint(std::string& out, uint64_t v) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
 
 /// Rust `Display` for f64: shortest round-trip digits in fixed notation.
 void append_display_float(std::string& out, double v) {
@@ -138,6 +133,12 @@ void append_fields_line(std::string& out, std::string_view stream, std::string_v
 }
 
 }  // namespace
+
+void append_uint(std::string& out, uint64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
 
 void append_int(std::string& out, int64_t v) {
     char buf[24];

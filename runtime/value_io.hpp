@@ -15,6 +15,7 @@ namespace varpulis::runtime {
 
 /// Decimal integer.
 void append_int(std::string& out, int64_t v);
+void append_uint(std::string& out, uint64_t v);
 
 /// JSON number for a float: shortest round-trip digits, always with a '.' or an exponent
 /// (`6.0`, `0.1`, `1e+20`); non-finite values become `null`.
