@@ -10,6 +10,8 @@
 //                int32_t vp_s<stream>_o<op>_effect(const Value* slots, void* ctx)
 //                (expressions and a `.process` function's body generated; printing, sending,
 //                the seen-set and emitted events through the vp_op_* helpers: compiles_effect())
+//   join(...)    int32_t vp_s<stream>_o<op>_join<src>(const Row* in, Value* out, int64_t* ts, JoinRun* run)
+//                per source (compiles_join(); the key index lookup through JoinRun::key)
 // and, for a stream made only of those (see fuses()), the stream in one function:
 //   Chain        int32_t vp_s<stream>_chain(const Value* in, Value* out, void* ctx)
 // and, for an input event type whose every stream fuses and feeds no other (type_fuses()),
@@ -40,13 +42,14 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join };
 
 /// One generated function.
 struct KernelSymbol {
     int32_t stream = -1;
     int32_t op = -1;
-    int32_t step = -1;   // Step: the NFA step whose predicate this is; Merge: the merge entry
+    int32_t step = -1;   // Step: the NFA step whose predicate this is; Merge: the merge entry;
+                         // Join: the source
     int32_t schema = -1; // Type: the routing schema whose rows it loops over
     KernelKind kind = KernelKind::Filter;
     std::string name;
@@ -65,6 +68,16 @@ bool compiles(const ir::Operator& op);
 /// call-depth limit a level later.
 /// Printing, sending, the seen-set and emitted events stay in the engine (OpRun).
 bool compiles_effect(const ir::Plan& plan, const ir::Operator& op);
+
+/// Whether join operator `op` gets a kernel per source (runtime/abi.hpp JoinKernel):
+///   Join         int32_t vp_s<stream>_o<op>_join<src>(const Row* in, Value* out, int64_t* ts, JoinRun* run)
+/// the key test, storing the row as the source's latest, the partner checks (present, within
+/// the retention) and the joined row from the out schema's origins are generated; the key
+/// index (runtime::PartitionIndex) is reached through JoinRun::key, runtime code.
+bool compiles_join(const ir::Plan& plan, const ir::Operator& op);
+
+/// What `explain --engine jit` says about a compiled join (empty when it is not compiled).
+std::string join_note(const ir::Plan& plan, const ir::Operator& op);
 
 /// What `explain --engine jit` should say about a Print, To, Distinct or Process operator:
 /// which part is generated code and which the runtime does, or (Process) why the function

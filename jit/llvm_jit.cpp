@@ -370,6 +370,12 @@ private:
                 case codegen::KernelKind::Effect: k.effect = addr->toPtr<runtime::EffectKernel>(); break;
                 case codegen::KernelKind::Type:
                 case codegen::KernelKind::Merge: break;
+                case codegen::KernelKind::Join: {
+                    auto src = static_cast<size_t>(sym.step);
+                    if (k.joins.size() <= src) k.joins.resize(src + 1, nullptr);
+                    k.joins[src] = addr->toPtr<runtime::JoinKernel>();
+                    break;
+                }
                 case codegen::KernelKind::Step: {
                     auto step = static_cast<size_t>(sym.step);
                     if (k.steps.size() <= step) k.steps.resize(step + 1, nullptr);
@@ -533,10 +539,13 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
                 if (!codegen::type_loop_accumulates(plan, sp)) out->handoff[static_cast<size_t>(sid)] = k;
             }
     for (size_t s = 0; s < plan.streams.size(); ++s)
-        for (size_t k = 0; k < plan.streams[s].ops.size(); ++k)
-            out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k),
-                                      table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k),
-                                      codegen::effect_note(plan, plan.streams[s].ops[k])});
+        for (size_t k = 0; k < plan.streams[s].ops.size(); ++k) {
+            const ir::Operator& op = plan.streams[s].ops[k];
+            const bool compiled = table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k);
+            std::string note = codegen::effect_note(plan, op);
+            if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
+            out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k), compiled, std::move(note)});
+        }
     out->kernels = std::move(table);
     out->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return out;

@@ -148,6 +148,41 @@ struct OpRun {
     int32_t (*emit)(OpRun* self, uint32_t index, const Value* values) noexcept;
 };
 
+/// A join (runtime::JoinOperator, SEMANTICS §10) keeps per source, per key number, the
+/// source's latest row: `width` Values at sides[src].slots + key * width (width: the
+/// source schema's field count) and its JoinMeta at sides[src].meta[key]. The arrays move when
+/// a new key grows them, so generated code loads `sides` after JoinRun::key returns.
+/// JoinMeta layout: ts 0, type 8, raw 16, raw_count 24, schema 28, present 32 (0: none, or
+/// dropped as too old). JoinSide: slots 0, meta 8. JoinRun: sides 0, key 8.
+struct JoinMeta {
+    int64_t ts = 0;
+    const StrObj* type = nullptr;
+    const Field* raw = nullptr;
+    uint32_t raw_count = 0;
+    int32_t schema = -1;
+    uint8_t present = 0;
+};
+struct JoinSide {
+    Value* slots;
+    JoinMeta* meta;
+};
+struct JoinRun {
+    JoinSide* sides;
+    /// The number of key `*key` (present) in the join's key index (runtime::PartitionIndex, key
+    /// text of SEMANTICS §6.5), added when new: every source's arrays grow with it, so `sides`
+    /// moves. UINT32_MAX when it could not grow.
+    uint32_t (*key)(JoinRun* self, const Value* key) noexcept;
+};
+
+/// Join kernels, one per join operator and source (codegen::compiles_join):
+///   int32_t join(const Row* in, Value* out, int64_t* ts, JoinRun* run)
+/// for an event `in` of the source's schema: tests its key (absent: returns 2, the next source
+/// of that schema may take it), finds the key's number (JoinRun::key), stores the row as the
+/// source's latest, checks every other source's partner in source order (none: 0; one older
+/// than the retention: drops it, 0) and writes the joined row (the join's out schema) to `out`
+/// and its time (the latest of the rows joined) to `*ts`: 1. -1: the key index could not grow.
+using JoinKernel = int32_t (*)(const Row* in, Value* out, int64_t* ts, JoinRun* run);
+
 /// Effect kernels: int32_t effect(const Value* slots, void* ctx), 1 = the row goes on (a
 /// distinct row seen before: 0). `.process` kernels run the called function's body in
 /// generated code and return 1.
@@ -186,6 +221,21 @@ static_assert(offsetof(varpulis::runtime::TypeRun, out_next) == 72, "TypeRun ABI
 static_assert(offsetof(varpulis::runtime::TypeRun, out_end) == 80, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, flush) == 88, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
+static_assert(offsetof(varpulis::runtime::Row, schema) == 8, "Row ABI");
+static_assert(offsetof(varpulis::runtime::Row, ts) == 16, "Row ABI");
+static_assert(offsetof(varpulis::runtime::Row, type) == 24, "Row ABI");
+static_assert(offsetof(varpulis::runtime::Row, raw) == 32, "Row ABI");
+static_assert(offsetof(varpulis::runtime::Row, raw_count) == 40, "Row ABI");
+static_assert(offsetof(varpulis::runtime::JoinMeta, ts) == 0, "JoinMeta ABI");
+static_assert(offsetof(varpulis::runtime::JoinMeta, type) == 8, "JoinMeta ABI");
+static_assert(offsetof(varpulis::runtime::JoinMeta, raw) == 16, "JoinMeta ABI");
+static_assert(offsetof(varpulis::runtime::JoinMeta, raw_count) == 24, "JoinMeta ABI");
+static_assert(offsetof(varpulis::runtime::JoinMeta, schema) == 28, "JoinMeta ABI");
+static_assert(offsetof(varpulis::runtime::JoinMeta, present) == 32, "JoinMeta ABI");
+static_assert(sizeof(varpulis::runtime::JoinMeta) == 40, "JoinMeta ABI");
+static_assert(offsetof(varpulis::runtime::JoinSide, meta) == 8, "JoinSide ABI");
+static_assert(sizeof(varpulis::runtime::JoinSide) == 16, "JoinSide ABI");
+static_assert(offsetof(varpulis::runtime::JoinRun, key) == 8, "JoinRun ABI");
 
 extern "C" {
 

@@ -336,16 +336,19 @@ struct Engine::Impl {
     }
 
     /// Pattern matchers call their compiled step predicates themselves (again after a restore
-    /// rebuilt them).
+    /// rebuilt them), and joins their per-source kernels.
     void attach_step_kernels() {
         for (size_t s = 0; s < streams.size(); ++s)
-            for (size_t k = 0; k < streams[s].ops.size(); ++k)
+            for (size_t k = 0; k < streams[s].ops.size(); ++k) {
+                const OpKernels* ok = kernels && s < kernels->ops.size() && k < kernels->ops[s].size() ? &kernels->ops[s][k] : nullptr;
+                if (auto& j = streams[s].ops[k].join) j->set_kernels(ok ? &ok->joins : nullptr);
                 if (auto& m = streams[s].ops[k].matcher) {
                     const std::vector<FilterKernel>* steps = nullptr;
                     if (kernels && s < kernels->ops.size() && k < kernels->ops[s].size() && !kernels->ops[s][k].steps.empty())
                         steps = &kernels->ops[s][k].steps;
                     m->set_step_kernels(steps, kernels ? kernels->nodes.data() : nullptr, kernel_consts.data());
                 }
+            }
     }
 
     KernelContext kernel_context(EvalContext* c) const { return {c, kernels->nodes.data(), kernel_consts.data()}; }

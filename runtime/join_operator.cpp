@@ -1,6 +1,7 @@
 #include "runtime/join_operator.hpp"
 
 #include <algorithm>
+#include <new>
 #include <string_view>
 
 #include "runtime/checkpoint_io.hpp"
@@ -14,6 +15,12 @@ JoinOperator::JoinOperator(const ir::Plan& plan, const ir::Operator& op)
         if (schema >= 0 && static_cast<size_t>(schema) < plan_.schemas.size())
             latest_[src].width = plan_.schemas[static_cast<size_t>(schema)].fields.size();
     }
+    sides_.resize(latest_.size(), JoinSide{nullptr, nullptr});
+    run_.sides = sides_.data();
+    run_.key = &JoinOperator::key_of;
+    run_.self = this;
+    if (op_.out >= 0 && static_cast<size_t>(op_.out) < plan_.schemas.size())
+        joined_.resize(std::max<size_t>(plan_.schemas[static_cast<size_t>(op_.out)].fields.size(), 1));
 }
 
 void JoinOperator::grow(size_t keys) {
@@ -22,6 +29,22 @@ void JoinOperator::grow(size_t keys) {
         l.meta.resize(keys);
         l.slots.resize(keys * l.width, Value::absent());
     }
+    for (size_t src = 0; src < latest_.size(); ++src) sides_[src] = {latest_[src].slots.data(), latest_[src].meta.data()};
+}
+
+uint32_t JoinOperator::key_of(JoinRun* run, const Value* key) noexcept {
+    try {
+        return static_cast<KeyRun*>(run)->self->key_number(*key);
+    } catch (...) {
+        return UINT32_MAX;  // allocation failure: the kernel returns -1 and push() throws
+    }
+}
+
+uint32_t JoinOperator::key_number(const Value& k) {
+    bool fresh = false;
+    const uint32_t key = keys_.find_or_add(k, fresh);
+    if (fresh) grow(keys_.size());
+    return key;
 }
 
 void JoinOperator::store(Latest& l, uint32_t key, const Row& row) {
@@ -34,11 +57,22 @@ void JoinOperator::push(const Row& row, Arena& scratch, const StrObj* joined_typ
     for (size_t src = 0; src < n; ++src) {
         const ir::JoinSource& js = join_.sources[src];
         if (js.type_id != row.schema || js.key_slot < 0) continue;
+        if (kernels_ && src < kernels_->size() && (*kernels_)[src]) {
+            int64_t ts = 0;
+            const int32_t r = (*kernels_)[src](&row, joined_.data(), &ts, &run_);
+            if (r == 2) continue;  // no key: the next source of this schema may take it
+            if (r < 0) throw std::bad_alloc();
+            if (r == 1) {
+                const size_t w = plan_.schemas[static_cast<size_t>(op_.out)].fields.size();
+                Value* slots = scratch.allocate_array<Value>(w);
+                std::copy(joined_.begin(), joined_.begin() + static_cast<std::ptrdiff_t>(w), slots);
+                out.push_back(Row{slots, op_.out, ts, joined_type, nullptr, 0});
+            }
+            return;
+        }
         const Value& k = row.slots[js.key_slot];
         if (!k.present()) continue;  // an event without its key field is ignored by the join
-        bool fresh = false;
-        const uint32_t key = keys_.find_or_add(k, fresh);
-        if (fresh) grow(keys_.size());
+        const uint32_t key = key_number(k);
         store(latest_[src], key, row);
 
         int64_t ts = row.ts;

@@ -5,11 +5,16 @@
 // append_partition_key writes it), so an event costs one key lookup whatever the number of
 // sources; each source keeps its latest row per key in flat arrays indexed by the key's number,
 // overwritten in place: nothing is allocated per event once a key has been seen.
+//
+// That state has the layout of runtime/abi.hpp (JoinRun, JoinSide, JoinMeta), so a compiled
+// kernel per source (set_kernels; codegen::compiles_join) does an event's work on the same
+// arrays as push()'s own loop: the engine may swap between the two at any event.
 
 #include <cstdint>
 #include <vector>
 
 #include "ir/plan.hpp"
+#include "runtime/abi.hpp"
 #include "runtime/arena.hpp"
 #include "runtime/row.hpp"
 #include "runtime/window_state.hpp"
@@ -27,6 +32,13 @@ public:
     /// appends one joined row (schema op.out) when every other source has a usable partner.
     void push(const Row& row, Arena& scratch, const StrObj* joined_type, std::vector<Row>& out);
 
+    /// The compiled kernel per source (KernelTable OpKernels::joins; nullptr or empty: push()
+    /// runs its own loop). The vector must outlive its use (the engine's installed table).
+    void set_kernels(const std::vector<JoinKernel>* kernels) { kernels_ = kernels && !kernels->empty() ? kernels : nullptr; }
+
+    /// The number of key `k`, every source's arrays grown for it (sides_ rebased).
+    uint32_t key_number(const Value& k);
+
     /// Checkpoints: per source, its latest row per key (keys sorted, so equal states give equal
     /// bytes). load() expects a freshly built operator; false (reader failed) on bad data.
     void save(CheckpointWriter& w) const;
@@ -37,14 +49,7 @@ private:
     struct Latest {
         size_t width = 0;
         std::vector<Value> slots;   // width per key
-        struct Meta {
-            int64_t ts = 0;
-            const StrObj* type = nullptr;
-            const Field* raw = nullptr;
-            uint32_t raw_count = 0;
-            int32_t schema = -1;
-            uint8_t present = 0;
-        };
+        using Meta = JoinMeta;
         std::vector<Meta> meta;
         Row view(uint32_t key) const {
             const Meta& m = meta[key];
@@ -61,6 +66,15 @@ private:
     PartitionIndex keys_;
     std::vector<Latest> latest_;   // per source
     std::vector<Row> parts_;       // push(): the partner of each source
+    std::vector<JoinSide> sides_;  // per source, where latest_ keeps its arrays (JoinRun)
+    /// What kernels get: the arrays, and JoinRun::key (key_of) finding this operator again.
+    struct KeyRun : JoinRun {
+        JoinOperator* self = nullptr;
+    };
+    static uint32_t key_of(JoinRun* run, const Value* key) noexcept;
+    KeyRun run_{};
+    const std::vector<JoinKernel>* kernels_ = nullptr;
+    std::vector<Value> joined_;    // a kernel's joined row, copied to scratch when it is one
 };
 
 }  // namespace varpulis::runtime

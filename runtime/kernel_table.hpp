@@ -26,6 +26,8 @@ struct OpKernels {
     std::vector<FilterKernel> steps;
     /// Print, To, Distinct and Process operators (see runtime/abi.hpp OpRun).
     EffectKernel effect = nullptr;
+    /// Join operators: the kernel of source i (runtime/abi.hpp JoinKernel), every source or none.
+    std::vector<JoinKernel> joins;
 };
 
 /// Immutable once built; shared between the engine and whoever compiled it.
@@ -54,7 +56,7 @@ struct KernelTable {
     const OpKernels* find(size_t stream, size_t op) const {
         if (stream >= ops.size() || op >= ops[stream].size()) return nullptr;
         const OpKernels& k = ops[stream][op];
-        return k.filter || k.project || k.effect ? &k : nullptr;
+        return k.filter || k.project || k.effect || !k.joins.empty() ? &k : nullptr;
     }
     /// The fused kernel of stream `stream`, or nullptr.
     ChainKernel chain(size_t stream) const {

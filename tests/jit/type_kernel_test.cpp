@@ -514,6 +514,44 @@ stream R = N as a -> U where x == a.x as b .emit(a: a.x, b: b.x)
     EXPECT_NE(compiled->kernels->merge(m, 2), nullptr);
 }
 
+TEST_F(TypeKernelTest, JoinsRunTheirGeneratedKernelsOnTheOperatorsOwnState) {
+    // Joins of two and three sources, time retention (partners expire and are dropped) and a
+    // count window (no expiry), a derived stream as a source, a source without its key field
+    // (every event ignored), bare fields from the first present source, and a .where and
+    // .emit after the join. The modes swap kernels in and out mid-stream: the kernels and
+    // push()'s loop share the operator's arrays, so the outputs are the interpreter's.
+    Case c(R"(
+stream D = U.where(x > 2).select(name: name, y: x * 3)
+stream J = join(T, U).on(T.name == U.name).window(40ms).where(T.x != U.x)
+    .emit(n: T.name, tx: T.x, ux: U.x, x: x, e: extra)
+stream K = join(T, U, V).on(T.name == U.name and U.name == V.name).window(5)
+    .emit(n: name, t: T.x, u: U.x, v: V.x)
+stream L = join(T, D).on(T.name == D.name).window(25ms).emit(n: name, t: T.x, y: D.y)
+stream M = join(T, V).window(1s).emit(t: T.x, v: V.x)
+)",
+           events_text(1500, 16));
+    const ir::Plan& plan = c.plan();
+    auto compiled = compile(plan);
+    ASSERT_NE(compiled, nullptr);
+    size_t joins = 0;
+    for (const auto& st : compiled->operators) {
+        const ir::Operator& op = plan.streams[static_cast<size_t>(st.stream)].ops[static_cast<size_t>(st.op)];
+        if (op.kind != ir::OpKind::Join) continue;
+        ++joins;
+        EXPECT_TRUE(codegen::compiles_join(plan, op)) << plan.streams[static_cast<size_t>(st.stream)].name;
+        EXPECT_TRUE(st.compiled) << plan.streams[static_cast<size_t>(st.stream)].name;
+        EXPECT_NE(st.note.find("compiled"), std::string::npos) << st.note;
+        const auto& k = compiled->kernels->ops[static_cast<size_t>(st.stream)][static_cast<size_t>(st.op)];
+        EXPECT_EQ(k.joins.size(), op.join->sources.size()) << "one kernel per source";
+    }
+    EXPECT_EQ(joins, 4u);
+    check_all_modes(c);
+    RunResult got = run(c, compiled->kernels, {false, 0, 0, -1});
+    for (const char* s : {"\"stream\": \"J\"", "\"stream\": \"K\"", "\"stream\": \"L\""})
+        EXPECT_NE(got.out.find(s), std::string::npos) << s << " in\n" << got.out;
+    EXPECT_EQ(got.out.find("\"stream\": \"M\""), std::string::npos) << "V and T have no `symbol`: M never joins";
+}
+
 TEST_F(TypeKernelTest, AWindowFedByTheTypeKernelIsLeftToTheEngineWhenItDoesNotFuse) {
     // With window fusion off the engine buffers rows: a kernel generated for accumulators must
     // not run against it.
