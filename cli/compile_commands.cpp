@@ -174,8 +174,10 @@ std::string jit_report(const ir::Plan& plan, const jit::CompiledPlan& c, const j
                 for (auto* step : c.kernels->ops[s][k].steps) steps += step != nullptr;
             out += "    " + std::to_string(k) + " " + op_kind_text(plan.streams[s].ops[k].kind) + ": " +
                    (compiled ? "compiled" : "interpreted");
-            if (steps) out += " (" + std::to_string(steps) + " step predicate" + (steps > 1 ? "s" : "") + " compiled)";
-            if (at < c.operators.size() && !c.operators[at].note.empty()) out += " (" + c.operators[at].note + ")";
+            const bool noted = at < c.operators.size() && !c.operators[at].note.empty();
+            // A note (compiled trend aggregates) already says what of the operator is generated.
+            if (steps && !noted) out += " (" + std::to_string(steps) + " step predicate" + (steps > 1 ? "s" : "") + " compiled)";
+            if (noted) out += " (" + c.operators[at].note + ")";
             out += "\n";
         }
     }

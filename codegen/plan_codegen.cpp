@@ -55,8 +55,9 @@ bool inlined(const Expr& e) {
         // Only compiled function bodies have locals (their frame, KernelContext::locals);
         // elsewhere a Local reads as absent, as in the interpreter without a frame.
         case ExprOp::Local: return true;
-        // A trend's alias may bind events of another type, found by name: the interpreter.
-        case ExprOp::AliasField: return e.index >= 0 && !e.slots.empty() && (e.slot_schema < 0 || e.names.empty());
+        // A trend's alias may bind a predecessor of another step type, whose field is found by
+        // name: generated as a switch on the bound row's schema (alias_field).
+        case ExprOp::AliasField: return e.index >= 0 && !e.slots.empty();
         case ExprOp::AliasLen: return e.index >= 0;
         case ExprOp::Unary: return !e.args.empty();
         case ExprOp::Binary:
@@ -87,10 +88,28 @@ void for_children(const Expr& e, F&& f) {
     }
 }
 
-/// Sequence operators get one kernel per step predicate (the matching itself is runtime code).
+/// Whether `e` reads an alias (a trend predicate's predecessor).
+bool reads_alias(const Expr& e) {
+    if (e.op == ExprOp::AliasField || e.op == ExprOp::AliasLen) return true;
+    for (const auto& a : e.args)
+        if (a && reads_alias(*a)) return true;
+    return false;
+}
+
+/// The NFA whose step predicates get kernels: a sequence's, or a trend aggregate's (GRETA);
+/// null for other operators.
+const ir::Nfa* step_nfa(const ir::Operator& op) {
+    if (op.kind == ir::OpKind::Sequence) return op.nfa.get();
+    if (op.kind == ir::OpKind::TrendAggregate && op.trend) return &op.trend->nfa;
+    return nullptr;
+}
+
+/// Sequence and trend-aggregate operators get one kernel per step predicate (the matching and
+/// the GRETA counting are runtime code).
 bool compiles_steps(const ir::Operator& op) {
-    if (op.kind != ir::OpKind::Sequence || !op.nfa) return false;
-    for (const auto& step : op.nfa->steps)
+    const ir::Nfa* nfa = step_nfa(op);
+    if (!nfa) return false;
+    for (const auto& step : nfa->steps)
         if (step.predicate) return true;
     return false;
 }
@@ -259,7 +278,7 @@ void for_compiled_exprs(const ir::Plan& plan, F&& f) {
         }
         for (const auto& op : sp.ops)
             if (compiles_steps(op))
-                for (const auto& step : op.nfa->steps)
+                for (const auto& step : step_nfa(op)->steps)
                     if (step.predicate) f(step.predicate.get());
         for (const auto& entry : sp.merge_filters)
             if (entry.second) f(entry.second.get());
@@ -354,7 +373,11 @@ void serialise(const Expr* e, std::string& out) {
             break;
         case ExprOp::Global: out += " @" + std::to_string(e->index); break;
         case ExprOp::Local: out += " %" + std::to_string(e->index); break;
-        case ExprOp::AliasField: out += " a" + std::to_string(e->index) + " " + std::to_string(e->slots[0]); break;
+        case ExprOp::AliasField:
+            out += " a" + std::to_string(e->index) + " " + std::to_string(e->slots[0]) + " " +
+                   std::to_string(e->slot_schema);
+            if (!e->names.empty()) out += " " + std::to_string(e->names[0].size()) + ':' + e->names[0];
+            break;
         case ExprOp::AliasLen: out += " a" + std::to_string(e->index); break;
         case ExprOp::Unary: out += ' ' + std::to_string(static_cast<int>(e->uop)); break;
         case ExprOp::Binary: out += ' ' + std::to_string(static_cast<int>(e->bop)); break;
@@ -1334,7 +1357,25 @@ private:
         b_.CreateCondBr(b_.CreateIsNotNull(row), bound, none);
         b_.SetInsertPoint(bound);
         llvm::Value* slots = b_.CreateAlignedLoad(ptr_, row, llvm::Align(8), "alias.slots");
-        to(j, reload(b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * uint64_t{e.slots[0]})));
+        if (e.slot_schema < 0 || e.names.empty()) {
+            to(j, reload(b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * uint64_t{e.slots[0]})));
+        } else {
+            // runtime::eval: a row of the alias's schema is read at the lowered slot; a row of
+            // another schema (a trend's predecessor at another step) by the field's name, its
+            // slot in each schema known here; a schema without the field reads as absent.
+            llvm::Value* schema = b_.CreateAlignedLoad(
+                i32_, b_.CreateConstInBoundsGEP1_64(i8_, row, offsetof(runtime::Row, schema)), llvm::Align(8), "alias.schema");
+            llvm::SwitchInst* sw = b_.CreateSwitch(schema, none);
+            for (size_t t = 0; t < plan_.schemas.size(); ++t) {
+                const int slot = static_cast<int32_t>(t) == e.slot_schema ? static_cast<int>(e.slots[0])
+                                                                           : plan_.schemas[t].slot_of(e.names[0]);
+                if (slot < 0) continue;
+                llvm::BasicBlock* at = block("alias.schema_case");
+                sw->addCase(b_.getInt32(static_cast<uint32_t>(t)), at);
+                b_.SetInsertPoint(at);
+                to(j, reload(b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * static_cast<uint64_t>(slot))));
+            }
+        }
         b_.SetInsertPoint(none);
         to(j, absent());
         return finish(j);
@@ -1747,6 +1788,22 @@ std::string join_note(const ir::Plan& plan, const ir::Operator& op) {
     return "key test, partner checks and joined row compiled per source; key lookup in the runtime key index";
 }
 
+std::string trend_note(const ir::Operator& op) {
+    if (op.kind != ir::OpKind::TrendAggregate) return {};
+    size_t preds = 0;
+    bool adjacent = false;
+    if (op.trend)
+        for (const auto& step : op.trend->nfa.steps)
+            if (step.predicate) {
+                ++preds;
+                adjacent = adjacent || reads_alias(*step.predicate);
+            }
+    const std::string greta = "GRETA counts and aggregates in the runtime";
+    if (preds == 0) return "no step predicates to generate (steps qualify by event type); " + greta;
+    return std::to_string(preds) + (preds == 1 ? " step predicate" : " step predicates") + " compiled" +
+           (adjacent ? " (predecessor fields as generated loads)" : "") + "; " + greta;
+}
+
 std::string effect_note(const ir::Plan& plan, const ir::Operator& op) {
     switch (op.kind) {
         case ir::OpKind::Print:
@@ -1930,7 +1987,7 @@ std::string plan_key(const ir::Plan& plan) {
         for (const auto& op : sp.ops) {
             if (!compiles_steps(op)) continue;
             key += "steps:";
-            for (const auto& step : op.nfa->steps) {
+            for (const auto& step : step_nfa(op)->steps) {
                 key += ' ';
                 serialise(step.predicate.get(), key);
             }
@@ -1978,8 +2035,9 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
         for (size_t k = 0; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
             if (!compiles_steps(op)) continue;
-            for (size_t i = 0; i < op.nfa->steps.size(); ++i) {
-                const ir::Expr* pred = op.nfa->steps[i].predicate.get();
+            const ir::Nfa& nfa = *step_nfa(op);
+            for (size_t i = 0; i < nfa.steps.size(); ++i) {
+                const ir::Expr* pred = nfa.steps[i].predicate.get();
                 if (!pred) continue;
                 KernelSymbol sym;
                 sym.stream = static_cast<int32_t>(s);

@@ -5,6 +5,7 @@
 //   Aggregate    void    vp_s<stream>_o<op>_project(const Value* in, Value* args, void* ctx)
 //                (the argument of every call for one row; the accumulation stays in runtime/)
 //   Sequence     int32_t vp_s<stream>_o<op>_step<i>(const Value* slots, void* ctx)  per step predicate
+//                (trend aggregates too: their GRETA step predicates)
 //   merge(...)   int32_t vp_s<stream>_m<entry>_merge(const Value* slots, void* ctx)  per merge filter
 //   Print/To/Distinct/Process
 //                int32_t vp_s<stream>_o<op>_effect(const Value* slots, void* ctx)
@@ -75,6 +76,12 @@ bool compiles_effect(const ir::Plan& plan, const ir::Operator& op);
 /// the retention) and the joined row from the out schema's origins are generated; the key
 /// index (runtime::PartitionIndex) is reached through JoinRun::key, runtime code.
 bool compiles_join(const ir::Plan& plan, const ir::Operator& op);
+
+/// What `explain --engine jit` says about a trend aggregate (SEMANTICS §11.3) whose step
+/// predicates all have kernels (KernelKind::Step, as a sequence's): the predicates, with the
+/// predecessor's fields (`r.price`) read from KernelContext::aliases, are generated code; the
+/// GRETA count arithmetic (BigCount) and the vertices stay in runtime::TrendAggregator.
+std::string trend_note(const ir::Operator& op);
 
 /// What `explain --engine jit` says about a compiled join (empty when it is not compiled).
 std::string join_note(const ir::Plan& plan, const ir::Operator& op);

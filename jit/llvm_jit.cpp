@@ -541,9 +541,18 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     for (size_t s = 0; s < plan.streams.size(); ++s)
         for (size_t k = 0; k < plan.streams[s].ops.size(); ++k) {
             const ir::Operator& op = plan.streams[s].ops[k];
-            const bool compiled = table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k);
+            bool compiled = table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k);
             std::string note = codegen::effect_note(plan, op);
             if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
+            if (op.kind == ir::OpKind::TrendAggregate && op.trend) {
+                // Compiled when every step predicate runs as a kernel: what remains is the
+                // GRETA arithmetic, runtime code like an aggregate's accumulators.
+                const auto& steps = table->ops[s][k].steps;
+                compiled = true;
+                for (size_t i = 0; i < op.trend->nfa.steps.size(); ++i)
+                    if (op.trend->nfa.steps[i].predicate && (i >= steps.size() || !steps[i])) compiled = false;
+                if (compiled) note = codegen::trend_note(op);
+            }
             out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k), compiled, std::move(note)});
         }
     out->kernels = std::move(table);

@@ -336,12 +336,15 @@ struct Engine::Impl {
     }
 
     /// Pattern matchers call their compiled step predicates themselves (again after a restore
-    /// rebuilt them), and joins their per-source kernels.
+    /// rebuilt them), trend aggregates theirs, and joins their per-source kernels.
     void attach_step_kernels() {
         for (size_t s = 0; s < streams.size(); ++s)
             for (size_t k = 0; k < streams[s].ops.size(); ++k) {
                 const OpKernels* ok = kernels && s < kernels->ops.size() && k < kernels->ops[s].size() ? &kernels->ops[s][k] : nullptr;
                 if (auto& j = streams[s].ops[k].join) j->set_kernels(ok ? &ok->joins : nullptr);
+                if (auto& t = streams[s].ops[k].trend)
+                    t->set_step_kernels(ok && !ok->steps.empty() ? &ok->steps : nullptr, kernels ? kernels->nodes.data() : nullptr,
+                                        kernel_consts.data());
                 if (auto& m = streams[s].ops[k].matcher) {
                     const std::vector<FilterKernel>* steps = nullptr;
                     if (kernels && s < kernels->ops.size() && k < kernels->ops[s].size() && !kernels->ops[s][k].steps.empty())

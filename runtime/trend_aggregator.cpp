@@ -187,6 +187,11 @@ struct TrendAggregator::Impl {
     uint64_t open_counter_ = 0;
     uint64_t overflows_ = 0;
 
+    // compiled step predicates (set_step_kernels)
+    std::vector<FilterKernel> step_kernels_;
+    const ir::Expr* const* kernel_nodes_ = nullptr;
+    const Value* kernel_consts_ = nullptr;
+
     // eval buffers
     std::vector<Row> alias_rows_;
     std::vector<const Row*> alias_ptrs_;
@@ -302,13 +307,24 @@ struct TrendAggregator::Impl {
         return pattern_condition(rt_, e, row, alias_ptrs_.data(), alias_counts_.data());
     }
 
+    /// Step `s`'s predicate on `row` with the bound aliases: its compiled kernel when there is
+    /// one, else the interpreter.
+    bool test_step(size_t s, const Row& row) {
+        if (s < step_kernels_.size() && step_kernels_[s]) {
+            EvalContext ctx = pattern_context(rt_, row, alias_ptrs_.data(), alias_counts_.data());
+            KernelContext kc{&ctx, kernel_nodes_, kernel_consts_, alias_ptrs_.data(), alias_counts_.data()};
+            return step_kernels_[s](row.slots, &kc) != 0;
+        }
+        return test(steps_[s].pred, row);
+    }
+
     bool opens(const Row& row) {
         for (size_t s = 0; s < steps_.size(); ++s) {
             const StepInfo& st = steps_[s];
             if (!st.start) break;
             if (st.type_id != row.schema) continue;
             bind_prev(nullptr);
-            if (test(st.pred, row)) return true;
+            if (test_step(s, row)) return true;
         }
         return false;
     }
@@ -476,19 +492,19 @@ struct TrendAggregator::Impl {
             v.reset(ni);
             if (!st.dep) {
                 bind_prev(nullptr);
-                if (!test(st.pred, row)) continue;
+                if (!test_step(s, row)) continue;
                 if (st.start) v.cnt.add(1);
                 for (int32_t q : st.preds) add_val(v, p.totals[q], items_);
             } else {
                 if (st.start) {
                     bind_prev(nullptr);
-                    if (test(st.pred, row)) v.cnt.add(1);
+                    if (test_step(s, row)) v.cnt.add(1);
                 }
                 for (int32_t q : st.preds)
                     for (const Vertex& u : p.verts[q]) {
                         Row prev = u.row.view();
                         bind_prev(&prev);
-                        if (test(st.pred, row)) add_val(v, u.val, items_);
+                        if (test_step(s, row)) add_val(v, u.val, items_);
                     }
             }
             if (v.cnt.zero()) continue;
@@ -675,6 +691,13 @@ void TrendAggregator::on_event(const Row& row, std::vector<Row>& out, Arena& scr
 }
 
 void TrendAggregator::finish(std::vector<Row>& out, Arena& scratch) { impl_->finish(out, scratch); }
+
+void TrendAggregator::set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes,
+                                       const Value* consts) {
+    impl_->step_kernels_ = steps ? *steps : std::vector<FilterKernel>{};
+    impl_->kernel_nodes_ = nodes;
+    impl_->kernel_consts_ = consts;
+}
 
 uint64_t TrendAggregator::overflows() const { return impl_->overflows_; }
 

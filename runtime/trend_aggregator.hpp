@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ir/plan.hpp"
+#include "runtime/abi.hpp"
 #include "runtime/arena.hpp"
 #include "runtime/eval.hpp"
 #include "runtime/row.hpp"
@@ -41,6 +42,12 @@ public:
 
     /// End of input: closes every open window, in the order the windows were opened (§15).
     void finish(std::vector<Row>& out, Arena& scratch);
+
+    /// Compiled step predicates (KernelTable OpKernels::steps, by NFA step; nullptr or missing:
+    /// interpreted), called with the predecessor bound to every alias as the interpreter sees
+    /// it; `nodes` and `consts` are the engine's KernelContext tables. The vector must outlive
+    /// its use (the engine's installed table); null detaches.
+    void set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes, const Value* consts);
 
     /// Item results that did not fit in i64 and were reported as floats (§11.3).
     uint64_t overflows() const;

@@ -552,6 +552,49 @@ stream M = join(T, V).window(1s).emit(t: T.x, v: V.x)
     EXPECT_EQ(got.out.find("\"stream\": \"M\""), std::string::npos) << "V and T have no `symbol`: M never joins";
 }
 
+TEST_F(TypeKernelTest, TrendAggregatesCallTheirCompiledStepPredicates) {
+    // GRETA step predicates that read only the event, and ones that read the predecessor
+    // (`r.x`, `f.x` from a predecessor of another step type: alias fields as generated loads),
+    // partitioned and not, with windows that close
+    // mid-stream; kernels swapped in and out mid-stream. The counting stays runtime code.
+    Case c(R"(
+stream A = T as f -> all T where x > r.x as r .within(60ms)
+    .trend_aggregate(n: count_trends(), s: sum_trends(r.x)) .emit(n: n, s: s)
+stream B = U as u -> all T where x >= 2 and name != "skip" as t .partition_by(name) .within(80ms)
+    .trend_aggregate(n: count_trends(), s: sum_trends(t.x)) .emit(name: name, n: n, s: s)
+stream C = U as o -> all V as v .within(50ms) .trend_aggregate(n: count_trends()) .emit(n: n)
+stream D = T as f -> all U where x > f.x or name == f.name as u .within(60ms)
+    .trend_aggregate(n: count_trends(), s: sum_trends(u.x)) .emit(n: n, s: s)
+)",
+           events_text(700, 17));
+    const ir::Plan& plan = c.plan();
+    auto compiled = compile(plan);
+    ASSERT_NE(compiled, nullptr);
+    size_t trends = 0;
+    for (const auto& st : compiled->operators) {
+        const ir::Operator& op = plan.streams[static_cast<size_t>(st.stream)].ops[static_cast<size_t>(st.op)];
+        if (op.kind != ir::OpKind::TrendAggregate) continue;
+        ++trends;
+        const std::string& name = plan.streams[static_cast<size_t>(st.stream)].name;
+        EXPECT_TRUE(st.compiled) << name;
+        EXPECT_NE(st.note.find("GRETA counts and aggregates in the runtime"), std::string::npos) << st.note;
+        const auto& steps = compiled->kernels->ops[static_cast<size_t>(st.stream)][static_cast<size_t>(st.op)].steps;
+        if (name == "C") {
+            EXPECT_TRUE(steps.empty()) << "no predicates, no kernels";
+        } else {
+            ASSERT_EQ(steps.size(), 2u) << name;
+            EXPECT_EQ(steps[0], nullptr) << name << ": the first step has no predicate";
+            EXPECT_NE(steps[1], nullptr) << name;
+        }
+    }
+    EXPECT_EQ(trends, 4u);
+    EXPECT_EQ(compiled->fallback_nodes, 0u) << "predecessor fields are generated loads";
+    check_all_modes(c);
+    RunResult got = run(c, compiled->kernels, {false, 0, 0, -1});
+    for (const char* s : {"\"stream\": \"A\"", "\"stream\": \"B\"", "\"stream\": \"C\"", "\"stream\": \"D\""})
+        EXPECT_NE(got.out.find(s), std::string::npos) << s << " in\n" << got.out;
+}
+
 TEST_F(TypeKernelTest, AWindowFedByTheTypeKernelIsLeftToTheEngineWhenItDoesNotFuse) {
     // With window fusion off the engine buffers rows: a kernel generated for accumulators must
     // not run against it.
