@@ -545,13 +545,19 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
             std::string note = codegen::effect_note(plan, op);
             if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
             if (op.kind == ir::OpKind::TrendAggregate && op.trend) {
-                // Compiled when every step predicate runs as a kernel: what remains is the
-                // GRETA arithmetic, runtime code like an aggregate's accumulators.
+                // Compiled when it has step predicates and every one runs as a kernel: what
+                // remains is the GRETA arithmetic, runtime code like an aggregate's
+                // accumulators. A trend without predicates runs no generated code at all, so
+                // it counts as interpreted.
                 const auto& steps = table->ops[s][k].steps;
-                compiled = true;
-                for (size_t i = 0; i < op.trend->nfa.steps.size(); ++i)
-                    if (op.trend->nfa.steps[i].predicate && (i >= steps.size() || !steps[i])) compiled = false;
-                if (compiled) note = codegen::trend_note(op);
+                bool any = false, all = true;
+                for (size_t i = 0; i < op.trend->nfa.steps.size(); ++i) {
+                    if (!op.trend->nfa.steps[i].predicate) continue;
+                    any = true;
+                    if (i >= steps.size() || !steps[i]) all = false;
+                }
+                compiled = any && all;
+                if (compiled || !any) note = codegen::trend_note(op);
             }
             out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k), compiled, std::move(note)});
         }
