@@ -32,6 +32,7 @@ namespace {
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
 std::atomic<bool> g_compact_any_match{true};
+std::atomic<bool> g_list_walk{true};
 constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 
 /// Does `e` read pattern alias `alias` (AliasField / AliasLen)? alias < 0: any alias.
@@ -323,19 +324,20 @@ struct PatternMatcher::Impl {
         uint32_t prev = kNone, next = kNone;  // links in the scan list or bucket
         int32_t wait = kWaitNone;             // step of its bucket, kWaitScan, kWaitNone
         bool live = false;
+        uint32_t btail = kNone;               // the head run of a bucket: the bucket's last run
         uint64_t khash = 0;                   // when wait >= 0: its bucket's hash and key
         Value key;
         Binding inl[2];                       // its bindings when n_aliases_ <= 2
         Run r;
     };
     /// A bucket: the list of the runs waiting for (part, step, key). Its part, step (`wait`),
-    /// hash and key are those of every run in it, so they are read from its head run.
+    /// hash, key and last run (`btail`) are kept by its head run, which every lookup reads
+    /// anyway: 8-byte entries keep the table, read at random per event, half as large.
     struct TEntry {
         uint32_t h = 0;           // low 32 bits of the bucket hash (home and tag)
         uint32_t head = kNone;    // kNone: empty entry
-        uint32_t tail = kNone;
-        uint32_t pad_ = 0;
     };
+    static_assert(sizeof(TEntry) == 8);
     struct ExpItem {
         int64_t deadline;
         uint64_t seq;
@@ -361,6 +363,8 @@ struct PatternMatcher::Impl {
     size_t fifo_head_ = 0;
     std::vector<ExpItem> eheap_;                      // the others (min-heap)
     std::vector<Cand> cands_, merge_buf_;
+    // advance_indexed walks a single source list in place (tests turn it off to compare).
+    bool list_walk_ = g_list_walk.load(std::memory_order_relaxed);
     // Whether a slot's Run may hold deferred events or positions (a deferred step, or restored
     // from a checkpoint): if not, slots skip those vectors (another cache line per run).
     bool slot_vecs_ = false;
@@ -2138,7 +2142,10 @@ struct PatternMatcher::Impl {
     /// Does slot `u` (waiting in a bucket) wait for (part, step, key)?
     bool slot_waits_for(uint32_t u, uint64_t h, uint32_t part, int32_t step, const Value& key) const {
         const Slot& S = slots_[u];
-        return S.khash == h && S.part == part && S.wait == step && values_equal(S.key, key);
+        if (S.khash != h || S.part != part || S.wait != step) return false;
+        // Int keys (the common case) compare inline; values_equal would say the same.
+        if (S.key.kind == ValueKind::Int && key.kind == ValueKind::Int) return S.key.i == key.i;
+        return values_equal(S.key, key);
     }
 
     /// Table index of the bucket of (part, step, key), or -1.
@@ -2177,7 +2184,7 @@ struct PatternMatcher::Impl {
         for (size_t i = h32 & mask;; i = (i + 1) & mask) {
             TEntry& t = table_[i];
             if (t.head == kNone) {
-                t = TEntry{h32, kNone, kNone, 0};
+                t = TEntry{h32, kNone};
                 ++table_count_;
                 return i;
             }
@@ -2234,6 +2241,23 @@ struct PatternMatcher::Impl {
         s.prev = s.next = kNone;
     }
 
+    /// list_insert / list_remove for a bucket's list, its tail kept by its head run.
+    void bucket_insert(TEntry& t, uint32_t si) {
+        uint32_t head = t.head;
+        uint32_t tail = head == kNone ? kNone : slots_[head].btail;
+        list_insert(head, tail, si);
+        t.head = head;
+        slots_[head].btail = tail;
+    }
+
+    void bucket_remove(TEntry& t, uint32_t si) {
+        uint32_t head = t.head;
+        uint32_t tail = slots_[head].btail;
+        list_remove(head, tail, si);
+        t.head = head;
+        if (head != kNone) slots_[head].btail = tail;
+    }
+
     /// Puts a live run where the events that can advance it will find it.
     void link(uint32_t si) {
         Slot& S = slots_[si];
@@ -2251,7 +2275,7 @@ struct PatternMatcher::Impl {
             S2.wait = k;
             S2.khash = h;
             S2.key = key;
-            list_insert(table_[bi].head, table_[bi].tail, si);
+            bucket_insert(table_[bi], si);
             return;
         }
         S.wait = kWaitScan;
@@ -2274,7 +2298,7 @@ struct PatternMatcher::Impl {
                     break;
             }
             TEntry& e = table_[i];
-            list_remove(e.head, e.tail, si);
+            bucket_remove(e, si);
             if (e.head == kNone) terase(i);
         }
         S.wait = kWaitNone;
@@ -2353,6 +2377,11 @@ struct PatternMatcher::Impl {
     /// §9.5 over every partition: the runs whose deadline passed (trailing-NOT ones confirmed).
     void expire_indexed(Arena& scratch) {
         confirmed_.clear();
+        // Most events expire nothing: one look at the two fronts, and the prefetches below
+        // (aimed at the next expiries) were already issued when the fronts last moved.
+        if (!(fifo_head_ < fifo_.size() && fifo_[fifo_head_].deadline < now_) &&
+            !(!eheap_.empty() && eheap_.front().deadline < now_))
+            return;
         for (;;) {
             bool f = fifo_head_ < fifo_.size() && fifo_[fifo_head_].deadline < now_;
             bool h = !f && !eheap_.empty() && eheap_.front().deadline < now_;
@@ -2427,6 +2456,28 @@ struct PatternMatcher::Impl {
     void advance_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
         Partition& P = parts_[pid];
         if (P.live == 0) return;
+        int32_t sch = cur_row_->schema;
+        bool by_index = sch >= 0 && static_cast<size_t>(sch) < idx_by_type_.size() && !idx_by_type_[sch].empty();
+        if (!by_index && P.scan_head == kNone) return;  // no run this event can reach
+        // One source (one bucket, or the scan list alone) is already in creation order: walk
+        // it directly instead of copying it to cands_. Advancing a run only ever takes that
+        // run out of the list (it is killed, or relinked under a later step: another bucket
+        // or the scan list), and no run joins a list before start, so reading the next link
+        // before advancing visits exactly the runs the list held when the event arrived.
+        if (list_walk_ && by_index && P.scan_head == kNone && idx_by_type_[sch].size() == 1) {
+            int32_t k = idx_by_type_[sch][0];
+            uint32_t head = bucket_head(pid, k);
+            for (uint32_t u = head; u != kNone;) {
+                uint32_t next = slots_[u].next;
+                advance_run(u, k, out, scratch);
+                u = next;
+            }
+            return;
+        }
+        if (list_walk_ && !by_index && slots_[P.scan_head].next == kNone) {
+            advance_run(P.scan_head, -1, out, scratch);
+            return;
+        }
         cands_.clear();
         size_t sources = 0;
         auto add_source = [&](size_t begin) {
@@ -2438,18 +2489,10 @@ struct PatternMatcher::Impl {
                        [](const Cand& x, const Cand& y) { return x.seq < y.seq; });
             cands_.swap(merge_buf_);
         };
-        int32_t sch = cur_row_->schema;
-        bool by_index = sch >= 0 && static_cast<size_t>(sch) < idx_by_type_.size() && !idx_by_type_[sch].empty();
-        if (!by_index && P.scan_head == kNone) return;  // no run this event can reach
         if (by_index) {
             for (int32_t k : idx_by_type_[sch]) {
-                Value key = field_value(*idx_[k].field);
-                if (!key.present()) continue;  // `absent == x` never holds
-                int64_t bi = tfind(bucket_hash(pid, k, key), pid, k, key);
-                if (bi < 0) continue;
                 size_t begin = cands_.size();
-                for (uint32_t u = table_[static_cast<size_t>(bi)].head; u != kNone; u = slots_[u].next)
-                    cands_.push_back({slots_[u].r.seq, u, k});
+                for (uint32_t u = bucket_head(pid, k); u != kNone; u = slots_[u].next) cands_.push_back({slots_[u].r.seq, u, k});
                 add_source(begin);
             }
         }
@@ -2458,58 +2501,70 @@ struct PatternMatcher::Impl {
             for (uint32_t u = P.scan_head; u != kNone; u = slots_[u].next) cands_.push_back({slots_[u].r.seq, u, -1});
             add_source(begin);
         }
+        for (const Cand& c : cands_) advance_run(c.slot, c.via, out, scratch);
+    }
+
+    /// First run of the bucket the current event's value selects for indexed step `k` in
+    /// partition `pid` (kNone: no such bucket, or the event lacks the field).
+    uint32_t bucket_head(uint32_t pid, int32_t k) const {
+        Value key = field_value(*idx_[k].field);
+        if (!key.present()) return kNone;  // `absent == x` never holds
+        int64_t bi = tfind(bucket_hash(pid, k, key), pid, k, key);
+        return bi < 0 ? kNone : table_[static_cast<size_t>(bi)].head;
+    }
+
+    /// Advance (§9.2 step 3) of the live run in slot `si` on the current event. `via`: the
+    /// step whose bucket it was found in (its equality conjunct holds), -1: the scan list.
+    void advance_run(uint32_t si, int32_t via, std::vector<Row>& out, Arena& scratch) {
         auto sink = [&](Row row) { out.push_back(row); };
-        for (const Cand& c : cands_) {
-            uint32_t si = c.slot;
-            Run& r = slots_[si].r;
-            Binding* b = sb(si);
-            bool took = false;
-            bool was_complete = r.complete;
-            bool pending = trailing_neg_ && r.complete;
-            int32_t s_taken = -1;
-            int32_t old_pos = r.pos;
-            const StepInfo& cur = steps_[r.pos];
-            if (cur.kleene && qualifies(r.pos, b, true)) {
-                if (cur.capped && r.step_count >= kMaxKleene) {
-                    ++dropped_;
+        Run& r = slots_[si].r;
+        Binding* b = sb(si);
+        bool took = false;
+        bool was_complete = r.complete;
+        bool pending = trailing_neg_ && r.complete;
+        int32_t s_taken = -1;
+        int32_t old_pos = r.pos;
+        const StepInfo& cur = steps_[r.pos];
+        if (cur.kleene && qualifies(r.pos, b, true)) {
+            if (cur.capped && r.step_count >= kMaxKleene) {
+                ++dropped_;
+            } else {
+                take(r, b, r.pos, true);
+                took = true;
+                s_taken = r.pos;
+            }
+        } else if (!pending) {
+            for (int32_t s = r.pos + 1; s < n_steps_; ++s) {
+                const StepInfo& st = steps_[s];
+                bool never = r.complete && st.q == Quantifier::Optional;  // trailing `?`
+                bool q;
+                if (never) {
+                    q = false;
+                } else if (s == via) {
+                    // Found through the bucket of this value: the equality conjunct holds.
+                    q = true;
+                    if (idx_[s].rest) {
+                        load_aliases(b);
+                        q = test(idx_[s].rest, *cur_row_);
+                    }
                 } else {
-                    take(r, b, r.pos, true);
+                    q = qualifies(s, b, false);
+                }
+                if (q) {
+                    take(r, b, s, false);
                     took = true;
-                    s_taken = r.pos;
+                    s_taken = s;
+                    break;
                 }
-            } else if (!pending) {
-                for (int32_t s = r.pos + 1; s < n_steps_; ++s) {
-                    const StepInfo& st = steps_[s];
-                    bool never = r.complete && st.q == Quantifier::Optional;  // trailing `?`
-                    bool q;
-                    if (never) {
-                        q = false;
-                    } else if (s == c.via) {
-                        // Found through the bucket of this value: the equality conjunct holds.
-                        q = true;
-                        if (idx_[s].rest) {
-                            load_aliases(b);
-                            q = test(idx_[s].rest, *cur_row_);
-                        }
-                    } else {
-                        q = qualifies(s, b, false);
-                    }
-                    if (q) {
-                        take(r, b, s, false);
-                        took = true;
-                        s_taken = s;
-                        break;
-                    }
-                    if (!st.optional) break;
-                }
+                if (!st.optional) break;
             }
-            if (!took) continue;
-            if (after_take(r, b, s_taken, was_complete, scratch, sink) == After::Done) {
-                kill_slot(si);
-            } else if (r.pos != old_pos || r.complete != was_complete) {
-                unlink(si);
-                link(si);
-            }
+        }
+        if (!took) return;
+        if (after_take(r, b, s_taken, was_complete, scratch, sink) == After::Done) {
+            kill_slot(si);
+        } else if (r.pos != old_pos || r.complete != was_complete) {
+            unlink(si);
+            link(si);
         }
     }
 
@@ -2910,7 +2965,10 @@ void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scra
 
 uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
 
+
 void PatternMatcher::set_compact_any_match(bool on) { g_compact_any_match.store(on, std::memory_order_relaxed); }
+
+void PatternMatcher::set_indexed_list_walk(bool on) { g_list_walk.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes,
                                       const Value* consts) {

@@ -77,6 +77,11 @@ public:
     /// compact form (default true); false gives the plain run lists to compare against.
     static void set_compact_any_match(bool on);
 
+    /// Tests: whether matchers built from now on may advance the runs of a single index
+    /// bucket (or a single scan-list run) by walking the list in place (default true); false
+    /// always collects and merges the candidates, the general path to compare against.
+    static void set_indexed_list_walk(bool on);
+
     /// Runs not started, absorptions ignored and matches not reported because of a cap (§9.2).
     uint64_t dropped() const;
 
