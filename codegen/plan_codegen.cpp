@@ -1921,12 +1921,23 @@ bool type_loop_accumulates(const ir::Plan& plan, const ir::StreamPlan& sp) {
 bool type_fuses(const ir::Plan& plan, size_t schema) {
     if (schema >= plan.schemas.size() || schema >= plan.routes.size()) return false;
     if (plan.schemas[schema].kind != ir::SchemaKind::Event || plan.routes[schema].empty()) return false;
+    // A loop in which every stream hands its row, untouched, to its first operator would be
+    // generated code doing nothing but indirect calls: the engine's per-row path does the same
+    // with fewer of them (and, with types alternating in short runs, without a mispredicted
+    // kernel call per run), so such a type gets no kernel.
+    bool generates = false;
     for (int32_t sid : plan.routes[schema]) {
         if (sid < 0 || static_cast<size_t>(sid) >= plan.streams.size()) return false;
         const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(sid)];
-        if (!inline_all(plan, sp) && type_loop_handoff(plan, sp) < 0) return false;
+        if (inline_all(plan, sp)) {
+            generates = true;
+            continue;
+        }
+        const int handoff = type_loop_handoff(plan, sp);
+        if (handoff < 0) return false;
+        generates = generates || handoff > 0 || !sp.merge_filters.empty() || type_loop_accumulates(plan, sp);
     }
-    return true;
+    return generates;
 }
 
 std::string plan_key(const ir::Plan& plan) {

@@ -134,7 +134,10 @@ bool type_loop_accumulates(const ir::Plan& plan, const ir::StreamPlan& sp);
 /// Whether routing schema `schema` gets a Type kernel: some stream reads it, every stream
 /// reading it fuses() or has a type_loop_handoff(), so one loop over the rows does everything
 /// the engine would (rows other streams read are handed to the engine's queue, which runs
-/// after each row: runtime/abi.hpp TypeRun).
+/// after each row: runtime/abi.hpp TypeRun), and the loop generates some work: a stream runs
+/// inline, filters or selects before its hand-over, builds a merged row or accumulates a
+/// window. When every stream would hand its row untouched to its first operator, the type has
+/// no kernel (the per-row path makes fewer indirect calls).
 bool type_fuses(const ir::Plan& plan, size_t schema);
 
 /// Counts of IR nodes in compiled operators: generated inline, and calling the interpreter.

@@ -279,7 +279,7 @@ TEST_F(TypeKernelTest, WholeEventOperatorsSeeTheRowsFieldListAfterPush) {
     // V: a print of the whole event (its field list, extra fields included); U: a limit. The
     // type kernels hand both rows over with the input row's field list.
     Case c(R"(
-stream L = U.limit(5).emit(x: x)
+stream L = U.where(x != 1).limit(5).emit(x: x)
 stream P = V.where(x > 5).print()
 )",
            events_text(200, 2));
@@ -460,6 +460,7 @@ stream D = V.distinct(name).emit(name: name, x: x)
 stream E = T.where(x < 5).emit(x: x).print()
 stream F = V
 stream G = F.where(x > 3).emit(x: x, name: name)
+stream H = V.where(x > 8).emit(h: x)
 )",
            events_text(800, 14));
     const ir::Plan& plan = c.plan();
@@ -477,6 +478,29 @@ stream G = F.where(x > 3).emit(x: x, name: name)
     EXPECT_FALSE(got.diag.empty()) << "E prints to diag";
 }
 
+
+TEST_F(TypeKernelTest, ATypeWhoseStreamsOnlyHandOverGetsNoKernel) {
+    // Every stream reading A and B hands its row untouched to a sequence (and F to its
+    // readers): a type loop would only make indirect calls, so the engine's per-row path runs
+    // them. T's loop filters before its hand-over, so T keeps its kernel.
+    Case c(R"(
+stream P = T as a -> U where x == a.x as b .within(200ms) .emit(a: a.x, b: b.x)
+stream Q = V as a -> U as b .emit(a: a.x, b: b.x)
+stream F = V
+stream G = F.where(x > 3).emit(x: x)
+stream R = T.where(x > 2).limit(30).emit(x: x)
+)",
+           events_text(400, 21));
+    const ir::Plan& plan = c.plan();
+    for (const char* t : {"U", "V"})
+        EXPECT_FALSE(codegen::type_fuses(plan, static_cast<size_t>(c.schema(t)))) << t;
+    EXPECT_TRUE(codegen::type_fuses(plan, static_cast<size_t>(c.schema("T"))));
+    auto compiled = compile(plan);
+    ASSERT_NE(compiled, nullptr);
+    EXPECT_EQ(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("U"))), nullptr);
+    EXPECT_NE(compiled->kernels->type_kernel(static_cast<size_t>(c.schema("T"))), nullptr);
+    EXPECT_GT(check_all_modes(c), 100u);
+}
 TEST_F(TypeKernelTest, MergeStreamsRunInTypeKernels) {
     // Merge entries with and without filters (a type in two entries: the first that holds
     // takes the event), a fused window after a merge, a merge whose rows only go on to
