@@ -523,9 +523,10 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     codegen::CodegenStats stats = codegen::codegen_stats(plan);
     out->inlined_nodes = stats.inlined;
     out->fallback_nodes = stats.fallbacks;
-    // A window a type kernel feeds is compiled too: its accumulator updates are generated, or
-    // it keeps the rows the generated loop hands it. Other operators a type kernel hands rows
-    // to (sequences, joins, ...) run as before: compiled only when they have kernels.
+    // A window a type kernel feeds is compiled too when its accumulator updates are generated
+    // into the loop. A window that keeps the rows the loop hands it (sliding, count_distinct
+    // ...) runs runtime code, as do the other operators a type kernel hands rows to
+    // (sequences, joins, ...): compiled only when they have kernels of their own.
     std::vector<int> fed_window(plan.streams.size(), -1);
     out->handoff.assign(plan.streams.size(), -1);
     for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t)
@@ -534,8 +535,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
                 const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(sid)];
                 const int k = codegen::type_loop_handoff(plan, sp);
                 if (k < 0) continue;
-                if (static_cast<size_t>(k) < sp.ops.size() && sp.ops[static_cast<size_t>(k)].kind == ir::OpKind::Window)
-                    fed_window[static_cast<size_t>(sid)] = k;
+                if (codegen::type_loop_accumulates(plan, sp)) fed_window[static_cast<size_t>(sid)] = k;
                 if (!codegen::type_loop_accumulates(plan, sp)) out->handoff[static_cast<size_t>(sid)] = k;
             }
     for (size_t s = 0; s < plan.streams.size(); ++s)
