@@ -21,78 +21,20 @@
 #include "runtime/event_reader.hpp"
 #include "runtime/kernel_table.hpp"
 #include "runtime/value_io.hpp"
+#include "tests/support/kernel_run.hpp"
 
 namespace ir = varpulis::ir;
 namespace jit = varpulis::jit;
 namespace rt = varpulis::runtime;
 namespace codegen = varpulis::codegen;
+namespace kernel_run = varpulis::kernel_run;
 
 namespace {
 
-struct Case {
-    std::unique_ptr<ir::Compilation> comp;
-    rt::Interner interner;
-    rt::Arena arena{1 << 16};
-    std::vector<rt::InputEvent> events;
-
-    Case(const std::string& program, const std::string& evt) {
-        comp = ir::compile_source("test.vpl", program, ir::CompileStage::Lower);
-        EXPECT_TRUE(comp->ok()) << varpulis::frontend::render_all(comp->file, comp->diags);
-        rt::EventReader reader(interner, arena);
-        rt::ReadError err;
-        EXPECT_TRUE(reader.read_text(evt, rt::EventFormat::Evt, events, err)) << err.line << ": " << err.message;
-    }
-    const ir::Plan& plan() const { return *comp->plan; }
-};
-
-struct RunResult {
-    std::string out;    // output lines
-    std::string diag;   // `.print` and console `.to` text
-    uint64_t outputs = 0;
-};
-
-/// kernels: null = interpreted. install_at: kernels from this event on. batch: prepared rows
-/// in batches of this size (0: process() per event).
-RunResult run(Case& c, const std::shared_ptr<const rt::KernelTable>& kernels, size_t install_at, size_t batch) {
-    RunResult r;
-    char* buf = nullptr;
-    size_t len = 0;
-    std::FILE* diag = open_memstream(&buf, &len);
-    {
-        rt::Engine engine(
-            c.plan(), c.interner,
-            [&](const rt::OutputEvent& e) {
-                rt::append_output_line(r.out, e.stream, e.event_type, e.timestamp_ms, e.names, e.values, e.field_count);
-            },
-            diag);
-        if (batch == 0) {
-            for (size_t i = 0; i < c.events.size(); ++i) {
-                if (kernels && i == install_at) engine.install_kernels(kernels);
-                engine.process(c.events[i]);
-            }
-        } else {
-            for (size_t first = 0; first < c.events.size(); first += batch) {
-                const size_t n = std::min(batch, c.events.size() - first);
-                rt::EventBatch b;
-                engine.prepare(c.events.data() + first, n, b);
-                size_t at = 0;
-                if (kernels && install_at >= first && install_at < first + n) {
-                    // Split the batch exactly where the kernels arrive.
-                    at = install_at - first;
-                    if (at > 0) engine.process_batch(b, 0, at);
-                    engine.install_kernels(kernels);
-                }
-                engine.process_batch(b, at, n - at);
-            }
-        }
-        engine.finish();
-        r.outputs = engine.stats().outputs;
-    }
-    std::fclose(diag);
-    r.diag.assign(buf, len);
-    std::free(buf);
-    return r;
-}
+using kernel_run::Case;
+using kernel_run::Mode;
+using kernel_run::RunResult;
+using kernel_run::run;
 
 class CompiledOpsTest : public ::testing::Test {
 protected:
@@ -113,20 +55,20 @@ protected:
         auto compiled = compiler_->compile(c.plan(), error);
         EXPECT_NE(compiled, nullptr) << error;
         if (!compiled) return {};
-        const RunResult interp = run(c, nullptr, 0, 0);
-        struct Mode {
+        const RunResult interp = run(c, nullptr, Mode{});
+        struct Named {
             const char* name;
-            size_t install_at;
-            size_t batch;
+            Mode mode;
         };
-        const size_t mid = c.events.size() / 2;
-        for (const Mode& m : {Mode{"jit per event", 0, 0}, Mode{"jit prepared rows", 0, 7},
-                              Mode{"swap mid-stream", mid, 0}, Mode{"swap mid-batch", mid, 5}}) {
-            RunResult got = run(c, compiled->kernels, m.install_at, m.batch);
+        const long mid = static_cast<long>(c.events.size() / 2);
+        for (const Named& m : {Named{"jit per event", Mode{false, 0, 0, -1}}, Named{"jit prepared rows", Mode{true, 7, 0, -1}},
+                               Named{"swap mid-stream", Mode{false, 0, mid, -1}},
+                               Named{"swap mid-batch", Mode{true, 5, mid, -1}}}) {
+            RunResult got = run(c, compiled->kernels, m.mode);
             EXPECT_EQ(got.out, interp.out) << m.name;
             EXPECT_EQ(got.diag, interp.diag) << m.name;
-            EXPECT_EQ(got.outputs, interp.outputs) << m.name;
-            if (matched && (got.out != interp.out || got.diag != interp.diag || got.outputs != interp.outputs))
+            EXPECT_EQ(got.stats.outputs, interp.stats.outputs) << m.name;
+            if (matched && (got.out != interp.out || got.diag != interp.diag || got.stats.outputs != interp.stats.outputs))
                 *matched = false;
         }
         return interp;
@@ -213,7 +155,7 @@ stream Whole = Reading
 )",
            kReadings);
     RunResult r = same_everywhere(c);
-    EXPECT_GT(r.outputs, 0u);
+    EXPECT_GT(r.stats.outputs, 0u);
     expect_compiled(c.plan(), ir::OpKind::Distinct, true);
 }
 
@@ -226,7 +168,7 @@ TEST_F(CompiledOpsTest, DistinctForgetsTheOldestKeyPastItsMemory) {
     evt += "@" + std::to_string(n + 1) + " E { k: 2 }\n";   // still remembered: dropped
     Case c("stream D = E\n    .distinct(k)\n    .emit(k: k)\n", evt);
     RunResult r = same_everywhere(c);
-    EXPECT_EQ(r.outputs, static_cast<uint64_t>(n) + 1);
+    EXPECT_EQ(r.stats.outputs, static_cast<uint64_t>(n) + 1);
 }
 
 const char* kWalk = R"(
@@ -300,7 +242,7 @@ stream S = Go
 )",
            "@0 Go { tag: \"a\" }\n");
     RunResult r = same_everywhere(c);
-    EXPECT_EQ(r.outputs, 1u) << r.out;
+    EXPECT_EQ(r.stats.outputs, 1u) << r.out;
     EXPECT_NE(r.out.find("Before"), std::string::npos) << r.out;
 }
 
@@ -327,7 +269,7 @@ stream S = Go
 )",
            "@0 Go { n: 3 }\n@1 Go { n: 1 }\n@2 Go { n: 2.5 }\n");
     RunResult r = same_everywhere(c);
-    EXPECT_EQ(r.outputs, 7u) << r.out;
+    EXPECT_EQ(r.stats.outputs, 7u) << r.out;
     expect_compiled(c.plan(), ir::OpKind::Process, true);
 }
 
@@ -348,7 +290,7 @@ stream S = Go
 )",
            "@0 Go { n: 198 }\n@1 Go { n: 199 }\n@2 Go { n: 200 }\n@3 Go { n: 500 }\n");
     RunResult r = same_everywhere(c);
-    EXPECT_EQ(r.outputs, 4u) << r.out;
+    EXPECT_EQ(r.stats.outputs, 4u) << r.out;
     expect_compiled(c.plan(), ir::OpKind::Process, false);
     EXPECT_EQ(codegen::effect_note(c.plan(), c.plan().streams[0].ops[0]),
               "fn gen may recurse (the interpreter counts the call-depth limit)");
@@ -396,7 +338,7 @@ stream S = Go
 )",
            "@0 Go { text: \"ab  cde f\", m: 1 }\n@1 Go { text: \"\", m: 2 }\n@2 Go { m: 3 }\n");
     RunResult r = same_everywhere(c);
-    EXPECT_GT(r.outputs, 3u) << r.out;
+    EXPECT_GT(r.stats.outputs, 3u) << r.out;
     expect_compiled(c.plan(), ir::OpKind::Process, true);
 }
 

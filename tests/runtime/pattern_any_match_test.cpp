@@ -37,20 +37,7 @@ public:
 
     /// Feeds one event; returns every field of every match row, one string per row.
     std::vector<std::string> feed(const std::string& type, int64_t ts, std::initializer_list<FieldInit> fields) {
-        std::vector<std::string> r;
-        Row row;
-        if (!matcher_ || !input_row(type, ts, fields, row)) return r;
-        out_.clear();
-        matcher_->on_event(row, out_, scratch_);
-        for (const Row& m : out_) {
-            const ir::Schema& sc = plan_->schemas[m.schema];
-            std::string s = "@" + std::to_string(m.ts);
-            for (size_t i = 0; i < sc.fields.size(); ++i)
-                s += " " + sc.fields[i] + "=" + (m.slots[i].present() ? to_display(m.slots[i]) : "-");
-            r.push_back(s);
-        }
-        clobber_input();
-        return r;
+        return feed_lines(matcher_.get(), type, ts, fields);
     }
 
     std::string save() {
@@ -74,7 +61,6 @@ private:
     const ir::StreamPlan* sp_ = nullptr;
     const ir::Operator* op_ = nullptr;
     std::unique_ptr<PatternMatcher> matcher_;
-    std::vector<Row> out_;
 };
 
 struct Ev {

@@ -13,6 +13,7 @@
 #include "ir/compiler.hpp"
 #include "runtime/eval.hpp"
 #include "runtime/row.hpp"
+#include "runtime/value_io.hpp"
 
 namespace varpulis::test_support {
 
@@ -76,7 +77,30 @@ public:
         for (auto& v : input_) v = runtime::Value::integer(-999);
     }
 
+    /// Feeds one event to `op` (a matcher or anything with its on_event(row, out, scratch));
+    /// returns every field of every row it produced, one string per row:
+    /// `@ts name=value ...`, `-` for absent. Then clobbers the input row.
+    template <class Op>
+    std::vector<std::string> feed_lines(Op* op, const std::string& type, int64_t ts,
+                                        std::initializer_list<FieldInit> fields) {
+        std::vector<std::string> r;
+        runtime::Row row;
+        if (!op || !input_row(type, ts, fields, row)) return r;
+        produced_.clear();
+        op->on_event(row, produced_, scratch_);
+        for (const runtime::Row& m : produced_) {
+            const ir::Schema& sc = plan_->schemas[static_cast<size_t>(m.schema)];
+            std::string s = "@" + std::to_string(m.ts);
+            for (size_t i = 0; i < sc.fields.size(); ++i)
+                s += " " + sc.fields[i] + "=" + (m.slots[i].present() ? runtime::to_display(m.slots[i]) : "-");
+            r.push_back(s);
+        }
+        clobber_input();
+        return r;
+    }
+
 protected:
+    std::vector<runtime::Row> produced_;   // feed_lines(): the rows of the last event
     std::unique_ptr<ir::Compilation> comp_;
     const ir::Plan* plan_ = nullptr;
     runtime::Arena heap_;
