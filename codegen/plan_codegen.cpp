@@ -2009,6 +2009,24 @@ std::string plan_key(const ir::Plan& plan) {
     return key;
 }
 
+namespace {
+
+/// A kernel of stream `s`: `vp_s<s>_<part>` (part names its operator, step or merge entry).
+KernelSymbol stream_symbol(size_t s, int32_t op, int32_t step, KernelKind kind, const std::string& part) {
+    KernelSymbol sym;
+    sym.stream = static_cast<int32_t>(s);
+    sym.op = op;
+    sym.step = step;
+    sym.kind = kind;
+    sym.name = "vp_s" + std::to_string(s) + "_" + part;
+    return sym;
+}
+
+/// The name part of operator k's own kernel: `o<k>_<what>`.
+std::string op_part(size_t k, const char* what) { return "o" + std::to_string(k) + "_" + what; }
+
+}  // namespace
+
 std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMContext& context,
                                            std::vector<KernelSymbol>& kernels) {
     auto m = std::make_unique<llvm::Module>("varpulis_plan", context);
@@ -2022,22 +2040,15 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             if (!compiles(op)) {
                 if (!compiles_effect(plan, op)) continue;
                 gen.mark_operator(s, k);
-                KernelSymbol sym;
-                sym.stream = static_cast<int32_t>(s);
-                sym.op = static_cast<int32_t>(k);
-                sym.kind = KernelKind::Effect;
-                sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(k) + "_effect";
+                KernelSymbol sym = stream_symbol(s, static_cast<int32_t>(k), -1, KernelKind::Effect, op_part(k, "effect"));
                 gen.effect(sym.name, op);
                 kernels.push_back(std::move(sym));
                 continue;
             }
             gen.mark_operator(s, k);
-            KernelSymbol sym;
-            sym.stream = static_cast<int32_t>(s);
-            sym.op = static_cast<int32_t>(k);
-            sym.kind = op.kind == ir::OpKind::Filter ? KernelKind::Filter : KernelKind::Project;
-            sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(k) +
-                       (sym.kind == KernelKind::Filter ? "_filter" : "_project");
+            const bool filter = op.kind == ir::OpKind::Filter;
+            KernelSymbol sym = stream_symbol(s, static_cast<int32_t>(k), -1, filter ? KernelKind::Filter : KernelKind::Project,
+                                             op_part(k, filter ? "filter" : "project"));
             if (sym.kind == KernelKind::Filter) gen.filter(sym.name, op.exprs[0].get());
             else if (op.kind == ir::OpKind::Aggregate) gen.aggregate_args(sym.name, op);
             else gen.project(sym.name, op);
@@ -2050,12 +2061,8 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             for (size_t i = 0; i < nfa.steps.size(); ++i) {
                 const ir::Expr* pred = nfa.steps[i].predicate.get();
                 if (!pred) continue;
-                KernelSymbol sym;
-                sym.stream = static_cast<int32_t>(s);
-                sym.op = static_cast<int32_t>(k);
-                sym.step = static_cast<int32_t>(i);
-                sym.kind = KernelKind::Step;
-                sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(k) + "_step" + std::to_string(i);
+                KernelSymbol sym = stream_symbol(s, static_cast<int32_t>(k), static_cast<int32_t>(i), KernelKind::Step,
+                                                 op_part(k, "step") + std::to_string(i));
                 gen.filter(sym.name, pred);
                 kernels.push_back(std::move(sym));
             }
@@ -2064,12 +2071,8 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             const ir::Operator& op = sp.ops[k];
             if (!compiles_join(plan, op)) continue;
             for (size_t src = 0; src < op.join->sources.size(); ++src) {
-                KernelSymbol sym;
-                sym.stream = static_cast<int32_t>(s);
-                sym.op = static_cast<int32_t>(k);
-                sym.step = static_cast<int32_t>(src);
-                sym.kind = KernelKind::Join;
-                sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(k) + "_join" + std::to_string(src);
+                KernelSymbol sym = stream_symbol(s, static_cast<int32_t>(k), static_cast<int32_t>(src), KernelKind::Join,
+                                                 op_part(k, "join") + std::to_string(src));
                 gen.join(sym.name, op, src);
                 kernels.push_back(std::move(sym));
             }
@@ -2078,11 +2081,8 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             const ir::Expr* f = sp.merge_filters[e].second.get();
             if (!f) continue;
             gen.mark_merge(s, e);
-            KernelSymbol sym;
-            sym.stream = static_cast<int32_t>(s);
-            sym.step = static_cast<int32_t>(e);
-            sym.kind = KernelKind::Merge;
-            sym.name = "vp_s" + std::to_string(s) + "_m" + std::to_string(e) + "_merge";
+            KernelSymbol sym = stream_symbol(s, -1, static_cast<int32_t>(e), KernelKind::Merge,
+                                             "m" + std::to_string(e) + "_merge");
             gen.filter(sym.name, f);
             kernels.push_back(std::move(sym));
         }
@@ -2090,11 +2090,7 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             std::vector<std::string> op_names;
             // fuses(): every operator has exactly one kernel, generated first for this stream.
             for (size_t k = first_kernel; k < first_kernel + sp.ops.size(); ++k) op_names.push_back(kernels[k].name);
-            KernelSymbol sym;
-            sym.stream = static_cast<int32_t>(s);
-            sym.op = 0;
-            sym.kind = KernelKind::Chain;
-            sym.name = "vp_s" + std::to_string(s) + "_chain";
+            KernelSymbol sym = stream_symbol(s, 0, -1, KernelKind::Chain, "chain");
             gen.chain(sym.name, sp, 0, op_names);
             kernels.push_back(std::move(sym));
         } else if (const int from = tail_chain(plan, sp); from > 0) {
@@ -2102,13 +2098,9 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             // ...), fused: what comes out of it runs through one call.
             std::vector<std::string> op_names;
             for (size_t k = static_cast<size_t>(from); k < sp.ops.size(); ++k)
-                op_names.push_back("vp_s" + std::to_string(s) + "_o" + std::to_string(k) +
-                                   (sp.ops[k].kind == ir::OpKind::Filter ? "_filter" : "_project"));
-            KernelSymbol sym;
-            sym.stream = static_cast<int32_t>(s);
-            sym.op = from;
-            sym.kind = KernelKind::Chain;
-            sym.name = "vp_s" + std::to_string(s) + "_o" + std::to_string(from) + "_tail";
+                op_names.push_back("vp_s" + std::to_string(s) + "_" +
+                                   op_part(k, sp.ops[k].kind == ir::OpKind::Filter ? "filter" : "project"));
+            KernelSymbol sym = stream_symbol(s, from, -1, KernelKind::Chain, op_part(static_cast<size_t>(from), "tail"));
             gen.chain(sym.name, sp, static_cast<size_t>(from), op_names);
             kernels.push_back(std::move(sym));
         }
