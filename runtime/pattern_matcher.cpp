@@ -1005,6 +1005,19 @@ struct PatternMatcher::Impl {
         r.last_ts = now_;
     }
 
+    /// Another event for the run's current Kleene step (it qualified): taken, unless the
+    /// step's cap is reached, which counts a drop and sets `capped`.
+    void take_again(Run& r, Binding* b, bool& took, bool& capped, int32_t& s_taken) {
+        if (steps_[r.pos].capped && r.step_count >= kMaxKleene) {
+            ++dropped_;
+            capped = true;
+            return;
+        }
+        take(r, b, r.pos, true);
+        took = true;
+        s_taken = r.pos;
+    }
+
     enum class After { Live, Done };
 
     /// After `take`: completion handling. Emits through `sink`; returns whether the run stays.
@@ -1038,14 +1051,7 @@ struct PatternMatcher::Impl {
             int32_t s_taken = -1;
             const StepInfo& cur = steps_[r.pos];
             if (cur.kleene && qualifies(r.pos, b, true)) {
-                if (cur.capped && r.step_count >= kMaxKleene) {
-                    ++dropped_;
-                    capped = true;
-                } else {
-                    take(r, b, r.pos, true);
-                    took = true;
-                    s_taken = r.pos;
-                }
+                take_again(r, b, took, capped, s_taken);
             } else if (!pending) {
                 for (int32_t s = r.pos + 1; s < n_steps_; ++s) {
                     const StepInfo& st = steps_[s];
@@ -2526,13 +2532,8 @@ struct PatternMatcher::Impl {
         int32_t old_pos = r.pos;
         const StepInfo& cur = steps_[r.pos];
         if (cur.kleene && qualifies(r.pos, b, true)) {
-            if (cur.capped && r.step_count >= kMaxKleene) {
-                ++dropped_;
-            } else {
-                take(r, b, r.pos, true);
-                took = true;
-                s_taken = r.pos;
-            }
+            bool capped = false;
+            take_again(r, b, took, capped, s_taken);
         } else if (!pending) {
             for (int32_t s = r.pos + 1; s < n_steps_; ++s) {
                 const StepInfo& st = steps_[s];
