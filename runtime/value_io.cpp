@@ -203,6 +203,26 @@ void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
 }
 
+/// `[a, b]` or `{k: v, ...}`: the shape JSON and display share; `item` writes an element or
+/// value, `key` a map key, each in its own format.
+namespace {
+template <class Item, class Key>
+void append_container(std::string& out, const Value& v, Item&& item, Key&& key) {
+    const bool map = v.kind == ValueKind::Map;
+    const uint32_t n = map ? v.m->size : v.a->size;
+    out.push_back(map ? '{' : '[');
+    for (uint32_t i = 0; i < n; ++i) {
+        if (i > 0) out += ", ";
+        if (map) {
+            key(out, v.m->keys[i]);
+            out += ": ";
+        }
+        item(out, map ? v.m->values[i] : v.a->items[i]);
+    }
+    out.push_back(map ? '}' : ']');
+}
+}  // namespace
+
 void append_json(std::string& out, const Value& v) {
     switch (v.kind) {
         case ValueKind::Absent:
@@ -214,22 +234,9 @@ void append_json(std::string& out, const Value& v) {
         case ValueKind::Float: append_json_float(out, v.f); return;
         case ValueKind::Str: append_json_string(out, v.str()); return;
         case ValueKind::Array:
-            out.push_back('[');
-            for (uint32_t i = 0; i < v.a->size; ++i) {
-                if (i > 0) out += ", ";
-                append_json(out, v.a->items[i]);
-            }
-            out.push_back(']');
-            return;
         case ValueKind::Map:
-            out.push_back('{');
-            for (uint32_t i = 0; i < v.m->size; ++i) {
-                if (i > 0) out += ", ";
-                append_json_string(out, v.m->keys[i]->view());
-                out += ": ";
-                append_json(out, v.m->values[i]);
-            }
-            out.push_back('}');
+            append_container(out, v, [](std::string& o, const Value& x) { append_json(o, x); },
+                             [](std::string& o, const auto* k) { append_json_string(o, k->view()); });
             return;
     }
 }
@@ -249,22 +256,9 @@ void append_display(std::string& out, const Value& v) {
         case ValueKind::Timestamp: append_display_timestamp(out, v.i); return;
         case ValueKind::Duration: append_display_duration(out, static_cast<uint64_t>(v.i)); return;
         case ValueKind::Array:
-            out.push_back('[');
-            for (uint32_t i = 0; i < v.a->size; ++i) {
-                if (i > 0) out += ", ";
-                append_display(out, v.a->items[i]);
-            }
-            out.push_back(']');
-            return;
         case ValueKind::Map:
-            out.push_back('{');
-            for (uint32_t i = 0; i < v.m->size; ++i) {
-                if (i > 0) out += ", ";
-                out += v.m->keys[i]->view();
-                out += ": ";
-                append_display(out, v.m->values[i]);
-            }
-            out.push_back('}');
+            append_container(out, v, [](std::string& o, const Value& x) { append_display(o, x); },
+                             [](std::string& o, const auto* k) { o += k->view(); });
             return;
     }
 }
