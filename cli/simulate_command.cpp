@@ -159,7 +159,11 @@ int run_simulate(const Args& args) {
     ropts.skip_bad_events = o.skip_bad;
     runtime::EventReader reader(o.preload ? interner : read_interner, event_arena, ropts);
     runtime::OutputWriter writer(o.json, o.quiet);
-    runtime::Engine engine(plan, interner, [&](const runtime::OutputEvent& e) { writer.write(e); }, stderr);
+    // --quiet: outputs are built and counted but not handed to anyone (like the anchors' core
+    // mode, which builds each record and folds it into a checksum).
+    runtime::OutputSink sink;
+    if (!o.quiet) sink = [&](const runtime::OutputEvent& e) { writer.write(e); };
+    runtime::Engine engine(plan, interner, std::move(sink), stderr);
 
     // Tiering. Code versions keep what they need of the compiler alive; the background thread
     // is declared last, so it is joined before anything it uses goes away. In auto mode the

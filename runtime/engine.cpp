@@ -499,13 +499,19 @@ struct Engine::Impl {
             auto* start = reinterpret_cast<unsigned char*>(run.impl->out_buffer.data());
             const unsigned char* end = run.out_next;
             run.out_next = start;
+            Impl& m = *run.impl;
             for (const unsigned char* p = start; p < end;) {
                 int32_t stream;
-                uint64_t row;
                 std::memcpy(&stream, p, sizeof stream);
-                std::memcpy(&row, p + 8, sizeof row);
-                run.impl->emit_row(run, stream, row, reinterpret_cast<const Value*>(p + 16));
-                p += 16 + 16 * static_cast<size_t>(run.impl->emit_targets[static_cast<size_t>(stream)].width);
+                const EmitTarget& t = m.emit_targets[static_cast<size_t>(stream)];
+                if (!m.sink && !t.forwards) {
+                    m.stats.outputs += t.emits;  // counted only: nobody sees the row (Engine ctor)
+                } else {
+                    uint64_t row;
+                    std::memcpy(&row, p + 8, sizeof row);
+                    m.emit_row(run, stream, row, reinterpret_cast<const Value*>(p + 16));
+                }
+                p += 16 + 16 * static_cast<size_t>(t.width);
             }
         });
     }
@@ -532,14 +538,16 @@ struct Engine::Impl {
         const EmitTarget& t = emit_targets[static_cast<size_t>(stream)];
         if (t.emits) {
             ++stats.outputs;
-            OutputEvent out;
-            out.stream = t.stream;
-            out.event_type = t.has_fixed_type ? t.fixed_type : output_type(t.stream, t.event_type_item, slots);
-            out.timestamp_ms = run.ts[row];
-            out.names = t.names;
-            out.values = slots;
-            out.field_count = t.width;
-            sink(out);
+            if (sink) {
+                OutputEvent out;
+                out.stream = t.stream;
+                out.event_type = t.has_fixed_type ? t.fixed_type : output_type(t.stream, t.event_type_item, slots);
+                out.timestamp_ms = run.ts[row];
+                out.names = t.names;
+                out.values = slots;
+                out.field_count = t.width;
+                sink(out);
+            }
         }
         if (t.forwards) forward_row(run, stream, row, slots);
     }
@@ -1023,6 +1031,7 @@ struct Engine::Impl {
 
     void output(StreamState& st, const ir::Operator& op, const Row& r) {
         ++stats.outputs;
+        if (!sink) return;
         OutputEvent out;
         out.stream = st.plan->name;
         out.event_type = output_type(st.plan->name, op.event_type_item, r.slots);
@@ -1035,6 +1044,7 @@ struct Engine::Impl {
 
     void output_dynamic(StreamState& st, const Row& r) {
         ++stats.outputs;
+        if (!sink) return;
         std::vector<const StrObj*> names(r.raw_count);
         std::vector<Value> values(r.raw_count);
         for (uint32_t i = 0; i < r.raw_count; ++i) {

@@ -56,6 +56,9 @@ struct RestoreReport {
 class Engine {
 public:
     /// `diagnostics` receives `.print` lines and console-connector output (stderr in `simulate`).
+    /// An empty `sink` counts outputs (stats) without delivering them: the rows are still
+    /// built, as a sink that ignores them would see them, but no OutputEvent is assembled
+    /// and nothing is called per output (`simulate --quiet`).
     Engine(const ir::Plan& plan, Interner& interner, OutputSink sink, std::FILE* diagnostics);
     ~Engine();
     Engine(const Engine&) = delete;

@@ -54,6 +54,7 @@ struct Mode {
     size_t batch_size = 0;    // events per prepared batch
     long install_at = -1;     // kernels installed before this event (-1: never)
     long remove_at = -1;      // and removed before this one (-1: never)
+    bool deliver = true;      // false: an empty sink (outputs counted, not delivered)
 };
 
 inline RunResult run(Case& c, const std::shared_ptr<const runtime::KernelTable>& kernels, const Mode& m) {
@@ -62,13 +63,13 @@ inline RunResult run(Case& c, const std::shared_ptr<const runtime::KernelTable>&
     size_t len = 0;
     std::FILE* diag = open_memstream(&buf, &len);
     {
-        runtime::Engine engine(
-            c.plan(), c.interner,
-            [&](const runtime::OutputEvent& e) {
+        runtime::OutputSink sink;
+        if (m.deliver)
+            sink = [&](const runtime::OutputEvent& e) {
                 runtime::append_output_line(r.out, e.stream, e.event_type, e.timestamp_ms, e.names, e.values,
                                             e.field_count);
-            },
-            diag);
+            };
+        runtime::Engine engine(c.plan(), c.interner, std::move(sink), diag);
         auto boundary = [&](size_t i) {
             if (kernels && static_cast<long>(i) == m.install_at) engine.install_kernels(kernels);
             if (kernels && static_cast<long>(i) == m.remove_at) engine.install_kernels(nullptr);
