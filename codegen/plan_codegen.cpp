@@ -437,6 +437,8 @@ public:
         uint64_t string = 0;
     };
     void mark_operator(size_t stream, size_t op) { numbering_[{stream, op}] = {next_node_, next_string_}; }
+    /// Where mark_operator() put operator (stream, op)'s numbering.
+    Numbering numbering(size_t stream, size_t op) const { return numbering_.at({stream, op}); }
     /// Merge entry `entry` of `stream`: its filter kernel is generated next.
     void mark_merge(size_t stream, size_t entry) { merge_numbering_[{stream, entry}] = {next_node_, next_string_}; }
 
@@ -1153,6 +1155,81 @@ public:
         b_.SetInsertPoint(open);
     }
 
+    /// A window's kept rows folded into the aggregate's accumulators (runtime/abi.hpp
+    /// FoldKernel): one loop over the rows in arrival order, every call's argument generated
+    /// as in the aggregate's own kernel (numbered from `at`, the same fallback and string
+    /// numbers) and fed with acc_add's arithmetic, as run_aggregate feeds it row by row.
+    void fold(const std::string& name, const ir::Operator& aggregate, const Numbering& at) {
+        using frontend::AggregateFn;
+        begin(name, llvm::FunctionType::get(void_, {ptr_, i64_, i64_, ptr_, ptr_, ptr_}, false));
+        llvm::Value* rows = fn_->getArg(0);
+        llvm::Value* n = fn_->getArg(1);
+        llvm::Value* width = fn_->getArg(2);
+        llvm::Value* accs = fn_->getArg(3);
+        llvm::Value* sets = fn_->getArg(4);
+        ctx_ = fn_->getArg(5);
+        rows->setName("rows");
+        n->setName("n");
+        width->setName("width");
+        accs->setName("accs");
+        sets->setName("sets");
+        ctx_->setName("ctx");
+        llvm::Function* distinct = declare("vp_fold_distinct", void_, {ptr_, ptr_});
+        llvm::Value* stride = b_.CreateMul(width, b_.getInt64(16), "stride");
+        llvm::Value* last = b_.CreateSub(n, b_.getInt64(1), "last");
+        llvm::BasicBlock* entry = b_.GetInsertBlock();
+        llvm::BasicBlock* body = block("fold.row");
+        llvm::BasicBlock* done = block("fold.done");
+        b_.CreateCondBr(b_.CreateICmpEQ(n, b_.getInt64(0)), done, body);
+        b_.SetInsertPoint(body);
+        llvm::PHINode* i = b_.CreatePHI(i64_, 2, "i");
+        i->addIncoming(b_.getInt64(0), entry);
+        slots_ = b_.CreateInBoundsGEP(i8_, rows, b_.CreateMul(i, stride), "row");
+
+        const Numbering saved{next_node_, next_string_};
+        next_node_ = at.node;
+        next_string_ = at.string;
+        for (size_t c = 0; c < aggregate.calls.size(); ++c) {
+            const ir::AggregateCall& call = aggregate.calls[c];
+            // Every argument is generated once, in call order: fallback and string numbers follow it.
+            Val v = gen(call.arg.get());
+            llvm::Value* base = b_.CreateConstInBoundsGEP1_64(i8_, accs, sizeof(runtime::CallAcc) * c);
+            llvm::Value* v_at = b_.CreateConstInBoundsGEP1_64(i8_, base, offsetof(runtime::CallAcc, v));
+            switch (call.fn) {
+                case AggregateFn::Count: break;
+                case AggregateFn::First:
+                case AggregateFn::Last: {
+                    // run_aggregate evaluates First on the first row and Last on the last one.
+                    llvm::BasicBlock* set = block("edge.set");
+                    llvm::BasicBlock* cont = block("edge.done");
+                    llvm::Value* edge = call.fn == AggregateFn::First ? b_.getInt64(0) : last;
+                    b_.CreateCondBr(b_.CreateICmpEQ(i, edge), set, cont);
+                    b_.SetInsertPoint(set);
+                    store(v, v_at);
+                    b_.CreateBr(cont);
+                    b_.SetInsertPoint(cont);
+                    break;
+                }
+                case AggregateFn::CountDistinct: {
+                    llvm::Value* set = b_.CreateAlignedLoad(
+                        ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, sets, static_cast<uint64_t>(c)), llvm::Align(8), "set");
+                    b_.CreateCall(distinct, {set, spill(v)});
+                    break;
+                }
+                default: accumulate(call.fn, v, base); break;
+            }
+        }
+        next_node_ = saved.node;
+        next_string_ = saved.string;
+
+        llvm::Value* i1 = b_.CreateAdd(i, b_.getInt64(1), "i.next");
+        i->addIncoming(i1, b_.GetInsertBlock());
+        b_.CreateCondBr(b_.CreateICmpULT(i1, n), body, done);
+        b_.SetInsertPoint(done);
+        b_.CreateRetVoid();
+        slots_ = nullptr;
+    }
+
     /// acc_add for one numeric-input call, when `v` is a numeric input (numeric_input: ints
     /// widen; NaN and other kinds are skipped).
     void accumulate(frontend::AggregateFn fn, const Val& v, llvm::Value* base) {
@@ -1764,6 +1841,29 @@ bool compiles_effect(const ir::Plan& plan, const ir::Operator& op) {
     }
 }
 
+bool compiles_fold(const ir::Plan& plan, const ir::StreamPlan& sp, size_t k) {
+    if (k + 1 >= sp.ops.size()) return false;
+    const ir::Operator& window = sp.ops[k];
+    const ir::Operator& aggregate = sp.ops[k + 1];
+    if (window.kind != ir::OpKind::Window || aggregate.kind != ir::OpKind::Aggregate || !compiles(aggregate)) return false;
+    // Engines fuse these pairs into per-event accumulators instead (type_loop_accumulates).
+    if (ir::window_fuses(plan, window, aggregate)) return false;
+    if (aggregate.in != window.in && aggregate.in != window.out) return false;
+    if (window.in < 0 || aggregate.in < 0 ||
+        plan.schemas[static_cast<size_t>(aggregate.in)].fields.size() != plan.schemas[static_cast<size_t>(window.in)].fields.size())
+        return false;
+    // The fold has no row context: an interpreted argument could read the row's time or raw
+    // fields, and an ema period is evaluated by the runtime without a row.
+    if (calls_interpreter(plan, aggregate)) return false;
+    for (const auto& c : aggregate.calls)
+        if (c.period && c.period->op != ExprOp::Const) return false;
+    return true;
+}
+
+std::string fold_note() {
+    return "rows kept by the runtime; the aggregate's calls folded over them by generated code at each close";
+}
+
 bool compiles_join(const ir::Plan& plan, const ir::Operator& op) {
     if (op.kind != ir::OpKind::Join || !op.join || op.join->sources.empty()) return false;
     if (op.out < 0 || static_cast<size_t>(op.out) >= plan.schemas.size()) return false;
@@ -2066,6 +2166,12 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
                 gen.filter(sym.name, pred);
                 kernels.push_back(std::move(sym));
             }
+        }
+        for (size_t k = 0; k < sp.ops.size(); ++k) {
+            if (!compiles_fold(plan, sp, k)) continue;
+            KernelSymbol sym = stream_symbol(s, static_cast<int32_t>(k), -1, KernelKind::Fold, op_part(k, "fold"));
+            gen.fold(sym.name, sp.ops[k + 1], gen.numbering(s, k + 1));
+            kernels.push_back(std::move(sym));
         }
         for (size_t k = 0; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];

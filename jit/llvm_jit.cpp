@@ -368,6 +368,7 @@ private:
                 case codegen::KernelKind::Project: k.project = addr->toPtr<runtime::ProjectKernel>(); break;
                 case codegen::KernelKind::Chain: k.chain = addr->toPtr<runtime::ChainKernel>(); break;
                 case codegen::KernelKind::Effect: k.effect = addr->toPtr<runtime::EffectKernel>(); break;
+                case codegen::KernelKind::Fold: k.fold = addr->toPtr<runtime::FoldKernel>(); break;
                 case codegen::KernelKind::Type:
                 case codegen::KernelKind::Merge: break;
                 case codegen::KernelKind::Join: {
@@ -544,6 +545,8 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
             bool compiled = table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k);
             std::string note = codegen::effect_note(plan, op);
             if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
+            if (op.kind == ir::OpKind::Window && table->ops[s].size() > k && table->ops[s][k].fold)
+                note = codegen::fold_note();
             if (op.kind == ir::OpKind::TrendAggregate && op.trend) {
                 // Compiled when it has step predicates and every one runs as a kernel: what
                 // remains is the GRETA arithmetic, runtime code like an aggregate's

@@ -188,6 +188,20 @@ using JoinKernel = int32_t (*)(const Row* in, Value* out, int64_t* ts, JoinRun* 
 /// generated code and return 1.
 using EffectKernel = int32_t (*)(const Value* slots, void* ctx);
 
+/// Fold kernels, one per window that keeps its rows and feeds an `.aggregate`
+/// (codegen::compiles_fold: sliding and sliding count windows, count_distinct, ...):
+///   void fold(const Value* rows, uint64_t n, uint64_t width, CallAcc* accs, void* const* sets, void* ctx)
+/// runs over a closed window's `n` rows (n >= 1), kept by the runtime side by side (`width`
+/// Values each, arrival order), and computes every aggregate call's argument per row and
+/// feeds it to accs[c] (runtime/window_state.hpp CallAcc, reset by the caller): the numeric
+/// functions with acc_add's arithmetic row by row in arrival order (so results equal
+/// run_aggregate's bit for bit), First from row 0 and Last from row n-1 into `v`,
+/// count_distinct through vp_fold_distinct(sets[c], &arg), count() not at all (the caller
+/// knows n). `ctx` is a KernelContext whose `eval` has no row (the arguments call no
+/// interpreter).
+struct CallAcc;
+using FoldKernel = void (*)(const Value* rows, uint64_t n, uint64_t width, CallAcc* accs, void* const* sets, void* ctx);
+
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
 using ProjectKernel = void (*)(const Value* in, Value* out, void* ctx);
 using ChainKernel = int32_t (*)(const Value* in, Value* out, void* ctx);
@@ -265,6 +279,10 @@ int32_t vp_op_print(void* ctx, const varpulis::runtime::Value* values, uint32_t 
 int32_t vp_op_send(void* ctx) noexcept;
 int32_t vp_op_distinct(void* ctx, const varpulis::runtime::Value* key) noexcept;
 int32_t vp_op_emit(void* ctx, uint32_t index, const varpulis::runtime::Value* values) noexcept;
+
+/// Fold kernels' count_distinct: adds *v to the distinct set `set` (a runtime::DistinctSet)
+/// unless it is absent, as run_aggregate does.
+void vp_fold_distinct(void* set, const varpulis::runtime::Value* v) noexcept;
 
 /// Compiled function bodies: global `index` := *v (no effect when out of range).
 void vp_store_global(int32_t index, void* ctx, const varpulis::runtime::Value* v) noexcept;
