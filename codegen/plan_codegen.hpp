@@ -43,7 +43,7 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold, Trend };
 
 /// One generated function.
 struct KernelSymbol {
@@ -81,6 +81,16 @@ bool compiles_effect(const ir::Plan& plan, const ir::Operator& op);
 /// (runtime::WindowOperator). Not when an argument calls the interpreter (the fold has no row
 /// context) or an ema period is not a constant.
 bool compiles_fold(const ir::Plan& plan, const ir::StreamPlan& sp, size_t k);
+
+/// Whether trend aggregate `op` (SEMANTICS §11.3) has no step predicate, so that its whole
+/// per-event GRETA update gets a kernel (runtime/abi.hpp TrendKernel):
+///   Trend        int32_t vp_s<stream>_o<op>_trend(const Value* slots, int32_t schema, uint64_t* state)
+/// the dispatch on the event's type, each step's vertex from its predecessors' totals, the
+/// event's own field and the additions to the totals and the result are generated, over the
+/// records runtime::TrendAggregator keeps an open window in while a kernel is attached. The
+/// partition lookup, opening and closing windows and counts past 64 bits stay runtime code.
+/// (A trend with step predicates gets Step kernels for them instead.)
+bool compiles_trend(const ir::Plan& plan, const ir::Operator& op);
 
 /// What `explain --engine jit` says about a window with a fold kernel.
 std::string fold_note();

@@ -202,6 +202,23 @@ using EffectKernel = int32_t (*)(const Value* slots, void* ctx);
 struct CallAcc;
 using FoldKernel = void (*)(const Value* rows, uint64_t n, uint64_t width, CallAcc* accs, void* const* sets, void* ctx);
 
+/// Trend kernels, one per trend aggregate without step predicates (codegen::compiles_trend,
+/// SEMANTICS §11.3): GRETA's per-event update of the event's partition's open window,
+///   int32_t trend(const Value* slots, int32_t schema, uint64_t* state)
+/// for an event of schema `schema` (a step type) with fields `slots`. `state` is the
+/// window's TrendAggregator state in records of 1 + 4 * items u64 words: record s (< steps)
+/// the totals of step s's vertices, record `steps` the result (the sum over end vertices).
+/// A record: word 0 the number of (partial) trends; per item i, from word 1 + 4i: its event or
+/// contribution count n, its sum (f64 bits), its min/max (f64 bits), whether it has one (0/1).
+/// Per step of type `schema` the kernel makes the event's vertex record (a start step counts
+/// 1, then the totals of the steps a predecessor may be at, then the event's own field for
+/// the items whose alias the step binds), drops it when it counts no trend, and adds the
+/// vertices to their step's totals and, at an end step, to the result: TrendAggregator's
+/// process() with every count in 64 bits. Returns 1 when a vertex was made at an end step (the
+/// runtime stamps the result's time), 0 otherwise, -1 with nothing written when a count would
+/// pass 2^64 - 1 (the runtime redoes the event with its arbitrary-precision counts).
+using TrendKernel = int32_t (*)(const Value* slots, int32_t schema, uint64_t* state);
+
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
 using ProjectKernel = void (*)(const Value* in, Value* out, void* ctx);
 using ChainKernel = int32_t (*)(const Value* in, Value* out, void* ctx);

@@ -342,9 +342,11 @@ struct Engine::Impl {
             for (size_t k = 0; k < streams[s].ops.size(); ++k) {
                 const OpKernels* ok = kernels && s < kernels->ops.size() && k < kernels->ops[s].size() ? &kernels->ops[s][k] : nullptr;
                 if (auto& j = streams[s].ops[k].join) j->set_kernels(ok ? &ok->joins : nullptr);
-                if (auto& t = streams[s].ops[k].trend)
+                if (auto& t = streams[s].ops[k].trend) {
                     t->set_step_kernels(ok && !ok->steps.empty() ? &ok->steps : nullptr, kernels ? kernels->nodes.data() : nullptr,
                                         kernel_consts.data());
+                    t->set_trend_kernel(ok ? ok->trend : nullptr);
+                }
                 if (auto& m = streams[s].ops[k].matcher) {
                     const std::vector<FilterKernel>* steps = nullptr;
                     if (kernels && s < kernels->ops.size() && k < kernels->ops[s].size() && !kernels->ops[s][k].steps.empty())
