@@ -167,6 +167,55 @@ stream W = Open as o
     expect_trend_kernels(c.plan());
 }
 
+TEST_F(CompiledTrendsTest, CheckpointsOfOpenWindowsResumeEitherWay) {
+    // Checkpointed at every event with a kernel attached (open windows in its records), and
+    // restored into an engine with or without kernels (and the other way round): the outputs
+    // continue as one uninterrupted interpreted run's.
+    std::string evt = "@0 Open { g: 1 }\n";
+    for (int i = 1; i <= 40; ++i)
+        evt += "@" + std::to_string(i * 100) + (i % 9 == 0 ? " Open" : " Step") + " { g: " + std::to_string(i % 2) +
+               ", v: " + std::to_string(i % 5 == 0 ? 1e20 * i : i) + " }\n";
+    Case c(R"(
+stream W = Open as o
+    -> all Step as s
+    .partition_by(g)
+    .within(1500ms)
+    .trend_aggregate(n: count_trends(), e: count_events(s), total: sum_trends(s.v), hi: max_trends(s.v))
+    .emit(g: g, n: n, e: e, total: total, hi: hi)
+)",
+           evt);
+    auto compiled = compile(c.plan());
+    ASSERT_NE(compiled, nullptr);
+    auto run_split = [&](size_t split, bool jit_before, bool jit_after) {
+        std::string out;
+        auto sink = [&](const rt::OutputEvent& e) {
+            rt::append_output_line(out, e.stream, e.event_type, e.timestamp_ms, e.names, e.values, e.field_count);
+        };
+        std::string blob;
+        {
+            rt::Engine a(c.plan(), c.interner, sink, stderr);
+            if (jit_before) a.install_kernels(compiled->kernels);
+            for (size_t i = 0; i < split; ++i) a.process(c.events[i]);
+            blob = a.save_checkpoint();
+        }
+        rt::Engine b(c.plan(), c.interner, sink, stderr);
+        if (jit_after) b.install_kernels(compiled->kernels);
+        rt::RestoreReport report;
+        std::string error;
+        EXPECT_TRUE(b.restore_checkpoint(blob, report, error)) << error;
+        for (size_t i = split; i < c.events.size(); ++i) b.process(c.events[i]);
+        b.finish();
+        return out;
+    };
+    const std::string want = kernel_run::run(c, nullptr, Mode{}).out;
+    EXPECT_FALSE(want.empty());
+    for (size_t split = 1; split < c.events.size(); ++split) {
+        EXPECT_EQ(run_split(split, true, true), want) << "jit -> jit at " << split;
+        EXPECT_EQ(run_split(split, true, false), want) << "jit -> interpreter at " << split;
+        EXPECT_EQ(run_split(split, false, true), want) << "interpreter -> jit at " << split;
+    }
+}
+
 TEST_F(CompiledTrendsTest, KernelComputesGretaRecords) {
     // Open -> all Step: record 0 (Open), record 1 (Step), record 2 (result); one item, sum.
     Case c(R"(
