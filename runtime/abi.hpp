@@ -21,6 +21,11 @@
 //   Effect      int32_t effect(const Value* slots, void* ctx)          .print/.to/.distinct/
 //               .process: expressions (and a called function's body) in generated code, the
 //               effect through the vp_op_* helpers (OpRun); 1 = the row goes on
+//   Fold        void    fold(const Value* rows, uint64_t n, uint64_t width, CallAcc* accs,
+//               void* const* sets, void* ctx)   a kept-rows window's aggregate (FoldKernel below)
+//   Trend       int32_t trend(const Value* slots, int32_t schema, uint64_t* state)  a
+//               predicate-free trend's GRETA update (TrendKernel below; state layout there)
+// (changing any of these layouts bumps jit/jit_module_abi.hpp kJitModuleAbi)
 // and one fused kernel per stream whose operators are all compiled filters and projections:
 //   Chain       int32_t chain(const Value* in, Value* out, void* ctx)  1 = a row comes out; it
 //               is in `out` (the last projection's schema), or is `in` when nothing projects
