@@ -169,6 +169,9 @@ struct TrendAggregator::Impl {
         /// kernel's records (runtime/abi.hpp TrendKernel) instead of `totals` and `result`.
         std::vector<uint64_t> flat;
         bool flat_on = false;
+        /// A window closed while in records: its (final) totals are still there, read only by
+        /// checkpoints; the next window starts afresh.
+        bool flat_totals = false;
     };
 
     Runtime& rt_;
@@ -460,14 +463,15 @@ struct TrendAggregator::Impl {
         p.flat_on = true;
     }
     void from_flat(Part& p) {
-        if (!p.flat_on) return;
+        if (!p.flat_on && !p.flat_totals) return;
         for (size_t s = 0; s < steps_.size(); ++s) get(p.flat.data() + s * record_, p.totals[s]);
-        get(p.flat.data() + steps_.size() * record_, p.result);
-        p.flat_on = false;
+        if (p.flat_on) get(p.flat.data() + steps_.size() * record_, p.result);
+        p.flat_on = p.flat_totals = false;
     }
     /// Step s's totals (s == steps: the result) as a Val, wherever they are kept.
     Val val_of(const Part& p, size_t s) const {
-        if (!p.flat_on) return s < p.totals.size() ? p.totals[s] : p.result;
+        const bool flat = s < steps_.size() ? p.flat_on || p.flat_totals : p.flat_on;
+        if (!flat) return s < p.totals.size() ? p.totals[s] : p.result;
         Val v;
         get(p.flat.data() + s * record_, v);
         return v;
@@ -513,7 +517,7 @@ struct TrendAggregator::Impl {
         for (auto& v : p.verts) v.clear();
         p.result.reset(items_.size());
         p.last_end_ts = row.ts;
-        p.flat_on = false;
+        p.flat_on = p.flat_totals = false;
         if (trend_kernel_) {
             p.flat.assign((n + 1) * record_, 0);
             p.flat_on = true;
@@ -527,7 +531,12 @@ struct TrendAggregator::Impl {
     }
 
     void close_window(Part& p, std::vector<Row>& out, Arena& scratch) {
-        from_flat(p);
+        if (p.flat_on) {
+            // Only the result is read from here on: the totals stay in the records.
+            get(p.flat.data() + steps_.size() * record_, p.result);
+            p.flat_on = false;
+            p.flat_totals = true;
+        }
         p.open = false;
         bool any = !p.result.cnt.zero();
         if (any && out_schema_ >= 0) {
