@@ -43,7 +43,7 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold, Trend };
 
 /// One generated function.
 struct KernelSymbol {
@@ -69,6 +69,31 @@ bool compiles(const ir::Operator& op);
 /// call-depth limit a level later.
 /// Printing, sending, the seen-set and emitted events stay in the engine (OpRun).
 bool compiles_effect(const ir::Plan& plan, const ir::Operator& op);
+
+/// Whether window operator k of `sp`, which keeps its rows (sliding and sliding count windows,
+/// count_distinct, ... : every window ir::window_fuses() refuses) and feeds the Aggregate at
+/// k + 1, gets a fold kernel (runtime/abi.hpp FoldKernel):
+///   Fold         void vp_s<stream>_o<op>_fold(const Value* rows, uint64_t n, uint64_t width,
+///                                             CallAcc* accs, void* const* sets, void* ctx)
+/// the loop over a closed window's rows, each call's argument and its accumulation (acc_add's
+/// arithmetic; count_distinct's set insert through vp_fold_distinct) are generated; keeping
+/// the rows (the partition lookup, eviction, the close decision) stays runtime code
+/// (runtime::WindowOperator). Not when an argument calls the interpreter (the fold has no row
+/// context) or an ema period is not a constant.
+bool compiles_fold(const ir::Plan& plan, const ir::StreamPlan& sp, size_t k);
+
+/// Whether trend aggregate `op` (SEMANTICS §11.3) has no step predicate, so that its whole
+/// per-event GRETA update gets a kernel (runtime/abi.hpp TrendKernel):
+///   Trend        int32_t vp_s<stream>_o<op>_trend(const Value* slots, int32_t schema, uint64_t* state)
+/// the dispatch on the event's type, each step's vertex from its predecessors' totals, the
+/// event's own field and the additions to the totals and the result are generated, over the
+/// records runtime::TrendAggregator keeps an open window in while a kernel is attached. The
+/// partition lookup, opening and closing windows and counts past 64 bits stay runtime code.
+/// (A trend with step predicates gets Step kernels for them instead.)
+bool compiles_trend(const ir::Plan& plan, const ir::Operator& op);
+
+/// What `explain --engine jit` says about a window with a fold kernel.
+std::string fold_note();
 
 /// Whether join operator `op` gets a kernel per source (runtime/abi.hpp JoinKernel):
 ///   Join         int32_t vp_s<stream>_o<op>_join<src>(const Row* in, Value* out, int64_t* ts, JoinRun* run)

@@ -12,7 +12,7 @@
 
 namespace varpulis::jit {
 
-inline constexpr int kJitModuleAbi = 11;
+inline constexpr int kJitModuleAbi = 12;   // 12: OpKernels::fold and ::trend (FoldKernel, TrendKernel), vp_fold_distinct
 
 using JitModuleAbiFn = int (*)();
 using JitCreateFn = JitCompiler* (*)(const JitOptions*, const runtime::AbiSymbol*, size_t, std::string*);

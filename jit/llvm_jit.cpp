@@ -368,6 +368,8 @@ private:
                 case codegen::KernelKind::Project: k.project = addr->toPtr<runtime::ProjectKernel>(); break;
                 case codegen::KernelKind::Chain: k.chain = addr->toPtr<runtime::ChainKernel>(); break;
                 case codegen::KernelKind::Effect: k.effect = addr->toPtr<runtime::EffectKernel>(); break;
+                case codegen::KernelKind::Fold: k.fold = addr->toPtr<runtime::FoldKernel>(); break;
+                case codegen::KernelKind::Trend: k.trend = addr->toPtr<runtime::TrendKernel>(); break;
                 case codegen::KernelKind::Type:
                 case codegen::KernelKind::Merge: break;
                 case codegen::KernelKind::Join: {
@@ -525,8 +527,8 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     out->fallback_nodes = stats.fallbacks;
     // A window a type kernel feeds is compiled too when its accumulator updates are generated
     // into the loop. A window that keeps the rows the loop hands it (sliding, count_distinct
-    // ...) runs runtime code, as do the other operators a type kernel hands rows to
-    // (sequences, joins, ...): compiled only when they have kernels of their own.
+    // ...) is compiled when its aggregate is folded by a kernel of its own (Fold), as are the
+    // other operators a type kernel hands rows to (sequences, joins, ...).
     std::vector<int> fed_window(plan.streams.size(), -1);
     out->handoff.assign(plan.streams.size(), -1);
     for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t)
@@ -544,11 +546,15 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
             bool compiled = table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k);
             std::string note = codegen::effect_note(plan, op);
             if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
-            if (op.kind == ir::OpKind::TrendAggregate && op.trend) {
+            if (op.kind == ir::OpKind::Window && table->ops[s].size() > k && table->ops[s][k].fold)
+                note = codegen::fold_note();
+            if (op.kind == ir::OpKind::TrendAggregate && op.trend && table->ops[s][k].trend) {
+                // No step predicates: the whole per-event GRETA update is a kernel.
+                note = codegen::trend_note(op);
+            } else if (op.kind == ir::OpKind::TrendAggregate && op.trend) {
                 // Compiled when it has step predicates and every one runs as a kernel: what
                 // remains is the GRETA arithmetic, runtime code like an aggregate's
-                // accumulators. A trend without predicates runs no generated code at all, so
-                // it counts as interpreted.
+                // accumulators.
                 const auto& steps = table->ops[s][k].steps;
                 bool any = false, all = true;
                 for (size_t i = 0; i < op.trend->nfa.steps.size(); ++i) {
@@ -557,7 +563,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
                     if (i >= steps.size() || !steps[i]) all = false;
                 }
                 compiled = any && all;
-                if (compiled || !any) note = codegen::trend_note(op);
+                if (compiled) note = codegen::trend_note(op);
             }
             out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k), compiled, std::move(note)});
         }

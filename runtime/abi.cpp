@@ -1,5 +1,6 @@
 #include "runtime/abi.hpp"
 
+#include "runtime/aggregate.hpp"
 #include "runtime/eval.hpp"
 #include "runtime/value_ops.hpp"
 
@@ -93,6 +94,15 @@ void vp_store_global(int32_t index, void* ctx, const Value* v) noexcept {
     if (index >= 0 && static_cast<size_t>(index) < g.size()) g[static_cast<size_t>(index)] = *v;
 }
 
+void vp_fold_distinct(void* set, const Value* v) noexcept {
+    if (!set || !v->present()) return;
+    try {
+        static_cast<varpulis::runtime::DistinctSet*>(set)->insert(varpulis::runtime::DistinctKey{*v});
+    } catch (...) {
+        // Allocation failure: the value goes uncounted (no exception may unwind through a JIT frame).
+    }
+}
+
 int32_t vp_for_item(void* ctx, const Value* it, uint64_t i, Value* out) noexcept {
     using varpulis::runtime::ValueKind;
     try {
@@ -132,6 +142,7 @@ const AbiSymbol* abi_symbols(size_t& count) {
         {"vp_op_emit", reinterpret_cast<const void*>(&vp_op_emit)},
         {"vp_store_global", reinterpret_cast<const void*>(&vp_store_global)},
         {"vp_for_item", reinterpret_cast<const void*>(&vp_for_item)},
+        {"vp_fold_distinct", reinterpret_cast<const void*>(&vp_fold_distinct)},
     };
     count = sizeof kSymbols / sizeof kSymbols[0];
     return kSymbols;

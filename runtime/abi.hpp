@@ -21,6 +21,11 @@
 //   Effect      int32_t effect(const Value* slots, void* ctx)          .print/.to/.distinct/
 //               .process: expressions (and a called function's body) in generated code, the
 //               effect through the vp_op_* helpers (OpRun); 1 = the row goes on
+//   Fold        void    fold(const Value* rows, uint64_t n, uint64_t width, CallAcc* accs,
+//               void* const* sets, void* ctx)   a kept-rows window's aggregate (FoldKernel below)
+//   Trend       int32_t trend(const Value* slots, int32_t schema, uint64_t* state)  a
+//               predicate-free trend's GRETA update (TrendKernel below; state layout there)
+// (changing any of these layouts bumps jit/jit_module_abi.hpp kJitModuleAbi)
 // and one fused kernel per stream whose operators are all compiled filters and projections:
 //   Chain       int32_t chain(const Value* in, Value* out, void* ctx)  1 = a row comes out; it
 //               is in `out` (the last projection's schema), or is `in` when nothing projects
@@ -188,6 +193,37 @@ using JoinKernel = int32_t (*)(const Row* in, Value* out, int64_t* ts, JoinRun* 
 /// generated code and return 1.
 using EffectKernel = int32_t (*)(const Value* slots, void* ctx);
 
+/// Fold kernels, one per window that keeps its rows and feeds an `.aggregate`
+/// (codegen::compiles_fold: sliding and sliding count windows, count_distinct, ...):
+///   void fold(const Value* rows, uint64_t n, uint64_t width, CallAcc* accs, void* const* sets, void* ctx)
+/// runs over a closed window's `n` rows (n >= 1), kept by the runtime side by side (`width`
+/// Values each, arrival order), and computes every aggregate call's argument per row and
+/// feeds it to accs[c] (runtime/window_state.hpp CallAcc, reset by the caller): the numeric
+/// functions with acc_add's arithmetic row by row in arrival order (so results equal
+/// run_aggregate's bit for bit), First from row 0 and Last from row n-1 into `v`,
+/// count_distinct through vp_fold_distinct(sets[c], &arg), count() not at all (the caller
+/// knows n). `ctx` is a KernelContext whose `eval` has no row (the arguments call no
+/// interpreter).
+struct CallAcc;
+using FoldKernel = void (*)(const Value* rows, uint64_t n, uint64_t width, CallAcc* accs, void* const* sets, void* ctx);
+
+/// Trend kernels, one per trend aggregate without step predicates (codegen::compiles_trend,
+/// SEMANTICS §11.3): GRETA's per-event update of the event's partition's open window,
+///   int32_t trend(const Value* slots, int32_t schema, uint64_t* state)
+/// for an event of schema `schema` (a step type) with fields `slots`. `state` is the
+/// window's TrendAggregator state in records of 1 + 4 * items u64 words: record s (< steps)
+/// the totals of step s's vertices, record `steps` the result (the sum over end vertices).
+/// A record: word 0 the number of (partial) trends; per item i, from word 1 + 4i: its event or
+/// contribution count n, its sum (f64 bits), its min/max (f64 bits), whether it has one (0/1).
+/// Per step of type `schema` the kernel makes the event's vertex record (a start step counts
+/// 1, then the totals of the steps a predecessor may be at, then the event's own field for
+/// the items whose alias the step binds), drops it when it counts no trend, and adds the
+/// vertices to their step's totals and, at an end step, to the result: TrendAggregator's
+/// process() with every count in 64 bits. Returns 1 when a vertex was made at an end step (the
+/// runtime stamps the result's time), 0 otherwise, -1 with nothing written when a count would
+/// pass 2^64 - 1 (the runtime redoes the event with its arbitrary-precision counts).
+using TrendKernel = int32_t (*)(const Value* slots, int32_t schema, uint64_t* state);
+
 using FilterKernel = int32_t (*)(const Value* slots, void* ctx);
 using ProjectKernel = void (*)(const Value* in, Value* out, void* ctx);
 using ChainKernel = int32_t (*)(const Value* in, Value* out, void* ctx);
@@ -265,6 +301,10 @@ int32_t vp_op_print(void* ctx, const varpulis::runtime::Value* values, uint32_t 
 int32_t vp_op_send(void* ctx) noexcept;
 int32_t vp_op_distinct(void* ctx, const varpulis::runtime::Value* key) noexcept;
 int32_t vp_op_emit(void* ctx, uint32_t index, const varpulis::runtime::Value* values) noexcept;
+
+/// Fold kernels' count_distinct: adds *v to the distinct set `set` (a runtime::DistinctSet)
+/// unless it is absent, as run_aggregate does.
+void vp_fold_distinct(void* set, const varpulis::runtime::Value* v) noexcept;
 
 /// Compiled function bodies: global `index` := *v (no effect when out of range).
 void vp_store_global(int32_t index, void* ctx, const varpulis::runtime::Value* v) noexcept;

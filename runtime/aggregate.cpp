@@ -14,14 +14,6 @@ namespace {
 using frontend::AggregateFn;
 using frontend::BinaryOp;
 
-struct DistinctKey {
-    Value v;
-    bool operator==(const DistinctKey& o) const { return values_equal(v, o.v); }
-};
-struct DistinctHash {
-    size_t operator()(const DistinctKey& k) const { return static_cast<size_t>(hash_value(k.v)); }
-};
-
 /// `args`: when compiled code computed the call arguments, row i's argument of this call is
 /// args[i * stride]; otherwise the interpreter evaluates it on demand. The numeric functions
 /// share acc_add()/acc_result() with the incremental path (runtime/window_state.hpp).
@@ -126,6 +118,62 @@ Value combine_aggregate(const ir::Expr& e, const Value* results) {
         case BinaryOp::Div: return Value::floating(y == 0.0 ? NAN : x / y);
         default: return Value::null();
     }
+}
+
+bool fold_aggregate(const ir::Operator& op, const Value* rows, size_t count, size_t width, int64_t last_ts,
+                    const AggregateKernel& kernel, EvalContext& ctx, Arena& scratch, const StrObj* result_type,
+                    std::vector<Row>& out) {
+    std::string key;
+    if (op.partition_slot >= 0) {
+        const size_t ps = static_cast<size_t>(op.partition_slot);
+        std::string ka, kb;
+        for (size_t i = 1; i < count; ++i)
+            if (!same_group_key(rows[ps], rows[i * width + ps], ka, kb)) return false;
+        append_partition_key(key, rows[ps]);
+    }
+    const size_t ncalls = op.calls.size();
+    auto* accs = scratch.allocate_array<CallAcc>(ncalls + 1);
+    auto* sets = scratch.allocate_array<void*>(ncalls + 1);
+    // Only count_distinct calls have a set; one window rarely has more than one of them.
+    DistinctSet one_set;
+    std::vector<DistinctSet> more_sets;
+    size_t distinct = 0;
+    for (const auto& call : op.calls) distinct += call.fn == AggregateFn::CountDistinct ? 1 : 0;
+    if (distinct > 1) more_sets.resize(distinct);
+    size_t next_set = 0;
+    for (size_t c = 0; c < ncalls; ++c) {
+        const ir::AggregateCall& call = op.calls[c];
+        double k = 0;
+        if (call.fn == AggregateFn::Ema) {
+            // codegen::compiles_fold: the period is absent or a constant, so no row is needed.
+            Value p = call.period ? eval(*call.period, ctx) : Value::absent();
+            k = ema_factor(&p);
+        }
+        acc_reset(call.fn, accs[c], k);
+        sets[c] = nullptr;
+        if (call.fn == AggregateFn::CountDistinct) sets[c] = distinct > 1 ? &more_sets[next_set++] : &one_set;
+    }
+    KernelContext kc{&ctx, kernel.nodes, kernel.consts};
+    kernel.fold(rows, count, width, accs, sets, &kc);
+
+    const size_t out_width = ctx.rt->plan->schemas[static_cast<size_t>(op.out)].fields.size();
+    Value* results = scratch.allocate_array<Value>(ncalls + 1);
+    for (size_t c = 0; c < ncalls; ++c) {
+        switch (op.calls[c].fn) {
+            case AggregateFn::Count: results[c] = Value::integer(static_cast<int64_t>(count)); break;
+            case AggregateFn::CountDistinct:
+                results[c] = Value::integer(static_cast<int64_t>(static_cast<DistinctSet*>(sets[c])->size()));
+                break;
+            default: results[c] = acc_result(op.calls[c].fn, accs[c]); break;
+        }
+    }
+    Value* slots = scratch.allocate_array<Value>(out_width + 1);
+    size_t k = 0;
+    if (op.partition_slot >= 0) slots[k++] = Value::string(ctx.rt->interner->intern(key));
+    for (const auto& item : op.aggregates) slots[k++] = combine_aggregate(*item.combine, results);
+    for (; k < out_width; ++k) slots[k] = Value::absent();
+    out.push_back(Row{slots, op.out, last_ts, result_type, nullptr, 0});
+    return true;
 }
 
 void run_aggregate(const ir::Operator& op, const Row* rows, size_t count, EvalContext& ctx, Arena& scratch,

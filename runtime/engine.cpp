@@ -342,9 +342,11 @@ struct Engine::Impl {
             for (size_t k = 0; k < streams[s].ops.size(); ++k) {
                 const OpKernels* ok = kernels && s < kernels->ops.size() && k < kernels->ops[s].size() ? &kernels->ops[s][k] : nullptr;
                 if (auto& j = streams[s].ops[k].join) j->set_kernels(ok ? &ok->joins : nullptr);
-                if (auto& t = streams[s].ops[k].trend)
+                if (auto& t = streams[s].ops[k].trend) {
                     t->set_step_kernels(ok && !ok->steps.empty() ? &ok->steps : nullptr, kernels ? kernels->nodes.data() : nullptr,
                                         kernel_consts.data());
+                    t->set_trend_kernel(ok ? ok->trend : nullptr);
+                }
                 if (auto& m = streams[s].ops[k].matcher) {
                     const std::vector<FilterKernel>* steps = nullptr;
                     if (kernels && s < kernels->ops.size() && k < kernels->ops[s].size() && !kernels->ops[s][k].steps.empty())
@@ -832,6 +834,42 @@ struct Engine::Impl {
     }
 
     /// Runs operators [first, end) of a stream on `batch`, then forwards what survives.
+    /// Where a window folded by generated code (OpKernels::fold) puts the Aggregate's results.
+    struct FoldSink {
+        Impl* self;
+        const ir::Operator* aggregate;
+        AggregateKernel kernel;
+        std::vector<Row>* out;
+
+        static bool take(void* p, const WindowOperator::View& rows) {
+            auto* s = static_cast<FoldSink*>(p);
+            EvalContext c = s->self->context(nullptr);
+            return fold_aggregate(*s->aggregate, rows.slots, rows.count, rows.width, rows.last_ts, s->kernel, c,
+                                  s->self->scratch, s->self->aggregation_type, *s->out);
+        }
+    };
+
+    /// `batch` into window operator k of `st`, whose closed windows the fold kernel aggregates
+    /// where the window keeps them (codegen::compiles_fold): the Aggregate at k + 1 is
+    /// computed here, and its results go on from k + 2. A window that mixes aggregate keys
+    /// is copied out and runs through the Aggregate operator instead (same results).
+    void fold_windows(StreamState& st, size_t k, OpState& os, FoldKernel fold, const std::vector<Row>& batch,
+                      int depth) {
+        const OpKernels* ak = kernel_for(st, k + 1);
+        FoldSink sink{this, &st.plan->ops[k + 1],
+                      {ak ? ak->project : nullptr, kernels->nodes.data(), kernel_consts.data(), fold}, nullptr};
+        for (const Row& r : batch) {
+            std::vector<Row> closed = take_batch();
+            std::vector<Row> folded = take_batch();
+            sink.out = &folded;
+            os.window->push_view(r, &FoldSink::take, &sink, scratch, closed);
+            if (!closed.empty()) run_ops(st, k + 1, std::move(closed), depth);
+            else give_batch(std::move(closed));
+            if (!folded.empty()) run_ops(st, k + 2, std::move(folded), depth);
+            else give_batch(std::move(folded));
+        }
+    }
+
     void run_ops(StreamState& st, size_t first, std::vector<Row> batch, int depth) {
         const ir::StreamPlan& sp = *st.plan;
         bool emitted_any = false;
@@ -893,6 +931,11 @@ struct Engine::Impl {
                             closed.assign(os.fused_out.begin(), os.fused_out.end());
                             run_ops(st, k + 2, std::move(closed), depth);
                         }
+                        batch.clear();
+                        continue;
+                    }
+                    if (kern && kern->fold) {
+                        fold_windows(st, k, os, kern->fold, batch, depth);
                         batch.clear();
                         continue;
                     }

@@ -28,6 +28,12 @@ struct OpKernels {
     EffectKernel effect = nullptr;
     /// Join operators: the kernel of source i (runtime/abi.hpp JoinKernel), every source or none.
     std::vector<JoinKernel> joins;
+    /// Window operators that keep their rows and feed an Aggregate: the calls folded over a
+    /// closed window's rows (runtime/abi.hpp FoldKernel).
+    FoldKernel fold = nullptr;
+    /// Trend aggregates without step predicates: GRETA's per-event update (runtime/abi.hpp
+    /// TrendKernel).
+    TrendKernel trend = nullptr;
 };
 
 /// Immutable once built; shared between the engine and whoever compiled it.
@@ -56,7 +62,7 @@ struct KernelTable {
     const OpKernels* find(size_t stream, size_t op) const {
         if (stream >= ops.size() || op >= ops[stream].size()) return nullptr;
         const OpKernels& k = ops[stream][op];
-        return k.filter || k.project || k.effect || !k.joins.empty() ? &k : nullptr;
+        return k.filter || k.project || k.effect || k.fold || k.trend || !k.joins.empty() ? &k : nullptr;
     }
     /// The fused kernel of stream `stream`, or nullptr.
     ChainKernel chain(size_t stream) const {

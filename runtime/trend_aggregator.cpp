@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <new>
@@ -164,6 +165,13 @@ struct TrendAggregator::Impl {
         std::vector<std::vector<Vertex>> verts;  // per step (kept steps only)
         Val result;                              // sum over end vertices
         int64_t last_end_ts = 0;
+        /// With a trend kernel attached (open windows only): totals and result in the
+        /// kernel's records (runtime/abi.hpp TrendKernel) instead of `totals` and `result`.
+        std::vector<uint64_t> flat;
+        bool flat_on = false;
+        /// A window closed while in records: its (final) totals are still there, read only by
+        /// checkpoints; the next window starts afresh.
+        bool flat_totals = false;
     };
 
     Runtime& rt_;
@@ -191,6 +199,9 @@ struct TrendAggregator::Impl {
     std::vector<FilterKernel> step_kernels_;
     const ir::Expr* const* kernel_nodes_ = nullptr;
     const Value* kernel_consts_ = nullptr;
+
+    TrendKernel trend_kernel_ = nullptr;
+    size_t record_ = 1;   // words per kernel record: 1 + 4 * items
 
     // eval buffers
     std::vector<Row> alias_rows_;
@@ -264,6 +275,7 @@ struct TrendAggregator::Impl {
         alias_bufs_.resize(na);
         tmp_.resize(n);
         tmp_valid_.assign(n, 0);
+        record_ = 1 + 4 * items_.size();
         if (!partitioned_) parts_.emplace_back();
     }
 
@@ -402,6 +414,77 @@ struct TrendAggregator::Impl {
         }
     }
 
+    // ------------------------------------------------------------ kernel records
+
+    static bool small(const BigCount& c) {
+        for (uint64_t h : c.hi)
+            if (h) return false;
+        return true;
+    }
+    bool small(const Val& v) const {
+        if (!small(v.cnt)) return false;
+        for (const Acc& a : v.acc)
+            if (!small(a.n)) return false;
+        return true;
+    }
+    void put(uint64_t* rec, const Val& v) const {
+        rec[0] = v.cnt.lo;
+        for (size_t i = 0; i < items_.size(); ++i) {
+            const Acc a = i < v.acc.size() ? v.acc[i] : Acc{};
+            uint64_t* at = rec + 1 + 4 * i;
+            at[0] = a.n.lo;
+            std::memcpy(&at[1], &a.sum, 8);
+            std::memcpy(&at[2], &a.ext, 8);
+            at[3] = a.has ? 1 : 0;
+        }
+    }
+    void get(const uint64_t* rec, Val& v) const {
+        v.reset(items_.size());
+        v.cnt.lo = rec[0];
+        for (size_t i = 0; i < items_.size(); ++i) {
+            const uint64_t* at = rec + 1 + 4 * i;
+            Acc& a = v.acc[i];
+            a.n.lo = at[0];
+            std::memcpy(&a.sum, &at[1], 8);
+            std::memcpy(&a.ext, &at[2], 8);
+            a.has = at[3] != 0;
+        }
+    }
+
+    /// An open window's counts into the kernel's records; stays as it is when a count needs
+    /// more than 64 bits (the kernel could not add to it).
+    void to_flat(Part& p) {
+        if (!p.open || p.flat_on || p.totals.size() != steps_.size() || !small(p.result)) return;
+        for (const Val& v : p.totals)
+            if (!small(v)) return;
+        p.flat.assign((steps_.size() + 1) * record_, 0);
+        for (size_t s = 0; s < steps_.size(); ++s) put(p.flat.data() + s * record_, p.totals[s]);
+        put(p.flat.data() + steps_.size() * record_, p.result);
+        p.flat_on = true;
+    }
+    void from_flat(Part& p) {
+        if (!p.flat_on && !p.flat_totals) return;
+        for (size_t s = 0; s < steps_.size(); ++s) get(p.flat.data() + s * record_, p.totals[s]);
+        if (p.flat_on) get(p.flat.data() + steps_.size() * record_, p.result);
+        p.flat_on = p.flat_totals = false;
+    }
+    /// Step s's totals (s == steps: the result) as a Val, wherever they are kept.
+    Val val_of(const Part& p, size_t s) const {
+        const bool flat = s < steps_.size() ? p.flat_on || p.flat_totals : p.flat_on;
+        if (!flat) return s < p.totals.size() ? p.totals[s] : p.result;
+        Val v;
+        get(p.flat.data() + s * record_, v);
+        return v;
+    }
+
+    void set_trend_kernel(TrendKernel k) {
+        if (!k)
+            for (auto& p : parts_) from_flat(p);
+        trend_kernel_ = k;
+        if (k)
+            for (auto& p : parts_) to_flat(p);
+    }
+
     // ------------------------------------------------------------ windows
 
     Part* find_part(const Row& row, bool create) {
@@ -434,6 +517,11 @@ struct TrendAggregator::Impl {
         for (auto& v : p.verts) v.clear();
         p.result.reset(items_.size());
         p.last_end_ts = row.ts;
+        p.flat_on = p.flat_totals = false;
+        if (trend_kernel_) {
+            p.flat.assign((n + 1) * record_, 0);
+            p.flat_on = true;
+        }
     }
 
     Value int_item(const BigCount& c) {
@@ -443,6 +531,12 @@ struct TrendAggregator::Impl {
     }
 
     void close_window(Part& p, std::vector<Row>& out, Arena& scratch) {
+        if (p.flat_on) {
+            // Only the result is read from here on: the totals stay in the records.
+            get(p.flat.data() + steps_.size() * record_, p.result);
+            p.flat_on = false;
+            p.flat_totals = true;
+        }
         p.open = false;
         bool any = !p.result.cnt.zero();
         if (any && out_schema_ >= 0) {
@@ -481,6 +575,14 @@ struct TrendAggregator::Impl {
     }
 
     void process(Part& p, const Row& row) {
+        if (p.flat_on) {
+            const int32_t r = trend_kernel_(row.slots, row.schema, p.flat.data());
+            if (r >= 0) {
+                if (r == 1) p.last_end_ts = row.ts;
+                return;
+            }
+            from_flat(p);   // a count passes 64 bits: this window goes on in BigCounts
+        }
         size_t n = steps_.size();
         size_t ni = items_.size();
         bool any_vertex = false;
@@ -606,7 +708,7 @@ struct TrendAggregator::Impl {
             w.u64(p.open_seq);
             w.value(p.key);
             w.count(p.totals.size());
-            for (const Val& v : p.totals) save_val(w, v);
+            for (size_t s = 0; s < p.totals.size(); ++s) save_val(w, val_of(p, s));
             w.count(p.verts.size());
             for (const auto& vs : p.verts) {
                 w.count(vs.size());
@@ -615,7 +717,7 @@ struct TrendAggregator::Impl {
                     save_val(w, x.val);
                 }
             }
-            save_val(w, p.result);
+            save_val(w, val_of(p, steps_.size()));
             w.i64(p.last_end_ts);
         }
     }
@@ -669,6 +771,8 @@ struct TrendAggregator::Impl {
                     if (v.acc.size() != ni) return r.fail("trend totals with a wrong item count");
             }
         }
+        if (trend_kernel_)
+            for (auto& p : parts_) to_flat(p);
         return true;
     }
 
@@ -698,6 +802,8 @@ void TrendAggregator::set_step_kernels(const std::vector<FilterKernel>* steps, c
     impl_->kernel_nodes_ = nodes;
     impl_->kernel_consts_ = consts;
 }
+
+void TrendAggregator::set_trend_kernel(TrendKernel kernel) { impl_->set_trend_kernel(kernel); }
 
 uint64_t TrendAggregator::overflows() const { return impl_->overflows_; }
 

@@ -49,6 +49,11 @@ public:
     /// its use (the engine's installed table); null detaches.
     void set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes, const Value* consts);
 
+    /// The compiled per-event update (runtime/abi.hpp TrendKernel; null detaches). While one is
+    /// attached, open windows keep their counts in its flat layout; attaching and detaching
+    /// convert them, so a swap carries every open window over.
+    void set_trend_kernel(TrendKernel kernel);
+
     /// Item results that did not fit in i64 and were reported as floats (§11.3).
     uint64_t overflows() const;
 

@@ -44,7 +44,8 @@ void WindowOperator::copy_out(const Buffer& rows, Arena& scratch, std::vector<Ro
     }
 }
 
-void WindowOperator::push(const Row& row, Arena& scratch, std::vector<Row>& out) {
+template <class Close>
+void WindowOperator::push_with(const Row& row, Close&& close) {
     State& st = state_for(row);
     const int64_t t = row.ts;
     Buffer& b = st.rows;
@@ -54,7 +55,7 @@ void WindowOperator::push(const Row& row, Arena& scratch, std::vector<Row>& out)
                 st.start = t;
                 st.started = true;
             } else if (t >= st.start + window_.size) {
-                copy_out(b, scratch, out);
+                close(b);
                 b.clear();
                 st.start = t;
             }
@@ -64,7 +65,7 @@ void WindowOperator::push(const Row& row, Arena& scratch, std::vector<Row>& out)
             b.push(row, width_);
             while (!b.empty() && b.front_ts() < t - window_.size) b.pop_front(width_);
             if (!st.emitted || t >= st.last_emit + window_.slide) {
-                copy_out(b, scratch, out);
+                close(b);
                 st.emitted = true;
                 st.last_emit = t;
             }
@@ -72,7 +73,7 @@ void WindowOperator::push(const Row& row, Arena& scratch, std::vector<Row>& out)
         case WindowKind::Count:
             b.push(row, width_);
             if (static_cast<int64_t>(b.size()) >= window_.size) {
-                copy_out(b, scratch, out);
+                close(b);
                 b.clear();
             }
             break;
@@ -81,19 +82,30 @@ void WindowOperator::push(const Row& row, Arena& scratch, std::vector<Row>& out)
             ++st.since_emit;
             if (static_cast<int64_t>(b.size()) > window_.size) b.pop_front(width_);
             if (static_cast<int64_t>(b.size()) >= window_.size && st.since_emit >= window_.slide) {
-                copy_out(b, scratch, out);
+                close(b);
                 st.since_emit = 0;
             }
             break;
         case WindowKind::Session:
             if (!b.empty() && t - st.last_ts > window_.size) {
-                copy_out(b, scratch, out);
+                close(b);
                 b.clear();
             }
             b.push(row, width_);
             st.last_ts = t;
             break;
     }
+}
+
+void WindowOperator::push(const Row& row, Arena& scratch, std::vector<Row>& out) {
+    push_with(row, [&](const Buffer& b) { copy_out(b, scratch, out); });
+}
+
+void WindowOperator::push_view(const Row& row, CloseSink sink, void* self, Arena& scratch, std::vector<Row>& out) {
+    push_with(row, [&](const Buffer& b) {
+        const View v{b.values.data() + b.head * width_, b.size(), width_, b.metas.back().ts};
+        if (!sink(self, v)) copy_out(b, scratch, out);
+    });
 }
 
 void WindowOperator::finish(Arena& scratch, std::vector<std::vector<Row>>& batches) {

@@ -23,6 +23,23 @@ public:
     /// is reset) to `out`.
     void push(const Row& row, Arena& scratch, std::vector<Row>& out);
 
+    /// A closed window's rows where the window keeps them: `count` rows (at least one) of
+    /// `width` Values side by side in arrival order, the last one at `last_ts`. Valid only
+    /// during the CloseSink call.
+    struct View {
+        const Value* slots;
+        size_t count;
+        size_t width;
+        int64_t last_ts;
+    };
+    /// Takes a closed window in place; false: it could not, so the window copies it out.
+    using CloseSink = bool (*)(void* self, const View& rows);
+
+    /// push() that first offers a window it closes to `sink` (runtime code folding the rows
+    /// with a generated kernel, runtime/abi.hpp FoldKernel) and copies it out to `out` only
+    /// when the sink declines: no per-row copy for the windows folded in place.
+    void push_view(const Row& row, CloseSink sink, void* self, Arena& scratch, std::vector<Row>& out);
+
     /// End of input: session windows hand over their open sessions, one batch per partition in
     /// order of first appearance; other kinds keep theirs (SEMANTICS §6.1–§6.6).
     void finish(Arena& scratch, std::vector<std::vector<Row>>& batches);
@@ -70,6 +87,9 @@ private:
     };
 
     State& state_for(const Row& row);
+    /// push()'s window logic; `close(buffer)` hands over a window that closes.
+    template <class Close>
+    void push_with(const Row& row, Close&& close);
     void save_state(CheckpointWriter& w, const State& st) const;
     bool load_state(CheckpointReader& r, State& st);
     void copy_out(const Buffer& rows, Arena& scratch, std::vector<Row>& out) const;

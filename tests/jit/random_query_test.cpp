@@ -81,7 +81,7 @@ TEST(RandomQueryTest, InterpreterAndJitAgreeOnRandomQueries) {
     ASSERT_TRUE(o2.ok()) << "JIT set-up failed: " << error;
     const rq::GenOptions options = rq::default_options();
 
-    size_t rejected = 0, with_output = 0, mismatches = 0, with_kernels = 0;
+    size_t rejected = 0, with_output = 0, mismatches = 0, with_kernels = 0, with_folds = 0, with_trends = 0;
     auto started = std::chrono::steady_clock::now();
     for (uint64_t i = 0; i < cases; ++i) {
         // Most cases at O0 (compiles several times faster); every fourth at O2 so the optimiser
@@ -93,6 +93,8 @@ TEST(RandomQueryTest, InterpreterAndJitAgreeOnRandomQueries) {
             case rq::Verdict::Agree:
                 with_output += out.outputs > 0;
                 with_kernels += out.compiled_ops > 0;
+                with_folds += out.folds > 0 && out.outputs > 0;
+                with_trends += out.trends > 0 && out.outputs > 0;
                 break;
             case rq::Verdict::Mismatch: {
                 ++mismatches;
@@ -111,13 +113,16 @@ TEST(RandomQueryTest, InterpreterAndJitAgreeOnRandomQueries) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf(
         "random queries: %llu cases from seed %llu, %zu with output, %zu with compiled operators, "
-        "%zu mismatches, %zu rejected, %.1f s\n",
+        "%zu with folded windows, %zu with trend kernels, %zu mismatches, %zu rejected, %.1f s\n",
         static_cast<unsigned long long>(cases), static_cast<unsigned long long>(seed), with_output, with_kernels,
-        mismatches, rejected, seconds);
+        with_folds, with_trends, mismatches, rejected, seconds);
     EXPECT_EQ(mismatches, 0u) << "interpreter/JIT mismatches (reports above)";
     EXPECT_EQ(rejected, 0u) << "generated cases that do not compile or read";
     EXPECT_GT(with_output * 2, static_cast<size_t>(cases)) << "most cases should produce output";
     EXPECT_GT(with_kernels * 2, static_cast<size_t>(cases)) << "most cases should run compiled operators";
+    // Windows that keep their rows and predicate-free trends must be exercised compiled too.
+    EXPECT_GT(with_folds * 50, static_cast<size_t>(cases)) << "too few cases fold windows with output";
+    EXPECT_GT(with_trends * 100, static_cast<size_t>(cases)) << "too few cases run trend kernels with output";
 }
 
 }  // namespace

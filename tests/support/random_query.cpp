@@ -439,14 +439,47 @@ private:
             }
             s.ops.push_back(std::move(no));
         }
-        if (r_.chance(25)) s.ops.push_back({"partition_by", {}, "k", ""});
+        const bool partitioned = r_.chance(25);
+        if (partitioned) s.ops.push_back({"partition_by", {}, "k", ""});
         scope = aliases;
-        match_tail(s, scope);
+        std::vector<std::string> names;
+        for (const Step& st : s.steps)
+            if (!st.alias.empty()) names.push_back(st.alias);
+        match_tail(s, scope, names, partitioned);
     }
 
-    /// After a pattern: an optional filter over the match, then the emit.
-    void match_tail(Stream& s, Scope& scope) {
-        if (r_.chance(35)) s.ops.push_back({"where", {{"", expr('b', 2, scope, false)}}, "", ""});
+    /// `.trend_aggregate(...)` over a pattern's aliases (SEMANTICS §11.3): one to three of
+    /// count_trends, count_events(alias) and the *_trends of an alias's field; the scope
+    /// becomes the items (and the partition field).
+    void trend_tail(Stream& s, Scope& scope, const std::vector<std::string>& aliases, bool partitioned) {
+        Op t;
+        t.name = "trend_aggregate";
+        Scope next;
+        if (partitioned) next.push_back({"k", 'n'});
+        const size_t n = 1 + r_.below(3);
+        for (size_t i = 0; i < n; ++i) {
+            Item it;
+            it.name = "t" + std::to_string(i);
+            const std::string alias = aliases.empty() ? std::string() : r_.pick(aliases);
+            switch (alias.empty() ? 0 : r_.below(4)) {
+                case 0: it.expr = Expr{Expr::Kind::Call, "count_trends", {}}; break;
+                case 1: it.expr = Expr{Expr::Kind::Call, "count_events", {leaf(alias)}}; break;
+                default:
+                    it.expr = Expr{Expr::Kind::Call, r_.pick({"sum_trends", "avg_trends", "min_trends", "max_trends"}),
+                                   {leaf(alias + "." + r_.pick({"i", "f", "k", "f", "s"}))}};
+            }
+            next.push_back({it.name, 'n'});
+            t.items.push_back(std::move(it));
+        }
+        s.ops.push_back(std::move(t));
+        scope = next;
+    }
+
+    /// After a pattern: an optional trend aggregate, or a filter over the match; then the emit.
+    void match_tail(Stream& s, Scope& scope, const std::vector<std::string>& aliases = {}, bool partitioned = false) {
+        if (o_.trends && r_.chance(30)) {
+            trend_tail(s, scope, aliases, partitioned);
+        } else if (r_.chance(35)) s.ops.push_back({"where", {{"", expr('b', 2, scope, false)}}, "", ""});
         if (r_.chance(92)) {
             Op emit;
             emit.name = "emit";
@@ -490,9 +523,14 @@ private:
         }
         if (r_.chance(30)) pat.partition = "k";
         s.from = pat.name;
+        std::vector<std::string> names;
+        for (const Step& st : pat.steps)
+            if (!st.alias.empty()) names.push_back(st.alias);
+        const bool seq = pat.form == "SEQ", partitioned = !pat.partition.empty();
         p.patterns.push_back(std::move(pat));
         scope = aliases;
-        match_tail(s, scope);
+        if (seq) match_tail(s, scope, names, partitioned);
+        else match_tail(s, scope);
     }
 
     void add_stream(Program& p, const std::string& name) {
@@ -849,7 +887,12 @@ Outcome Runner::run(const Case& c) {
         return o;
     }
     const auto& k = compiled->kernels;
-    for (const auto& op : compiled->operators) o.compiled_ops += op.compiled;
+    for (const auto& op : compiled->operators) {
+        o.compiled_ops += op.compiled;
+        const rt::OpKernels* ok = k->find(static_cast<size_t>(op.stream), static_cast<size_t>(op.op));
+        o.folds += ok && ok->fold ? 1 : 0;
+        o.trends += ok && ok->trend ? 1 : 0;
+    }
     const std::string interp = run_mode(plan, interner, events, nullptr, -1, -1);
     for (char ch : interp) o.outputs += ch == '\n';
     struct Mode {

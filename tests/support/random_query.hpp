@@ -120,6 +120,7 @@ struct GenOptions {
     bool windows = true;
     bool aggregates = true;
     bool sequences = true;
+    bool trends = true;          // `.trend_aggregate` after chains and SEQ patterns
     bool patterns = true;
     bool merges = true;
     bool joins = true;
@@ -154,6 +155,8 @@ struct Outcome {
     std::string detail;       // diagnostics, or which mode differs and the two outputs
     size_t outputs = 0;       // output lines of the interpreter run
     size_t compiled_ops = 0;  // operators the JIT compiled (the rest run interpreted)
+    size_t folds = 0;         // windows whose kept rows a fold kernel aggregates
+    size_t trends = 0;        // trend aggregates whose GRETA update is a trend kernel
 };
 
 /// Runs cases through runtime::Engine in four modes and compares the rendered outputs (JSON
