@@ -12,7 +12,7 @@
 
 namespace varpulis::jit {
 
-inline constexpr int kJitModuleAbi = 11;
+inline constexpr int kJitModuleAbi = 12;
 
 using JitModuleAbiFn = int (*)();
 using JitCreateFn = JitCompiler* (*)(const JitOptions*, const runtime::AbiSymbol*, size_t, std::string*);
