@@ -139,12 +139,15 @@ struct PatternMatcher::Impl {
         Ev& operator[](uint32_t id) const {
             return *reinterpret_cast<Ev*>(chunks[id >> kEvChunkShift].get() + static_cast<size_t>(id & (kEvChunk - 1)) * rec);
         }
-        uint32_t add() {
+        // Out of line: keeps store(), inlined into take() per event, small.
+        [[gnu::noinline]] void grow() {
+            chunks.emplace_back(new std::byte[static_cast<size_t>(kEvChunk) * rec]);
+            raw.push_back(reinterpret_cast<unsigned char*>(chunks.back().get()));
+        }
+        [[gnu::always_inline]] uint32_t add() {
             uint32_t id = count++;
-            if ((id >> kEvChunkShift) >= chunks.size()) {
-                chunks.emplace_back(new std::byte[static_cast<size_t>(kEvChunk) * rec]);
-                raw.push_back(reinterpret_cast<unsigned char*>(chunks.back().get()));
-            }
+            if ((id >> kEvChunkShift) >= chunks.size()) [[unlikely]]
+                grow();
             new (&(*this)[id]) Ev();
             return id;
         }
@@ -155,7 +158,7 @@ struct PatternMatcher::Impl {
 
     Value* ev_slots(uint32_t id) const { return reinterpret_cast<Value*>(reinterpret_cast<std::byte*>(&evs_[id]) + sizeof(Ev)); }
 
-    uint32_t store(const Row& r) {
+    [[gnu::always_inline]] uint32_t store(const Row& r) {
         uint32_t id;
         if (!free_evs_.empty()) {
             id = free_evs_.back();
@@ -394,6 +397,7 @@ struct PatternMatcher::Impl {
     bool partitioned_ = false;
     std::vector<int32_t> part_slot_;   // per schema: slot of the partition field, -1
     std::vector<char> step_type_;      // per schema: 1 if some step has that type
+    std::vector<char> start_type_;     // per schema: 1 if a step that can start a run has that type
 
     std::vector<Partition> parts_;
     std::unordered_map<std::string, uint32_t> part_index_;
@@ -468,6 +472,7 @@ struct PatternMatcher::Impl {
     EvalContext trans_eval_;
     KernelContext trans_ctx_{};
     uint64_t trans_calls_ = 0;
+    SeqTransArgs targs_{};
 
     // per-event state
     const Row* cur_row_ = nullptr;
@@ -612,6 +617,9 @@ struct PatternMatcher::Impl {
             for (size_t i = 0; i < ns; ++i) part_slot_[i] = plan_.schemas[i].slot_of(nfa_.partition_field);
         for (const auto& st : steps_)
             if (st.type_id >= 0 && static_cast<size_t>(st.type_id) < ns) step_type_[st.type_id] = 1;
+        start_type_.assign(ns, 0);
+        for (int32_t s = 0; s < n_start_; ++s)
+            if (steps_[s].type_id >= 0 && static_cast<size_t>(steps_[s].type_id) < ns) start_type_[steps_[s].type_id] = 1;
 
         indexed_ = form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillNextMatch;
         if (indexed_) setup_index(ns);
@@ -629,7 +637,7 @@ struct PatternMatcher::Impl {
 
     // ------------------------------------------------------------ helpers
 
-    uint32_t cur_ev() {
+    [[gnu::always_inline]] uint32_t cur_ev() {
         if (cur_ev_ == kNone) {
             cur_ev_ = store(*cur_row_);
             ref(cur_ev_);  // pinned until the end of on_event
@@ -689,8 +697,14 @@ struct PatternMatcher::Impl {
     /// SeqTransKernel): the step to enter, kSeqAgain or kSeqNone. pos -1: a new run.
     int32_t trans(int32_t pos, const Binding* b, uint32_t flags, int32_t via) {
         ++trans_calls_;
-        SeqTransArgs a{cur_row_->slots, b, evs_.raw.data(), &trans_ctx_, evs_.rec, cur_row_->schema, pos, via, flags};
-        return trans_(&a);
+        // The event's fields are set once per event (on_event); the store's chunk table may
+        // move when the event is stored, so it is read per call.
+        targs_.binds = b;
+        targs_.chunks = evs_.raw.data();
+        targs_.pos = pos;
+        targs_.via = via;
+        targs_.flags = flags;
+        return trans_(&targs_);
     }
     uint32_t run_flags(const Run& r) const {
         return (r.complete ? kSeqComplete : 0u) | (trailing_neg_ && r.complete ? kSeqPending : 0u);
@@ -1091,7 +1105,12 @@ struct PatternMatcher::Impl {
 
     /// The step a new run would enter on the current event (§9.2 step 4), or -1.
     int32_t start_step() {
-        if (trans_) return trans(-1, empty_binds_.data(), 0, -1);
+        if (trans_) {
+            // The kernel tests the types too; this only saves the call for the other types.
+            int32_t sch = cur_row_->schema;
+            if (sch < 0 || static_cast<size_t>(sch) >= start_type_.size() || !start_type_[static_cast<size_t>(sch)]) return -1;
+            return trans(-1, empty_binds_.data(), 0, -1);
+        }
         for (int32_t s = 0; s < n_start_; ++s) {
             // (the type test first: qualifies' own, without the call)
             if (cur_row_->schema == steps_[s].type_id && qualifies(s, empty_binds_.data(), false)) return s;
@@ -2617,10 +2636,14 @@ struct PatternMatcher::Impl {
         trans_ = form_ == ir::Nfa::Form::Sequence && strategy_ != Strategy::SkipTillAnyMatch ? k : nullptr;
         trans_eval_.rt = &rt_;
         trans_ctx_ = KernelContext{&trans_eval_, nodes, consts};
+        targs_.ctx = &trans_ctx_;
+        targs_.rec = evs_.rec;  // fixed once the matcher is built
     }
 
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
         cur_row_ = &row;
+        targs_.slots = row.slots;
+        targs_.schema = row.schema;
         cur_ev_ = kNone;
         now_ = row.ts;
         ++event_no_;
