@@ -260,11 +260,12 @@ void for_effect_exprs(const ir::Plan& plan, const ir::Operator& op, F&& f) {
 }
 
 /// Whether the matcher paths a sequence NFA uses are all ones a transition kernel decides
-/// (runtime/abi.hpp SeqTransKernel): the Sequence form under skip_till_next_match or
-/// strict_contiguity. And/Or forms and skip_till_any_match (plain or compact runs) keep their
-/// own decision code in the runtime.
+/// (runtime/abi.hpp SeqTransKernel): the Sequence and And forms under skip_till_next_match or
+/// strict_contiguity, and the Or form. skip_till_any_match sequences and conjunctions (plain
+/// or compact runs, branching) keep their own decision code in the runtime.
 bool seq_trans_shape_ok(const ir::Nfa& nfa) {
-    return nfa.form == ir::Nfa::Form::Sequence && nfa.strategy != ir::Strategy::SkipTillAnyMatch;
+    if (nfa.form == ir::Nfa::Form::Or) return true;  // stateless: one decision per event
+    return nfa.strategy != ir::Strategy::SkipTillAnyMatch;
 }
 
 /// Visits the expressions compiled for each compiled operator, in kernel order.
@@ -679,6 +680,27 @@ public:
         }
 
         b_.SetInsertPoint(trans);
+        if (nfa.form != ir::Nfa::Form::Sequence) {
+            // And/Or: `pos` holds the operands the run took; the first other one the event
+            // qualifies for (its whole predicate), in written order.
+            for (size_t k = 0; k < nfa.steps.size(); ++k) {
+                const ir::NfaStep& st = nfa.steps[k];
+                llvm::BasicBlock* open = block("operand");
+                llvm::BasicBlock* next = block("operand.next");
+                llvm::Value* taken = b_.CreateAnd(pos, b_.getInt32(k < 32 ? uint32_t{1} << k : 0u));
+                b_.CreateCondBr(b_.CreateICmpNE(taken, b_.getInt32(0)), next, open);
+                b_.SetInsertPoint(open);
+                llvm::BasicBlock* typed = block("operand.type");
+                b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, next);
+                b_.SetInsertPoint(typed);
+                test_conjuncts(conjuncts_of(st.predicate, -1), returns(static_cast<int32_t>(k)), next);
+                b_.SetInsertPoint(next);
+            }
+            b_.CreateBr(none);
+            seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+            string_ids_ = nullptr;
+            return;
+        }
         const auto shapes = ir::nfa_step_shapes(nfa);
         const auto n = static_cast<int32_t>(nfa.steps.size());
         llvm::Value* complete = flag(runtime::kSeqComplete);
@@ -2233,7 +2255,8 @@ std::string plan_key(const ir::Plan& plan) {
         for (const auto& op : sp.ops) {
             if (!compiles_seq_trans(plan, op)) continue;
             const ir::Nfa& nfa = *op.nfa;
-            key += "trans: " + std::to_string(static_cast<int>(nfa.strategy)) + ' ' + std::to_string(nfa.aliases.size());
+            key += "trans: " + std::to_string(static_cast<int>(nfa.form)) + ' ' + std::to_string(static_cast<int>(nfa.strategy)) +
+                   ' ' + std::to_string(nfa.aliases.size());
             for (const auto& st : nfa.steps)
                 key += " (" + std::to_string(st.type_id) + ' ' + std::to_string(static_cast<int>(st.quantifier)) + ' ' +
                        std::to_string(st.alias) + (st.own_alias_in_predicate ? " own" : "") + ')';

@@ -88,8 +88,8 @@ std::string trend_note(const ir::Operator& op);
 /// Whether sequence operator `op` gets a transition kernel (runtime/abi.hpp SeqTransKernel):
 ///   Trans        int32_t vp_s<stream>_o<op>_trans(const SeqTransArgs* args)
 /// the NFA's transition decisions and negation tests with every predicate inline, reading
-/// bound events in the matcher's store. Sequence form under skip_till_next_match or
-/// strict_contiguity, and only when no predicate needs the interpreter; the runs, the index,
+/// bound events in the matcher's store. Sequences and conjunctions under skip_till_next_match
+/// or strict_contiguity, and disjunctions, when no predicate needs the interpreter; the runs, the index,
 /// expiry, caps and match rows stay in runtime::PatternMatcher.
 bool compiles_seq_trans(const ir::Plan& plan, const ir::Operator& op);
 

@@ -193,7 +193,9 @@ using JoinKernel = int32_t (*)(const Row* in, Value* out, int64_t* ts, JoinRun* 
 /// (>= 0), kSeqAgain (another event for the run's Kleene step, cap not tested: the matcher
 /// counts it) or kSeqNone. With kSeqNegation in `flags` it tests negation `via` instead (type
 /// and predicate) on the run: 1 = the run dies, kSeqNone = it lives. Run storage, the index, expiry, caps and
-/// match rows stay runtime code.
+/// match rows stay runtime code. And/Or patterns (no positions): `pos` is the mask of the
+/// operands the run took (0: none, or an Or), and the kernel returns the first other operand
+/// the event qualifies for, or kSeqNone.
 ///
 /// Bound events are read where the matcher keeps them: event id `ev` is the record at
 /// chunks[ev >> kSeqEventChunkShift] + (ev & (2^shift - 1)) * rec, a SeqEvent header followed

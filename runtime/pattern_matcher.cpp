@@ -1153,9 +1153,7 @@ struct PatternMatcher::Impl {
             if (r.dead) continue;
             Binding* b = (P.binds.data() + (i * n_aliases_));
             bool took = false;
-            for (int32_t k = 0; k < n_steps_; ++k) {
-                if (r.taken & (1u << k)) continue;
-                if (!qualifies(k, b, false)) continue;
+            if (int32_t k = and_operand(r.taken, b); k >= 0) {
                 r.taken |= 1u << k;
                 bind(b, steps_[k].alias, cur_ev(), 1);
                 r.last_ts = now_;
@@ -1164,16 +1162,27 @@ struct PatternMatcher::Impl {
                     out.push_back(make_row(b, r.t0, r.last_ts, now_, scratch));
                     kill(P, r);
                 }
-                break;
             }
             if (!took && strict) kill(P, r);
         }
         compact(P);
     }
 
-    void start_and(Partition& P, std::vector<Row>& out, Arena& scratch) {
+    /// And/Or: the first operand not in `taken` that the current event qualifies for, or -1.
+    int32_t and_operand(uint32_t taken, const Binding* b) {
+        if (trans_) return trans(static_cast<int32_t>(taken), b, 0, -1);
         for (int32_t k = 0; k < n_steps_; ++k) {
-            if (!qualifies(k, empty_binds_.data(), false)) continue;
+            if (taken & (1u << k)) continue;
+            if (qualifies(k, b, false)) return k;
+        }
+        return -1;
+    }
+
+    void start_and(Partition& P, std::vector<Row>& out, Arena& scratch) {
+        // skip_till_any_match starts a run per qualifying operand: its own loop.
+        const bool any = strategy_ == Strategy::SkipTillAnyMatch;
+        for (int32_t k = any ? 0 : and_operand(0, empty_binds_.data()); k >= 0 && k < n_steps_; ++k) {
+            if (any && !qualifies(k, empty_binds_.data(), false)) continue;
             Run r;
             r.seq = next_seq_++;
             r.t0 = now_;
@@ -2095,13 +2104,11 @@ struct PatternMatcher::Impl {
     // ------------------------------------------------------------ Or
 
     void on_or(std::vector<Row>& out, Arena& scratch) {
-        for (int32_t k = 0; k < n_steps_; ++k) {
-            if (!qualifies(k, empty_binds_.data(), false)) continue;
-            tmp_binds_.assign(n_aliases_, Binding{});
-            if (steps_[k].alias >= 0) tmp_binds_[steps_[k].alias] = {cur_ev(), 1};
-            out.push_back(make_row(tmp_binds_.data(), now_, now_, now_, scratch));
-            return;
-        }
+        int32_t k = and_operand(0, empty_binds_.data());
+        if (k < 0) return;
+        tmp_binds_.assign(n_aliases_, Binding{});
+        if (steps_[k].alias >= 0) tmp_binds_[steps_[k].alias] = {cur_ev(), 1};
+        out.push_back(make_row(tmp_binds_.data(), now_, now_, now_, scratch));
     }
 
     // ------------------------------------------------------------ indexed mode (default strategy)
@@ -2632,8 +2639,8 @@ struct PatternMatcher::Impl {
     // ------------------------------------------------------------ per event
 
     void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts) {
-        // Only the Sequence paths of the default and strict strategies call it.
-        trans_ = form_ == ir::Nfa::Form::Sequence && strategy_ != Strategy::SkipTillAnyMatch ? k : nullptr;
+        // Called by the paths of the default and strict strategies, and by Or patterns.
+        trans_ = form_ == ir::Nfa::Form::Or || strategy_ != Strategy::SkipTillAnyMatch ? k : nullptr;
         trans_eval_.rt = &rt_;
         trans_ctx_ = KernelContext{&trans_eval_, nodes, consts};
         targs_.ctx = &trans_ctx_;

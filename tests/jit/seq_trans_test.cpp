@@ -2,7 +2,7 @@
 // sequences get a transition kernel, and a matcher deciding through it against one deciding
 // with its own tables, on seeded random input: same match rows in the same order, same live
 // runs and drop counts, and the kernel is actually called. Covers the default strategy
-// (indexed and scan paths), strict contiguity, Kleene +/* with own-alias predicates (`first`
+// (indexed and scan paths), strict contiguity, And/Or patterns, Kleene +/* with own-alias predicates (`first`
 // and `full`, the deferred step), optional and trailing `?` steps, negations between steps,
 // trailing and `.not`, within, partitions and string constants.
 
@@ -99,6 +99,13 @@ const char* const kQueries[] = {
     // a trailing negation (matches confirmed at the deadline)
     "pattern P = SEQ(A as a, B where id == a.id as b, NOT C where id == b.id) within 10ms partition by k\n"
     "stream M = P .emit(k: a.k, a: a.v, b: b.v)",
+    // conjunctions (operands in any order, reading each other), under both strategies, and a disjunction
+    "pattern P = A where v > 2 as a AND B where id == a.id as b AND C where v < b.v as c within 9ms partition by k\n"
+    "stream M = P .emit(a: a.v, b: b.v, c: c.v)",
+    "pattern P = A as a AND B where v >= a.v as b strategy strict_contiguity\n"
+    "stream M = P .not(C where id == a.id) .emit(a: a.v, b: b.v)",
+    "pattern P = A where v > 6 as a OR B where s == \"x\" as b OR C as c\n"
+    "stream M = P .emit(a: a.v, b: b.v, c: c.id)",
     // strict contiguity with a Kleene step
     "pattern P = SEQ(A as a, B+ where v >= a.v as b, C as c) strategy strict_contiguity\n"
     "stream M = P .emit(a: a.v, n: len(b), c: c.v)",
@@ -111,9 +118,11 @@ TEST(SeqTrans, CodegenGeneratesTransitionsForTheDefaultAndStrictSequencePaths) {
     } cases[] = {
         {"pattern P = SEQ(A as a, B where id == a.id as b)\nstream M = P .emit(a: a.id)", true},
         {"pattern P = SEQ(A as a, B as b) strategy strict_contiguity\nstream M = P .emit(a: a.id)", true},
-        // skip_till_any_match and And/Or keep their decision code in the runtime
+        {"pattern P = A as a AND B where id == a.id as b\nstream M = P .emit(a: a.id)", true},
+        {"pattern P = A where v > 3 as a OR B as b\nstream M = P .emit(a: a.id)", true},
+        // skip_till_any_match sequences and conjunctions keep their decision code in the runtime
         {"pattern P = SEQ(A as a, B as b) strategy skip_till_any_match\nstream M = P .emit(a: a.id)", false},
-        {"pattern P = A as a AND B as b\nstream M = P .emit(a: a.id)", false},
+        {"pattern P = A as a AND B as b strategy skip_till_any_match\nstream M = P .emit(a: a.id)", false},
         // a predicate the generated code cannot inline (a call) keeps the tables
         {"pattern P = SEQ(A as a, B where abs(v) > a.v as b)\nstream M = P .emit(a: a.id)", false},
     };
