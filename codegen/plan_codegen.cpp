@@ -1480,7 +1480,12 @@ private:
         if (!inlined(*e)) return fallback(*e);
         switch (e->op) {
             case ExprOp::Const:
-                if (string_ids_ && is_string_constant(*e)) return string_constant_at(string_ids_->at(e));
+                if (string_ids_ && is_string_constant(*e)) {
+                    // Every constant of a predicate compiles_seq_trans admits is numbered
+                    // (for_compiled_exprs); absent rather than throw if one ever is not.
+                    auto it = string_ids_->find(e);
+                    return it != string_ids_->end() ? string_constant_at(it->second) : absent();
+                }
                 return constant(e->lit);
             case ExprOp::Field: return field(*e);
             case ExprOp::Global: return load_global(e->index);
