@@ -13,9 +13,12 @@
 #include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <functional>
 #include <map>
+#include <unordered_map>
 #include <utility>
 
+#include "ir/nfa_shape.hpp"
 #include "ir/printer.hpp"
 #include "runtime/abi.hpp"
 #include "runtime/value.hpp"
@@ -256,6 +259,15 @@ void for_effect_exprs(const ir::Plan& plan, const ir::Operator& op, F&& f) {
     }
 }
 
+/// Whether the matcher paths a sequence NFA uses are all ones a transition kernel decides
+/// (runtime/abi.hpp SeqTransKernel): the Sequence and And forms under skip_till_next_match or
+/// strict_contiguity, and the Or form. skip_till_any_match sequences and conjunctions (plain
+/// or compact runs, branching) keep their own decision code in the runtime.
+bool seq_trans_shape_ok(const ir::Nfa& nfa) {
+    if (nfa.form == ir::Nfa::Form::Or) return true;  // stateless: one decision per event
+    return nfa.strategy != ir::Strategy::SkipTillAnyMatch;
+}
+
 /// Visits the expressions compiled for each compiled operator, in kernel order.
 template <class F>
 void for_compiled_exprs(const ir::Plan& plan, F&& f) {
@@ -283,6 +295,13 @@ void for_compiled_exprs(const ir::Plan& plan, F&& f) {
         for (const auto& entry : sp.merge_filters)
             if (entry.second) f(entry.second.get());
     }
+    // Last, so that no other kernel's numbering moves: negation predicates exist only in
+    // transition kernels, which look their string constants up by node (seq_trans).
+    for (const auto& sp : plan.streams)
+        for (const auto& op : sp.ops)
+            if (compiles_seq_trans(plan, op))
+                for (const auto& n : op.nfa->negations)
+                    if (n.predicate) f(n.predicate.get());
 }
 
 /// Walks `e` in generation order: fallback nodes and string constants are numbered in the
@@ -616,6 +635,178 @@ public:
         ctx_->setName("ctx");
         Val v = gen(predicate);
         b_.CreateRet(b_.CreateZExt(truthy(v), i32_));
+    }
+
+    /// A sequence operator's transition kernel (runtime/abi.hpp SeqTransKernel): the decisions
+    /// of PatternMatcher's advance/start loops and negation tests for this NFA, one block per
+    /// position falling through the chain of steps it may enter. Predicates are tested conjunct
+    /// by conjunct: without effects (compiles_seq_trans admits no interpreter call) a
+    /// conjunction holds iff each conjunct is Bool true, whatever the grouping, so the `first`
+    /// and index `rest` variants the matcher rebuilds give the same verdicts here.
+    void seq_trans(const std::string& name, const ir::Nfa& nfa, size_t n_schemas,
+                   const std::unordered_map<const Expr*, uint64_t>& strings) {
+        begin(name, llvm::FunctionType::get(i32_, {ptr_}, false));
+        llvm::Value* args = fn_->getArg(0);
+        args->setName("args");
+        auto field = [&](llvm::Type* t, size_t off, const char* n) {
+            return b_.CreateAlignedLoad(t, b_.CreateConstInBoundsGEP1_64(i8_, args, off), llvm::Align(t == i32_ ? 4 : 8), n);
+        };
+        slots_ = field(ptr_, offsetof(runtime::SeqTransArgs, slots), "slots");
+        seq_binds_ = field(ptr_, offsetof(runtime::SeqTransArgs, binds), "binds");
+        seq_chunks_ = field(ptr_, offsetof(runtime::SeqTransArgs, chunks), "chunks");
+        ctx_ = field(ptr_, offsetof(runtime::SeqTransArgs, ctx), "ctx");
+        seq_rec_ = field(i64_, offsetof(runtime::SeqTransArgs, rec), "rec");
+        llvm::Value* schema = field(i32_, offsetof(runtime::SeqTransArgs, schema), "schema");
+        llvm::Value* pos = field(i32_, offsetof(runtime::SeqTransArgs, pos), "pos");
+        llvm::Value* via = field(i32_, offsetof(runtime::SeqTransArgs, via), "via");
+        llvm::Value* flags = field(i32_, offsetof(runtime::SeqTransArgs, flags), "flags");
+        string_ids_ = &strings;
+        auto flag = [&](uint32_t bit) { return b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(bit)), b_.getInt32(0)); };
+        auto ret = [&](int32_t v) { b_.CreateRet(b_.getInt32(static_cast<uint32_t>(v))); };
+        auto returns = [&](int32_t v) {
+            llvm::BasicBlock* bb = block("ret");
+            llvm::IRBuilderBase::InsertPointGuard guard(b_);
+            b_.SetInsertPoint(bb);
+            ret(v);
+            return bb;
+        };
+        llvm::BasicBlock* none = returns(runtime::kSeqNone);
+
+        // Negations: their predicate on the run (the matcher tests type and position).
+        llvm::BasicBlock* trans = block("trans");
+        llvm::BasicBlock* negs = block("negations");
+        b_.CreateCondBr(flag(runtime::kSeqNegation), negs, trans);
+        b_.SetInsertPoint(negs);
+        {
+            llvm::BasicBlock* killed = returns(1);
+            llvm::SwitchInst* sw = b_.CreateSwitch(via, none);
+            for (size_t i = 0; i < nfa.negations.size(); ++i) {
+                llvm::BasicBlock* at = block("neg");
+                sw->addCase(b_.getInt32(static_cast<uint32_t>(i)), at);
+                b_.SetInsertPoint(at);
+                test_conjuncts(conjuncts_of(nfa.negations[i].predicate, -1), killed, none);
+            }
+        }
+
+        b_.SetInsertPoint(trans);
+        if (nfa.form != ir::Nfa::Form::Sequence) {
+            // And/Or: `pos` holds the operands the run took; the first other one the event
+            // qualifies for (its whole predicate), in written order.
+            for (size_t k = 0; k < nfa.steps.size(); ++k) {
+                const ir::NfaStep& st = nfa.steps[k];
+                llvm::BasicBlock* open = block("operand");
+                llvm::BasicBlock* next = block("operand.next");
+                llvm::Value* taken = b_.CreateAnd(pos, b_.getInt32(k < 32 ? uint32_t{1} << k : 0u));
+                b_.CreateCondBr(b_.CreateICmpNE(taken, b_.getInt32(0)), next, open);
+                b_.SetInsertPoint(open);
+                llvm::BasicBlock* typed = block("operand.type");
+                b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, next);
+                b_.SetInsertPoint(typed);
+                test_conjuncts(conjuncts_of(st.predicate, -1), returns(static_cast<int32_t>(k)), next);
+                b_.SetInsertPoint(next);
+            }
+            b_.CreateBr(none);
+            seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+            string_ids_ = nullptr;
+            return;
+        }
+        const auto shapes = ir::nfa_step_shapes(nfa);
+        const auto n = static_cast<int32_t>(nfa.steps.size());
+        llvm::Value* complete = flag(runtime::kSeqComplete);
+        llvm::Value* pending = flag(runtime::kSeqPending);
+        std::vector<llvm::BasicBlock*> chain(static_cast<size_t>(n) + 1);
+        for (int32_t s = 0; s < n; ++s) chain[static_cast<size_t>(s)] = block("step");
+        chain[static_cast<size_t>(n)] = none;
+        llvm::SwitchInst* sw = b_.CreateSwitch(pos, none);
+        sw->addCase(b_.getInt32(static_cast<uint32_t>(-1)), chain[0]);
+        llvm::BasicBlock* again = returns(runtime::kSeqAgain);
+        for (int32_t p = 0; p < n; ++p) {
+            const ir::NfaStep& st = nfa.steps[static_cast<size_t>(p)];
+            const ir::NfaStepShape& sh = shapes[static_cast<size_t>(p)];
+            llvm::BasicBlock* at = block("pos");
+            sw->addCase(b_.getInt32(static_cast<uint32_t>(p)), at);
+            b_.SetInsertPoint(at);
+            llvm::BasicBlock* onward = block("onward");
+            if (sh.kleene) {
+                // Kleene again first: `full` once the own alias is bound (a deferred step always
+                // tests `first`: its subsets are enumerated at completion).
+                llvm::BasicBlock* typed = block("again.type");
+                b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, onward);
+                b_.SetInsertPoint(typed);
+                if (sh.own && !sh.deferred) {
+                    llvm::Value* ev = b_.CreateAlignedLoad(
+                        i32_, b_.CreateConstInBoundsGEP1_64(i8_, seq_binds_, 8 * static_cast<uint64_t>(st.alias)), llvm::Align(4));
+                    llvm::BasicBlock* full = block("again.full");
+                    llvm::BasicBlock* first = block("again.first");
+                    b_.CreateCondBr(b_.CreateICmpNE(ev, b_.getInt32(runtime::kSeqUnbound)), full, first);
+                    b_.SetInsertPoint(full);
+                    test_conjuncts(conjuncts_of(st.predicate, -1), again, onward);
+                    b_.SetInsertPoint(first);
+                    test_conjuncts(conjuncts_of(st.predicate, st.alias), again, onward);
+                } else {
+                    test_conjuncts(conjuncts_of(st.predicate, sh.own ? st.alias : -1), again, onward);
+                }
+            } else {
+                b_.CreateBr(onward);
+            }
+            // A pending run (trailing NOT) only absorbs its Kleene step.
+            b_.SetInsertPoint(onward);
+            b_.CreateCondBr(pending, none, chain[static_cast<size_t>(p) + 1]);
+        }
+        for (int32_t s = 0; s < n; ++s) {
+            const ir::NfaStep& st = nfa.steps[static_cast<size_t>(s)];
+            const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
+            b_.SetInsertPoint(chain[static_cast<size_t>(s)]);
+            llvm::BasicBlock* take = returns(s);
+            llvm::BasicBlock* skip = sh.optional ? chain[static_cast<size_t>(s) + 1] : none;
+            if (st.quantifier == ir::Quantifier::Optional) {
+                // The trailing-`?` rule: a complete run never enters a `?` step.
+                llvm::BasicBlock* open = block("step.open");
+                b_.CreateCondBr(complete, skip, open);
+                b_.SetInsertPoint(open);
+            }
+            llvm::BasicBlock* typed = block("step.type");
+            b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, skip);
+            b_.SetInsertPoint(typed);
+            std::vector<const Expr*> fresh = conjuncts_of(st.predicate, sh.own ? st.alias : -1);
+            if (const Expr* key = ir::nfa_index_conjunct(nfa, s, n_schemas)) {
+                // Found through the index bucket of the event's value: the key conjunct holds.
+                std::vector<const Expr*> rest;
+                for (const Expr* c : fresh)
+                    if (c != key) rest.push_back(c);
+                llvm::BasicBlock* by_key = block("step.via");
+                llvm::BasicBlock* scan = block("step.scan");
+                b_.CreateCondBr(b_.CreateICmpEQ(via, b_.getInt32(static_cast<uint32_t>(s))), by_key, scan);
+                b_.SetInsertPoint(by_key);
+                test_conjuncts(rest, take, skip);
+                b_.SetInsertPoint(scan);
+            }
+            test_conjuncts(fresh, take, skip);
+        }
+        seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+        string_ids_ = nullptr;
+    }
+
+    /// The top-level conjuncts of `pred` (none: always true), without those reading alias
+    /// `drop` (>= 0): a Kleene step's `first` variant.
+    static std::vector<const Expr*> conjuncts_of(const ir::ExprPtr& pred, int32_t drop) {
+        std::vector<const Expr*> out;
+        if (!pred) return out;
+        std::vector<ir::ExprPtr> all;
+        ir::nfa_conjuncts(pred, all);
+        for (const auto& c : all)
+            if (drop < 0 || !ir::expr_reads_alias(*c, drop)) out.push_back(c.get());
+        return out;
+    }
+
+    /// Branches to `yes` when every conjunct is Bool true, else to `no` (at the first that is not).
+    void test_conjuncts(const std::vector<const Expr*>& cs, llvm::BasicBlock* yes, llvm::BasicBlock* no) {
+        for (const Expr* c : cs) {
+            llvm::BasicBlock* holds = block("conj");
+            b_.CreateCondBr(truthy(gen(c)), holds, no);
+            b_.SetInsertPoint(holds);
+        }
+        b_.CreateBr(yes);
     }
 
     void project(const std::string& name, const ir::Operator& op) { project_items(name, projection_items(op)); }
@@ -1575,7 +1766,14 @@ private:
         if (!e) return absent();
         if (!inlined(*e)) return fallback(*e);
         switch (e->op) {
-            case ExprOp::Const: return constant(e->lit);
+            case ExprOp::Const:
+                if (string_ids_ && is_string_constant(*e)) {
+                    // Every constant of a predicate compiles_seq_trans admits is numbered
+                    // (for_compiled_exprs); absent rather than throw if one ever is not.
+                    auto it = string_ids_->find(e);
+                    return it != string_ids_->end() ? string_constant_at(it->second) : absent();
+                }
+                return constant(e->lit);
             case ExprOp::Field: return field(*e);
             case ExprOp::Global: return load_global(e->index);
             case ExprOp::AliasField: return alias_field(*e);
@@ -1604,8 +1802,8 @@ private:
     }
 
     /// String constant number k: ctx->consts[k], interned by the engine running the code.
-    Val string_constant() {
-        uint64_t id = next_string_++;
+    Val string_constant() { return string_constant_at(next_string_++); }
+    Val string_constant_at(uint64_t id) {
         llvm::Value* table =
             cached_consts_ ? cached_consts_ : ctx_member(offsetof(runtime::KernelContext, consts), "consts");
         return reload(b_.CreateConstInBoundsGEP1_64(i8_, table, 16 * id));
@@ -1631,19 +1829,39 @@ private:
     }
 
     /// ctx->aliases[alias]->slots[slot]; absent without bindings or when the alias is unbound.
+    /// Transition kernels (seq_binds_ set): the bound event's record in the matcher's store
+    /// instead (runtime/abi.hpp SeqTransArgs), its slots after the SeqEvent header.
     Val alias_field(const Expr& e) {
         Join j{block("alias.done"), {}};
-        llvm::Value* table = ctx_member(offsetof(runtime::KernelContext, aliases), "aliases");
-        llvm::BasicBlock* has_table = block("alias.table");
         llvm::BasicBlock* none = block("alias.none");
-        b_.CreateCondBr(b_.CreateIsNotNull(table), has_table, none);
-        b_.SetInsertPoint(has_table);
-        llvm::Value* row = b_.CreateAlignedLoad(
-            ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, table, static_cast<uint64_t>(e.index)), llvm::Align(8), "row");
-        llvm::BasicBlock* bound = block("alias.bound");
-        b_.CreateCondBr(b_.CreateIsNotNull(row), bound, none);
-        b_.SetInsertPoint(bound);
-        llvm::Value* slots = b_.CreateAlignedLoad(ptr_, row, llvm::Align(8), "alias.slots");
+        llvm::Value* row = nullptr;   // Row* (kernel contexts) or SeqEvent* (transition kernels)
+        llvm::Value* slots = nullptr;
+        size_t schema_at = offsetof(runtime::Row, schema);
+        if (seq_binds_) {
+            llvm::Value* ev = b_.CreateAlignedLoad(
+                i32_, b_.CreateConstInBoundsGEP1_64(i8_, seq_binds_, 8 * static_cast<uint64_t>(e.index)), llvm::Align(4), "alias.ev");
+            llvm::BasicBlock* bound = block("alias.bound");
+            b_.CreateCondBr(b_.CreateICmpNE(ev, b_.getInt32(runtime::kSeqUnbound)), bound, none);
+            b_.SetInsertPoint(bound);
+            llvm::Value* id = b_.CreateZExt(ev, i64_);
+            llvm::Value* chunk = b_.CreateAlignedLoad(
+                ptr_, b_.CreateInBoundsGEP(ptr_, seq_chunks_, b_.CreateLShr(id, runtime::kSeqEventChunkShift)), llvm::Align(8), "alias.chunk");
+            llvm::Value* in_chunk = b_.CreateAnd(id, b_.getInt64((uint64_t{1} << runtime::kSeqEventChunkShift) - 1));
+            row = b_.CreateInBoundsGEP(i8_, chunk, b_.CreateMul(in_chunk, seq_rec_), "alias.event");
+            slots = b_.CreateConstInBoundsGEP1_64(i8_, row, sizeof(runtime::SeqEvent), "alias.slots");
+            schema_at = offsetof(runtime::SeqEvent, schema);
+        } else {
+            llvm::Value* table = ctx_member(offsetof(runtime::KernelContext, aliases), "aliases");
+            llvm::BasicBlock* has_table = block("alias.table");
+            b_.CreateCondBr(b_.CreateIsNotNull(table), has_table, none);
+            b_.SetInsertPoint(has_table);
+            row = b_.CreateAlignedLoad(
+                ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, table, static_cast<uint64_t>(e.index)), llvm::Align(8), "row");
+            llvm::BasicBlock* bound = block("alias.bound");
+            b_.CreateCondBr(b_.CreateIsNotNull(row), bound, none);
+            b_.SetInsertPoint(bound);
+            slots = b_.CreateAlignedLoad(ptr_, row, llvm::Align(8), "alias.slots");
+        }
         if (e.slot_schema < 0 || e.names.empty()) {
             to(j, reload(b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * uint64_t{e.slots[0]})));
         } else {
@@ -1651,7 +1869,7 @@ private:
             // another schema (a trend's predecessor at another step) by the field's name, its
             // slot in each schema known here; a schema without the field reads as absent.
             llvm::Value* schema = b_.CreateAlignedLoad(
-                i32_, b_.CreateConstInBoundsGEP1_64(i8_, row, offsetof(runtime::Row, schema)), llvm::Align(8), "alias.schema");
+                i32_, b_.CreateConstInBoundsGEP1_64(i8_, row, schema_at), llvm::Align(8), "alias.schema");
             llvm::SwitchInst* sw = b_.CreateSwitch(schema, none);
             for (size_t t = 0; t < plan_.schemas.size(); ++t) {
                 const int slot = static_cast<int32_t>(t) == e.slot_schema ? static_cast<int>(e.slots[0])
@@ -1670,6 +1888,12 @@ private:
 
     /// len(alias): ctx->alias_counts[alias], 0 without counts.
     Val alias_len(const Expr& e) {
+        if (seq_binds_) {
+            llvm::Value* n = b_.CreateAlignedLoad(
+                i32_, b_.CreateConstInBoundsGEP1_64(i8_, seq_binds_, 8 * static_cast<uint64_t>(e.index) + offsetof(runtime::SeqBinding, count)),
+                llvm::Align(4), "alias.count");
+            return make(ValueKind::Int, b_.CreateZExt(n, i64_));
+        }
         llvm::Value* counts = ctx_member(offsetof(runtime::KernelContext, alias_counts), "counts");
         Join j{block("len.done"), {}};
         llvm::BasicBlock* has = block("len.counts");
@@ -2027,6 +2251,12 @@ private:
     llvm::BasicBlock* fn_fail_ = nullptr;
     std::vector<std::pair<llvm::BasicBlock*, llvm::BasicBlock*>> loops_;   // (break, continue) targets
     uint32_t next_emit_ = 0;                        // KernelTable::emits numbering
+    // Transition kernels (seq_trans): the run's bindings, the event store's chunk table and
+    // record size (runtime/abi.hpp SeqTransArgs), and string constants by node.
+    llvm::Value* seq_binds_ = nullptr;
+    llvm::Value* seq_chunks_ = nullptr;
+    llvm::Value* seq_rec_ = nullptr;
+    const std::unordered_map<const Expr*, uint64_t>* string_ids_ = nullptr;
 };
 
 }  // namespace
@@ -2100,6 +2330,38 @@ bool compiles_join(const ir::Plan& plan, const ir::Operator& op) {
             if (slot >= 0 && (s < 0 || static_cast<size_t>(s) >= width.size() || static_cast<size_t>(slot) >= width[static_cast<size_t>(s)]))
                 return false;
     return true;
+}
+
+bool compiles_seq_trans(const ir::Plan& plan, const ir::Operator& op) {
+    (void)plan;
+    if (op.kind != ir::OpKind::Sequence || !op.nfa || !seq_trans_shape_ok(*op.nfa)) return false;
+    const ir::Nfa& nfa = *op.nfa;
+    // Generated code reads bindings by alias number and never calls the interpreter (the
+    // matcher gives it no alias rows to evaluate against).
+    bool ok = true;
+    std::function<void(const Expr&)> check = [&](const Expr& e) {
+        if (!inlined(e)) {
+            ok = false;
+            return;
+        }
+        if ((e.op == ExprOp::AliasField || e.op == ExprOp::AliasLen) && static_cast<size_t>(e.index) >= nfa.aliases.size())
+            ok = false;
+        for_children(e, [&](const Expr* c) {
+            if (c) check(*c);
+        });
+    };
+    for (const auto& st : nfa.steps) {
+        if (st.alias >= static_cast<int32_t>(nfa.aliases.size())) return false;
+        if (st.predicate) check(*st.predicate);
+    }
+    for (const auto& n : nfa.negations)
+        if (n.predicate) check(*n.predicate);
+    return ok;
+}
+
+std::string seq_note(const ir::Plan& plan, const ir::Operator& op) {
+    if (!compiles_seq_trans(plan, op)) return {};
+    return "transitions and predicates generated; runs, index and match rows in the runtime";
 }
 
 std::string join_note(const ir::Plan& plan, const ir::Operator& op) {
@@ -2317,6 +2579,20 @@ std::string plan_key(const ir::Plan& plan) {
             key += '\n';
         }
         for (const auto& op : sp.ops) {
+            if (!compiles_seq_trans(plan, op)) continue;
+            const ir::Nfa& nfa = *op.nfa;
+            key += "trans: " + std::to_string(static_cast<int>(nfa.form)) + ' ' + std::to_string(static_cast<int>(nfa.strategy)) +
+                   ' ' + std::to_string(nfa.aliases.size());
+            for (const auto& st : nfa.steps)
+                key += " (" + std::to_string(st.type_id) + ' ' + std::to_string(static_cast<int>(st.quantifier)) + ' ' +
+                       std::to_string(st.alias) + (st.own_alias_in_predicate ? " own" : "") + ')';
+            for (const auto& ng : nfa.negations) {
+                key += " not ";
+                serialise(ng.predicate.get(), key);
+            }
+            key += '\n';
+        }
+        for (const auto& op : sp.ops) {
             if (!compiles_steps(op)) continue;
             key += "steps:";
             for (const auto& step : step_nfa(op)->steps) {
@@ -2353,6 +2629,7 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
     auto m = std::make_unique<llvm::Module>("varpulis_plan", context);
     Generator gen(plan, *m);
     kernels.clear();
+    std::unordered_map<const Expr*, uint64_t> string_ids;  // transition kernels: constant number by node
     for (size_t s = 0; s < plan.streams.size(); ++s) {
         const auto& sp = plan.streams[s];
         const size_t first_kernel = kernels.size();
@@ -2409,6 +2686,15 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
                 gen.join(sym.name, op, src);
                 kernels.push_back(std::move(sym));
             }
+        }
+        for (size_t k = 0; k < sp.ops.size(); ++k) {
+            const ir::Operator& op = sp.ops[k];
+            if (!compiles_seq_trans(plan, op)) continue;
+            if (string_ids.empty())
+                for (const Expr* c : string_constants(plan)) string_ids.emplace(c, string_ids.size());
+            KernelSymbol sym = stream_symbol(s, static_cast<int32_t>(k), -1, KernelKind::Trans, op_part(k, "trans"));
+            gen.seq_trans(sym.name, *op.nfa, plan.schemas.size(), string_ids);
+            kernels.push_back(std::move(sym));
         }
         for (size_t e = 0; e < sp.merge_filters.size(); ++e) {
             const ir::Expr* f = sp.merge_filters[e].second.get();

@@ -11,6 +11,8 @@
 //                int32_t vp_s<stream>_o<op>_effect(const Value* slots, void* ctx)
 //                (expressions and a `.process` function's body generated; printing, sending,
 //                the seen-set and emitted events through the vp_op_* helpers: compiles_effect())
+//                and, under the default or strict strategy, its NFA transitions in one function:
+//                int32_t vp_s<stream>_o<op>_trans(const SeqTransArgs* args)  (compiles_seq_trans())
 //   join(...)    int32_t vp_s<stream>_o<op>_join<src>(const Row* in, Value* out, int64_t* ts, JoinRun* run)
 //                per source (compiles_join(); the key index lookup through JoinRun::key)
 // and, for a stream made only of those (see fuses()), the stream in one function:
@@ -43,7 +45,7 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold, Trend };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold, Trend, Trans };
 
 /// One generated function.
 struct KernelSymbol {
@@ -107,6 +109,17 @@ bool compiles_join(const ir::Plan& plan, const ir::Operator& op);
 /// predecessor's fields (`r.price`) read from KernelContext::aliases, are generated code; the
 /// GRETA count arithmetic (BigCount) and the vertices stay in runtime::TrendAggregator.
 std::string trend_note(const ir::Operator& op);
+
+/// Whether sequence operator `op` gets a transition kernel (runtime/abi.hpp SeqTransKernel):
+///   Trans        int32_t vp_s<stream>_o<op>_trans(const SeqTransArgs* args)
+/// the NFA's transition decisions and negation tests with every predicate inline, reading
+/// bound events in the matcher's store. Sequences and conjunctions under skip_till_next_match
+/// or strict_contiguity, and disjunctions, when no predicate needs the interpreter; the runs, the index,
+/// expiry, caps and match rows stay in runtime::PatternMatcher.
+bool compiles_seq_trans(const ir::Plan& plan, const ir::Operator& op);
+
+/// What `explain --engine jit` says about a sequence with a transition kernel (else empty).
+std::string seq_note(const ir::Plan& plan, const ir::Operator& op);
 
 /// What `explain --engine jit` says about a compiled join (empty when it is not compiled).
 std::string join_note(const ir::Plan& plan, const ir::Operator& op);

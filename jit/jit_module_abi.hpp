@@ -12,7 +12,7 @@
 
 namespace varpulis::jit {
 
-inline constexpr int kJitModuleAbi = 12;   // 12: OpKernels::fold and ::trend (FoldKernel, TrendKernel), vp_fold_distinct
+inline constexpr int kJitModuleAbi = 13;   // 12: OpKernels::fold and ::trend (FoldKernel, TrendKernel), vp_fold_distinct; 13: OpKernels::trans (SeqTransKernel)
 
 using JitModuleAbiFn = int (*)();
 using JitCreateFn = JitCompiler* (*)(const JitOptions*, const runtime::AbiSymbol*, size_t, std::string*);

@@ -378,6 +378,7 @@ private:
                     k.joins[src] = addr->toPtr<runtime::JoinKernel>();
                     break;
                 }
+                case codegen::KernelKind::Trans: k.trans = addr->toPtr<runtime::SeqTransKernel>(); break;
                 case codegen::KernelKind::Step: {
                     auto step = static_cast<size_t>(sym.step);
                     if (k.steps.size() <= step) k.steps.resize(step + 1, nullptr);
@@ -546,6 +547,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
             bool compiled = table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k);
             std::string note = codegen::effect_note(plan, op);
             if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
+            if (op.kind == ir::OpKind::Sequence && compiled) note = codegen::seq_note(plan, op);
             if (op.kind == ir::OpKind::Window && table->ops[s].size() > k && table->ops[s][k].fold)
                 note = codegen::fold_note();
             if (op.kind == ir::OpKind::TrendAggregate && op.trend && table->ops[s][k].trend) {

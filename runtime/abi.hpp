@@ -188,6 +188,59 @@ struct JoinRun {
 /// and its time (the latest of the rows joined) to `*ts`: 1. -1: the key index could not grow.
 using JoinKernel = int32_t (*)(const Row* in, Value* out, int64_t* ts, JoinRun* run);
 
+/// Sequence transitions (codegen::compiles_seq_trans), one kernel per sequence operator:
+///   int32_t trans(const SeqTransArgs* a)
+/// The NFA transition decision of runtime::PatternMatcher (SEMANTICS §9.2 steps 3 and 4) for
+/// one run and the current event, specialised for the operator's NFA: a switch over the run's
+/// position, then the steps it may take in order (its Kleene step again, the next steps through
+/// optional ones, the trailing-`?` rule, own-alias `first`/`full` variants, the indexed path's
+/// remaining conjuncts), each as an inline type test and predicate. Returns the step to enter
+/// (>= 0), kSeqAgain (another event for the run's Kleene step, cap not tested: the matcher
+/// counts it) or kSeqNone. With kSeqNegation in `flags` it tests negation `via` instead (type
+/// and predicate) on the run: 1 = the run dies, kSeqNone = it lives. Run storage, the index, expiry, caps and
+/// match rows stay runtime code. And/Or patterns (no positions): `pos` is the mask of the
+/// operands the run took (0: none, or an Or), and the kernel returns the first other operand
+/// the event qualifies for, or kSeqNone.
+///
+/// Bound events are read where the matcher keeps them: event id `ev` is the record at
+/// chunks[ev >> kSeqEventChunkShift] + (ev & (2^shift - 1)) * rec, a SeqEvent header followed
+/// by its slots (Values of the event's schema). A run binds per alias a SeqBinding (ev
+/// kSeqUnbound: none; count: len(alias)). String constants, globals and the heap come through
+/// `ctx` (a KernelContext whose `eval` has `rt` set); transition kernels never call the
+/// interpreter.
+/// Layout: slots 0, binds 8, chunks 16, ctx 24, rec 32, schema 40, pos 44, via 48, flags 52.
+inline constexpr uint32_t kSeqEventChunkShift = 10;
+inline constexpr uint32_t kSeqUnbound = 0xFFFFFFFFu;
+inline constexpr int32_t kSeqNone = -1;
+inline constexpr int32_t kSeqAgain = -2;
+inline constexpr uint32_t kSeqComplete = 1;  // every required step matched
+inline constexpr uint32_t kSeqPending = 2;   // complete, waiting for a trailing NOT's deadline
+inline constexpr uint32_t kSeqNegation = 4;  // test negation `via`, not a transition
+struct SeqEvent {
+    int64_t ts = 0;
+    const StrObj* type = nullptr;
+    int32_t schema = -1;
+    uint32_t refs = 0;
+    uint32_t n = 0;  // slot count
+    uint32_t pad_ = 0;
+};
+struct SeqBinding {
+    uint32_t ev = kSeqUnbound;
+    uint32_t count = 0;
+};
+struct SeqTransArgs {
+    const Value* slots;
+    const SeqBinding* binds;
+    unsigned char* const* chunks;
+    void* ctx;
+    uint64_t rec;
+    int32_t schema;
+    int32_t pos;
+    int32_t via;
+    uint32_t flags;
+};
+using SeqTransKernel = int32_t (*)(const SeqTransArgs* a);
+
 /// Effect kernels: int32_t effect(const Value* slots, void* ctx), 1 = the row goes on (a
 /// distinct row seen before: 0). `.process` kernels run the called function's body in
 /// generated code and return 1.
@@ -272,6 +325,18 @@ static_assert(sizeof(varpulis::runtime::JoinMeta) == 40, "JoinMeta ABI");
 static_assert(offsetof(varpulis::runtime::JoinSide, meta) == 8, "JoinSide ABI");
 static_assert(sizeof(varpulis::runtime::JoinSide) == 16, "JoinSide ABI");
 static_assert(offsetof(varpulis::runtime::JoinRun, key) == 8, "JoinRun ABI");
+static_assert(sizeof(varpulis::runtime::SeqEvent) == 32, "SeqEvent ABI");
+static_assert(offsetof(varpulis::runtime::SeqEvent, schema) == 16, "SeqEvent ABI");
+static_assert(sizeof(varpulis::runtime::SeqBinding) == 8, "SeqBinding ABI");
+static_assert(offsetof(varpulis::runtime::SeqBinding, count) == 4, "SeqBinding ABI");
+static_assert(offsetof(varpulis::runtime::SeqTransArgs, binds) == 8, "SeqTransArgs ABI");
+static_assert(offsetof(varpulis::runtime::SeqTransArgs, chunks) == 16, "SeqTransArgs ABI");
+static_assert(offsetof(varpulis::runtime::SeqTransArgs, ctx) == 24, "SeqTransArgs ABI");
+static_assert(offsetof(varpulis::runtime::SeqTransArgs, rec) == 32, "SeqTransArgs ABI");
+static_assert(offsetof(varpulis::runtime::SeqTransArgs, schema) == 40, "SeqTransArgs ABI");
+static_assert(offsetof(varpulis::runtime::SeqTransArgs, pos) == 44, "SeqTransArgs ABI");
+static_assert(offsetof(varpulis::runtime::SeqTransArgs, via) == 48, "SeqTransArgs ABI");
+static_assert(offsetof(varpulis::runtime::SeqTransArgs, flags) == 52, "SeqTransArgs ABI");
 
 extern "C" {
 

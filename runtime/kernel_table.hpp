@@ -24,6 +24,9 @@ struct OpKernels {
     ChainKernel chain = nullptr;
     /// Sequence operators: the predicate of NFA step i (nullptr: interpreted or none).
     std::vector<FilterKernel> steps;
+    /// Sequence operators: the NFA transitions and negations (runtime/abi.hpp SeqTransKernel),
+    /// or nullptr (the matcher decides with its own tables).
+    SeqTransKernel trans = nullptr;
     /// Print, To, Distinct and Process operators (see runtime/abi.hpp OpRun).
     EffectKernel effect = nullptr;
     /// Join operators: the kernel of source i (runtime/abi.hpp JoinKernel), every source or none.
@@ -62,7 +65,7 @@ struct KernelTable {
     const OpKernels* find(size_t stream, size_t op) const {
         if (stream >= ops.size() || op >= ops[stream].size()) return nullptr;
         const OpKernels& k = ops[stream][op];
-        return k.filter || k.project || k.effect || k.fold || k.trend || !k.joins.empty() ? &k : nullptr;
+        return k.filter || k.project || k.effect || k.fold || k.trend || k.trans || !k.joins.empty() ? &k : nullptr;
     }
     /// The fused kernel of stream `stream`, or nullptr.
     ChainKernel chain(size_t stream) const {

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ir/nfa_shape.hpp"
 #include "runtime/checkpoint_io.hpp"
 #include "runtime/pattern_pred.hpp"
 #include "runtime/value_ops.hpp"
@@ -100,9 +101,6 @@ ExprPtr conjuncts_without(const ExprPtr& pred, int32_t alias) {
     return conjuncts_if(pred, [alias](const Expr& c) { return !reads_alias(c, alias); });
 }
 
-bool is_kleene(Quantifier q) { return q == Quantifier::Plus || q == Quantifier::Star; }
-bool is_optional(Quantifier q) { return q == Quantifier::Star || q == Quantifier::Optional; }
-
 uint64_t mix64(uint64_t x) {
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;
@@ -127,28 +125,29 @@ struct PatternMatcher::Impl {
     /// Copies of the events bound by runs, shared and reference counted.
     /// Event records live in chunks of kEvChunk records (stable addresses: views stay valid
     /// while the store grows); each record is the header followed by `ev_stride_` slot values.
-    struct Ev {
-        int64_t ts = 0;
-        const StrObj* type = nullptr;
-        int32_t schema = -1;
-        uint32_t refs = 0;
-        uint32_t n = 0;  // slot count
-        uint32_t pad_ = 0;
-    };
+    // Layout shared with generated code (runtime/abi.hpp SeqEvent: header, then the slots).
+    using Ev = SeqEvent;
     static_assert(sizeof(Ev) == 32);
     static_assert(std::is_trivially_copyable_v<Value> && std::is_trivially_destructible_v<Value>);
-    static constexpr uint32_t kEvChunkShift = 10;
+    static constexpr uint32_t kEvChunkShift = kSeqEventChunkShift;
     static constexpr uint32_t kEvChunk = 1u << kEvChunkShift;
     struct EvStore {
         std::vector<std::unique_ptr<std::byte[]>> chunks;
+        std::vector<unsigned char*> raw;  // chunks' addresses: SeqTransArgs::chunks
         size_t rec = sizeof(Ev) + sizeof(Value);
         uint32_t count = 0;
         Ev& operator[](uint32_t id) const {
             return *reinterpret_cast<Ev*>(chunks[id >> kEvChunkShift].get() + static_cast<size_t>(id & (kEvChunk - 1)) * rec);
         }
-        uint32_t add() {
+        // Out of line: keeps store(), inlined into take() per event, small.
+        [[gnu::noinline]] void grow() {
+            chunks.emplace_back(new std::byte[static_cast<size_t>(kEvChunk) * rec]);
+            raw.push_back(reinterpret_cast<unsigned char*>(chunks.back().get()));
+        }
+        [[gnu::always_inline]] uint32_t add() {
             uint32_t id = count++;
-            if ((id >> kEvChunkShift) >= chunks.size()) chunks.emplace_back(new std::byte[static_cast<size_t>(kEvChunk) * rec]);
+            if ((id >> kEvChunkShift) >= chunks.size()) [[unlikely]]
+                grow();
             new (&(*this)[id]) Ev();
             return id;
         }
@@ -159,7 +158,7 @@ struct PatternMatcher::Impl {
 
     Value* ev_slots(uint32_t id) const { return reinterpret_cast<Value*>(reinterpret_cast<std::byte*>(&evs_[id]) + sizeof(Ev)); }
 
-    uint32_t store(const Row& r) {
+    [[gnu::always_inline]] uint32_t store(const Row& r) {
         uint32_t id;
         if (!free_evs_.empty()) {
             id = free_evs_.back();
@@ -188,10 +187,7 @@ struct PatternMatcher::Impl {
     }
 
     // ------------------------------------------------------------ runs
-    struct Binding {
-        uint32_t ev = kNone;
-        uint32_t count = 0;
-    };
+    using Binding = SeqBinding;  // runtime/abi.hpp: generated code reads them too
 
     struct Run {
         uint64_t seq = 0;          // creation order over all partitions
@@ -401,6 +397,7 @@ struct PatternMatcher::Impl {
     bool partitioned_ = false;
     std::vector<int32_t> part_slot_;   // per schema: slot of the partition field, -1
     std::vector<char> step_type_;      // per schema: 1 if some step has that type
+    std::vector<char> start_type_;     // per schema: 1 if a step that can start a run has that type
 
     std::vector<Partition> parts_;
     std::unordered_map<std::string, uint32_t> part_index_;
@@ -468,6 +465,14 @@ struct PatternMatcher::Impl {
     const ir::Expr* const* kernel_nodes_ = nullptr;
     const Value* kernel_consts_ = nullptr;
     uint64_t event_no_ = 0;   // arrival position of the current event
+
+    // Compiled transitions (OpKernels::trans): decide in place of qualifies() loops and
+    // negation predicates in the default/strict paths; null: the tables above decide.
+    SeqTransKernel trans_ = nullptr;
+    EvalContext trans_eval_;
+    KernelContext trans_ctx_{};
+    uint64_t trans_calls_ = 0;
+    SeqTransArgs targs_{};
 
     // per-event state
     const Row* cur_row_ = nullptr;
@@ -538,39 +543,28 @@ struct PatternMatcher::Impl {
         has_within_ = nfa_.within_ms.has_value();
         within_ = has_within_ ? *nfa_.within_ms : 0;
 
-        for (int32_t s = 0; s < n_steps_; ++s) {
-            const ir::NfaStep& st = nfa_.steps[s];
-            if (form_ != ir::Nfa::Form::Sequence) continue;
-            if (st.quantifier == Quantifier::One || st.quantifier == Quantifier::Plus) last_required_ = s;
-        }
+        last_required_ = ir::nfa_last_required(nfa_);
         steps_.resize(n_steps_);
-        bool deferred_taken = false;
+        const std::vector<ir::NfaStepShape> shapes = ir::nfa_step_shapes(nfa_);
         for (int32_t s = 0; s < n_steps_; ++s) {
             const ir::NfaStep& st = nfa_.steps[s];
+            const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
             StepInfo& si = steps_[s];
             si.type_id = st.type_id;
             si.full = st.predicate.get();
             si.first = si.full;
             si.alias = st.alias;
-            bool seq = form_ == ir::Nfa::Form::Sequence;
-            si.q = seq ? st.quantifier : Quantifier::One;
-            // §9.11: only a Kleene step relaxes its own-alias conjuncts for its first event; a
-            // plain step reading its own alias sees it unbound (absent).
-            si.own = st.own_alias_in_predicate && st.alias >= 0 && st.predicate && is_kleene(si.q);
+            si.q = form_ == ir::Nfa::Form::Sequence ? st.quantifier : Quantifier::One;
+            si.own = sh.own;
             if (si.own) {
                 si.first_owner = conjuncts_without(st.predicate, st.alias);
                 si.first = si.first_owner.get();
             }
-            si.kleene = is_kleene(si.q);
-            si.optional = is_optional(si.q);
-            si.capped = si.kleene && s < last_required_;
-            bool startable = true;  // reachable from the start through optional steps only
-            for (int32_t t = 0; t < s; ++t) startable &= steps_[t].optional;
-            if (seq && startable) n_start_ = s + 1;
-            if (strategy_ == Strategy::SkipTillNextMatch && si.own && si.capped && !startable && !deferred_taken) {
-                si.deferred = true;
-                deferred_taken = true;
-            }
+            si.kleene = sh.kleene;
+            si.optional = sh.optional;
+            si.capped = sh.capped;
+            if (sh.startable) n_start_ = s + 1;
+            si.deferred = sh.deferred;
             bool later_star = false;
             for (int32_t t = s + 1; t < n_steps_; ++t) later_star |= nfa_.steps[t].quantifier == Quantifier::Star;
             si.alive_after = si.kleene || later_star;
@@ -623,6 +617,9 @@ struct PatternMatcher::Impl {
             for (size_t i = 0; i < ns; ++i) part_slot_[i] = plan_.schemas[i].slot_of(nfa_.partition_field);
         for (const auto& st : steps_)
             if (st.type_id >= 0 && static_cast<size_t>(st.type_id) < ns) step_type_[st.type_id] = 1;
+        start_type_.assign(ns, 0);
+        for (int32_t s = 0; s < n_start_; ++s)
+            if (steps_[s].type_id >= 0 && static_cast<size_t>(steps_[s].type_id) < ns) start_type_[steps_[s].type_id] = 1;
 
         indexed_ = form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillNextMatch;
         if (indexed_) setup_index(ns);
@@ -640,7 +637,7 @@ struct PatternMatcher::Impl {
 
     // ------------------------------------------------------------ helpers
 
-    uint32_t cur_ev() {
+    [[gnu::always_inline]] uint32_t cur_ev() {
         if (cur_ev_ == kNone) {
             cur_ev_ = store(*cur_row_);
             ref(cur_ev_);  // pinned until the end of on_event
@@ -694,6 +691,31 @@ struct PatternMatcher::Impl {
         else
             load_aliases_of(b, pred == st.full ? st.reads_full : st.reads_first);
         return pred == st.full ? test_step(s, *cur_row_) : test(pred, *cur_row_);
+    }
+
+    /// The transition kernel's decision for a run at `pos` with bindings `b` (runtime/abi.hpp
+    /// SeqTransKernel): the step to enter, kSeqAgain or kSeqNone. pos -1: a new run.
+    int32_t trans(int32_t pos, const Binding* b, uint32_t flags, int32_t via) {
+        ++trans_calls_;
+        // The event's fields are set once per event (on_event); the store's chunk table may
+        // move when the event is stored, so it is read per call.
+        targs_.binds = b;
+        targs_.chunks = evs_.raw.data();
+        targs_.pos = pos;
+        targs_.via = via;
+        targs_.flags = flags;
+        return trans_(&targs_);
+    }
+    uint32_t run_flags(const Run& r) const {
+        return (r.complete ? kSeqComplete : 0u) | (trailing_neg_ && r.complete ? kSeqPending : 0u);
+    }
+    /// Negation `i`'s predicate on a run with bindings `b` (the kernel, or the interpreter).
+    bool negation_holds(size_t i, const Binding* b) {
+        const Negation& n = negs_[i];
+        if (!n.pred) return true;
+        if (trans_) return trans(-1, b, kSeqNegation, static_cast<int32_t>(i)) == 1;  // kSeqNone (-1) when it does not hold
+        load_aliases(b);
+        return test(n.pred, *cur_row_);
     }
 
     /// A flat predicate on the current event with bindings `b` (eval_condition's verdict).
@@ -964,16 +986,14 @@ struct PatternMatcher::Impl {
     }
 
     void negate() {
-        for (const Negation& n : negs_) {
+        for (size_t ni = 0; ni < negs_.size(); ++ni) {
+            const Negation& n = negs_[ni];
             if (n.type_id != cur_row_->schema) continue;
             for (Partition& P : parts_) {
                 for (size_t i = 0; i < P.runs.size(); ++i) {
                     Run& r = P.runs[i];
                     if (r.dead || !negation_applies(n, r)) continue;
-                    if (n.pred) {
-                        load_aliases((P.binds.data() + (i * n_aliases_)));
-                        if (!test(n.pred, *cur_row_)) continue;
-                    }
+                    if (!negation_holds(ni, P.binds.data() + (i * n_aliases_))) continue;
                     kill(P, r);
                 }
             }
@@ -1050,7 +1070,16 @@ struct PatternMatcher::Impl {
             bool pending = trailing_neg_ && r.complete;
             int32_t s_taken = -1;
             const StepInfo& cur = steps_[r.pos];
-            if (cur.kleene && qualifies(r.pos, b, true)) {
+            if (trans_) {
+                int32_t d = trans(r.pos, b, run_flags(r), -1);
+                if (d == kSeqAgain) {
+                    take_again(r, b, took, capped, s_taken);
+                } else if (d >= 0) {
+                    take(r, b, d, false);
+                    took = true;
+                    s_taken = d;
+                }
+            } else if (cur.kleene && qualifies(r.pos, b, true)) {
                 take_again(r, b, took, capped, s_taken);
             } else if (!pending) {
                 for (int32_t s = r.pos + 1; s < n_steps_; ++s) {
@@ -1074,31 +1103,43 @@ struct PatternMatcher::Impl {
         compact(P);
     }
 
+    /// The step a new run would enter on the current event (§9.2 step 4), or -1.
+    int32_t start_step() {
+        if (trans_) {
+            // The kernel tests the types too; this only saves the call for the other types.
+            int32_t sch = cur_row_->schema;
+            if (sch < 0 || static_cast<size_t>(sch) >= start_type_.size() || !start_type_[static_cast<size_t>(sch)]) return -1;
+            return trans(-1, empty_binds_.data(), 0, -1);
+        }
+        for (int32_t s = 0; s < n_start_; ++s) {
+            // (the type test first: qualifies' own, without the call)
+            if (cur_row_->schema == steps_[s].type_id && qualifies(s, empty_binds_.data(), false)) return s;
+            if (!steps_[s].optional) break;
+        }
+        return -1;
+    }
+
     void start_next(Partition& P, std::vector<Row>& out, Arena& scratch) {
         auto sink = [&](Row row) { out.push_back(row); };
-        for (int32_t s = 0; s < n_start_; ++s) {
-            if (qualifies(s, empty_binds_.data(), false)) {
-                bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
-                if (stays && P.runs.size() >= kMaxRuns) {
-                    ++dropped_;
-                    return;
-                }
-                Run r;
-                r.seq = next_seq_++;
-                r.t0 = now_;
-                r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
-                size_t i = push_run(P, std::move(r), empty_binds_.data());
-                Run& nr = P.runs[i];
-                Binding* b = (P.binds.data() + (i * n_aliases_));
-                take(nr, b, s, false);
-                if (has_within_) expiry_.push({nr.deadline, partition_id(&P)});
-                if (after_take(nr, b, s, false, scratch, sink) == After::Done) {
-                    kill(P, nr);
-                    compact(P);
-                }
-                return;
-            }
-            if (!steps_[s].optional) break;
+        int32_t s = start_step();
+        if (s < 0) return;
+        bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
+        if (stays && P.runs.size() >= kMaxRuns) {
+            ++dropped_;
+            return;
+        }
+        Run r;
+        r.seq = next_seq_++;
+        r.t0 = now_;
+        r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+        size_t i = push_run(P, std::move(r), empty_binds_.data());
+        Run& nr = P.runs[i];
+        Binding* b = (P.binds.data() + (i * n_aliases_));
+        take(nr, b, s, false);
+        if (has_within_) expiry_.push({nr.deadline, partition_id(&P)});
+        if (after_take(nr, b, s, false, scratch, sink) == After::Done) {
+            kill(P, nr);
+            compact(P);
         }
     }
 
@@ -1112,9 +1153,7 @@ struct PatternMatcher::Impl {
             if (r.dead) continue;
             Binding* b = (P.binds.data() + (i * n_aliases_));
             bool took = false;
-            for (int32_t k = 0; k < n_steps_; ++k) {
-                if (r.taken & (1u << k)) continue;
-                if (!qualifies(k, b, false)) continue;
+            if (int32_t k = and_operand(r.taken, b); k >= 0) {
                 r.taken |= 1u << k;
                 bind(b, steps_[k].alias, cur_ev(), 1);
                 r.last_ts = now_;
@@ -1123,16 +1162,27 @@ struct PatternMatcher::Impl {
                     out.push_back(make_row(b, r.t0, r.last_ts, now_, scratch));
                     kill(P, r);
                 }
-                break;
             }
             if (!took && strict) kill(P, r);
         }
         compact(P);
     }
 
-    void start_and(Partition& P, std::vector<Row>& out, Arena& scratch) {
+    /// And/Or: the first operand not in `taken` that the current event qualifies for, or -1.
+    int32_t and_operand(uint32_t taken, const Binding* b) {
+        if (trans_) return trans(static_cast<int32_t>(taken), b, 0, -1);
         for (int32_t k = 0; k < n_steps_; ++k) {
-            if (!qualifies(k, empty_binds_.data(), false)) continue;
+            if (taken & (1u << k)) continue;
+            if (qualifies(k, b, false)) return k;
+        }
+        return -1;
+    }
+
+    void start_and(Partition& P, std::vector<Row>& out, Arena& scratch) {
+        // skip_till_any_match starts a run per qualifying operand: its own loop.
+        const bool any = strategy_ == Strategy::SkipTillAnyMatch;
+        for (int32_t k = any ? 0 : and_operand(0, empty_binds_.data()); k >= 0 && k < n_steps_; ++k) {
+            if (any && !qualifies(k, empty_binds_.data(), false)) continue;
             Run r;
             r.seq = next_seq_++;
             r.t0 = now_;
@@ -2054,13 +2104,11 @@ struct PatternMatcher::Impl {
     // ------------------------------------------------------------ Or
 
     void on_or(std::vector<Row>& out, Arena& scratch) {
-        for (int32_t k = 0; k < n_steps_; ++k) {
-            if (!qualifies(k, empty_binds_.data(), false)) continue;
-            tmp_binds_.assign(n_aliases_, Binding{});
-            if (steps_[k].alias >= 0) tmp_binds_[steps_[k].alias] = {cur_ev(), 1};
-            out.push_back(make_row(tmp_binds_.data(), now_, now_, now_, scratch));
-            return;
-        }
+        int32_t k = and_operand(0, empty_binds_.data());
+        if (k < 0) return;
+        tmp_binds_.assign(n_aliases_, Binding{});
+        if (steps_[k].alias >= 0) tmp_binds_[steps_[k].alias] = {cur_ev(), 1};
+        out.push_back(make_row(tmp_binds_.data(), now_, now_, now_, scratch));
     }
 
     // ------------------------------------------------------------ indexed mode (default strategy)
@@ -2069,33 +2117,19 @@ struct PatternMatcher::Impl {
         idx_.assign(n_steps_, IndexInfo{});
         idx_by_type_.assign(ns, {});
         for (int32_t k = 0; k < n_steps_; ++k) {
+            const Expr* c = ir::nfa_index_conjunct(nfa_, k, ns);
+            if (!c) continue;
             const ir::NfaStep& st = nfa_.steps[k];
-            if (st.quantifier != Quantifier::One || !st.predicate) continue;
-            if (st.type_id < 0 || static_cast<size_t>(st.type_id) >= ns) continue;
-            std::vector<ExprPtr> cs;
-            collect_conjuncts(st.predicate, cs);
-            for (const auto& c : cs) {
-                if (!c || c->op != ExprOp::Binary || c->bop != frontend::BinaryOp::Eq || c->args.size() != 2) continue;
-                const Expr* x = c->args[0].get();
-                const Expr* y = c->args[1].get();
-                if (!x || !y) continue;
-                if (x->op == ExprOp::AliasField) std::swap(x, y);
-                if (x->op != ExprOp::Field || y->op != ExprOp::AliasField) continue;
-                int32_t a = y->index;
-                if (a < 0 || static_cast<size_t>(a) >= n_aliases_ || y->slots.empty()) continue;
-                bool earlier = false, later = false;
-                for (int32_t j = 0; j < n_steps_; ++j)
-                    if (nfa_.steps[j].alias == a) (j < k ? earlier : later) = true;
-                if (!earlier || later) continue;
-                IndexInfo& ix = idx_[k];
-                ix.ok = true;
-                ix.field = x;
-                ix.alias_field = y;
-                ix.rest_owner = conjuncts_except(st.predicate, c.get());
-                ix.rest = ix.rest_owner.get();
-                idx_by_type_[st.type_id].push_back(k);
-                break;
-            }
+            const Expr* x = c->args[0].get();
+            const Expr* y = c->args[1].get();
+            if (x->op == ExprOp::AliasField) std::swap(x, y);
+            IndexInfo& ix = idx_[k];
+            ix.ok = true;
+            ix.field = x;
+            ix.alias_field = y;
+            ix.rest_owner = conjuncts_except(st.predicate, c);
+            ix.rest = ix.rest_owner.get();
+            idx_by_type_[st.type_id].push_back(k);
         }
     }
 
@@ -2443,15 +2477,13 @@ struct PatternMatcher::Impl {
     }
 
     void negate_indexed() {
-        for (const Negation& n : negs_) {
+        for (size_t ni = 0; ni < negs_.size(); ++ni) {
+            const Negation& n = negs_[ni];
             if (n.type_id != cur_row_->schema) continue;
             for (uint32_t si = 0; si < slots_.size(); ++si) {
                 const Slot& S = slots_[si];
                 if (!S.live || !negation_applies(n, S.r)) continue;
-                if (n.pred) {
-                    load_aliases(sb(si));
-                    if (!test(n.pred, *cur_row_)) continue;
-                }
+                if (!negation_holds(ni, sb(si))) continue;
                 kill_slot(si);
             }
         }
@@ -2531,7 +2563,17 @@ struct PatternMatcher::Impl {
         int32_t s_taken = -1;
         int32_t old_pos = r.pos;
         const StepInfo& cur = steps_[r.pos];
-        if (cur.kleene && qualifies(r.pos, b, true)) {
+        if (trans_) {
+            int32_t d = trans(r.pos, b, run_flags(r), via);
+            if (d == kSeqAgain) {
+                bool capped = false;
+                take_again(r, b, took, capped, s_taken);
+            } else if (d >= 0) {
+                take(r, b, d, false);
+                took = true;
+                s_taken = d;
+            }
+        } else if (cur.kleene && qualifies(r.pos, b, true)) {
             bool capped = false;
             take_again(r, b, took, capped, s_taken);
         } else if (!pending) {
@@ -2572,37 +2614,43 @@ struct PatternMatcher::Impl {
     /// Start (§9.2 step 4) in partition `pid`.
     void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
         auto sink = [&](Row row) { out.push_back(row); };
-        for (int32_t s = 0; s < n_start_; ++s) {
-            // (the type test first: qualifies' own, without the call)
-            if (cur_row_->schema == steps_[s].type_id && qualifies(s, empty_binds_.data(), false)) {
-                bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
-                if (stays && parts_[pid].live >= kMaxRuns) {
-                    ++dropped_;
-                    return;
-                }
-                uint32_t si = alloc_slot(pid);
-                Run& r = slots_[si].r;
-                Binding* b = sb(si);
-                r.seq = next_seq_++;
-                slot_seq_[si] = r.seq;
-                r.t0 = now_;
-                r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
-                take(r, b, s, false);
-                if (has_within_) exp_push({r.deadline, r.seq, si});
-                if (after_take(r, b, s, false, scratch, sink) == After::Done)
-                    kill_slot(si);
-                else
-                    link(si);
-                return;
-            }
-            if (!steps_[s].optional) break;
+        int32_t s = start_step();
+        if (s < 0) return;
+        bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
+        if (stays && parts_[pid].live >= kMaxRuns) {
+            ++dropped_;
+            return;
         }
+        uint32_t si = alloc_slot(pid);
+        Run& r = slots_[si].r;
+        Binding* b = sb(si);
+        r.seq = next_seq_++;
+        slot_seq_[si] = r.seq;
+        r.t0 = now_;
+        r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+        take(r, b, s, false);
+        if (has_within_) exp_push({r.deadline, r.seq, si});
+        if (after_take(r, b, s, false, scratch, sink) == After::Done)
+            kill_slot(si);
+        else
+            link(si);
     }
 
     // ------------------------------------------------------------ per event
 
+    void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts) {
+        // Called by the paths of the default and strict strategies, and by Or patterns.
+        trans_ = form_ == ir::Nfa::Form::Or || strategy_ != Strategy::SkipTillAnyMatch ? k : nullptr;
+        trans_eval_.rt = &rt_;
+        trans_ctx_ = KernelContext{&trans_eval_, nodes, consts};
+        targs_.ctx = &trans_ctx_;
+        targs_.rec = evs_.rec;  // fixed once the matcher is built
+    }
+
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
         cur_row_ = &row;
+        targs_.slots = row.slots;
+        targs_.schema = row.schema;
         cur_ev_ = kNone;
         now_ = row.ts;
         ++event_no_;
@@ -2966,7 +3014,6 @@ void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scra
 
 uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
 
-
 void PatternMatcher::set_compact_any_match(bool on) { g_compact_any_match.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_indexed_list_walk(bool on) { g_list_walk.store(on, std::memory_order_relaxed); }
@@ -2977,6 +3024,14 @@ void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, co
     impl_->kernel_nodes_ = nodes;
     impl_->kernel_consts_ = consts;
 }
+
+void PatternMatcher::set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts) {
+    impl_->set_trans_kernel(trans, nodes, consts);
+}
+
+bool PatternMatcher::has_trans_kernel() const { return impl_->trans_ != nullptr; }
+
+uint64_t PatternMatcher::trans_calls() const { return impl_->trans_calls_; }
 
 size_t PatternMatcher::live_runs() const { return impl_->live_runs(); }
 

@@ -73,6 +73,15 @@ public:
     /// `nodes` and `consts` complete their KernelContext and must stay valid until replaced.
     void set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes, const Value* consts);
 
+    /// Compiled NFA transitions (KernelTable OpKernels::trans, runtime/abi.hpp SeqTransKernel;
+    /// nullptr: the matcher's own decision loops). Used by the Sequence paths of the default
+    /// and strict strategies (runs, advance, start, negations); `nodes` and `consts` complete
+    /// its KernelContext and must stay valid until replaced.
+    void set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts);
+    bool has_trans_kernel() const;
+    /// Tests: calls of the transition kernel so far.
+    uint64_t trans_calls() const;
+
     /// Tests: whether matchers built from now on may keep skip_till_any_match runs in the
     /// compact form (default true); false gives the plain run lists to compare against.
     static void set_compact_any_match(bool on);

@@ -62,7 +62,15 @@ with tempfile.TemporaryDirectory() as tmp:
     case("explain --engine jit: type loops and what they hand over",
          p.returncode == 0 and "type A: one compiled loop over batches of rows, streams P (rows handed to its sequence) F\n"
          in p.stdout and "type B:" not in p.stdout  # B's only stream hands its rows over untouched
-         and "0 sequence: interpreted" in p.stdout, p.stdout + p.stderr)
+         and "0 sequence: compiled (transitions and predicates generated; runs, index and match rows in the runtime)"
+         in p.stdout, p.stdout + p.stderr)
+    # skip_till_any_match keeps its decision code in the runtime: explain must say so.
+    anym = tmp / "anym.vpl"
+    anym.write_text("pattern Q = SEQ(A as a, B where id == a.id as b) strategy skip_till_any_match\n"
+                    "stream P = Q.emit(x: a.id)\n")
+    p = run("explain", "--engine", "jit", "anym.vpl", cwd=tmp)
+    case("explain --engine jit: an any-match sequence stays interpreted",
+         p.returncode == 0 and "0 sequence: interpreted" in p.stdout, p.stdout + p.stderr)
     p = run("explain", "--dump-ir", "good.vpl", cwd=tmp)
     case("explain --dump-ir", p.returncode == 0 and "schemas:" in p.stdout and "routes:" in p.stdout, p.stdout[:300])
     p = run("explain", "bad.vpl", cwd=tmp)

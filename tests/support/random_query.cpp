@@ -506,12 +506,28 @@ private:
                     st.alias.clear();
                 } else {
                     if (i > 0 && r_.chance(35)) st.quant = r_.pick({"+", "*", "?"});
-                    if (r_.chance(15)) st.alias.clear();
+                    bool own = false;
+                    if ((st.quant == "+" || st.quant == "*") && r_.chance(40)) {
+                        own = true;
+                        // A Kleene step reading its own alias (§9.4 d, §9.11: `first` vs `full`).
+                        Scope sc = kRawFields;
+                        sc.insert(sc.end(), aliases.begin(), aliases.end());
+                        add_alias_fields(sc, st.alias);
+                        st.has_where = true;
+                        st.where = expr('b', 2, sc, true);
+                    } else if (i > 0 && st.quant.empty() && !pat.steps[0].alias.empty() && r_.chance(30)) {
+                        // `k == x0.k`: the default strategy indexes runs by it (its `rest` path).
+                        Expr eq{Expr::Kind::Binary, "==", {Expr{Expr::Kind::Leaf, "k", {}}, Expr{Expr::Kind::Leaf, "x0.k", {}}}};
+                        st.where = st.has_where ? Expr{Expr::Kind::Binary, "and", {eq, st.where}} : eq;
+                        st.has_where = true;
+                    }
+                    if (!own && r_.chance(15)) st.alias.clear();
                 }
                 if (!st.alias.empty()) add_alias_fields(aliases, st.alias);
                 pat.steps.push_back(std::move(st));
             }
             if (within) pat.within = r_.pick({"500ms", "1s", "3s"});
+            if (r_.chance(25)) pat.strategy = r_.pick({"strict_contiguity", "strict_contiguity", "skip_till_any_match", "skip_till_next_match"});
         } else {
             pat.form = form < 9 ? "AND" : "OR";
             for (size_t i = 0; i < 2; ++i) {
@@ -710,6 +726,7 @@ std::string render_program(const Program& p) {
         }
         if (!pat.within.empty()) out += " within " + pat.within;
         if (!pat.partition.empty()) out += " partition by " + pat.partition;
+        if (!pat.strategy.empty()) out += " strategy " + pat.strategy;
         out += "\n";
     }
     for (const auto& s : p.streams) {

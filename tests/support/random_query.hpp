@@ -79,6 +79,7 @@ struct Pattern {
     std::vector<Step> steps;
     std::string within;     // duration literal or empty
     std::string partition;  // field or empty
+    std::string strategy;   // SEQ only: a strategy clause, or empty (the default)
 };
 
 struct Global {

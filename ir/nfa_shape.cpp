@@ -1,0 +1,89 @@
+#include "ir/nfa_shape.hpp"
+
+#include <utility>
+
+namespace varpulis::ir {
+
+namespace {
+bool is_kleene(Quantifier q) { return q == Quantifier::Plus || q == Quantifier::Star; }
+bool is_optional(Quantifier q) { return q == Quantifier::Star || q == Quantifier::Optional; }
+}  // namespace
+
+int32_t nfa_last_required(const Nfa& nfa) {
+    int32_t last = -1;
+    if (nfa.form != Nfa::Form::Sequence) return last;
+    for (size_t s = 0; s < nfa.steps.size(); ++s)
+        if (nfa.steps[s].quantifier == Quantifier::One || nfa.steps[s].quantifier == Quantifier::Plus)
+            last = static_cast<int32_t>(s);
+    return last;
+}
+
+std::vector<NfaStepShape> nfa_step_shapes(const Nfa& nfa) {
+    const bool seq = nfa.form == Nfa::Form::Sequence;
+    const int32_t last_required = nfa_last_required(nfa);
+    std::vector<NfaStepShape> out(nfa.steps.size());
+    bool deferred_taken = false;
+    bool startable = true;
+    for (size_t s = 0; s < nfa.steps.size(); ++s) {
+        const NfaStep& st = nfa.steps[s];
+        NfaStepShape& sh = out[s];
+        const Quantifier q = seq ? st.quantifier : Quantifier::One;
+        sh.kleene = is_kleene(q);
+        sh.optional = is_optional(q);
+        // §9.11: only a Kleene step relaxes its own-alias conjuncts for its first event; a
+        // plain step reading its own alias sees it unbound (absent).
+        sh.own = st.own_alias_in_predicate && st.alias >= 0 && st.predicate && sh.kleene;
+        sh.capped = sh.kleene && static_cast<int32_t>(s) < last_required;
+        sh.startable = seq && startable;
+        if (nfa.strategy == Strategy::SkipTillNextMatch && sh.own && sh.capped && !startable && !deferred_taken) {
+            sh.deferred = true;
+            deferred_taken = true;
+        }
+        startable &= sh.optional;
+    }
+    return out;
+}
+
+void nfa_conjuncts(const ExprPtr& e, std::vector<ExprPtr>& out) {
+    if (e->op == ExprOp::And && e->args.size() == 2 && e->args[0] && e->args[1]) {
+        nfa_conjuncts(e->args[0], out);
+        nfa_conjuncts(e->args[1], out);
+    } else {
+        out.push_back(e);
+    }
+}
+
+bool expr_reads_alias(const Expr& e, int32_t alias) {
+    if ((e.op == ExprOp::AliasField || e.op == ExprOp::AliasLen) && (alias < 0 || e.index == alias)) return true;
+    for (const auto& a : e.args)
+        if (a && expr_reads_alias(*a, alias)) return true;
+    return false;
+}
+
+const Expr* nfa_index_conjunct(const Nfa& nfa, int32_t k, size_t n_schemas) {
+    if (nfa.form != Nfa::Form::Sequence || nfa.strategy != Strategy::SkipTillNextMatch) return nullptr;
+    if (k < 0 || static_cast<size_t>(k) >= nfa.steps.size()) return nullptr;
+    const NfaStep& st = nfa.steps[static_cast<size_t>(k)];
+    if (st.quantifier != Quantifier::One || !st.predicate) return nullptr;
+    if (st.type_id < 0 || static_cast<size_t>(st.type_id) >= n_schemas) return nullptr;
+    std::vector<ExprPtr> cs;
+    nfa_conjuncts(st.predicate, cs);
+    for (const auto& c : cs) {
+        if (!c || c->op != ExprOp::Binary || c->bop != frontend::BinaryOp::Eq || c->args.size() != 2) continue;
+        const Expr* x = c->args[0].get();
+        const Expr* y = c->args[1].get();
+        if (!x || !y) continue;
+        if (x->op == ExprOp::AliasField) std::swap(x, y);
+        if (x->op != ExprOp::Field || y->op != ExprOp::AliasField) continue;
+        int32_t a = y->index;
+        if (a < 0 || static_cast<size_t>(a) >= nfa.aliases.size() || y->slots.empty()) continue;
+        bool earlier = false, later = false;
+        for (size_t j = 0; j < nfa.steps.size(); ++j)
+            if (nfa.steps[j].alias == a) (static_cast<int32_t>(j) < k ? earlier : later) = true;
+        if (!earlier || later) continue;
+        return c.get();
+    }
+    return nullptr;
+}
+
+}  // namespace varpulis::ir
