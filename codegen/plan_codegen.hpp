@@ -15,6 +15,9 @@
 //                per source (compiles_join(); the key index lookup through JoinRun::key)
 // and, for a stream made only of those (see fuses()), the stream in one function:
 //   Chain        int32_t vp_s<stream>_chain(const Value* in, Value* out, void* ctx)
+// or, for a stream that does not fuse, its tail (tail_chain()), vp_s<stream>_o<from>_tail.
+// The operators a chain covers are generated inside it and get no kernels of their own (the
+// engine reaches them only through the chain).
 // and, for an input event type whose every stream fuses and feeds no other (type_fuses()),
 // everything the program does with such events in one loop over a run of rows:
 //   Type         uint64_t vp_t<schema>_type(const Value* rows, uint64_t n, void* ctx)

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 
@@ -125,6 +126,30 @@ struct State {
     std::string cpu;
     std::atomic<size_t> resident{0};
     uint64_t next_version = 1;
+    /// $VARPULIS_JIT_TIMING set: each compile prints where its time went (stderr).
+    bool timing = false;
+    /// Time spent in the current compile's IR pipeline and machine-code generation (under mu).
+    double optimise_ms = 0;
+    double object_ms = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+/// LLJIT's code generator, timed for $VARPULIS_JIT_TIMING.
+class TimedCompiler : public orc::SimpleCompiler {
+public:
+    TimedCompiler(llvm::TargetMachine& tm, State& st) : orc::SimpleCompiler(tm), st_(st) {}
+    llvm::Expected<CompileResult> operator()(llvm::Module& m) override {
+        const auto t0 = Clock::now();
+        auto r = orc::SimpleCompiler::operator()(m);
+        st_.object_ms += ms_since(t0);
+        return r;
+    }
+
+private:
+    State& st_;
 };
 
 /// One compiled module in its own JITDylib under its own ResourceTracker; destroying it frees
@@ -304,6 +329,7 @@ private:
     /// is removed again.
     std::shared_ptr<CodeVersion> build(const ir::Plan& plan, std::string key, std::string& error) {
         State& st = *state;
+        const auto t0 = Clock::now();
         auto ctx = std::make_unique<llvm::LLVMContext>();
         std::vector<codegen::KernelSymbol> syms;
         auto m = codegen::build_module(plan, *ctx, syms);
@@ -315,6 +341,16 @@ private:
             error = "code generation produced invalid LLVM IR: " + vos.str();
             return nullptr;
         }
+        const double codegen_ms = ms_since(t0);
+        size_t functions = 0, instructions = 0;
+        if (st.timing)
+            for (const llvm::Function& f : *m)
+                if (!f.isDeclaration()) {
+                    ++functions;
+                    instructions += f.getInstructionCount();
+                }
+        st.optimise_ms = st.object_ms = 0;
+        const auto t_link = Clock::now();
         auto v = std::make_shared<CodeVersion>();
         v->state = state;
         v->version = st.next_version++;
@@ -387,6 +423,12 @@ private:
         v->jd = &*jd;
         v->tracker = tracker;
         st.resident.fetch_add(1);
+        if (st.timing)
+            std::fprintf(stderr,
+                         "jit timing: %zu functions, %zu IR instructions; codegen %.2f ms, optimise %.2f ms, "
+                         "machine code %.2f ms, link %.2f ms\n",
+                         functions, instructions, codegen_ms, st.optimise_ms, st.object_ms,
+                         ms_since(t_link) - st.optimise_ms - st.object_ms);
         return v;
     }
 };
@@ -416,6 +458,8 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
     }
     auto st = std::make_shared<State>();
     st->options = options;
+    const char* timing = std::getenv("VARPULIS_JIT_TIMING");
+    st->timing = timing && *timing && std::string(timing) != "0";
     if (st->options.opt_level < 0) st->options.opt_level = 0;
     if (st->options.opt_level > 3) st->options.opt_level = 3;
 
@@ -440,7 +484,7 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
                            auto tm = adjusted.createTargetMachine();
                            if (!tm) return tm.takeError();
                            raw->tm = std::move(*tm);
-                           return std::make_unique<orc::SimpleCompiler>(*raw->tm);
+                           return std::make_unique<TimedCompiler>(*raw->tm, *raw);
                        })
                    .setPlatformSetUp(orc::setUpInactivePlatform)
                    .create();
@@ -466,7 +510,11 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
     // inside lookup(), i.e. under State::mu.
     st->jit->getIRTransformLayer().setTransform(
         [raw](orc::ThreadSafeModule tsm, const orc::MaterializationResponsibility&) -> llvm::Expected<orc::ThreadSafeModule> {
-            tsm.withModuleDo([raw](llvm::Module& m) { optimise(m, raw->tm.get(), raw->options.opt_level); });
+            tsm.withModuleDo([raw](llvm::Module& m) {
+                const auto t0 = Clock::now();
+                optimise(m, raw->tm.get(), raw->options.opt_level);
+                raw->optimise_ms += ms_since(t0);
+            });
             return tsm;
         });
 
@@ -541,7 +589,11 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     for (size_t s = 0; s < plan.streams.size(); ++s)
         for (size_t k = 0; k < plan.streams[s].ops.size(); ++k) {
             const ir::Operator& op = plan.streams[s].ops[k];
-            bool compiled = table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k);
+            // A chain (the whole stream's, or a tail from j <= k) runs the operator's code: it
+            // has no kernel of its own then.
+            bool chained = false;
+            for (size_t j = 0; j <= k && j < table->ops[s].size(); ++j) chained = chained || table->ops[s][j].chain;
+            bool compiled = table->find(s, k) != nullptr || chained || fed_window[s] == static_cast<int>(k);
             std::string note = codegen::effect_note(plan, op);
             if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
             if (op.kind == ir::OpKind::TrendAggregate && op.trend) {
