@@ -113,6 +113,22 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level) {
     mpm.run(m, mam);
 }
 
+/// After the IR pipeline, at O1 and O2: kernels codegen marked for the fast code generator
+/// (codegen::per_event_kernel: those off the batch path's per-event work) become `optnone`,
+/// which makes the code generator use fast instruction selection and skip its machine-level
+/// optimisations for them. Machine code is most of a compile, and a good part of it is fixed
+/// work per function. Their IR is already optimised, so the code stays close: measured on the
+/// benchmark queries, docs/performance.md "JIT compile latency".
+void apply_codegen_tiers(llvm::Module& m, int level) {
+    if (level <= 0 || level >= 3) return;
+    for (llvm::Function& f : m) {
+        if (f.isDeclaration() || !f.hasFnAttribute(codegen::kFastCodegenAttribute)) continue;
+        f.removeFnAttr(llvm::Attribute::InlineHint);
+        f.addFnAttr(llvm::Attribute::NoInline);
+        f.addFnAttr(llvm::Attribute::OptimizeNone);
+    }
+}
+
 /// State shared by the compiler and every code version (which may outlive the compiler).
 struct State {
     std::mutex mu;  // serialises every use of jit and tm
@@ -513,6 +529,7 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
             tsm.withModuleDo([raw](llvm::Module& m) {
                 const auto t0 = Clock::now();
                 optimise(m, raw->tm.get(), raw->options.opt_level);
+                apply_codegen_tiers(m, raw->options.opt_level);
                 raw->optimise_ms += ms_since(t0);
             });
             return tsm;
@@ -641,7 +658,10 @@ bool LlvmJit::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, 
     llvm::LLVMContext ctx;
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
-    if (optimised) optimise(*m, state->tm.get(), state->options.opt_level);
+    if (optimised) {
+        optimise(*m, state->tm.get(), state->options.opt_level);
+        apply_codegen_tiers(*m, state->options.opt_level);
+    }
     out.clear();
     llvm::raw_string_ostream os(out);
     m->print(os, nullptr);
@@ -655,6 +675,7 @@ bool LlvmJit::dump_asm(const ir::Plan& plan, std::string& out, std::string& erro
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
     optimise(*m, state->tm.get(), state->options.opt_level);
+    apply_codegen_tiers(*m, state->options.opt_level);
     llvm::SmallString<0> buf;
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
