@@ -2113,26 +2113,37 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
     return m;
 }
 
+namespace {
+
+/// Whether stream `sp` reads some input event type (not only other streams' rows).
+bool reads_events(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    for (const auto& name : sp.inputs) {
+        bool stream = false;
+        for (const auto& other : plan.streams) stream = stream || other.name == name;
+        if (!stream) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k) {
+    if (k.kind == KernelKind::Type) return true;
+    const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(k.stream)];
     switch (k.kind) {
-        case KernelKind::Type:
+        case KernelKind::Type: return true;
+        // A join or a sequence over other streams' rows runs once per row they derive (a
+        // closed window ...), not per event.
         case KernelKind::Join:
-        case KernelKind::Step: return true;
+        case KernelKind::Step: return reads_events(plan, sp);
         case KernelKind::Chain:
             if (k.op > 0) {
                 // A tail runs per row the operator before it produces: a join or a sequence
                 // over input events produces about one per event (temporal: 648 -> 660
                 // instructions per event with a fast-codegen tail), a window one per closed
                 // window, and an operator over other streams' rows one per theirs.
-                const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(k.stream)];
                 const ir::OpKind before = sp.ops[static_cast<size_t>(k.op) - 1].kind;
-                if (before != ir::OpKind::Join && before != ir::OpKind::Sequence) return false;
-                for (const auto& name : sp.inputs) {
-                    bool stream = false;
-                    for (const auto& other : plan.streams) stream = stream || other.name == name;
-                    if (!stream) return true;
-                }
-                return false;
+                return (before == ir::OpKind::Join || before == ir::OpKind::Sequence) && reads_events(plan, sp);
             }
             break;
         case KernelKind::Filter:
@@ -2142,10 +2153,11 @@ bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k) {
     }
     // Per-row path: hot unless every input of the stream is an input event type with a type
     // loop (rows another stream forwards always take the per-row path).
-    const auto s = static_cast<size_t>(k.stream);
-    for (const auto& name : plan.streams[s].inputs)
+    if (sp.inputs.empty() || !reads_events(plan, sp)) return true;
+    for (const auto& name : sp.inputs)
         for (const auto& other : plan.streams)
             if (other.name == name) return true;
+    const auto s = static_cast<size_t>(k.stream);
     for (size_t t = 0; t < plan.routes.size(); ++t)
         for (int32_t sid : plan.routes[t])
             if (static_cast<size_t>(sid) == s && !type_fuses(plan, t)) return true;

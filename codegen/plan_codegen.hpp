@@ -64,8 +64,8 @@ struct KernelSymbol {
 inline constexpr const char* kFastCodegenAttribute = "varpulis-fast-codegen";
 
 /// Whether kernel `k` of `plan` runs on the batch path's per-event work and so gets the full
-/// code generator at O1/O2: type loops, joins' kernels, pattern step predicates, tail chains
-/// after a join or a sequence that reads input events, and the chains, operator kernels and merge filters of a stream
+/// code generator at O1/O2: type loops; the join kernels, step predicates and tail chains of
+/// a join or sequence that reads input events; and the chains, operator kernels and merge filters of a stream
 /// some input of which no type loop runs (its per-row path is then the hot one). The others
 /// run per closed window (tail chains after windows) or only where a type loop is not used (the chains and kernels of streams whose every input
 /// type has one: the type loop inlines their code): their machine code comes from fast
