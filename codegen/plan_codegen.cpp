@@ -838,36 +838,37 @@ public:
         b_.CreateRetVoid();
     }
 
-    /// The stream's operators fused (see fuses()): calls each operator's kernel in turn, which
-    /// the optimiser inlines, so values stay in registers between operators.
-    void chain(const std::string& name, const ir::StreamPlan& sp, size_t from, const std::vector<std::string>& op_names) {
+    /// Operators [from, end) of stream `s` fused (see fuses(), tail_chain()): their code is
+    /// generated inline, one after the other, so values stay in registers between operators.
+    /// They get no kernels of their own: the engine reaches them only through this function
+    /// (Engine::Impl::run_chain), and one copy of each body is less machine code to make.
+    /// Numbering as their own kernels would have had: each operator is marked where it starts.
+    void chain(const std::string& name, size_t s, const ir::StreamPlan& sp, size_t from) {
         begin(name, llvm::FunctionType::get(i32_, {ptr_, ptr_, ptr_}, false));
-        llvm::Value* cur = fn_->getArg(0);
+        slots_ = fn_->getArg(0);
         llvm::Value* out = fn_->getArg(1);
-        llvm::Value* ctx = fn_->getArg(2);
-        cur->setName("in");
+        ctx_ = fn_->getArg(2);
+        slots_->setName("in");
         out->setName("out");
-        ctx->setName("ctx");
+        ctx_->setName("ctx");
         const size_t last = last_projection(sp);   // writes `out`
         for (size_t k = from; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
-            llvm::Function* kernel = m_.getFunction(op_names[k - from]);
-            kernel->addFnAttr(llvm::Attribute::InlineHint);
+            mark_operator(s, k);
             if (op.kind == ir::OpKind::Filter) {
-                llvm::Value* keep = b_.CreateCall(kernel, {cur, ctx});
                 llvm::BasicBlock* pass = block("pass");
                 llvm::BasicBlock* drop = block("drop");
-                b_.CreateCondBr(b_.CreateICmpNE(keep, b_.getInt32(0)), pass, drop);
+                b_.CreateCondBr(truthy(gen(op.exprs[0].get())), pass, drop);
                 b_.SetInsertPoint(drop);
                 b_.CreateRet(b_.getInt32(0));
                 b_.SetInsertPoint(pass);
                 continue;
             }
+            const std::vector<const Expr*> items = projection_items(op);
             llvm::Value* dest = out;
-            if (k != last)
-                dest = entry_alloca(16 * std::max<size_t>(plan_.schemas[static_cast<size_t>(op.out)].fields.size(), 1));
-            b_.CreateCall(kernel, {cur, dest, ctx});
-            cur = dest;
+            if (k != last) dest = entry_alloca(16 * std::max<size_t>(items.size(), 1));
+            for (size_t i = 0; i < items.size(); ++i) store(gen(items[i]), b_.CreateConstInBoundsGEP1_64(i8_, dest, 16 * i));
+            slots_ = dest;
         }
         b_.CreateRet(b_.getInt32(1));
     }
@@ -2632,9 +2633,20 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
     std::unordered_map<const Expr*, uint64_t> string_ids;  // transition kernels: constant number by node
     for (size_t s = 0; s < plan.streams.size(); ++s) {
         const auto& sp = plan.streams[s];
-        const size_t first_kernel = kernels.size();
+        // Operators a chain covers (the whole stream when it fuses, else its tail) are generated
+        // only inside the chain, at their place in the order, so fallback numbering stays that
+        // of fallback_nodes().
+        const int tail = tail_chain(plan, sp);
+        const size_t chained = fuses(plan, sp) ? 0 : tail > 0 ? static_cast<size_t>(tail) : sp.ops.size();
         for (size_t k = 0; k < sp.ops.size(); ++k) {
             const ir::Operator& op = sp.ops[k];
+            if (k == chained) {
+                KernelSymbol sym = k == 0 ? stream_symbol(s, 0, -1, KernelKind::Chain, "chain")
+                                          : stream_symbol(s, static_cast<int32_t>(k), -1, KernelKind::Chain, op_part(k, "tail"));
+                gen.chain(sym.name, s, sp, k);
+                kernels.push_back(std::move(sym));
+                break;
+            }
             if (!compiles(op)) {
                 if (!compiles_effect(plan, op)) continue;
                 gen.mark_operator(s, k);
@@ -2705,24 +2717,6 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             gen.filter(sym.name, f);
             kernels.push_back(std::move(sym));
         }
-        if (fuses(plan, sp)) {
-            std::vector<std::string> op_names;
-            // fuses(): every operator has exactly one kernel, generated first for this stream.
-            for (size_t k = first_kernel; k < first_kernel + sp.ops.size(); ++k) op_names.push_back(kernels[k].name);
-            KernelSymbol sym = stream_symbol(s, 0, -1, KernelKind::Chain, "chain");
-            gen.chain(sym.name, sp, 0, op_names);
-            kernels.push_back(std::move(sym));
-        } else if (const int from = tail_chain(plan, sp); from > 0) {
-            // The operators after the last one that keeps state (a sequence, a join, a window
-            // ...), fused: what comes out of it runs through one call.
-            std::vector<std::string> op_names;
-            for (size_t k = static_cast<size_t>(from); k < sp.ops.size(); ++k)
-                op_names.push_back("vp_s" + std::to_string(s) + "_" +
-                                   op_part(k, sp.ops[k].kind == ir::OpKind::Filter ? "filter" : "project"));
-            KernelSymbol sym = stream_symbol(s, from, -1, KernelKind::Chain, op_part(static_cast<size_t>(from), "tail"));
-            gen.chain(sym.name, sp, static_cast<size_t>(from), op_names);
-            kernels.push_back(std::move(sym));
-        }
     }
     for (size_t t = 0; t < plan.schemas.size(); ++t) {
         if (!type_fuses(plan, t)) continue;
@@ -2733,7 +2727,60 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
         gen.type_loop(sym.name, t, plan.schemas[t].fields.size(), plan.routes[t]);
         kernels.push_back(std::move(sym));
     }
+    for (const KernelSymbol& k : kernels)
+        if (!per_event_kernel(plan, k)) m->getFunction(k.name)->addFnAttr(kFastCodegenAttribute);
     return m;
+}
+
+namespace {
+
+/// Whether stream `sp` reads some input event type (not only other streams' rows).
+bool reads_events(const ir::Plan& plan, const ir::StreamPlan& sp) {
+    for (const auto& name : sp.inputs) {
+        bool stream = false;
+        for (const auto& other : plan.streams) stream = stream || other.name == name;
+        if (!stream) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k) {
+    if (k.kind == KernelKind::Type) return true;
+    const ir::StreamPlan& sp = plan.streams[static_cast<size_t>(k.stream)];
+    switch (k.kind) {
+        case KernelKind::Type: return true;
+        // A join or a sequence over other streams' rows runs once per row they derive (a
+        // closed window ...), not per event.
+        case KernelKind::Join:
+        case KernelKind::Step: return reads_events(plan, sp);
+        case KernelKind::Chain:
+            if (k.op > 0) {
+                // A tail runs per row the operator before it produces: a join or a sequence
+                // over input events produces about one per event (temporal: 648 -> 660
+                // instructions per event with a fast-codegen tail), a window one per closed
+                // window, and an operator over other streams' rows one per theirs.
+                const ir::OpKind before = sp.ops[static_cast<size_t>(k.op) - 1].kind;
+                return (before == ir::OpKind::Join || before == ir::OpKind::Sequence) && reads_events(plan, sp);
+            }
+            break;
+        case KernelKind::Filter:
+        case KernelKind::Project:
+        case KernelKind::Effect:
+        case KernelKind::Merge: break;
+    }
+    // Per-row path: hot unless every input of the stream is an input event type with a type
+    // loop (rows another stream forwards always take the per-row path).
+    if (sp.inputs.empty() || !reads_events(plan, sp)) return true;
+    for (const auto& name : sp.inputs)
+        for (const auto& other : plan.streams)
+            if (other.name == name) return true;
+    const auto s = static_cast<size_t>(k.stream);
+    for (size_t t = 0; t < plan.routes.size(); ++t)
+        for (int32_t sid : plan.routes[t])
+            if (static_cast<size_t>(sid) == s && !type_fuses(plan, t)) return true;
+    return false;
 }
 
 }  // namespace varpulis::codegen

@@ -17,6 +17,9 @@
 //                per source (compiles_join(); the key index lookup through JoinRun::key)
 // and, for a stream made only of those (see fuses()), the stream in one function:
 //   Chain        int32_t vp_s<stream>_chain(const Value* in, Value* out, void* ctx)
+// or, for a stream that does not fuse, its tail (tail_chain()), vp_s<stream>_o<from>_tail.
+// The operators a chain covers are generated inside it and get no kernels of their own (the
+// engine reaches them only through the chain).
 // and, for an input event type whose every stream fuses and feeds no other (type_fuses()),
 // everything the program does with such events in one loop over a run of rows:
 //   Type         uint64_t vp_t<schema>_type(const Value* rows, uint64_t n, void* ctx)
@@ -57,6 +60,19 @@ struct KernelSymbol {
     KernelKind kind = KernelKind::Filter;
     std::string name;
 };
+
+/// The function attribute build_module() puts on kernels that get the fast code generator
+/// (see per_event_kernel()); jit/ turns it into `optnone` after the IR pipeline.
+inline constexpr const char* kFastCodegenAttribute = "varpulis-fast-codegen";
+
+/// Whether kernel `k` of `plan` runs on the batch path's per-event work and so gets the full
+/// code generator at O1/O2: type loops; the join kernels, step predicates and tail chains of
+/// a join or sequence that reads input events; and the chains, operator kernels and merge filters of a stream
+/// some input of which no type loop runs (its per-row path is then the hot one). The others
+/// run per closed window (tail chains after windows) or only where a type loop is not used (the chains and kernels of streams whose every input
+/// type has one: the type loop inlines their code): their machine code comes from fast
+/// instruction selection without machine-level optimisation.
+bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k);
 
 /// Whether operator `op` gets a kernel (every other operator stays interpreted).
 bool compiles(const ir::Operator& op);

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 
@@ -112,6 +113,22 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level) {
     mpm.run(m, mam);
 }
 
+/// After the IR pipeline, at O1 and O2: kernels codegen marked for the fast code generator
+/// (codegen::per_event_kernel: those off the batch path's per-event work) become `optnone`,
+/// which makes the code generator use fast instruction selection and skip its machine-level
+/// optimisations for them. Machine code is most of a compile, and a good part of it is fixed
+/// work per function. Their IR is already optimised, so the code stays close: measured on the
+/// benchmark queries, docs/performance.md "JIT compile latency".
+void apply_codegen_tiers(llvm::Module& m, int level) {
+    if (level <= 0 || level >= 3) return;
+    for (llvm::Function& f : m) {
+        if (f.isDeclaration() || !f.hasFnAttribute(codegen::kFastCodegenAttribute)) continue;
+        f.removeFnAttr(llvm::Attribute::InlineHint);
+        f.addFnAttr(llvm::Attribute::NoInline);
+        f.addFnAttr(llvm::Attribute::OptimizeNone);
+    }
+}
+
 /// State shared by the compiler and every code version (which may outlive the compiler).
 struct State {
     std::mutex mu;  // serialises every use of jit and tm
@@ -125,6 +142,30 @@ struct State {
     std::string cpu;
     std::atomic<size_t> resident{0};
     uint64_t next_version = 1;
+    /// $VARPULIS_JIT_TIMING set: each compile prints where its time went (stderr).
+    bool timing = false;
+    /// Time spent in the current compile's IR pipeline and machine-code generation (under mu).
+    double optimise_ms = 0;
+    double object_ms = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+/// LLJIT's code generator, timed for $VARPULIS_JIT_TIMING.
+class TimedCompiler : public orc::SimpleCompiler {
+public:
+    TimedCompiler(llvm::TargetMachine& tm, State& st) : orc::SimpleCompiler(tm), st_(st) {}
+    llvm::Expected<CompileResult> operator()(llvm::Module& m) override {
+        const auto t0 = Clock::now();
+        auto r = orc::SimpleCompiler::operator()(m);
+        st_.object_ms += ms_since(t0);
+        return r;
+    }
+
+private:
+    State& st_;
 };
 
 /// One compiled module in its own JITDylib under its own ResourceTracker; destroying it frees
@@ -304,6 +345,7 @@ private:
     /// is removed again.
     std::shared_ptr<CodeVersion> build(const ir::Plan& plan, std::string key, std::string& error) {
         State& st = *state;
+        const auto t0 = Clock::now();
         auto ctx = std::make_unique<llvm::LLVMContext>();
         std::vector<codegen::KernelSymbol> syms;
         auto m = codegen::build_module(plan, *ctx, syms);
@@ -315,6 +357,16 @@ private:
             error = "code generation produced invalid LLVM IR: " + vos.str();
             return nullptr;
         }
+        const double codegen_ms = ms_since(t0);
+        size_t functions = 0, instructions = 0;
+        if (st.timing)
+            for (const llvm::Function& f : *m)
+                if (!f.isDeclaration()) {
+                    ++functions;
+                    instructions += f.getInstructionCount();
+                }
+        st.optimise_ms = st.object_ms = 0;
+        const auto t_link = Clock::now();
         auto v = std::make_shared<CodeVersion>();
         v->state = state;
         v->version = st.next_version++;
@@ -390,6 +442,12 @@ private:
         v->jd = &*jd;
         v->tracker = tracker;
         st.resident.fetch_add(1);
+        if (st.timing)
+            std::fprintf(stderr,
+                         "jit timing: %zu functions, %zu IR instructions; codegen %.2f ms, optimise %.2f ms, "
+                         "machine code %.2f ms, link %.2f ms\n",
+                         functions, instructions, codegen_ms, st.optimise_ms, st.object_ms,
+                         ms_since(t_link) - st.optimise_ms - st.object_ms);
         return v;
     }
 };
@@ -419,6 +477,8 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
     }
     auto st = std::make_shared<State>();
     st->options = options;
+    const char* timing = std::getenv("VARPULIS_JIT_TIMING");
+    st->timing = timing && *timing && std::string(timing) != "0";
     if (st->options.opt_level < 0) st->options.opt_level = 0;
     if (st->options.opt_level > 3) st->options.opt_level = 3;
 
@@ -443,7 +503,7 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
                            auto tm = adjusted.createTargetMachine();
                            if (!tm) return tm.takeError();
                            raw->tm = std::move(*tm);
-                           return std::make_unique<orc::SimpleCompiler>(*raw->tm);
+                           return std::make_unique<TimedCompiler>(*raw->tm, *raw);
                        })
                    .setPlatformSetUp(orc::setUpInactivePlatform)
                    .create();
@@ -469,7 +529,12 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
     // inside lookup(), i.e. under State::mu.
     st->jit->getIRTransformLayer().setTransform(
         [raw](orc::ThreadSafeModule tsm, const orc::MaterializationResponsibility&) -> llvm::Expected<orc::ThreadSafeModule> {
-            tsm.withModuleDo([raw](llvm::Module& m) { optimise(m, raw->tm.get(), raw->options.opt_level); });
+            tsm.withModuleDo([raw](llvm::Module& m) {
+                const auto t0 = Clock::now();
+                optimise(m, raw->tm.get(), raw->options.opt_level);
+                apply_codegen_tiers(m, raw->options.opt_level);
+                raw->optimise_ms += ms_since(t0);
+            });
             return tsm;
         });
 
@@ -544,7 +609,11 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     for (size_t s = 0; s < plan.streams.size(); ++s)
         for (size_t k = 0; k < plan.streams[s].ops.size(); ++k) {
             const ir::Operator& op = plan.streams[s].ops[k];
-            bool compiled = table->find(s, k) != nullptr || fed_window[s] == static_cast<int>(k);
+            // A chain (the whole stream's, or a tail from j <= k) runs the operator's code: it
+            // has no kernel of its own then.
+            bool chained = false;
+            for (size_t j = 0; j <= k && j < table->ops[s].size(); ++j) chained = chained || table->ops[s][j].chain;
+            bool compiled = table->find(s, k) != nullptr || chained || fed_window[s] == static_cast<int>(k);
             std::string note = codegen::effect_note(plan, op);
             if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
             if (op.kind == ir::OpKind::Sequence && compiled) note = codegen::seq_note(plan, op);
@@ -597,7 +666,10 @@ bool LlvmJit::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, 
     llvm::LLVMContext ctx;
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
-    if (optimised) optimise(*m, state->tm.get(), state->options.opt_level);
+    if (optimised) {
+        optimise(*m, state->tm.get(), state->options.opt_level);
+        apply_codegen_tiers(*m, state->options.opt_level);
+    }
     out.clear();
     llvm::raw_string_ostream os(out);
     m->print(os, nullptr);
@@ -611,6 +683,7 @@ bool LlvmJit::dump_asm(const ir::Plan& plan, std::string& out, std::string& erro
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
     optimise(*m, state->tm.get(), state->options.opt_level);
+    apply_codegen_tiers(*m, state->options.opt_level);
     llvm::SmallString<0> buf;
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;

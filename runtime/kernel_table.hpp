@@ -62,6 +62,8 @@ struct KernelTable {
     /// a replaced table only between events, so no thread can still be running its code.
     std::shared_ptr<const void> code_owner;
 
+    /// Operator `op`'s own kernel(s), or nullptr. The operators a chain covers (the whole
+    /// stream's, or a tail's) have none: their code is inside the chain.
     const OpKernels* find(size_t stream, size_t op) const {
         if (stream >= ops.size() || op >= ops[stream].size()) return nullptr;
         const OpKernels& k = ops[stream][op];

@@ -519,15 +519,36 @@ TEST_F(JitTest, ReleaseFreesAVersionOnceUnused) {
 }
 
 TEST_F(JitTest, DumpsShowTheKernels) {
+    // A stream that fuses is one chain kernel: its operators' code is inside it, not in
+    // kernels of their own.
     auto c = compile_vpl("stream S = T.where(x > 1).emit(y: x + 1)\n");
     std::string text, error;
     ASSERT_TRUE(compiler_->dump_llvm(*c->plan, false, text, error)) << error;
-    EXPECT_NE(text.find("define i32 @vp_s0_o0_filter"), std::string::npos) << text;
-    EXPECT_NE(text.find("@vp_s0_o1_project"), std::string::npos) << text;
+    EXPECT_NE(text.find("define i32 @vp_s0_chain"), std::string::npos) << text;
+    EXPECT_EQ(text.find("@vp_s0_o0_filter"), std::string::npos) << "no separate filter kernel\n" << text;
     ASSERT_TRUE(compiler_->dump_llvm(*c->plan, true, text, error)) << error;
-    EXPECT_NE(text.find("vp_s0_o0_filter"), std::string::npos) << text;
+    EXPECT_NE(text.find("vp_s0_chain"), std::string::npos) << text;
     ASSERT_TRUE(compiler_->dump_asm(*c->plan, text, error)) << error;
-    EXPECT_NE(text.find("vp_s0_o0_filter:"), std::string::npos) << text;
+    EXPECT_NE(text.find("vp_s0_chain:"), std::string::npos) << text;
+}
+
+TEST_F(JitTest, KernelsOffThePerEventPathGetTheFastCodeGenerator) {
+    // T has a type loop running S inline: S's chain serves only the per-row path, so it gets
+    // fast instruction selection (optnone after the IR pipeline); the loop gets the full one.
+    auto c = compile_vpl("stream S = T.where(x > 1).emit(y: x + 1)\n");
+    std::string text, error;
+    ASSERT_TRUE(compiler_->dump_llvm(*c->plan, true, text, error)) << error;
+    auto attributes_of = [&](const std::string& fn) {
+        const size_t at = text.find("define i" + fn);
+        if (at == std::string::npos) return std::string("missing");
+        const size_t hash = text.find('#', text.find(')', at));
+        const std::string group = text.substr(hash, text.find(' ', hash) - hash);
+        const size_t line = text.find("attributes " + group + " = ");
+        return line == std::string::npos ? std::string("none") : text.substr(line, text.find('\n', line) - line);
+    };
+    EXPECT_NE(attributes_of("32 @vp_s0_chain").find("optnone"), std::string::npos) << text;
+    EXPECT_EQ(attributes_of("64 @vp_t1_type").find("optnone"), std::string::npos) << text;
+    EXPECT_NE(attributes_of("64 @vp_t1_type"), "missing") << text;
 }
 
 // ---------------------------------------------------------------- random differential

@@ -11,7 +11,9 @@ namespace varpulis::test_support {
 
 /// Stream 0 has one single-slot projection per expression, stream 1 one filter per
 /// expression (each operator its own small kernel). Rows have `width` slots; `globals`
-/// globals exist.
+/// globals exist. Each stream ends in a `.limit`, which no chain kernel covers: a stream of
+/// only filters and projections would fuse into one chain, and its operators would get no
+/// kernels of their own to call one by one.
 inline ir::Plan batch_plan(const std::vector<ir::ExprPtr>& exprs, size_t width, size_t globals) {
     ir::Plan plan;
     ir::Schema in;
@@ -47,6 +49,13 @@ inline ir::Plan batch_plan(const std::vector<ir::ExprPtr>& exprs, size_t width, 
         flt.exprs = {e};
         f.ops.push_back(flt);
     }
+    ir::Operator limit;
+    limit.kind = ir::OpKind::Limit;
+    limit.limit = 1;
+    limit.in = limit.out = 1;
+    p.ops.push_back(limit);
+    limit.in = limit.out = 0;
+    f.ops.push_back(limit);
     plan.streams = {p, f};
     plan.routes = {{0, 1}, {}};
     return plan;
