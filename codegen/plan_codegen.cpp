@@ -2754,7 +2754,11 @@ bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k) {
         // A join or a sequence over other streams' rows runs once per row they derive (a
         // closed window ...), not per event.
         case KernelKind::Join:
-        case KernelKind::Step: return reads_events(plan, sp);
+        case KernelKind::Step:
+        case KernelKind::Trend:
+        case KernelKind::Trans: return reads_events(plan, sp);
+        // A fold loops over every row a closed window keeps: its body is per kept row.
+        case KernelKind::Fold: return true;
         case KernelKind::Chain:
             if (k.op > 0) {
                 // A tail runs per row the operator before it produces: a join or a sequence
