@@ -21,6 +21,7 @@
 #include "runtime/event_reader.hpp"
 #include "runtime/kernel_table.hpp"
 #include "runtime/value_io.hpp"
+#include "tests/support/jit_fixture.hpp"
 #include "tests/support/kernel_run.hpp"
 
 namespace ir = varpulis::ir;
@@ -36,18 +37,8 @@ using kernel_run::Mode;
 using kernel_run::RunResult;
 using kernel_run::run;
 
-class CompiledOpsTest : public ::testing::Test {
+class CompiledOpsTest : public kernel_run::JitFixture {
 protected:
-    static void SetUpTestSuite() {
-        std::string error;
-        compiler_ = jit::load_jit(jit::JitOptions{}, error).release();
-        ASSERT_NE(compiler_, nullptr) << "JIT set-up failed: " << error;
-    }
-    static void TearDownTestSuite() {
-        delete compiler_;
-        compiler_ = nullptr;
-    }
-
     /// Runs `c` interpreted and compiled in every mode; all must match. Returns the
     /// interpreter's result for further checks.
     static RunResult same_everywhere(Case& c, bool* matched = nullptr) {
@@ -90,10 +81,7 @@ protected:
         EXPECT_GT(seen, 0u) << "no operator of that kind";
     }
 
-    static jit::JitCompiler* compiler_;
 };
-
-jit::JitCompiler* CompiledOpsTest::compiler_ = nullptr;
 
 const char* kReadings =
     "@0 Reading { v: 1, name: \"a\" }\n"

@@ -14,6 +14,7 @@
 #include "codegen/plan_codegen.hpp"
 #include "jit/jit_loader.hpp"
 #include "runtime/kernel_table.hpp"
+#include "tests/support/jit_fixture.hpp"
 #include "tests/support/kernel_run.hpp"
 
 namespace ir = varpulis::ir;
@@ -28,46 +29,8 @@ using kernel_run::Case;
 using kernel_run::Mode;
 using kernel_run::RunResult;
 
-class CompiledTrendsTest : public ::testing::Test {
+class CompiledTrendsTest : public kernel_run::JitFixture {
 protected:
-    static void SetUpTestSuite() {
-        std::string error;
-        compiler_ = jit::load_jit(jit::JitOptions{}, error).release();
-        ASSERT_NE(compiler_, nullptr) << "JIT set-up failed: " << error;
-    }
-    static void TearDownTestSuite() {
-        delete compiler_;
-        compiler_ = nullptr;
-    }
-
-    static std::shared_ptr<const jit::CompiledPlan> compile(const ir::Plan& plan) {
-        std::string error;
-        auto c = compiler_->compile(plan, error);
-        EXPECT_NE(c, nullptr) << error;
-        return c;
-    }
-
-    static RunResult same_everywhere(Case& c) {
-        auto compiled = compile(c.plan());
-        if (!compiled) return {};
-        const RunResult interp = kernel_run::run(c, nullptr, Mode{});
-        struct Named {
-            const char* name;
-            Mode mode;
-        };
-        const long mid = static_cast<long>(c.events.size() / 2);
-        for (const Named& m : {Named{"jit per event", Mode{false, 0, 0, -1}}, Named{"jit prepared rows", Mode{true, 7, 0, -1}},
-                               Named{"swap mid-stream", Mode{false, 0, mid, -1}},
-                               Named{"swap mid-batch", Mode{true, 5, mid, -1}},
-                               Named{"jit then interpreter", Mode{false, 0, 0, mid}}}) {
-            RunResult got = kernel_run::run(c, compiled->kernels, m.mode);
-            EXPECT_EQ(got.out, interp.out) << m.name;
-            EXPECT_EQ(got.diag, interp.diag) << m.name;
-            EXPECT_EQ(got.stats.outputs, interp.stats.outputs) << m.name;
-        }
-        return interp;
-    }
-
     /// Every trend aggregate of `plan` has a trend kernel and is reported compiled.
     static void expect_trend_kernels(const ir::Plan& plan) {
         auto compiled = compile(plan);
@@ -86,10 +49,7 @@ protected:
         EXPECT_GT(seen, 0u) << "no trend aggregate in the plan";
     }
 
-    static jit::JitCompiler* compiler_;
 };
-
-jit::JitCompiler* CompiledTrendsTest::compiler_ = nullptr;
 
 const char* kShop =
     "@0 Login { user: \"u1\" }\n"

@@ -23,6 +23,7 @@
 #include "runtime/kernel_table.hpp"
 #include "runtime/value_io.hpp"
 #include "runtime/window_aggregate.hpp"
+#include "tests/support/jit_fixture.hpp"
 #include "tests/support/kernel_run.hpp"
 
 namespace ir = varpulis::ir;
@@ -43,24 +44,8 @@ std::string stats_text(const rt::EngineStats& s) {
            " unrouted=" + std::to_string(s.unrouted);
 }
 
-class TypeKernelTest : public ::testing::Test {
+class TypeKernelTest : public kernel_run::JitFixture {
 protected:
-    static void SetUpTestSuite() {
-        std::string error;
-        compiler_ = jit::load_jit(jit::JitOptions{}, error).release();
-        ASSERT_NE(compiler_, nullptr) << "JIT set-up failed: " << error;
-    }
-    static void TearDownTestSuite() {
-        delete compiler_;
-        compiler_ = nullptr;
-    }
-    static std::shared_ptr<const jit::CompiledPlan> compile(const ir::Plan& plan) {
-        std::string error;
-        auto c = compiler_->compile(plan, error);
-        EXPECT_NE(c, nullptr) << "compile failed: " << error;
-        return c;
-    }
-
     /// Every way of feeding `c` gives the interpreter's per-event outputs, `.print` text and
     /// statistics. Returns the events the type kernels ran when compiled from the start.
     static uint64_t check_all_modes(Case& c) {
@@ -96,10 +81,7 @@ protected:
         return fused;
     }
 
-    static jit::JitCompiler* compiler_;
 };
-
-jit::JitCompiler* TypeKernelTest::compiler_ = nullptr;
 
 /// Events of types T, U and V (V read by nobody in most programs), with present, absent and
 /// wrong-kind fields.
