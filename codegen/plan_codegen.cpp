@@ -1310,17 +1310,8 @@ public:
         llvm::Value* group_count_at = b_.CreateConstInBoundsGEP1_64(i8_, group, offsetof(runtime::GroupHeader, count));
         llvm::Value* group_count = b_.CreateAlignedLoad(i64_, group_count_at, llvm::Align(8), "group.count");
 
-        const Numbering saved{next_node_, next_string_};
-        next_node_ = at.node;
-        next_string_ = at.string;
-        for (size_t c = 0; c < aggregate.calls.size(); ++c) {
-            const ir::AggregateCall& call = aggregate.calls[c];
-            // Every argument is generated in call order: fallback and string numbers follow it.
-            Val v = gen(call.arg.get());
-            llvm::Value* base = b_.CreateConstInBoundsGEP1_64(i8_, acc, sizeof(runtime::CallAcc) * c);
-            llvm::Value* v_at = b_.CreateConstInBoundsGEP1_64(i8_, base, offsetof(runtime::CallAcc, v));
+        feed_calls(aggregate, at, acc, [&](const ir::AggregateCall& call, size_t, const Val& v, llvm::Value* v_at) {
             switch (call.fn) {
-                case AggregateFn::Count: break;
                 case AggregateFn::First: {
                     llvm::BasicBlock* set = block("first.set");
                     llvm::BasicBlock* cont = block("first.done");
@@ -1329,14 +1320,12 @@ public:
                     store(v, v_at);
                     b_.CreateBr(cont);
                     b_.SetInsertPoint(cont);
-                    break;
+                    return true;
                 }
-                case AggregateFn::Last: store(v, v_at); break;
-                default: accumulate(call.fn, v, base); break;
+                case AggregateFn::Last: store(v, v_at); return true;
+                default: return false;
             }
-        }
-        next_node_ = saved.node;
-        next_string_ = saved.string;
+        });
 
         b_.CreateAlignedStore(b_.CreateAdd(group_count, b_.getInt64(1)), group_count_at, llvm::Align(8));
         llvm::Value* part_count_at = b_.CreateConstInBoundsGEP1_64(i8_, part, offsetof(runtime::WindowPartition, count));
@@ -1352,6 +1341,27 @@ public:
         go_on->addFnAttr(llvm::Attribute::NoUnwind);
         b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), open, stop);
         b_.SetInsertPoint(open);
+    }
+
+    /// Every call of `aggregate` fed one row into its accumulator in `accs` (runtime::CallAcc
+    /// per call): its argument generated in call order, numbered from `at` (the fallback and
+    /// string numbers of the aggregate's own kernel), then `special(call, c, v, v_at)` for the
+    /// calls a caller treats itself (returns true), acc_add's arithmetic for the others.
+    template <class Special>
+    void feed_calls(const ir::Operator& aggregate, const Numbering& at, llvm::Value* accs, Special&& special) {
+        const Numbering saved{next_node_, next_string_};
+        next_node_ = at.node;
+        next_string_ = at.string;
+        for (size_t c = 0; c < aggregate.calls.size(); ++c) {
+            const ir::AggregateCall& call = aggregate.calls[c];
+            Val v = gen(call.arg.get());
+            llvm::Value* base = b_.CreateConstInBoundsGEP1_64(i8_, accs, sizeof(runtime::CallAcc) * c);
+            llvm::Value* v_at = b_.CreateConstInBoundsGEP1_64(i8_, base, offsetof(runtime::CallAcc, v));
+            if (call.fn == frontend::AggregateFn::Count || special(call, c, v, v_at)) continue;
+            accumulate(call.fn, v, base);
+        }
+        next_node_ = saved.node;
+        next_string_ = saved.string;
     }
 
     /// A window's kept rows folded into the aggregate's accumulators (runtime/abi.hpp
@@ -1385,17 +1395,8 @@ public:
         i->addIncoming(b_.getInt64(0), entry);
         slots_ = b_.CreateInBoundsGEP(i8_, rows, b_.CreateMul(i, stride), "row");
 
-        const Numbering saved{next_node_, next_string_};
-        next_node_ = at.node;
-        next_string_ = at.string;
-        for (size_t c = 0; c < aggregate.calls.size(); ++c) {
-            const ir::AggregateCall& call = aggregate.calls[c];
-            // Every argument is generated once, in call order: fallback and string numbers follow it.
-            Val v = gen(call.arg.get());
-            llvm::Value* base = b_.CreateConstInBoundsGEP1_64(i8_, accs, sizeof(runtime::CallAcc) * c);
-            llvm::Value* v_at = b_.CreateConstInBoundsGEP1_64(i8_, base, offsetof(runtime::CallAcc, v));
+        feed_calls(aggregate, at, accs, [&](const ir::AggregateCall& call, size_t c, const Val& v, llvm::Value* v_at) {
             switch (call.fn) {
-                case AggregateFn::Count: break;
                 case AggregateFn::First:
                 case AggregateFn::Last: {
                     // run_aggregate evaluates First on the first row and Last on the last one.
@@ -1407,19 +1408,17 @@ public:
                     store(v, v_at);
                     b_.CreateBr(cont);
                     b_.SetInsertPoint(cont);
-                    break;
+                    return true;
                 }
                 case AggregateFn::CountDistinct: {
                     llvm::Value* set = b_.CreateAlignedLoad(
                         ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, sets, static_cast<uint64_t>(c)), llvm::Align(8), "set");
                     b_.CreateCall(distinct, {set, spill(v)});
-                    break;
+                    return true;
                 }
-                default: accumulate(call.fn, v, base); break;
+                default: return false;
             }
-        }
-        next_node_ = saved.node;
-        next_string_ = saved.string;
+        });
 
         llvm::Value* i1 = b_.CreateAdd(i, b_.getInt64(1), "i.next");
         i->addIncoming(i1, b_.GetInsertBlock());
