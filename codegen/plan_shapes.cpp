@@ -47,14 +47,6 @@ bool inlined(const Expr& e) {
     }
 }
 
-/// Whether `e` reads an alias (a trend predicate's predecessor).
-bool reads_alias(const Expr& e) {
-    if (e.op == ExprOp::AliasField || e.op == ExprOp::AliasLen) return true;
-    for (const auto& a : e.args)
-        if (a && reads_alias(*a)) return true;
-    return false;
-}
-
 /// The NFA whose step predicates get kernels: a sequence's, or a trend aggregate's (GRETA);
 /// null for other operators.
 const ir::Nfa* step_nfa(const ir::Operator& op) {
@@ -403,7 +395,7 @@ std::string trend_note(const ir::Operator& op) {
         for (const auto& step : op.trend->nfa.steps)
             if (step.predicate) {
                 ++preds;
-                adjacent = adjacent || reads_alias(*step.predicate);
+                adjacent = adjacent || ir::expr_reads_alias(*step.predicate, -1);
             }
     const std::string greta = "GRETA counts and aggregates in the runtime";
     if (preds == 0)

@@ -46,9 +46,6 @@ void for_children(const Expr& e, F&& f) {
     }
 }
 
-/// Whether `e` reads an alias (a trend predicate's predecessor).
-bool reads_alias(const Expr& e);
-
 /// The NFA whose step predicates get kernels: a sequence's, or a trend aggregate's (GRETA);
 /// null for other operators.
 const ir::Nfa* step_nfa(const ir::Operator& op);

@@ -606,13 +606,13 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
                 if (codegen::type_loop_accumulates(plan, sp)) fed_window[static_cast<size_t>(sid)] = k;
                 if (!codegen::type_loop_accumulates(plan, sp)) out->handoff[static_cast<size_t>(sid)] = k;
             }
-    for (size_t s = 0; s < plan.streams.size(); ++s)
+    for (size_t s = 0; s < plan.streams.size(); ++s) {
+        // A chain (the whole stream's, or a tail from an operator before) runs the operator's
+        // code: it has no kernel of its own then.
+        bool chained = false;
         for (size_t k = 0; k < plan.streams[s].ops.size(); ++k) {
             const ir::Operator& op = plan.streams[s].ops[k];
-            // A chain (the whole stream's, or a tail from j <= k) runs the operator's code: it
-            // has no kernel of its own then.
-            bool chained = false;
-            for (size_t j = 0; j <= k && j < table->ops[s].size(); ++j) chained = chained || table->ops[s][j].chain;
+            chained = chained || (k < table->ops[s].size() && table->ops[s][k].chain);
             bool compiled = table->find(s, k) != nullptr || chained || fed_window[s] == static_cast<int>(k);
             std::string note = codegen::effect_note(plan, op);
             if (op.kind == ir::OpKind::Join && compiled) note = codegen::join_note(plan, op);
@@ -638,6 +638,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
             }
             out->operators.push_back({static_cast<int32_t>(s), static_cast<int32_t>(k), compiled, std::move(note)});
         }
+    }
     out->kernels = std::move(table);
     out->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return out;

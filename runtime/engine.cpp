@@ -834,7 +834,6 @@ struct Engine::Impl {
         return Row{slots, st.merged_schema, in.ts, in.type, in.raw, in.raw_count};
     }
 
-    /// Runs operators [first, end) of a stream on `batch`, then forwards what survives.
     /// Where a window folded by generated code (OpKernels::fold) puts the Aggregate's results.
     struct FoldSink {
         Impl* self;
@@ -859,18 +858,26 @@ struct Engine::Impl {
         const OpKernels* ak = kernel_for(st, k + 1);
         FoldSink sink{this, &st.plan->ops[k + 1],
                       {ak ? ak->project : nullptr, kernels->nodes.data(), kernel_consts.data(), fold}, nullptr};
+        // Most rows close nothing: the two batches are taken again only after one went on.
+        std::vector<Row> closed = take_batch();
+        std::vector<Row> folded = take_batch();
         for (const Row& r : batch) {
-            std::vector<Row> closed = take_batch();
-            std::vector<Row> folded = take_batch();
             sink.out = &folded;
             os.window->push_view(r, &FoldSink::take, &sink, scratch, closed);
-            if (!closed.empty()) run_ops(st, k + 1, std::move(closed), depth);
-            else give_batch(std::move(closed));
-            if (!folded.empty()) run_ops(st, k + 2, std::move(folded), depth);
-            else give_batch(std::move(folded));
+            if (!closed.empty()) {
+                run_ops(st, k + 1, std::move(closed), depth);
+                closed = take_batch();
+            }
+            if (!folded.empty()) {
+                run_ops(st, k + 2, std::move(folded), depth);
+                folded = take_batch();
+            }
         }
+        give_batch(std::move(closed));
+        give_batch(std::move(folded));
     }
 
+    /// Runs operators [first, end) of a stream on `batch`, then forwards what survives.
     void run_ops(StreamState& st, size_t first, std::vector<Row> batch, int depth) {
         const ir::StreamPlan& sp = *st.plan;
         bool emitted_any = false;

@@ -36,14 +36,6 @@ std::atomic<bool> g_compact_any_match{true};
 std::atomic<bool> g_list_walk{true};
 constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 
-/// Does `e` read pattern alias `alias` (AliasField / AliasLen)? alias < 0: any alias.
-bool reads_alias(const Expr& e, int32_t alias) {
-    if ((e.op == ExprOp::AliasField || e.op == ExprOp::AliasLen) && (alias < 0 || e.index == alias)) return true;
-    for (const auto& a : e.args)
-        if (a && reads_alias(*a, alias)) return true;
-    return false;
-}
-
 /// Marks in `mask` the aliases `e` reads through AliasField; `len` set when it reads AliasLen.
 void alias_reads(const Expr& e, std::vector<char>& mask, bool& len) {
     if (e.op == ExprOp::AliasLen) len = true;
@@ -62,22 +54,12 @@ bool has_effects(const Expr& e) {
     return false;
 }
 
-void collect_conjuncts(const ExprPtr& e, std::vector<ExprPtr>& out) {
-    if (e->op == ExprOp::And && e->args.size() == 2 && e->args[0] && e->args[1]) {
-        collect_conjuncts(e->args[0], out);
-        collect_conjuncts(e->args[1], out);
-    } else {
-        out.push_back(e);
-    }
-}
-
-/// The conjuncts of `pred` (top-level `and` operands) that do not read `alias`, joined with
-/// `and` again; null when there are none (always true).
-/// `pred` rebuilt from the top-level conjuncts that `keep` accepts; null when none is left.
+/// `pred` rebuilt from the top-level conjuncts that `keep` accepts; null when none is left
+/// (always true).
 template <class Keep>
 ExprPtr conjuncts_if(const ExprPtr& pred, Keep keep) {
     std::vector<ExprPtr> all;
-    collect_conjuncts(pred, all);
+    ir::nfa_conjuncts(pred, all);
     ExprPtr acc;
     for (const auto& c : all) {
         if (!keep(*c)) continue;
@@ -98,7 +80,7 @@ ExprPtr conjuncts_if(const ExprPtr& pred, Keep keep) {
 
 /// The conjuncts of `pred` that do not read `alias`.
 ExprPtr conjuncts_without(const ExprPtr& pred, int32_t alias) {
-    return conjuncts_if(pred, [alias](const Expr& c) { return !reads_alias(c, alias); });
+    return conjuncts_if(pred, [alias](const Expr& c) { return !ir::expr_reads_alias(c, alias); });
 }
 
 uint64_t mix64(uint64_t x) {
@@ -1038,6 +1020,18 @@ struct PatternMatcher::Impl {
         s_taken = r.pos;
     }
 
+    /// The transition kernel's decision `d` for run `r` (trans()) carried out: the Kleene
+    /// step again, step `d`, or nothing (kSeqNone).
+    void take_decided(Run& r, Binding* b, int32_t d, bool& took, bool& capped, int32_t& s_taken) {
+        if (d == kSeqAgain) {
+            take_again(r, b, took, capped, s_taken);
+        } else if (d >= 0) {
+            take(r, b, d, false);
+            took = true;
+            s_taken = d;
+        }
+    }
+
     enum class After { Live, Done };
 
     /// After `take`: completion handling. Emits through `sink`; returns whether the run stays.
@@ -1071,14 +1065,7 @@ struct PatternMatcher::Impl {
             int32_t s_taken = -1;
             const StepInfo& cur = steps_[r.pos];
             if (trans_) {
-                int32_t d = trans(r.pos, b, run_flags(r), -1);
-                if (d == kSeqAgain) {
-                    take_again(r, b, took, capped, s_taken);
-                } else if (d >= 0) {
-                    take(r, b, d, false);
-                    took = true;
-                    s_taken = d;
-                }
+                take_decided(r, b, trans(r.pos, b, run_flags(r), -1), took, capped, s_taken);
             } else if (cur.kleene && qualifies(r.pos, b, true)) {
                 take_again(r, b, took, capped, s_taken);
             } else if (!pending) {
@@ -2564,15 +2551,8 @@ struct PatternMatcher::Impl {
         int32_t old_pos = r.pos;
         const StepInfo& cur = steps_[r.pos];
         if (trans_) {
-            int32_t d = trans(r.pos, b, run_flags(r), via);
-            if (d == kSeqAgain) {
-                bool capped = false;
-                take_again(r, b, took, capped, s_taken);
-            } else if (d >= 0) {
-                take(r, b, d, false);
-                took = true;
-                s_taken = d;
-            }
+            bool capped = false;
+            take_decided(r, b, trans(r.pos, b, run_flags(r), via), took, capped, s_taken);
         } else if (cur.kleene && qualifies(r.pos, b, true)) {
             bool capped = false;
             take_again(r, b, took, capped, s_taken);
