@@ -189,18 +189,23 @@ struct Engine::Impl {
                 }
             }
         }
+        // Input events' field lists are kept only when something reads whole events (the
+        // rows of every other operator, stored ones included, are their slots). Windows,
+        // matchers and joins keep rows past the event, raw pointers with them: without a
+        // reader they keep none, and a preloaded run does not hold ~100 bytes of field list
+        // per event.
         for (const auto& sp : plan.streams) {
-            if (!sp.merge_filters.empty()) keep_raw = true;
+            if (!sp.merge_filters.empty() || sp.has_process) keep_raw = true;
             for (const auto& op : sp.ops)
                 switch (op.kind) {
-                    // These read slots only, and keep no row past the event.
-                    case ir::OpKind::Filter:
-                    case ir::OpKind::Select:
-                    case ir::OpKind::Emit:
-                    case ir::OpKind::Aggregate:
-                    case ir::OpKind::Limit:
-                    case ir::OpKind::Log: break;
-                    default: keep_raw = true; break;
+                    case ir::OpKind::Print:
+                    case ir::OpKind::To:
+                    case ir::OpKind::Distinct:
+                    case ir::OpKind::Process:
+                    case ir::OpKind::PatternLambda:
+                    case ir::OpKind::Forecast:
+                    case ir::OpKind::Enrich: keep_raw = true; break;
+                    default: break;
                 }
         }
     }
