@@ -199,8 +199,10 @@ struct Engine::Impl {
             for (const auto& op : sp.ops)
                 switch (op.kind) {
                     case ir::OpKind::Print:
-                    case ir::OpKind::To:
                     case ir::OpKind::Distinct:
+                        if (op.exprs.empty()) keep_raw = true;  // the whole event, not values
+                        break;
+                    case ir::OpKind::To:
                     case ir::OpKind::Process:
                     case ir::OpKind::PatternLambda:
                     case ir::OpKind::Forecast:

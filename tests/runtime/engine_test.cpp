@@ -350,6 +350,9 @@ TEST(EngineTest, WholeEventUsesKeepFieldLists) {
         run_fields_recycled(program, "@0 T { v: 1 }\n", false, &keeps);
         EXPECT_TRUE(keeps) << program;
     }
+    bool keeps = true;
+    run_fields_recycled("event T:\n    v: int\nstream S = T.window(2).print(v)\n", "@0 T { v: 1 }\n", false, &keeps);
+    EXPECT_FALSE(keeps) << "printed values are slots";
 }
 
 // Windows, matchers and joins keep rows past the event but read only their slots: without a
