@@ -36,6 +36,7 @@ constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
 std::atomic<bool> g_compact_any_match{true};
 std::atomic<bool> g_list_walk{true};
+std::atomic<bool> g_finish_in_place{true};
 constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 
 /// Marks in `mask` the aliases `e` reads through AliasField; `len` set when it reads AliasLen.
@@ -339,6 +340,7 @@ struct PatternMatcher::Impl {
     IdStack free_slots_;
     std::vector<TEntry> table_;                       // open addressing, linear probing
     size_t table_count_ = 0;
+    size_t bucket_hint_ = 0;                          // table index of the bucket last found (unlink)
     DeadlineRing<ExpItem> fifo_;                      // deadlines in nondecreasing order
     std::vector<ExpItem> eheap_;                      // the others (min-heap)
     std::vector<Cand> cands_, merge_buf_;
@@ -579,7 +581,7 @@ struct PatternMatcher::Impl {
             if (si.has_flat_first && !si.flat_first.aliases().empty()) si.flat_first_alias = &si.flat_first;
         }
         ends_run_.assign(static_cast<size_t>(n_steps_), 0);
-        for (int32_t s = 0; s < n_steps_; ++s) {
+        for (int32_t s = 0; s < n_steps_ && g_finish_in_place.load(std::memory_order_relaxed); ++s) {
             const StepInfo& st = steps_[s];
             ends_run_[static_cast<size_t>(s)] = form_ == ir::Nfa::Form::Sequence && s >= last_required_ && !trailing_neg_ &&
                                                 !st.alive_after && !st.deferred;
@@ -2332,13 +2334,17 @@ struct PatternMatcher::Impl {
             Partition& P = parts_[S.part];
             list_remove(P.scan_head, P.scan_tail, si);
         } else if (S.wait >= 0) {
-            size_t mask = table_.size() - 1;
-            uint32_t h32 = static_cast<uint32_t>(S.khash);
-            size_t i = h32 & mask;
-            for (;; i = (i + 1) & mask) {
-                const TEntry& t = table_[i];
-                if (t.h == h32 && t.head != kNone && (t.head == si || slot_waits_for(t.head, S.khash, S.part, S.wait, S.key)))
-                    break;
+            size_t i = bucket_hint_;
+            // A run that heads an entry heads only its own bucket's: the lookup that found it
+            // (bucket_head) need not be repeated.
+            if (i >= table_.size() || table_[i].head != si) {
+                size_t mask = table_.size() - 1;
+                uint32_t h32 = static_cast<uint32_t>(S.khash);
+                for (i = h32 & mask;; i = (i + 1) & mask) {
+                    const TEntry& t = table_[i];
+                    if (t.h == h32 && t.head != kNone && (t.head == si || slot_waits_for(t.head, S.khash, S.part, S.wait, S.key)))
+                        break;
+                }
             }
             TEntry& e = table_[i];
             bucket_remove(e, si);
@@ -2537,11 +2543,13 @@ struct PatternMatcher::Impl {
 
     /// First run of the bucket the current event's value selects for indexed step `k` in
     /// partition `pid` (kNone: no such bucket, or the event lacks the field).
-    uint32_t bucket_head(uint32_t pid, int32_t k) const {
+    uint32_t bucket_head(uint32_t pid, int32_t k) {
         Value key = field_value(*idx_[k].field);
         if (!key.present()) return kNone;  // `absent == x` never holds
         int64_t bi = tfind(bucket_hash(pid, k, key), pid, k, key);
-        return bi < 0 ? kNone : table_[static_cast<size_t>(bi)].head;
+        if (bi < 0) return kNone;
+        bucket_hint_ = static_cast<size_t>(bi);
+        return table_[static_cast<size_t>(bi)].head;
     }
 
     /// The run in slot `si` enters step `s` with the current event, which it would take and
@@ -2550,7 +2558,7 @@ struct PatternMatcher::Impl {
     /// that step's alias from the event where it lies, and the run ends. The event then needs
     /// no copy in the store for this run (usually the only one that would have bound it).
     /// False when the step does not end the run: the caller takes it as usual.
-    bool finish_in_place(uint32_t si, int32_t s, std::vector<Row>& out, Arena& scratch) {
+    [[gnu::flatten]] bool finish_in_place(uint32_t si, int32_t s, std::vector<Row>& out, Arena& scratch) {
         Run& r = slots_[si].r;
         if (!ends_run_[static_cast<size_t>(s)] || r.complete || !r.deferred.empty()) return false;
         out.push_back(make_row(sb(si), r.t0, now_, now_, scratch, steps_[s].alias));
@@ -2615,7 +2623,7 @@ struct PatternMatcher::Impl {
     }
 
     /// Start (§9.2 step 4) in partition `pid`.
-    void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
+    [[gnu::flatten]] void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
         auto sink = [&](Row row) { out.push_back(row); };
         int32_t s = start_step();
         if (s < 0) return;
@@ -3026,6 +3034,8 @@ uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
 void PatternMatcher::set_compact_any_match(bool on) { g_compact_any_match.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_indexed_list_walk(bool on) { g_list_walk.store(on, std::memory_order_relaxed); }
+
+void PatternMatcher::set_finish_in_place(bool on) { g_finish_in_place.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes,
                                       const Value* consts) {
