@@ -138,6 +138,10 @@ struct Engine::Impl {
     /// was generated for (a window the code feeds must be fused here too: not with
     /// VARPULIS_WINDOW_FUSION=0).
     std::vector<TypeKernel> type_kernels;
+    /// Per routing schema: the one stream its events go to when that stream starts with a
+    /// sequence or join and runs no chain kernel or merge filter (run_stream would only pass
+    /// the row on to run_from), else null. Pattern workloads route every event this way.
+    std::vector<StreamState*> direct_streams;
     /// Per stream: its fused window (TypeRun::windows), or null.
     std::vector<void*> fused_windows;
     /// Type kernels' output entries (TypeRun::out_next), 8-aligned.
@@ -172,6 +176,7 @@ struct Engine::Impl {
         run_global_inits(rt);
         streams.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
+        select_direct_streams();
         emit_targets.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) {
             const ir::StreamPlan& sp = plan.streams[i];
@@ -320,7 +325,20 @@ struct Engine::Impl {
         select_type_kernels();
     }
 
+    void select_direct_streams() {
+        direct_streams.assign(plan.schemas.size(), nullptr);
+        for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
+            if (plan.routes[t].size() != 1) continue;
+            const size_t sid = static_cast<size_t>(plan.routes[t][0]);
+            StreamState& st = streams[sid];
+            const ir::StreamPlan& sp = *st.plan;
+            if (sp.ops.empty() || !sp.merge_filters.empty() || (kernels && kernels->chain(sid))) continue;
+            if (sp.ops[0].kind == ir::OpKind::Sequence || sp.ops[0].kind == ir::OpKind::Join) direct_streams[t] = &st;
+        }
+    }
+
     void select_type_kernels() {
+        select_direct_streams();
         fused_windows.assign(streams.size(), nullptr);
         for (size_t i = 0; i < streams.size(); ++i)
             if (streams[i].fused_op) fused_windows[i] = streams[i].fused_op->fused.get();
@@ -715,8 +733,14 @@ struct Engine::Impl {
             }
             ++stats.events;
             if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
-            run_routes(Row{batch.values.data() + offset, schema, batch.ts[i], schema_type[static_cast<size_t>(schema)],
-                           raw ? batch.raw[i] : nullptr, raw ? batch.raw_count[i] : 0});
+            const Row row{batch.values.data() + offset, schema, batch.ts[i], schema_type[static_cast<size_t>(schema)],
+                          raw ? batch.raw[i] : nullptr, raw ? batch.raw_count[i] : 0};
+            if (StreamState* st = direct_streams[static_cast<size_t>(schema)]) {
+                run_stateful(*st, 0, row, 0);   // what run_routes, run_stream and run_from would do
+                if (!queue.empty()) drain();
+            } else {
+                run_routes(row);
+            }
             offset += w;
             ++i;
         }
@@ -784,25 +808,36 @@ struct Engine::Impl {
     void run_from(StreamState& st, size_t first, const Row& in, int depth) {
         const ir::StreamPlan& sp = *st.plan;
         if (first < sp.ops.size() && (sp.ops[first].kind == ir::OpKind::Sequence || sp.ops[first].kind == ir::OpKind::Join)) {
-            st.matches.clear();
-            if (sp.ops[first].kind == ir::OpKind::Sequence)
-                st.ops[first].matcher->on_event(in, st.matches, scratch);
-            else
-                st.ops[first].join->push(in, scratch, joined_type, st.matches);
-            if (st.matches.empty()) return;
-            // What comes out goes through the stream's tail chain when it has one.
-            if (ChainKernel tail = kernels ? kernels->tail(static_cast<size_t>(&st - streams.data()), first + 1) : nullptr) {
-                for (size_t i = 0; i < st.matches.size(); ++i) run_chain(st, first + 1, tail, st.matches[i], depth);
-                return;
-            }
-            std::vector<Row> batch = take_batch();
-            batch.assign(st.matches.begin(), st.matches.end());
-            run_ops(st, first + 1, std::move(batch), depth);
+            run_stateful(st, first, in, depth);
             return;
         }
         std::vector<Row> batch = take_batch();
         batch.push_back(in);
         run_ops(st, first, std::move(batch), depth);
+    }
+
+    /// run_from for a sequence or join at `first`: small enough to inline into the per-event
+    /// loop (direct_streams), the rest of the stream runs out of line, only on matches.
+    [[gnu::always_inline]] void run_stateful(StreamState& st, size_t first, const Row& in, int depth) {
+        st.matches.clear();
+        OpState& os = st.ops[first];
+        if (os.matcher)
+            os.matcher->on_event(in, st.matches, scratch);
+        else
+            os.join->push(in, scratch, joined_type, st.matches);
+        if (!st.matches.empty()) run_matches(st, first, depth);
+    }
+
+    /// The rows a sequence or join at `first` produced (st.matches) through the rest of its stream.
+    [[gnu::noinline]] void run_matches(StreamState& st, size_t first, int depth) {
+        // What comes out goes through the stream's tail chain when it has one.
+        if (ChainKernel tail = kernels ? kernels->tail(static_cast<size_t>(&st - streams.data()), first + 1) : nullptr) {
+            for (size_t i = 0; i < st.matches.size(); ++i) run_chain(st, first + 1, tail, st.matches[i], depth);
+            return;
+        }
+        std::vector<Row> batch = take_batch();
+        batch.assign(st.matches.begin(), st.matches.end());
+        run_ops(st, first + 1, std::move(batch), depth);
     }
 
     /// Operators [from, end) of a stream in one compiled call (the whole stream, or a tail

@@ -17,6 +17,8 @@
 
 #include "ir/nfa_shape.hpp"
 #include "runtime/checkpoint_io.hpp"
+#include "runtime/deadline_ring.hpp"
+#include "runtime/id_stack.hpp"
 #include "runtime/pattern_pred.hpp"
 #include "runtime/value_ops.hpp"
 
@@ -34,6 +36,7 @@ constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
 std::atomic<bool> g_compact_any_match{true};
 std::atomic<bool> g_list_walk{true};
+std::atomic<bool> g_finish_in_place{true};
 constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 
 /// Marks in `mask` the aliases `e` reads through AliasField; `len` set when it reads AliasLen.
@@ -135,7 +138,7 @@ struct PatternMatcher::Impl {
         }
     };
     EvStore evs_;
-    std::vector<uint32_t> free_evs_;
+    IdStack free_evs_;
     size_t ev_stride_ = 1;
 
     Value* ev_slots(uint32_t id) const { return reinterpret_cast<Value*>(reinterpret_cast<std::byte*>(&evs_[id]) + sizeof(Ev)); }
@@ -334,11 +337,11 @@ struct PatternMatcher::Impl {
     std::vector<Binding> sbinds_;                     // per slot, stride n_aliases_
     std::vector<uint64_t> slot_seq_;                  // per slot: r.seq when live, kDeadSeq if not
     static constexpr uint64_t kDeadSeq = std::numeric_limits<uint64_t>::max();
-    std::vector<uint32_t> free_slots_;
+    IdStack free_slots_;
     std::vector<TEntry> table_;                       // open addressing, linear probing
     size_t table_count_ = 0;
-    std::vector<ExpItem> fifo_;                       // deadlines in nondecreasing order
-    size_t fifo_head_ = 0;
+    size_t bucket_hint_ = 0;                          // table index of the bucket last found (unlink)
+    DeadlineRing<ExpItem> fifo_;                      // deadlines in nondecreasing order
     std::vector<ExpItem> eheap_;                      // the others (min-heap)
     std::vector<Cand> cands_, merge_buf_;
     // advance_indexed walks a single source list in place (tests turn it off to compare).
@@ -367,6 +370,9 @@ struct PatternMatcher::Impl {
     const StrObj* match_type_ = nullptr;
 
     std::vector<StepInfo> steps_;
+    /// Per step: a run that enters it (not already complete) completes and ends at once
+    /// (after_take returns Done): finish_in_place may make its match without taking the event.
+    std::vector<char> ends_run_;
     std::vector<Negation> negs_;
     int32_t n_steps_ = 0;
     int32_t last_required_ = -1;
@@ -573,6 +579,12 @@ struct PatternMatcher::Impl {
             si.has_flat_first = flat(si.first, si.flat_first);
             if (si.has_flat_full && !si.flat_full.aliases().empty()) si.flat_full_alias = &si.flat_full;
             if (si.has_flat_first && !si.flat_first.aliases().empty()) si.flat_first_alias = &si.flat_first;
+        }
+        ends_run_.assign(static_cast<size_t>(n_steps_), 0);
+        for (int32_t s = 0; s < n_steps_ && g_finish_in_place.load(std::memory_order_relaxed); ++s) {
+            const StepInfo& st = steps_[s];
+            ends_run_[static_cast<size_t>(s)] = form_ == ir::Nfa::Form::Sequence && s >= last_required_ && !trailing_neg_ &&
+                                                !st.alive_after && !st.deferred;
         }
         if (form_ != ir::Nfa::Form::Sequence) n_start_ = n_steps_;
         full_mask_ = n_steps_ >= 32 ? ~0u : ((1u << n_steps_) - 1);
@@ -786,7 +798,9 @@ struct PatternMatcher::Impl {
 
     // ------------------------------------------------------------ match rows
 
-    Row make_row(const Binding* b, int64_t t0, int64_t last_ts, int64_t ts, Arena& scratch) {
+    /// `cur_alias` (if >= 0): that alias is the current event, read from cur_row_ rather
+    /// than from the store (finish_in_place).
+    Row make_row(const Binding* b, int64_t t0, int64_t last_ts, int64_t ts, Arena& scratch, int32_t cur_alias = -1) {
         size_t n = out_fields_.size();
         Value* slots = scratch.allocate_array<Value>(n == 0 ? 1 : n);
         for (size_t i = 0; i < n; ++i) {
@@ -800,10 +814,14 @@ struct PatternMatcher::Impl {
                     v = Value::integer(last_ts - t0);
                     break;
                 case OutField::kAliasSlot:
-                    if (uint32_t id = b[o.alias].ev; id != kNone && o.slot < evs_[id].n) v = ev_slots(id)[o.slot];
+                    if (o.alias == cur_alias) {
+                        if (o.slot < schema_width_[static_cast<size_t>(cur_row_->schema)]) v = cur_row_->slots[o.slot];
+                    } else if (uint32_t id = b[o.alias].ev; id != kNone && o.slot < evs_[id].n) {
+                        v = ev_slots(id)[o.slot];
+                    }
                     break;
                 case OutField::kAliasCount:
-                    v = Value::integer(b[o.alias].count);
+                    v = Value::integer(o.alias == cur_alias ? 1 : b[o.alias].count);
                     break;
                 default:
                     break;
@@ -2316,13 +2334,17 @@ struct PatternMatcher::Impl {
             Partition& P = parts_[S.part];
             list_remove(P.scan_head, P.scan_tail, si);
         } else if (S.wait >= 0) {
-            size_t mask = table_.size() - 1;
-            uint32_t h32 = static_cast<uint32_t>(S.khash);
-            size_t i = h32 & mask;
-            for (;; i = (i + 1) & mask) {
-                const TEntry& t = table_[i];
-                if (t.h == h32 && t.head != kNone && (t.head == si || slot_waits_for(t.head, S.khash, S.part, S.wait, S.key)))
-                    break;
+            size_t i = bucket_hint_;
+            // A run that heads an entry heads only its own bucket's: the lookup that found it
+            // (bucket_head) need not be repeated.
+            if (i >= table_.size() || table_[i].head != si) {
+                size_t mask = table_.size() - 1;
+                uint32_t h32 = static_cast<uint32_t>(S.khash);
+                for (i = h32 & mask;; i = (i + 1) & mask) {
+                    const TEntry& t = table_[i];
+                    if (t.h == h32 && t.head != kNone && (t.head == si || slot_waits_for(t.head, S.khash, S.part, S.wait, S.key)))
+                        break;
+                }
             }
             TEntry& e = table_[i];
             bucket_remove(e, si);
@@ -2387,10 +2409,6 @@ struct PatternMatcher::Impl {
     }
 
     void exp_push(const ExpItem& it) {
-        if (fifo_head_ == fifo_.size()) {
-            fifo_.clear();
-            fifo_head_ = 0;
-        }
         if (fifo_.empty() || it.deadline >= fifo_.back().deadline) {
             fifo_.push_back(it);
             return;
@@ -2406,16 +2424,17 @@ struct PatternMatcher::Impl {
         confirmed_.clear();
         // Most events expire nothing: one look at the two fronts, and the prefetches below
         // (aimed at the next expiries) were already issued when the fronts last moved.
-        if (!(fifo_head_ < fifo_.size() && fifo_[fifo_head_].deadline < now_) &&
+        if (!(!fifo_.empty() && fifo_.front().deadline < now_) &&
             !(!eheap_.empty() && eheap_.front().deadline < now_))
             return;
         for (;;) {
-            bool f = fifo_head_ < fifo_.size() && fifo_[fifo_head_].deadline < now_;
+            bool f = !fifo_.empty() && fifo_.front().deadline < now_;
             bool h = !f && !eheap_.empty() && eheap_.front().deadline < now_;
             if (!f && !h) break;
             ExpItem it;
             if (f) {
-                it = fifo_[fifo_head_++];
+                it = fifo_.front();
+                fifo_.pop_front();
             } else {
                 std::pop_heap(eheap_.begin(), eheap_.end(), exp_later);
                 it = eheap_.back();
@@ -2434,14 +2453,14 @@ struct PatternMatcher::Impl {
             kill_slot(it.slot);
         }
         // Runs that expire soon: fetch their state ahead of time (no effect on results).
-        if (fifo_head_ + 8 < fifo_.size()) {
-            uint32_t u = fifo_[fifo_head_ + 8].slot;
+        if (8 < fifo_.size()) {
+            uint32_t u = fifo_[8].slot;
             __builtin_prefetch(&slot_seq_[u]);
             __builtin_prefetch(&slots_[u]);
             __builtin_prefetch(reinterpret_cast<const char*>(&slots_[u]) + 64);
         }
-        if (fifo_head_ + 2 < fifo_.size()) {
-            const ExpItem& f = fifo_[fifo_head_ + 2];
+        if (2 < fifo_.size()) {
+            const ExpItem& f = fifo_[2];
             if (slot_seq_[f.slot] == f.seq) {
                 const Slot& S = slots_[f.slot];
                 if (S.wait >= 0 && !table_.empty())
@@ -2450,13 +2469,6 @@ struct PatternMatcher::Impl {
                 for (size_t a = 0; a < n_aliases_; ++a)
                     if (b[a].ev != kNone) __builtin_prefetch(&evs_[b[a].ev]);
             }
-        }
-        if (fifo_head_ == fifo_.size()) {
-            fifo_.clear();
-            fifo_head_ = 0;
-        } else if (fifo_head_ >= 4096 && fifo_head_ * 2 >= fifo_.size()) {
-            fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_));
-            fifo_head_ = 0;
         }
         if (confirmed_.size() > 1)
             std::stable_sort(confirmed_.begin(), confirmed_.end(),
@@ -2531,11 +2543,27 @@ struct PatternMatcher::Impl {
 
     /// First run of the bucket the current event's value selects for indexed step `k` in
     /// partition `pid` (kNone: no such bucket, or the event lacks the field).
-    uint32_t bucket_head(uint32_t pid, int32_t k) const {
+    uint32_t bucket_head(uint32_t pid, int32_t k) {
         Value key = field_value(*idx_[k].field);
         if (!key.present()) return kNone;  // `absent == x` never holds
         int64_t bi = tfind(bucket_hash(pid, k, key), pid, k, key);
-        return bi < 0 ? kNone : table_[static_cast<size_t>(bi)].head;
+        if (bi < 0) return kNone;
+        bucket_hint_ = static_cast<size_t>(bi);
+        return table_[static_cast<size_t>(bi)].head;
+    }
+
+    /// The run in slot `si` enters step `s` with the current event, which it would take and
+    /// then complete and end with (take, after_take: a last step that keeps no run alive, no
+    /// pending trailing NOT, no deferred Kleene events): its match row is made here, reading
+    /// that step's alias from the event where it lies, and the run ends. The event then needs
+    /// no copy in the store for this run (usually the only one that would have bound it).
+    /// False when the step does not end the run: the caller takes it as usual.
+    [[gnu::flatten]] bool finish_in_place(uint32_t si, int32_t s, std::vector<Row>& out, Arena& scratch) {
+        Run& r = slots_[si].r;
+        if (!ends_run_[static_cast<size_t>(s)] || r.complete || !r.deferred.empty()) return false;
+        out.push_back(make_row(sb(si), r.t0, now_, now_, scratch, steps_[s].alias));
+        kill_slot(si);
+        return true;
     }
 
     /// Advance (§9.2 step 3) of the live run in slot `si` on the current event. `via`: the
@@ -2552,7 +2580,9 @@ struct PatternMatcher::Impl {
         const StepInfo& cur = steps_[r.pos];
         if (trans_) {
             bool capped = false;
-            take_decided(r, b, trans(r.pos, b, run_flags(r), via), took, capped, s_taken);
+            int32_t d = trans(r.pos, b, run_flags(r), via);
+            if (d >= 0 && finish_in_place(si, d, out, scratch)) return;
+            take_decided(r, b, d, took, capped, s_taken);
         } else if (cur.kleene && qualifies(r.pos, b, true)) {
             bool capped = false;
             take_again(r, b, took, capped, s_taken);
@@ -2574,6 +2604,7 @@ struct PatternMatcher::Impl {
                     q = qualifies(s, b, false);
                 }
                 if (q) {
+                    if (finish_in_place(si, s, out, scratch)) return;
                     take(r, b, s, false);
                     took = true;
                     s_taken = s;
@@ -2592,7 +2623,7 @@ struct PatternMatcher::Impl {
     }
 
     /// Start (§9.2 step 4) in partition `pid`.
-    void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
+    [[gnu::flatten]] void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
         auto sink = [&](Row row) { out.push_back(row); };
         int32_t s = start_step();
         if (s < 0) return;
@@ -2641,10 +2672,13 @@ struct PatternMatcher::Impl {
         } else {
             // 1. expiry (all partitions); trailing-NOT confirmations first, oldest run first.
             if (has_within_) {
-                if (indexed_)
-                    expire_indexed(scratch);
-                else
+                if (indexed_) {
+                    // Most events expire nothing: one look at the two fronts, without the call.
+                    if ((!fifo_.empty() && fifo_.front().deadline < now_) || (!eheap_.empty() && eheap_.front().deadline < now_))
+                        expire_indexed(scratch);
+                } else {
                     expire(scratch);
+                }
                 for (const auto& c : confirmed_) {
                     if (strategy_ == Strategy::SkipTillAnyMatch && reported_ >= kMaxMatchesPerEvent) {
                         ++dropped_;
@@ -2796,7 +2830,7 @@ struct PatternMatcher::Impl {
             }
             // Pending deadlines of live runs (stale entries are skipped by expiry anyway).
             std::vector<std::pair<int64_t, uint64_t>> items;
-            for (size_t i = fifo_head_; i < fifo_.size(); ++i)
+            for (size_t i = 0; i < fifo_.size(); ++i)
                 if (slot_seq_[fifo_[i].slot] == fifo_[i].seq) items.emplace_back(fifo_[i].deadline, fifo_[i].seq);
             for (const ExpItem& it : eheap_)
                 if (slot_seq_[it.slot] == it.seq) items.emplace_back(it.deadline, it.seq);
@@ -2935,17 +2969,20 @@ struct PatternMatcher::Impl {
                 link(si);
             }
             uint32_t nx = r.count(16);
+            std::vector<ExpItem> items;
             for (uint32_t i = 0; i < nx && r.ok(); ++i) {
                 int64_t d = r.i64();
                 uint64_t seq = r.u64();
                 auto it = by_seq.find(seq);
                 if (!r.ok()) return false;
                 if (it == by_seq.end()) return r.fail("deadline of an unknown run");
-                fifo_.push_back({d, seq, it->second});
+                items.push_back({d, seq, it->second});
             }
-            std::sort(fifo_.begin(), fifo_.end(), [](const ExpItem& x, const ExpItem& y) {
+            std::sort(items.begin(), items.end(), [](const ExpItem& x, const ExpItem& y) {
                 return x.deadline != y.deadline ? x.deadline < y.deadline : x.seq < y.seq;
             });
+            fifo_.clear();
+            for (const ExpItem& it : items) fifo_.push_back(it);
         } else {
             std::vector<Binding> b(n_aliases_);
             for (Partition& P : parts_) {
@@ -2997,6 +3034,8 @@ uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
 void PatternMatcher::set_compact_any_match(bool on) { g_compact_any_match.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_indexed_list_walk(bool on) { g_list_walk.store(on, std::memory_order_relaxed); }
+
+void PatternMatcher::set_finish_in_place(bool on) { g_finish_in_place.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes,
                                       const Value* consts) {

@@ -91,6 +91,11 @@ public:
     /// always collects and merges the candidates, the general path to compare against.
     static void set_indexed_list_walk(bool on);
 
+    /// Tests: whether matchers built from now on may complete a run whose last step ends it
+    /// without copying the event into the store (the match row reads it in place; default
+    /// true); false always takes the event first, the general path to compare against.
+    static void set_finish_in_place(bool on);
+
     /// Runs not started, absorptions ignored and matches not reported because of a cap (§9.2).
     uint64_t dropped() const;
 
