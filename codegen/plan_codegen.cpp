@@ -264,7 +264,8 @@ public:
         // Negations: their predicate on the run (the matcher tests type and position).
         llvm::BasicBlock* trans = block("trans");
         llvm::BasicBlock* negs = block("negations");
-        b_.CreateCondBr(flag(runtime::kSeqNegation), negs, trans);
+        llvm::BasicBlock* modes = block("modes");
+        b_.CreateCondBr(flag(runtime::kSeqNegation), negs, modes);
         b_.SetInsertPoint(negs);
         {
             llvm::BasicBlock* killed = returns(1);
@@ -276,6 +277,9 @@ public:
                 test_conjuncts(conjuncts_of(nfa.negations[i].predicate, -1), killed, none);
             }
         }
+
+        b_.SetInsertPoint(modes);
+        seq_any_modes(nfa, schema, pos, via, flags, none, trans);
 
         b_.SetInsertPoint(trans);
         if (nfa.form != ir::Nfa::Form::Sequence) {
@@ -374,6 +378,123 @@ public:
         }
         seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
         string_ids_ = nullptr;
+    }
+
+    /// The skip_till_any_match modes of a transition kernel (runtime/abi.hpp kSeqTest,
+    /// kSeqMask), entered from the current block; any other call goes on to `trans`.
+    void seq_any_modes(const ir::Nfa& nfa, llvm::Value* schema, llvm::Value* pos, llvm::Value* via, llvm::Value* flags,
+                       llvm::BasicBlock* none, llvm::BasicBlock* trans) {
+        auto flag = [&](uint32_t bit) { return b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(bit)), b_.getInt32(0)); };
+        const auto shapes = ir::nfa_step_shapes(nfa);
+        const auto n = static_cast<int32_t>(nfa.steps.size());
+        auto type_is = [&](const ir::NfaStep& st) { return b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))); };
+        auto bound = [&](const ir::NfaStep& st) {
+            llvm::Value* ev = b_.CreateAlignedLoad(
+                i32_, b_.CreateConstInBoundsGEP1_64(i8_, seq_binds_, 8 * static_cast<uint64_t>(st.alias)), llvm::Align(4));
+            return b_.CreateICmpNE(ev, b_.getInt32(runtime::kSeqUnbound));
+        };
+        // Step s's predicate as qualifies(s, b, again) chooses it: an own-alias Kleene step
+        // tests `full` only as another iteration with its alias bound (never when deferred).
+        auto test_step = [&](int32_t s, llvm::Value* again, llvm::BasicBlock* yes, llvm::BasicBlock* no) {
+            const ir::NfaStep& st = nfa.steps[static_cast<size_t>(s)];
+            const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
+            llvm::BasicBlock* typed = block("any.type");
+            b_.CreateCondBr(type_is(st), typed, no);
+            b_.SetInsertPoint(typed);
+            if (sh.own && !sh.deferred && again) {
+                llvm::BasicBlock* full = block("any.full");
+                llvm::BasicBlock* first = block("any.first");
+                llvm::BasicBlock* check = block("any.bound");
+                b_.CreateCondBr(again, check, first);
+                b_.SetInsertPoint(check);
+                b_.CreateCondBr(bound(st), full, first);
+                b_.SetInsertPoint(full);
+                test_conjuncts(conjuncts_of(st.predicate, -1), yes, no);
+                b_.SetInsertPoint(first);
+            }
+            test_conjuncts(conjuncts_of(st.predicate, sh.own ? st.alias : -1), yes, no);
+        };
+
+        llvm::BasicBlock* test = block("test");
+        llvm::BasicBlock* other = block("modes.other");
+        b_.CreateCondBr(flag(runtime::kSeqTest), test, other);
+        b_.SetInsertPoint(test);
+        {
+            llvm::Value* again = flag(runtime::kSeqTestAgain);
+            llvm::BasicBlock* yes = block("test.yes");
+            {
+                llvm::IRBuilderBase::InsertPointGuard guard(b_);
+                b_.SetInsertPoint(yes);
+                b_.CreateRet(b_.getInt32(1));
+            }
+            llvm::SwitchInst* sw = b_.CreateSwitch(via, none);
+            for (int32_t s = 0; s < n; ++s) {
+                llvm::BasicBlock* at = block("test.step");
+                sw->addCase(b_.getInt32(static_cast<uint32_t>(s)), at);
+                b_.SetInsertPoint(at);
+                test_step(s, again, yes, none);
+            }
+        }
+        b_.SetInsertPoint(other);
+        if (nfa.form != ir::Nfa::Form::Sequence || n > runtime::kSeqMaxMaskSteps) {
+            b_.CreateBr(trans);
+            return;
+        }
+        llvm::BasicBlock* mask = block("mask");
+        b_.CreateCondBr(flag(runtime::kSeqMask), mask, trans);
+        b_.SetInsertPoint(mask);
+        llvm::AllocaInst* bits;
+        {
+            llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+            bits = eb.CreateAlloca(i32_, nullptr, "mask.bits");
+        }
+        b_.CreateStore(b_.getInt32(0), bits);
+        llvm::BasicBlock* done = block("mask.done");
+        {
+            llvm::IRBuilderBase::InsertPointGuard guard(b_);
+            b_.SetInsertPoint(done);
+            b_.CreateRet(b_.CreateLoad(i32_, bits));
+        }
+        auto set_bit = [&](uint32_t bit, llvm::BasicBlock* then) {
+            llvm::BasicBlock* bb = block("mask.set");
+            llvm::IRBuilderBase::InsertPointGuard guard(b_);
+            b_.SetInsertPoint(bb);
+            b_.CreateStore(b_.CreateOr(b_.CreateLoad(i32_, bits), b_.getInt32(bit)), bits);
+            b_.CreateBr(then);
+            return bb;
+        };
+        llvm::Value* complete = flag(runtime::kSeqComplete);
+        llvm::Value* pending = flag(runtime::kSeqPending);
+        // The forward chain, shared by every position: entering step s, then on through it
+        // when it is optional.
+        std::vector<llvm::BasicBlock*> chain(static_cast<size_t>(n) + 1);
+        for (int32_t s = 0; s < n; ++s) chain[static_cast<size_t>(s)] = block("mask.step");
+        chain[static_cast<size_t>(n)] = done;
+        llvm::SwitchInst* sw = b_.CreateSwitch(pos, done);
+        for (int32_t p = 0; p < n; ++p) {
+            llvm::BasicBlock* at = block("mask.pos");
+            sw->addCase(b_.getInt32(static_cast<uint32_t>(p)), at);
+            b_.SetInsertPoint(at);
+            llvm::BasicBlock* onward = block("mask.onward");
+            if (shapes[static_cast<size_t>(p)].kleene)
+                test_step(p, b_.getTrue(), set_bit(1u, onward), onward);
+            else
+                b_.CreateBr(onward);
+            b_.SetInsertPoint(onward);
+            b_.CreateCondBr(pending, done, chain[static_cast<size_t>(p) + 1]);
+        }
+        for (int32_t s = 0; s < n; ++s) {
+            const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
+            b_.SetInsertPoint(chain[static_cast<size_t>(s)]);
+            llvm::BasicBlock* after = sh.optional ? chain[static_cast<size_t>(s) + 1] : done;
+            if (nfa.steps[static_cast<size_t>(s)].quantifier == ir::Quantifier::Optional) {
+                // The trailing-`?` rule: a complete run never enters a `?` step.
+                llvm::BasicBlock* open = block("mask.open");
+                b_.CreateCondBr(complete, after, open);
+                b_.SetInsertPoint(open);
+            }
+            test_step(s, nullptr, set_bit(1u << (s + 1), after), after);
+        }
     }
 
     /// The top-level conjuncts of `pred` (none: always true), without those reading alias

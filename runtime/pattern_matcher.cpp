@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <memory>
@@ -449,8 +450,10 @@ struct PatternMatcher::Impl {
     uint64_t event_no_ = 0;   // arrival position of the current event
 
     // Compiled transitions (OpKernels::trans): decide in place of qualifies() loops and
-    // negation predicates in the default/strict paths; null: the tables above decide.
+    // negation predicates in every path (qualifies itself asks it under skip_till_any_match);
+    // null: the tables above decide.
     SeqTransKernel trans_ = nullptr;
+    bool trans_mask_ = false;  // step_any asks kSeqMask per run
     EvalContext trans_eval_;
     KernelContext trans_ctx_{};
     uint64_t trans_calls_ = 0;
@@ -661,6 +664,7 @@ struct PatternMatcher::Impl {
     bool qualifies(int32_t s, const Binding* b, bool again) {
         const StepInfo& st = steps_[s];
         if (cur_row_->schema != st.type_id) return false;
+        if (trans_) return kernel_test(s, b, again);
         const Expr* pred = st.full;
         if (st.own) {
             bool bound = again && b[st.alias].ev != kNone;
@@ -687,6 +691,15 @@ struct PatternMatcher::Impl {
         targs_.via = via;
         targs_.flags = flags;
         return trans_(&targs_);
+    }
+    /// qualifies(s, b, again) past its type test, decided by the kernel (kSeqTest).
+    bool kernel_test(int32_t s, const Binding* b, bool again) {
+        return trans(-1, b, again ? kSeqTest | kSeqTestAgain : kSeqTest, s) == 1;
+    }
+    /// A flat predicate's verdict for step `s` (variant as qualifies chooses it), by the
+    /// kernel when installed: both are eval_condition's verdict.
+    [[gnu::always_inline]] bool flat_verdict(const PatternPred& p, int32_t s, const Binding* b, bool again) {
+        return trans_ ? kernel_test(s, b, again) : test_flat(p, b);
     }
     uint32_t run_flags(const Run& r) const {
         return (r.complete ? kSeqComplete : 0u) | (trailing_neg_ && r.complete ? kSeqPending : 0u);
@@ -1252,6 +1265,15 @@ struct PatternMatcher::Impl {
                 continue;
             }
             int32_t pos = P.runs[i].pos;
+            if (trans_mask_) {
+                // One call for every transition the run takes, in the order below.
+                const Binding* b = P.binds.data() + (i * n_aliases_);
+                auto m = static_cast<uint32_t>(trans(pos, b, kSeqMask | run_flags(P.runs[i]), -1));
+                if (m & 1u) branch(P, i, pos, true, new_runs_, new_binds_, scratch);
+                for (m &= ~1u; m != 0; m &= m - 1)
+                    branch(P, i, std::countr_zero(m) - 1, false, new_runs_, new_binds_, scratch);
+                continue;
+            }
             bool complete = P.runs[i].complete;
             bool pending = trailing_neg_ && complete;
             if (steps_[pos].kleene && qualifies(pos, (P.binds.data() + (i * n_aliases_)), true))
@@ -1569,7 +1591,7 @@ struct PatternMatcher::Impl {
 
     [[gnu::always_inline]] bool scan_test(DScan::Kind k, const PatternPred* fp, int32_t s, const Binding* b, bool again, int32_t node_step) {
         switch (k) {
-            case DScan::kFlat: return cur_row_->schema == steps_[s].type_id && test_flat(*fp, b);
+            case DScan::kFlat: return cur_row_->schema == steps_[s].type_id && flat_verdict(*fp, s, b, again);
             case DScan::kAlways: return cur_row_->schema == steps_[s].type_id;
             case DScan::kNever: return false;
             default: return dag_qualifies(s, b, again, node_step);
@@ -1593,14 +1615,14 @@ struct PatternMatcher::Impl {
         const bool full = !st.own || (again && b[st.alias].ev != kNone);
         // A flat predicate reading aliases is cheaper to test per node than to look up in the
         // verdict cache below (which rarely hits when every node binds other events).
-        if (const PatternPred* fp = full ? st.flat_full_alias : st.flat_first_alias) return test_flat(*fp, b);
+        if (const PatternPred* fp = full ? st.flat_full_alias : st.flat_first_alias) return flat_verdict(*fp, s, b, again);
         const Expr* pred = full ? st.full : st.first;
         if (!pred) return true;
         if (full ? st.has_flat_full : st.has_flat_first) {  // reads no alias: one verdict per event
             DMemo& m = dmemo0_[static_cast<size_t>(s) * 2 + (full ? 1 : 0)];
             if (m.stamp != event_no_) {
                 m.stamp = event_no_;
-                m.result = test_flat(full ? st.flat_full : st.flat_first, b);
+                m.result = flat_verdict(full ? st.flat_full : st.flat_first, s, b, again);
             }
             return m.result;
         }
@@ -2619,8 +2641,12 @@ struct PatternMatcher::Impl {
     // ------------------------------------------------------------ per event
 
     void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts) {
-        // Called by the paths of the default and strict strategies, and by Or patterns.
-        trans_ = form_ == ir::Nfa::Form::Or || strategy_ != Strategy::SkipTillAnyMatch ? k : nullptr;
+        // Every path: the default and strict strategies ask for the transition taken, Or for
+        // the operand; skip_till_any_match tests steps one by one (kSeqTest) or, on plain
+        // sequence runs, takes every transition of a run in one call (kSeqMask).
+        trans_ = k;
+        trans_mask_ = k && form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillAnyMatch &&
+                      n_steps_ <= kSeqMaxMaskSteps;
         trans_eval_.rt = &rt_;
         trans_ctx_ = KernelContext{&trans_eval_, nodes, consts};
         targs_.ctx = &trans_ctx_;
