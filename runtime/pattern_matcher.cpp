@@ -454,6 +454,7 @@ struct PatternMatcher::Impl {
     // null: the tables above decide.
     SeqTransKernel trans_ = nullptr;
     bool trans_mask_ = false;  // step_any asks kSeqMask per run
+    std::vector<SeqTransKernel> trans_tests_;  // per step: kSeqTest alone (null: through trans_)
     EvalContext trans_eval_;
     KernelContext trans_ctx_{};
     uint64_t trans_calls_ = 0;
@@ -694,7 +695,15 @@ struct PatternMatcher::Impl {
     }
     /// qualifies(s, b, again) past its type test, decided by the kernel (kSeqTest).
     bool kernel_test(int32_t s, const Binding* b, bool again) {
-        return trans(-1, b, again ? kSeqTest | kSeqTestAgain : kSeqTest, s) == 1;
+        const uint32_t flags = again ? kSeqTest | kSeqTestAgain : kSeqTest;
+        if (SeqTransKernel t = trans_tests_[static_cast<size_t>(s)]) {
+            ++trans_calls_;
+            targs_.binds = b;
+            targs_.chunks = evs_.raw.data();
+            targs_.flags = flags;
+            return t(&targs_) == 1;
+        }
+        return trans(-1, b, flags, s) == 1;
     }
     /// A flat predicate's verdict for step `s` (variant as qualifies chooses it), by the
     /// kernel when installed: both are eval_condition's verdict.
@@ -2640,13 +2649,17 @@ struct PatternMatcher::Impl {
 
     // ------------------------------------------------------------ per event
 
-    void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts) {
+    void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts,
+                          const std::vector<SeqTransKernel>* tests) {
         // Every path: the default and strict strategies ask for the transition taken, Or for
         // the operand; skip_till_any_match tests steps one by one (kSeqTest) or, on plain
         // sequence runs, takes every transition of a run in one call (kSeqMask).
         trans_ = k;
         trans_mask_ = k && form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillAnyMatch &&
                       n_steps_ <= kSeqMaxMaskSteps;
+        trans_tests_.assign(static_cast<size_t>(n_steps_), nullptr);
+        if (k && tests)
+            for (size_t s = 0; s < tests->size() && s < trans_tests_.size(); ++s) trans_tests_[s] = (*tests)[s];
         trans_eval_.rt = &rt_;
         trans_ctx_ = KernelContext{&trans_eval_, nodes, consts};
         targs_.ctx = &trans_ctx_;
@@ -3031,8 +3044,9 @@ void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, co
     impl_->kernel_consts_ = consts;
 }
 
-void PatternMatcher::set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts) {
-    impl_->set_trans_kernel(trans, nodes, consts);
+void PatternMatcher::set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts,
+                                      const std::vector<SeqTransKernel>* tests) {
+    impl_->set_trans_kernel(trans, nodes, consts, tests);
 }
 
 bool PatternMatcher::has_trans_kernel() const { return impl_->trans_ != nullptr; }

@@ -79,7 +79,10 @@ public:
     /// runs, branching conjunctions and the compact DAG's node tests, whose verdict caches
     /// stay runtime state); `nodes` and `consts` complete
     /// its KernelContext and must stay valid until replaced.
-    void set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts);
+    /// `tests` (KernelTable OpKernels::tests, may be null): per step, the kSeqTest mode alone,
+    /// called in place of `trans` for it; must stay valid until replaced.
+    void set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts,
+                          const std::vector<SeqTransKernel>* tests = nullptr);
     bool has_trans_kernel() const;
     /// Tests: calls of the transition kernel so far.
     uint64_t trans_calls() const;
