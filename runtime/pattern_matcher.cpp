@@ -694,7 +694,7 @@ struct PatternMatcher::Impl {
         return trans_(&targs_);
     }
     /// qualifies(s, b, again) past its type test, decided by the kernel (kSeqTest).
-    bool kernel_test(int32_t s, const Binding* b, bool again) {
+    [[gnu::always_inline]] bool kernel_test(int32_t s, const Binding* b, bool again) {
         const uint32_t flags = again ? kSeqTest | kSeqTestAgain : kSeqTest;
         if (SeqTransKernel t = trans_tests_[static_cast<size_t>(s)]) {
             ++trans_calls_;
