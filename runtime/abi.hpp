@@ -212,6 +212,10 @@ using JoinKernel = int32_t (*)(const Row* in, Value* out, int64_t* ts, JoinRun* 
 ///     them: bit 0 its Kleene step again, bit 1 + s entering step s (the next steps through
 ///     optional ones, the trailing-`?` rule, none but bit 0 when kSeqPending). Only for NFAs
 ///     of at most 31 steps.
+/// skip_till_any_match operators (Sequence and And) also get per step i a function of the same
+/// signature doing only kSeqTest for step i (KernelTable OpKernels::tests; `pos` and `via`
+/// unread): the matcher calls it per compact node, where the whole kernel's frame would cost
+/// more than the test.
 ///
 /// Bound events are read where the matcher keeps them: event id `ev` is the record at
 /// chunks[ev >> kSeqEventChunkShift] + (ev & (2^shift - 1)) * rec, a SeqEvent header followed
