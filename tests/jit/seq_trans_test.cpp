@@ -150,6 +150,9 @@ const char* const kAnyQueries[] = {
     // optional steps, the trailing `?` rule
     "pattern P = SEQ(A as a, B? where v > 6 as o, C where id == a.id as c, B? where v < 3 as t) within 6ms strategy skip_till_any_match\n"
     "stream M = P .emit(a: a.id, o: o.v, c: c.v, t: t.v)",
+    // a complete run still absorbing its Kleene step never enters a later `?` step
+    "pattern P = SEQ(A as a, B+ where id == a.id as b, C? where v > 4 as c) within 5ms partition by k strategy skip_till_any_match\n"
+    "stream M = P .emit(a: a.v, n: len(b), c: c.v)",
     // negations between steps, `.not`, and a trailing negation
     "pattern P = SEQ(A as a, NOT C where id == a.id, B where v > a.v as b) within 6ms strategy skip_till_any_match\n"
     "stream M = P .not(C where v == 9) .emit(a: a.v, b: b.v)",
