@@ -264,7 +264,8 @@ public:
         // Negations: their predicate on the run (the matcher tests type and position).
         llvm::BasicBlock* trans = block("trans");
         llvm::BasicBlock* negs = block("negations");
-        b_.CreateCondBr(flag(runtime::kSeqNegation), negs, trans);
+        llvm::BasicBlock* modes = block("modes");
+        b_.CreateCondBr(flag(runtime::kSeqNegation), negs, modes);
         b_.SetInsertPoint(negs);
         {
             llvm::BasicBlock* killed = returns(1);
@@ -276,6 +277,9 @@ public:
                 test_conjuncts(conjuncts_of(nfa.negations[i].predicate, -1), killed, none);
             }
         }
+
+        b_.SetInsertPoint(modes);
+        seq_any_modes(nfa, schema, pos, via, flags, none, trans);
 
         b_.SetInsertPoint(trans);
         if (nfa.form != ir::Nfa::Form::Sequence) {
@@ -374,6 +378,157 @@ public:
         }
         seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
         string_ids_ = nullptr;
+    }
+
+    /// Step s's predicate as PatternMatcher's qualifies(s, b, again) chooses it, branching to
+    /// `yes` or `no`: an own-alias Kleene step tests `full` only as another iteration (`again`
+    /// true at run time; null: an entry) with its alias bound, never when deferred.
+    void any_test_step(const ir::Nfa& nfa, const std::vector<ir::NfaStepShape>& shapes, int32_t s, llvm::Value* schema,
+                       llvm::Value* again, llvm::BasicBlock* yes, llvm::BasicBlock* no) {
+        const ir::NfaStep& st = nfa.steps[static_cast<size_t>(s)];
+        const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
+        llvm::BasicBlock* typed = block("any.type");
+        b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, no);
+        b_.SetInsertPoint(typed);
+        if (sh.own && !sh.deferred && again) {
+            llvm::BasicBlock* full = block("any.full");
+            llvm::BasicBlock* first = block("any.first");
+            llvm::BasicBlock* check = block("any.bound");
+            b_.CreateCondBr(again, check, first);
+            b_.SetInsertPoint(check);
+            llvm::Value* ev = b_.CreateAlignedLoad(
+                i32_, b_.CreateConstInBoundsGEP1_64(i8_, seq_binds_, 8 * static_cast<uint64_t>(st.alias)), llvm::Align(4));
+            b_.CreateCondBr(b_.CreateICmpNE(ev, b_.getInt32(runtime::kSeqUnbound)), full, first);
+            b_.SetInsertPoint(full);
+            test_conjuncts(conjuncts_of(st.predicate, -1), yes, no);
+            b_.SetInsertPoint(first);
+        }
+        test_conjuncts(conjuncts_of(st.predicate, sh.own ? st.alias : -1), yes, no);
+    }
+
+    /// Step `s`'s test alone (runtime/abi.hpp kSeqTest, KernelTable OpKernels::tests): the
+    /// transition kernel's test mode as a function small enough to keep the call cheap.
+    void seq_test(const std::string& name, const ir::Nfa& nfa, int32_t s, const std::unordered_map<const Expr*, uint64_t>& strings) {
+        begin(name, llvm::FunctionType::get(i32_, {ptr_}, false));
+        llvm::Value* args = fn_->getArg(0);
+        args->setName("args");
+        auto field = [&](llvm::Type* t, size_t off, const char* n) {
+            return b_.CreateAlignedLoad(t, b_.CreateConstInBoundsGEP1_64(i8_, args, off), llvm::Align(t == i32_ ? 4 : 8), n);
+        };
+        slots_ = field(ptr_, offsetof(runtime::SeqTransArgs, slots), "slots");
+        seq_binds_ = field(ptr_, offsetof(runtime::SeqTransArgs, binds), "binds");
+        seq_chunks_ = field(ptr_, offsetof(runtime::SeqTransArgs, chunks), "chunks");
+        ctx_ = field(ptr_, offsetof(runtime::SeqTransArgs, ctx), "ctx");
+        seq_rec_ = field(i64_, offsetof(runtime::SeqTransArgs, rec), "rec");
+        llvm::Value* schema = field(i32_, offsetof(runtime::SeqTransArgs, schema), "schema");
+        llvm::Value* flags = field(i32_, offsetof(runtime::SeqTransArgs, flags), "flags");
+        string_ids_ = &strings;
+        llvm::BasicBlock* yes = block("yes");
+        llvm::BasicBlock* no = block("no");
+        {
+            llvm::IRBuilderBase::InsertPointGuard guard(b_);
+            b_.SetInsertPoint(yes);
+            b_.CreateRet(b_.getInt32(1));
+            b_.SetInsertPoint(no);
+            b_.CreateRet(b_.getInt32(static_cast<uint32_t>(runtime::kSeqNone)));
+        }
+        llvm::Value* again = b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(runtime::kSeqTestAgain)), b_.getInt32(0));
+        any_test_step(nfa, ir::nfa_step_shapes(nfa), s, schema, again, yes, no);
+        seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+        string_ids_ = nullptr;
+    }
+
+    /// The skip_till_any_match modes of a transition kernel (runtime/abi.hpp kSeqTest,
+    /// kSeqMask), entered from the current block; any other call goes on to `trans`.
+    void seq_any_modes(const ir::Nfa& nfa, llvm::Value* schema, llvm::Value* pos, llvm::Value* via, llvm::Value* flags,
+                       llvm::BasicBlock* none, llvm::BasicBlock* trans) {
+        auto flag = [&](uint32_t bit) { return b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(bit)), b_.getInt32(0)); };
+        const auto shapes = ir::nfa_step_shapes(nfa);
+        const auto n = static_cast<int32_t>(nfa.steps.size());
+        auto test_step = [&](int32_t s, llvm::Value* again, llvm::BasicBlock* yes, llvm::BasicBlock* no) {
+            any_test_step(nfa, shapes, s, schema, again, yes, no);
+        };
+
+        llvm::BasicBlock* test = block("test");
+        llvm::BasicBlock* other = block("modes.other");
+        b_.CreateCondBr(flag(runtime::kSeqTest), test, other);
+        b_.SetInsertPoint(test);
+        {
+            llvm::Value* again = flag(runtime::kSeqTestAgain);
+            llvm::BasicBlock* yes = block("test.yes");
+            {
+                llvm::IRBuilderBase::InsertPointGuard guard(b_);
+                b_.SetInsertPoint(yes);
+                b_.CreateRet(b_.getInt32(1));
+            }
+            llvm::SwitchInst* sw = b_.CreateSwitch(via, none);
+            for (int32_t s = 0; s < n; ++s) {
+                llvm::BasicBlock* at = block("test.step");
+                sw->addCase(b_.getInt32(static_cast<uint32_t>(s)), at);
+                b_.SetInsertPoint(at);
+                test_step(s, again, yes, none);
+            }
+        }
+        b_.SetInsertPoint(other);
+        if (nfa.form != ir::Nfa::Form::Sequence || n > runtime::kSeqMaxMaskSteps) {
+            b_.CreateBr(trans);
+            return;
+        }
+        llvm::BasicBlock* mask = block("mask");
+        b_.CreateCondBr(flag(runtime::kSeqMask), mask, trans);
+        b_.SetInsertPoint(mask);
+        llvm::AllocaInst* bits;
+        {
+            llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+            bits = eb.CreateAlloca(i32_, nullptr, "mask.bits");
+        }
+        b_.CreateStore(b_.getInt32(0), bits);
+        llvm::BasicBlock* done = block("mask.done");
+        {
+            llvm::IRBuilderBase::InsertPointGuard guard(b_);
+            b_.SetInsertPoint(done);
+            b_.CreateRet(b_.CreateLoad(i32_, bits));
+        }
+        auto set_bit = [&](uint32_t bit, llvm::BasicBlock* then) {
+            llvm::BasicBlock* bb = block("mask.set");
+            llvm::IRBuilderBase::InsertPointGuard guard(b_);
+            b_.SetInsertPoint(bb);
+            b_.CreateStore(b_.CreateOr(b_.CreateLoad(i32_, bits), b_.getInt32(bit)), bits);
+            b_.CreateBr(then);
+            return bb;
+        };
+        llvm::Value* complete = flag(runtime::kSeqComplete);
+        llvm::Value* pending = flag(runtime::kSeqPending);
+        // The forward chain, shared by every position: entering step s, then on through it
+        // when it is optional.
+        std::vector<llvm::BasicBlock*> chain(static_cast<size_t>(n) + 1);
+        for (int32_t s = 0; s < n; ++s) chain[static_cast<size_t>(s)] = block("mask.step");
+        chain[static_cast<size_t>(n)] = done;
+        llvm::SwitchInst* sw = b_.CreateSwitch(pos, done);
+        for (int32_t p = 0; p < n; ++p) {
+            llvm::BasicBlock* at = block("mask.pos");
+            sw->addCase(b_.getInt32(static_cast<uint32_t>(p)), at);
+            b_.SetInsertPoint(at);
+            llvm::BasicBlock* onward = block("mask.onward");
+            if (shapes[static_cast<size_t>(p)].kleene)
+                test_step(p, b_.getTrue(), set_bit(1u, onward), onward);
+            else
+                b_.CreateBr(onward);
+            b_.SetInsertPoint(onward);
+            b_.CreateCondBr(pending, done, chain[static_cast<size_t>(p) + 1]);
+        }
+        for (int32_t s = 0; s < n; ++s) {
+            const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
+            b_.SetInsertPoint(chain[static_cast<size_t>(s)]);
+            llvm::BasicBlock* after = sh.optional ? chain[static_cast<size_t>(s) + 1] : done;
+            if (nfa.steps[static_cast<size_t>(s)].quantifier == ir::Quantifier::Optional) {
+                // The trailing-`?` rule: a complete run never enters a `?` step.
+                llvm::BasicBlock* open = block("mask.open");
+                b_.CreateCondBr(complete, after, open);
+                b_.SetInsertPoint(open);
+            }
+            test_step(s, nullptr, set_bit(1u << (s + 1), after), after);
+        }
     }
 
     /// The top-level conjuncts of `pred` (none: always true), without those reading alias
@@ -1950,6 +2105,13 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             KernelSymbol sym = stream_symbol(s, static_cast<int32_t>(k), -1, KernelKind::Trans, op_part(k, "trans"));
             gen.seq_trans(sym.name, *op.nfa, plan.schemas.size(), string_ids);
             kernels.push_back(std::move(sym));
+            if (op.nfa->strategy != ir::Strategy::SkipTillAnyMatch || op.nfa->form == ir::Nfa::Form::Or) continue;
+            for (size_t st = 0; st < op.nfa->steps.size(); ++st) {
+                KernelSymbol t = stream_symbol(s, static_cast<int32_t>(k), static_cast<int32_t>(st), KernelKind::TransTest,
+                                               op_part(k, "test") + std::to_string(st));
+                gen.seq_test(t.name, *op.nfa, static_cast<int32_t>(st), string_ids);
+                kernels.push_back(std::move(t));
+            }
         }
         for (size_t e = 0; e < sp.merge_filters.size(); ++e) {
             const ir::Expr* f = sp.merge_filters[e].second.get();
@@ -1999,6 +2161,7 @@ bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k) {
         case KernelKind::Join:
         case KernelKind::Step:
         case KernelKind::Trend:
+        case KernelKind::TransTest:
         case KernelKind::Trans: return reads_events(plan, sp);
         // A fold loops over every row a closed window keeps: its body is per kept row.
         case KernelKind::Fold: return true;

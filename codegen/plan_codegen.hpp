@@ -48,13 +48,13 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold, Trend, Trans };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold, Trend, Trans, TransTest };
 
 /// One generated function.
 struct KernelSymbol {
     int32_t stream = -1;
     int32_t op = -1;
-    int32_t step = -1;   // Step: the NFA step whose predicate this is; Merge: the merge entry;
+    int32_t step = -1;   // Step, TransTest: the NFA step whose predicate this is; Merge: the merge entry;
                          // Join: the source
     int32_t schema = -1; // Type: the routing schema whose rows it loops over
     KernelKind kind = KernelKind::Filter;

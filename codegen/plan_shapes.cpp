@@ -147,15 +147,6 @@ void collect_emits(const std::vector<ir::StmtPtr>& body, std::vector<const ir::S
     }
 }
 
-/// Whether the matcher paths a sequence NFA uses are all ones a transition kernel decides
-/// (runtime/abi.hpp SeqTransKernel): the Sequence and And forms under skip_till_next_match or
-/// strict_contiguity, and the Or form. skip_till_any_match sequences and conjunctions (plain
-/// or compact runs, branching) keep their own decision code in the runtime.
-bool seq_trans_shape_ok(const ir::Nfa& nfa) {
-    if (nfa.form == ir::Nfa::Form::Or) return true;  // stateless: one decision per event
-    return nfa.strategy != ir::Strategy::SkipTillAnyMatch;
-}
-
 bool is_string_constant(const Expr& e) { return e.op == ExprOp::Const && e.lit.kind == Kind::Str; }
 
 void collect(const Expr* e, Collected& out) {
@@ -352,7 +343,9 @@ bool compiles_join(const ir::Plan& plan, const ir::Operator& op) {
 
 bool compiles_seq_trans(const ir::Plan& plan, const ir::Operator& op) {
     (void)plan;
-    if (op.kind != ir::OpKind::Sequence || !op.nfa || !seq_trans_shape_ok(*op.nfa)) return false;
+    // Every form and strategy: skip_till_any_match's branching paths (plain runs, And, the
+    // compact DAG) ask the kernel's kSeqTest / kSeqMask modes (runtime/abi.hpp).
+    if (op.kind != ir::OpKind::Sequence || !op.nfa) return false;
     const ir::Nfa& nfa = *op.nfa;
     // Generated code reads bindings by alias number and never calls the interpreter (the
     // matcher gives it no alias rows to evaluate against).

@@ -129,12 +129,6 @@ void for_effect_exprs(const ir::Plan& plan, const ir::Operator& op, F&& f) {
     }
 }
 
-/// Whether the matcher paths a sequence NFA uses are all ones a transition kernel decides
-/// (runtime/abi.hpp SeqTransKernel): the Sequence and And forms under skip_till_next_match or
-/// strict_contiguity, and the Or form. skip_till_any_match sequences and conjunctions (plain
-/// or compact runs, branching) keep their own decision code in the runtime.
-bool seq_trans_shape_ok(const ir::Nfa& nfa);
-
 /// Visits the expressions compiled for each compiled operator, in kernel order.
 template <class F>
 void for_compiled_exprs(const ir::Plan& plan, F&& f) {

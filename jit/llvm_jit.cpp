@@ -431,6 +431,12 @@ private:
                     break;
                 }
                 case codegen::KernelKind::Trans: k.trans = addr->toPtr<runtime::SeqTransKernel>(); break;
+                case codegen::KernelKind::TransTest: {
+                    auto step = static_cast<size_t>(sym.step);
+                    if (k.tests.size() <= step) k.tests.resize(step + 1, nullptr);
+                    k.tests[step] = addr->toPtr<runtime::SeqTransKernel>();
+                    break;
+                }
                 case codegen::KernelKind::Step: {
                     auto step = static_cast<size_t>(sym.step);
                     if (k.steps.size() <= step) k.steps.resize(step + 1, nullptr);

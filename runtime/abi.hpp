@@ -202,6 +202,21 @@ using JoinKernel = int32_t (*)(const Row* in, Value* out, int64_t* ts, JoinRun* 
 /// operands the run took (0: none, or an Or), and the kernel returns the first other operand
 /// the event qualifies for, or kSeqNone.
 ///
+/// skip_till_any_match, where a run may take several transitions on one event, asks two
+/// other questions (any form; kSeqMask: Sequence form only):
+///   * kSeqTest: does the event qualify for step `via` (type test, own-alias variant,
+///     predicate)? With kSeqTestAgain as another iteration of the run's Kleene step (its own
+///     alias bound: `full`, else `first`), without as an entry (`first` for an own-alias
+///     Kleene step). 1 or kSeqNone: PatternMatcher's qualifies(via, binds, again).
+///   * kSeqMask: every transition the run at `pos` may take, in the order the matcher takes
+///     them: bit 0 its Kleene step again, bit 1 + s entering step s (the next steps through
+///     optional ones, the trailing-`?` rule, none but bit 0 when kSeqPending). Only for NFAs
+///     of at most 31 steps.
+/// skip_till_any_match operators (Sequence and And) also get per step i a function of the same
+/// signature doing only kSeqTest for step i (KernelTable OpKernels::tests; `pos` and `via`
+/// unread): the matcher calls it per compact node, where the whole kernel's frame would cost
+/// more than the test.
+///
 /// Bound events are read where the matcher keeps them: event id `ev` is the record at
 /// chunks[ev >> kSeqEventChunkShift] + (ev & (2^shift - 1)) * rec, a SeqEvent header followed
 /// by its slots (Values of the event's schema). A run binds per alias a SeqBinding (ev
@@ -216,6 +231,10 @@ inline constexpr int32_t kSeqAgain = -2;
 inline constexpr uint32_t kSeqComplete = 1;  // every required step matched
 inline constexpr uint32_t kSeqPending = 2;   // complete, waiting for a trailing NOT's deadline
 inline constexpr uint32_t kSeqNegation = 4;  // test negation `via`, not a transition
+inline constexpr uint32_t kSeqTest = 8;        // test step `via` for one run (skip_till_any_match)
+inline constexpr uint32_t kSeqTestAgain = 16;  // with kSeqTest: as another Kleene iteration
+inline constexpr uint32_t kSeqMask = 32;       // all transitions of the run at `pos` as a bit mask
+inline constexpr int32_t kSeqMaxMaskSteps = 31;
 struct SeqEvent {
     int64_t ts = 0;
     const StrObj* type = nullptr;

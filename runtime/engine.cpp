@@ -377,7 +377,8 @@ struct Engine::Impl {
                     if (kernels && s < kernels->ops.size() && k < kernels->ops[s].size() && !kernels->ops[s][k].steps.empty())
                         steps = &kernels->ops[s][k].steps;
                     m->set_step_kernels(steps, kernels ? kernels->nodes.data() : nullptr, kernel_consts.data());
-                    m->set_trans_kernel(ok ? ok->trans : nullptr, kernels ? kernels->nodes.data() : nullptr, kernel_consts.data());
+                    m->set_trans_kernel(ok ? ok->trans : nullptr, kernels ? kernels->nodes.data() : nullptr, kernel_consts.data(),
+                                        ok && !ok->tests.empty() ? &ok->tests : nullptr);
                 }
             }
     }

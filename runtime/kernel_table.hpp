@@ -27,6 +27,10 @@ struct OpKernels {
     /// Sequence operators: the NFA transitions and negations (runtime/abi.hpp SeqTransKernel),
     /// or nullptr (the matcher decides with its own tables).
     SeqTransKernel trans = nullptr;
+    /// skip_till_any_match sequence and And operators: the kSeqTest mode of `trans` for step
+    /// i alone (same signature; `via` and `pos` unread), a small function the matcher calls per
+    /// run and step.
+    std::vector<SeqTransKernel> tests;
     /// Print, To, Distinct and Process operators (see runtime/abi.hpp OpRun).
     EffectKernel effect = nullptr;
     /// Join operators: the kernel of source i (runtime/abi.hpp JoinKernel), every source or none.
@@ -67,7 +71,7 @@ struct KernelTable {
     const OpKernels* find(size_t stream, size_t op) const {
         if (stream >= ops.size() || op >= ops[stream].size()) return nullptr;
         const OpKernels& k = ops[stream][op];
-        return k.filter || k.project || k.effect || k.fold || k.trend || k.trans || !k.joins.empty() ? &k : nullptr;
+        return k.filter || k.project || k.effect || k.fold || k.trend || k.trans || !k.tests.empty() || !k.joins.empty() ? &k : nullptr;
     }
     /// The fused kernel of stream `stream`, or nullptr.
     ChainKernel chain(size_t stream) const {

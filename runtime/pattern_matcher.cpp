@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <memory>
@@ -455,8 +456,11 @@ struct PatternMatcher::Impl {
     uint64_t event_no_ = 0;   // arrival position of the current event
 
     // Compiled transitions (OpKernels::trans): decide in place of qualifies() loops and
-    // negation predicates in the default/strict paths; null: the tables above decide.
+    // negation predicates in every path (qualifies itself asks it under skip_till_any_match);
+    // null: the tables above decide.
     SeqTransKernel trans_ = nullptr;
+    bool trans_mask_ = false;  // step_any asks kSeqMask per run
+    std::vector<SeqTransKernel> trans_tests_;  // per step: kSeqTest alone (null: through trans_)
     EvalContext trans_eval_;
     KernelContext trans_ctx_{};
     uint64_t trans_calls_ = 0;
@@ -673,6 +677,7 @@ struct PatternMatcher::Impl {
     bool qualifies(int32_t s, const Binding* b, bool again) {
         const StepInfo& st = steps_[s];
         if (cur_row_->schema != st.type_id) return false;
+        if (trans_) return kernel_test(s, b, again);
         const Expr* pred = st.full;
         if (st.own) {
             bool bound = again && b[st.alias].ev != kNone;
@@ -699,6 +704,23 @@ struct PatternMatcher::Impl {
         targs_.via = via;
         targs_.flags = flags;
         return trans_(&targs_);
+    }
+    /// qualifies(s, b, again) past its type test, decided by the kernel (kSeqTest).
+    [[gnu::always_inline]] bool kernel_test(int32_t s, const Binding* b, bool again) {
+        const uint32_t flags = again ? kSeqTest | kSeqTestAgain : kSeqTest;
+        if (SeqTransKernel t = trans_tests_[static_cast<size_t>(s)]) {
+            ++trans_calls_;
+            targs_.binds = b;
+            targs_.chunks = evs_.raw.data();
+            targs_.flags = flags;
+            return t(&targs_) == 1;
+        }
+        return trans(-1, b, flags, s) == 1;
+    }
+    /// A flat predicate's verdict for step `s` (variant as qualifies chooses it), by the
+    /// kernel when installed: both are eval_condition's verdict.
+    [[gnu::always_inline]] bool flat_verdict(const PatternPred& p, int32_t s, const Binding* b, bool again) {
+        return trans_ ? kernel_test(s, b, again) : test_flat(p, b);
     }
     uint32_t run_flags(const Run& r) const {
         return (r.complete ? kSeqComplete : 0u) | (trailing_neg_ && r.complete ? kSeqPending : 0u);
@@ -1270,6 +1292,15 @@ struct PatternMatcher::Impl {
                 continue;
             }
             int32_t pos = P.runs[i].pos;
+            if (trans_mask_) {
+                // One call for every transition the run takes, in the order below.
+                const Binding* b = P.binds.data() + (i * n_aliases_);
+                auto m = static_cast<uint32_t>(trans(pos, b, kSeqMask | run_flags(P.runs[i]), -1));
+                if (m & 1u) branch(P, i, pos, true, new_runs_, new_binds_, scratch);
+                for (m &= ~1u; m != 0; m &= m - 1)
+                    branch(P, i, std::countr_zero(m) - 1, false, new_runs_, new_binds_, scratch);
+                continue;
+            }
             bool complete = P.runs[i].complete;
             bool pending = trailing_neg_ && complete;
             if (steps_[pos].kleene && qualifies(pos, (P.binds.data() + (i * n_aliases_)), true))
@@ -1587,7 +1618,7 @@ struct PatternMatcher::Impl {
 
     [[gnu::always_inline]] bool scan_test(DScan::Kind k, const PatternPred* fp, int32_t s, const Binding* b, bool again, int32_t node_step) {
         switch (k) {
-            case DScan::kFlat: return cur_row_->schema == steps_[s].type_id && test_flat(*fp, b);
+            case DScan::kFlat: return cur_row_->schema == steps_[s].type_id && flat_verdict(*fp, s, b, again);
             case DScan::kAlways: return cur_row_->schema == steps_[s].type_id;
             case DScan::kNever: return false;
             default: return dag_qualifies(s, b, again, node_step);
@@ -1611,14 +1642,14 @@ struct PatternMatcher::Impl {
         const bool full = !st.own || (again && b[st.alias].ev != kNone);
         // A flat predicate reading aliases is cheaper to test per node than to look up in the
         // verdict cache below (which rarely hits when every node binds other events).
-        if (const PatternPred* fp = full ? st.flat_full_alias : st.flat_first_alias) return test_flat(*fp, b);
+        if (const PatternPred* fp = full ? st.flat_full_alias : st.flat_first_alias) return flat_verdict(*fp, s, b, again);
         const Expr* pred = full ? st.full : st.first;
         if (!pred) return true;
         if (full ? st.has_flat_full : st.has_flat_first) {  // reads no alias: one verdict per event
             DMemo& m = dmemo0_[static_cast<size_t>(s) * 2 + (full ? 1 : 0)];
             if (m.stamp != event_no_) {
                 m.stamp = event_no_;
-                m.result = test_flat(full ? st.flat_full : st.flat_first, b);
+                m.result = flat_verdict(full ? st.flat_full : st.flat_first, s, b, again);
             }
             return m.result;
         }
@@ -2649,9 +2680,17 @@ struct PatternMatcher::Impl {
 
     // ------------------------------------------------------------ per event
 
-    void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts) {
-        // Called by the paths of the default and strict strategies, and by Or patterns.
-        trans_ = form_ == ir::Nfa::Form::Or || strategy_ != Strategy::SkipTillAnyMatch ? k : nullptr;
+    void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts,
+                          const std::vector<SeqTransKernel>* tests) {
+        // Every path: the default and strict strategies ask for the transition taken, Or for
+        // the operand; skip_till_any_match tests steps one by one (kSeqTest) or, on plain
+        // sequence runs, takes every transition of a run in one call (kSeqMask).
+        trans_ = k;
+        trans_mask_ = k && form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillAnyMatch &&
+                      n_steps_ <= kSeqMaxMaskSteps;
+        trans_tests_.assign(static_cast<size_t>(n_steps_), nullptr);
+        if (k && tests)
+            for (size_t s = 0; s < tests->size() && s < trans_tests_.size(); ++s) trans_tests_[s] = (*tests)[s];
         trans_eval_.rt = &rt_;
         trans_ctx_ = KernelContext{&trans_eval_, nodes, consts};
         targs_.ctx = &trans_ctx_;
@@ -3044,8 +3083,9 @@ void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, co
     impl_->kernel_consts_ = consts;
 }
 
-void PatternMatcher::set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts) {
-    impl_->set_trans_kernel(trans, nodes, consts);
+void PatternMatcher::set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts,
+                                      const std::vector<SeqTransKernel>* tests) {
+    impl_->set_trans_kernel(trans, nodes, consts, tests);
 }
 
 bool PatternMatcher::has_trans_kernel() const { return impl_->trans_ != nullptr; }

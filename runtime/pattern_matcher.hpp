@@ -74,10 +74,15 @@ public:
     void set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes, const Value* consts);
 
     /// Compiled NFA transitions (KernelTable OpKernels::trans, runtime/abi.hpp SeqTransKernel;
-    /// nullptr: the matcher's own decision loops). Used by the Sequence paths of the default
-    /// and strict strategies (runs, advance, start, negations); `nodes` and `consts` complete
+    /// nullptr: the matcher's own decision loops). Used by every path: the default and strict
+    /// strategies (runs, advance, start, negations), And/Or, and skip_till_any_match (plain
+    /// runs, branching conjunctions and the compact DAG's node tests, whose verdict caches
+    /// stay runtime state); `nodes` and `consts` complete
     /// its KernelContext and must stay valid until replaced.
-    void set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts);
+    /// `tests` (KernelTable OpKernels::tests, may be null): per step, the kSeqTest mode alone,
+    /// called in place of `trans` for it; must stay valid until replaced.
+    void set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts,
+                          const std::vector<SeqTransKernel>* tests = nullptr);
     bool has_trans_kernel() const;
     /// Tests: calls of the transition kernel so far.
     uint64_t trans_calls() const;

@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "runtime/pattern_matcher.hpp"
+
 namespace rq = varpulis::test_support::random_query;
 
 namespace {
@@ -123,6 +125,36 @@ TEST(RandomQueryTest, InterpreterAndJitAgreeOnRandomQueries) {
     // Windows that keep their rows and predicate-free trends must be exercised compiled too.
     EXPECT_GT(with_folds * 50, static_cast<size_t>(cases)) << "too few cases fold windows with output";
     EXPECT_GT(with_trends * 100, static_cast<size_t>(cases)) << "too few cases run trend kernels with output";
+}
+
+/// skip_till_any_match keeps runs in a compact DAG where it can; the plain run lists are the
+/// general path. Both, deciding through the transition kernel or not, must agree with the
+/// interpreter on the generated any-match patterns.
+TEST(RandomQueryTest, AnyMatchPatternsAgreeWithAndWithoutCompactRuns) {
+    const uint64_t seed = env_number("VARPULIS_RANDOM_SEED", 20261128);
+    std::string error;
+    rq::Runner runner(0, error);
+    ASSERT_TRUE(runner.ok()) << "JIT set-up failed: " << error;
+    const rq::GenOptions options = rq::default_options();
+    size_t any = 0, with_output = 0, mismatches = 0;
+    for (uint64_t i = 0; i < 4000 && any < 100; ++i) {
+        rq::Case c = rq::generate_case(seed + i, options);
+        if (rq::render_program(c.program).find("skip_till_any_match") == std::string::npos) continue;
+        ++any;
+        for (bool compact : {false, true}) {
+            varpulis::runtime::PatternMatcher::set_compact_any_match(compact);
+            rq::Outcome out = runner.run(c);
+            EXPECT_TRUE(out.verdict == rq::Verdict::Agree || out.verdict == rq::Verdict::Mismatch)
+                << "generator bug, seed " << (seed + i) << ":\n" << out.detail;
+            with_output += out.outputs > 0;
+            if (out.verdict == rq::Verdict::Mismatch && ++mismatches <= 3)
+                ADD_FAILURE() << "compact " << compact << "\n" << rq::report(c, c, out);
+        }
+    }
+    varpulis::runtime::PatternMatcher::set_compact_any_match(true);
+    EXPECT_EQ(mismatches, 0u) << "interpreter/JIT mismatches on skip_till_any_match patterns (reports above)";
+    EXPECT_GE(any, 60u) << "too few generated skip_till_any_match patterns";
+    EXPECT_GT(with_output, any) << "most any-match cases should produce output";
 }
 
 }  // namespace

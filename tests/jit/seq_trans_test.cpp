@@ -4,7 +4,8 @@
 // runs and drop counts, and the kernel is actually called. Covers the default strategy
 // (indexed and scan paths), strict contiguity, And/Or patterns, Kleene +/* with own-alias predicates (`first`
 // and `full`, the deferred step), optional and trailing `?` steps, negations between steps,
-// trailing and `.not`, within, partitions and string constants.
+// trailing and `.not`, within, partitions and string constants; skip_till_any_match sequences
+// (plain runs through kSeqMask, the compact DAG through kSeqTest) and conjunctions.
 
 #include <gtest/gtest.h>
 
@@ -111,7 +112,7 @@ const char* const kQueries[] = {
     "stream M = P .emit(a: a.v, n: len(b), c: c.v)",
 };
 
-TEST(SeqTrans, CodegenGeneratesTransitionsForTheDefaultAndStrictSequencePaths) {
+TEST(SeqTrans, CodegenGeneratesTransitionsForEverySequenceStrategy) {
     struct Expect {
         const char* query;
         bool trans;
@@ -120,9 +121,9 @@ TEST(SeqTrans, CodegenGeneratesTransitionsForTheDefaultAndStrictSequencePaths) {
         {"pattern P = SEQ(A as a, B as b) strategy strict_contiguity\nstream M = P .emit(a: a.id)", true},
         {"pattern P = A as a AND B where id == a.id as b\nstream M = P .emit(a: a.id)", true},
         {"pattern P = A where v > 3 as a OR B as b\nstream M = P .emit(a: a.id)", true},
-        // skip_till_any_match sequences and conjunctions keep their decision code in the runtime
-        {"pattern P = SEQ(A as a, B as b) strategy skip_till_any_match\nstream M = P .emit(a: a.id)", false},
-        {"pattern P = A as a AND B as b strategy skip_till_any_match\nstream M = P .emit(a: a.id)", false},
+        // skip_till_any_match sequences and conjunctions too (kSeqTest / kSeqMask)
+        {"pattern P = SEQ(A as a, B as b) strategy skip_till_any_match\nstream M = P .emit(a: a.id)", true},
+        {"pattern P = A as a AND B as b strategy skip_till_any_match\nstream M = P .emit(a: a.id)", true},
         // a predicate the generated code cannot inline (a call) keeps the tables
         {"pattern P = SEQ(A as a, B where abs(v) > a.v as b)\nstream M = P .emit(a: a.id)", false},
     };
@@ -131,6 +132,78 @@ TEST(SeqTrans, CodegenGeneratesTransitionsForTheDefaultAndStrictSequencePaths) {
         EXPECT_EQ(h.generated(), c.trans) << c.query;
         EXPECT_EQ(h.m().has_trans_kernel(), c.trans) << c.query;
     }
+}
+
+// skip_till_any_match: every branching path. Events are few per window so that runs stay
+// well under the caps while still branching.
+const char* const kAnyQueries[] = {
+    // the compact DAG's shape: a middle Kleene + reading the first alias (the root's shared
+    // verdict), then a step reading the Kleene alias
+    "pattern P = SEQ(A as a, B+ where v > a.v as b, C where v > b.v as c) within 10ms partition by k strategy skip_till_any_match\n"
+    "stream M = P .emit(a: a.v, n: len(b), bv: b.v, c: c.v)",
+    // alias-free predicates (one verdict per event in the DAG) and a string constant
+    "pattern P = SEQ(A where v < 5 as a, B where v >= 5 and s == \"x\" as b, C where v < 3 as c) within 6ms strategy skip_till_any_match\n"
+    "stream M = P .emit(a: a.id, b: b.v, c: c.v)",
+    // an own-alias Kleene step (`first`, then `full`) and a trailing Kleene *
+    "pattern P = SEQ(A as a, B+ where v >= b.v and id == a.id as b, C* where v < a.v as c) within 5ms partition by k strategy skip_till_any_match\n"
+    "stream M = P .emit(a: a.v, n: len(b), bv: b.v, m: len(c))",
+    // optional steps, the trailing `?` rule
+    "pattern P = SEQ(A as a, B? where v > 6 as o, C where id == a.id as c, B? where v < 3 as t) within 6ms strategy skip_till_any_match\n"
+    "stream M = P .emit(a: a.id, o: o.v, c: c.v, t: t.v)",
+    // a complete run still absorbing its Kleene step never enters a later `?` step
+    "pattern P = SEQ(A as a, B+ where id == a.id as b, C? where v > 4 as c) within 5ms partition by k strategy skip_till_any_match\n"
+    "stream M = P .emit(a: a.v, n: len(b), c: c.v)",
+    // negations between steps, `.not`, and a trailing negation
+    "pattern P = SEQ(A as a, NOT C where id == a.id, B where v > a.v as b) within 6ms strategy skip_till_any_match\n"
+    "stream M = P .not(C where v == 9) .emit(a: a.v, b: b.v)",
+    "pattern P = SEQ(A as a, B+ where id == a.id as b, NOT C where id == a.id) within 5ms partition by k strategy skip_till_any_match\n"
+    "stream M = P .emit(k: a.k, a: a.v, n: len(b))",
+    // a conjunction (runs branch per operand)
+    "pattern P = A where v > 2 as a AND B where id == a.id as b AND C where v < b.v as c within 8ms strategy skip_till_any_match\n"
+    "stream M = P .emit(a: a.v, b: b.v, c: c.v)",
+};
+
+/// Feeds the same seeded events to a matcher deciding through the kernel and one deciding
+/// with its tables; both must give the same rows in the same order, runs and drops.
+void compare_on_random_input(const std::string& q, size_t qi, uint32_t seed, size_t events, size_t& rows) {
+    TransHarness jit(q, "M", true), tables(q, "M", false);
+    ASSERT_TRUE(jit.m().has_trans_kernel()) << "query " << qi;
+    ASSERT_FALSE(tables.m().has_trans_kernel());
+    std::mt19937 rng(seed * 104729 + static_cast<uint32_t>(qi));
+    int64_t ts = 0;
+    for (size_t i = 0; i < events; ++i) {
+        ts += static_cast<int64_t>(rng() % 3);
+        if (rng() % 16 == 0) ts -= 2;
+        const char* type = "ABC" + rng() % 3;
+        std::string t(1, *type);
+        int64_t k = rng() % 3, id = rng() % 4, v = rng() % 10;
+        Value s = rng() % 2 ? jit.S("x") : jit.S("y");
+        Value s2 = tables.S(s.s->view() == "x" ? "x" : "y");
+        auto a = jit.feed(t, ts, {{"k", I(k)}, {"id", I(id)}, {"v", I(v)}, {"s", s}});
+        auto b = tables.feed(t, ts, {{"k", I(k)}, {"id", I(id)}, {"v", I(v)}, {"s", s2}});
+        ASSERT_EQ(a, b) << "query " << qi << " seed " << seed << " event " << i;
+        rows += a.size();
+        ASSERT_EQ(jit.m().live_runs(), tables.m().live_runs()) << "query " << qi << " seed " << seed << " event " << i;
+    }
+    EXPECT_EQ(jit.m().dropped(), tables.m().dropped()) << "query " << qi << " seed " << seed;
+    EXPECT_GT(jit.m().trans_calls(), 0u) << "query " << qi << ": the kernel decides";
+    EXPECT_EQ(tables.m().trans_calls(), 0u);
+}
+
+TEST(SeqTrans, AnyMatchTransitionsAgreeWithTheMatchersTablesOnPlainRunsAndTheCompactDag) {
+    for (bool compact : {false, true}) {
+        PatternMatcher::set_compact_any_match(compact);
+        for (size_t qi = 0; qi < std::size(kAnyQueries); ++qi) {
+            std::string q = std::string(kEvents) + kAnyQueries[qi];
+            size_t rows = 0;
+            for (uint32_t seed = 1; seed <= 4; ++seed) {
+                compare_on_random_input(q, qi, seed, 300, rows);
+                if (HasFatalFailure()) break;
+            }
+            EXPECT_GT(rows, 20u) << "query " << qi << " compact " << compact << " matches too rarely to compare the paths";
+        }
+    }
+    PatternMatcher::set_compact_any_match(true);
 }
 
 TEST(SeqTrans, CompiledTransitionsAgreeWithTheMatchersTablesOnRandomInput) {

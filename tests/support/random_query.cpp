@@ -536,6 +536,8 @@ private:
                 pat.steps.push_back(std::move(st));
             }
             if (r_.chance(40)) pat.within = r_.pick({"500ms", "1s", "3s"});
+            // Conjunctions branch per operand under skip_till_any_match (their own matcher path).
+            if (pat.form == "AND" && r_.chance(20)) pat.strategy = "skip_till_any_match";
         }
         if (r_.chance(30)) pat.partition = "k";
         s.from = pat.name;
