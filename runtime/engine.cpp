@@ -138,7 +138,7 @@ struct Engine::Impl {
     /// was generated for (a window the code feeds must be fused here too: not with
     /// VARPULIS_WINDOW_FUSION=0).
     std::vector<TypeKernel> type_kernels;
-    /// Per stream: its fused window (TypeRun::windows), or null.
+    /// Per stream: its fused window's WindowAccess (TypeRun::windows), or null.
     std::vector<void*> fused_windows;
     /// Type kernels' output entries (TypeRun::out_next), 8-aligned.
     std::vector<uint64_t> out_buffer = std::vector<uint64_t>(64 * 1024 / sizeof(uint64_t));
@@ -316,7 +316,7 @@ struct Engine::Impl {
     void select_type_kernels() {
         fused_windows.assign(streams.size(), nullptr);
         for (size_t i = 0; i < streams.size(); ++i)
-            if (streams[i].fused_op) fused_windows[i] = streams[i].fused_op->fused.get();
+            if (streams[i].fused_op) fused_windows[i] = streams[i].fused_op->fused->access();
         type_kernels.assign(plan.schemas.size(), nullptr);
         if (!kernels) return;
         for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
@@ -493,7 +493,7 @@ struct Engine::Impl {
     }
 
     static WindowCursor* batch_window_enter_open(void* window, const Value* slots, int64_t ts) noexcept {
-        return static_cast<WindowAggregate*>(window)->enter_open(slots, ts);
+        return static_cast<WindowAggregate*>(static_cast<WindowAccess*>(window)->owner)->enter_open(slots, ts);
     }
 
     /// TypeRun::flush: the buffered outputs, in order, as emit() would have delivered them.
