@@ -647,9 +647,17 @@ public:
             b_.SetInsertPoint(next);
         }
         if (any_forwards) {
+            // Only a row that entered the engine can have queued rows or used scratch.
+            llvm::Value* entered_at = b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, entered));
+            llvm::BasicBlock* ending = block("row.end");
+            llvm::BasicBlock* next_row = block("row.next");
+            b_.CreateCondBr(b_.CreateICmpNE(b_.CreateAlignedLoad(i32_, entered_at, llvm::Align(4), "entered"),
+                                            b_.getInt32(0)),
+                            ending, next_row);
+            b_.SetInsertPoint(ending);
             llvm::CallInst* go_on = b_.CreateCall(end_row_type, end_row, {run, i});
             go_on->addFnAttr(llvm::Attribute::NoUnwind);
-            llvm::BasicBlock* next_row = block("row.next");
+            b_.CreateAlignedStore(b_.getInt32(0), entered_at, llvm::Align(4));
             b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), next_row, stop);
             b_.SetInsertPoint(next_row);
         }

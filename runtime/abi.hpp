@@ -95,7 +95,10 @@ struct KernelContext {
 /// A stream whose rows other streams read also hands its row to `emit` (the stream's last
 /// projection's row, or the input row when it only filters); the engine queues it for its
 /// readers, and `end_row` (offset 32) runs that queue after the row's last stream (SEMANTICS
-/// §1.2: an event's routes first, then what they derived); 0 = stop.
+/// §1.2: an event's routes first, then what they derived); 0 = stop. Every callback above
+/// that enters the engine (emit, window_enter, window_close, push, flush, end_row) sets
+/// `entered` (offset 96); a row that left it 0 queued nothing and used no scratch, so the
+/// kernel calls `end_row` only after rows that set it, and clears it after the call.
 ///
 /// Streams of the form [filters and selects] window aggregate [anything] (a window the engine
 /// fuses with its aggregate, runtime/window_aggregate.hpp) update the window's accumulators in
@@ -136,6 +139,7 @@ struct TypeRun {
     unsigned char* out_next;
     unsigned char* out_end;
     int32_t (*flush)(TypeRun* self) noexcept;
+    uint32_t entered;
 };
 inline constexpr size_t kMaxOutputEntry = 4096;
 
@@ -312,6 +316,7 @@ static_assert(offsetof(varpulis::runtime::TypeRun, window_enter_open) == 64, "Ty
 static_assert(offsetof(varpulis::runtime::TypeRun, out_next) == 72, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, out_end) == 80, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, flush) == 88, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, entered) == 96, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 static_assert(offsetof(varpulis::runtime::Row, schema) == 8, "Row ABI");
 static_assert(offsetof(varpulis::runtime::Row, ts) == 16, "Row ABI");

@@ -465,6 +465,7 @@ struct Engine::Impl {
     template <class F>
     static int32_t guarded(TypeRun* self, F&& f) noexcept {
         auto* run = static_cast<BatchRun*>(self);
+        run->entered = 1;   // the kernel calls end_row after this row (TypeRun::entered)
         try {
             f(*run);
             return 1;
@@ -638,6 +639,7 @@ struct Engine::Impl {
         run.push = &batch_push;
         run.window_enter_open = &batch_window_enter_open;
         run.flush = &batch_flush;
+        run.entered = 0;
         run.out_next = reinterpret_cast<unsigned char*>(out_buffer.data());
         run.out_end = run.out_next + out_buffer.size() * sizeof(uint64_t);
         run.impl = this;
