@@ -802,9 +802,17 @@ public:
             b_.SetInsertPoint(next);
         }
         if (any_forwards) {
+            // Only a row that entered the engine can have queued rows or used scratch.
+            llvm::Value* entered_at = b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, entered));
+            llvm::BasicBlock* ending = block("row.end");
+            llvm::BasicBlock* next_row = block("row.next");
+            b_.CreateCondBr(b_.CreateICmpNE(b_.CreateAlignedLoad(i32_, entered_at, llvm::Align(4), "entered"),
+                                            b_.getInt32(0)),
+                            ending, next_row);
+            b_.SetInsertPoint(ending);
             llvm::CallInst* go_on = b_.CreateCall(end_row_type, end_row, {run, i});
             go_on->addFnAttr(llvm::Attribute::NoUnwind);
-            llvm::BasicBlock* next_row = block("row.next");
+            b_.CreateAlignedStore(b_.getInt32(0), entered_at, llvm::Align(4));
             b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), next_row, stop);
             b_.SetInsertPoint(next_row);
         }
@@ -1019,57 +1027,80 @@ public:
         return reload(b_.CreateConstInBoundsGEP1_64(i8_, locals_, 16 * static_cast<uint64_t>(e.index)));
     }
 
-    /// One event into a fused window (runtime/abi.hpp TypeRun::window_enter): the engine finds
-    /// its group, then the accumulators are updated here with the arithmetic of
-    /// runtime/window_state.hpp acc_add (same operations in the same order: bit-identical).
+    /// One event into a fused window: its open group found here (open_group), else by the
+    /// runtime (TypeRun::window_enter_open, then window_enter: new partitions and groups,
+    /// closes), then the accumulators updated with the arithmetic of runtime/window_state.hpp
+    /// acc_add (same operations in the same order: bit-identical).
     void window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, llvm::Value* slots, const ir::Operator& window,
                      const ir::Operator& aggregate, const Numbering& at, llvm::BasicBlock* stop) {
         using frontend::AggregateFn;
         auto* enter_type = llvm::FunctionType::get(ptr_, {ptr_, i32_, i64_, ptr_}, false);
         auto* close_type = llvm::FunctionType::get(i32_, {ptr_, i32_, i64_}, false);
         llvm::Value* sid_v = b_.getInt32(static_cast<uint32_t>(sid));
-        // Most events join an open group: one direct call; the engine only for the rest.
         llvm::Value* ts = b_.CreateAlignedLoad(i64_, b_.CreateInBoundsGEP(i64_, ts_base_, row), llvm::Align(8), "row.ts");
-        auto* open_type = llvm::FunctionType::get(ptr_, {ptr_, ptr_, i64_}, false);
-        llvm::CallInst* joined = b_.CreateCall(open_type, enter_open_, {window_of_.at(sid), slots, ts}, "cursor.open");
-        joined->addFnAttr(llvm::Attribute::NoUnwind);
-        llvm::BasicBlock* fast = b_.GetInsertBlock();
-        llvm::BasicBlock* slow = block("window.enter");
+        llvm::Value* access = window_of_.at(sid);
+        llvm::BasicBlock* miss = block("window.miss");
         llvm::BasicBlock* entered = block("window.entered");
-        b_.CreateCondBr(b_.CreateIsNull(joined), slow, entered);
+        const OpenGroup hit = open_group(access, slots, ts, window, aggregate, miss);
+        llvm::BasicBlock* hit_end = b_.GetInsertBlock();
+        b_.CreateBr(entered);
+
+        b_.SetInsertPoint(miss);
+        auto* open_type = llvm::FunctionType::get(ptr_, {ptr_, ptr_, i64_}, false);
+        llvm::CallInst* joined = b_.CreateCall(open_type, enter_open_, {access, slots, ts}, "cursor.open");
+        joined->addFnAttr(llvm::Attribute::NoUnwind);
+        llvm::BasicBlock* open_end = b_.GetInsertBlock();
+        llvm::BasicBlock* slow = block("window.enter");
+        llvm::BasicBlock* runtime_entered = block("window.runtime");
+        b_.CreateCondBr(b_.CreateIsNull(joined), slow, runtime_entered);
         b_.SetInsertPoint(slow);
         llvm::CallInst* entered_slow = b_.CreateCall(enter_type, window_enter_, {run, sid_v, row, slots}, "cursor.slow");
         entered_slow->addFnAttr(llvm::Attribute::NoUnwind);
-        b_.CreateCondBr(b_.CreateIsNull(entered_slow), stop, entered);
-        b_.SetInsertPoint(entered);
+        b_.CreateCondBr(b_.CreateIsNull(entered_slow), stop, runtime_entered);
+        b_.SetInsertPoint(runtime_entered);
         llvm::PHINode* cursor = b_.CreatePHI(ptr_, 2, "cursor");
-        cursor->addIncoming(joined, fast);
+        cursor->addIncoming(joined, open_end);
         cursor->addIncoming(entered_slow, slow);
         auto member = [&](llvm::Value* base, size_t offset, const char* name) {
             return b_.CreateAlignedLoad(ptr_, b_.CreateConstInBoundsGEP1_64(i8_, base, offset), llvm::Align(8), name);
         };
-        llvm::Value* acc = member(cursor, offsetof(runtime::WindowCursor, acc), "acc");
-        llvm::Value* group = member(cursor, offsetof(runtime::WindowCursor, group), "group");
-        llvm::Value* part = member(cursor, offsetof(runtime::WindowCursor, part), "part");
+        llvm::Value* acc_rt = member(cursor, offsetof(runtime::WindowCursor, acc), "acc");
+        llvm::Value* group_rt = member(cursor, offsetof(runtime::WindowCursor, group), "group");
+        llvm::Value* part_rt = member(cursor, offsetof(runtime::WindowCursor, part), "part");
+        llvm::BasicBlock* runtime_end = b_.GetInsertBlock();
+        b_.CreateBr(entered);
+        b_.SetInsertPoint(entered);
+        auto merge = [&](llvm::Value* fast, llvm::Value* rt, const char* name) {
+            llvm::PHINode* phi = b_.CreatePHI(ptr_, 2, name);
+            phi->addIncoming(fast, hit_end);
+            phi->addIncoming(rt, runtime_end);
+            return phi;
+        };
+        llvm::Value* acc = merge(hit.acc, acc_rt, "acc");
+        llvm::Value* group = merge(hit.group, group_rt, "group");
+        llvm::Value* part = merge(hit.part, part_rt, "part");
         llvm::Value* group_count_at = b_.CreateConstInBoundsGEP1_64(i8_, group, offsetof(runtime::GroupHeader, count));
         llvm::Value* group_count = b_.CreateAlignedLoad(i64_, group_count_at, llvm::Align(8), "group.count");
 
-        feed_calls(aggregate, at, acc, [&](const ir::AggregateCall& call, size_t, const Val& v, llvm::Value* v_at) {
-            switch (call.fn) {
-                case AggregateFn::First: {
-                    llvm::BasicBlock* set = block("first.set");
-                    llvm::BasicBlock* cont = block("first.done");
-                    b_.CreateCondBr(b_.CreateICmpEQ(group_count, b_.getInt64(0)), set, cont);
-                    b_.SetInsertPoint(set);
-                    store(v, v_at);
-                    b_.CreateBr(cont);
-                    b_.SetInsertPoint(cont);
-                    return true;
+        auto feed = [&] {
+            feed_calls(aggregate, at, acc, [&](const ir::AggregateCall& call, size_t, const Val& v, llvm::Value* v_at) {
+                switch (call.fn) {
+                    case AggregateFn::First: {
+                        llvm::BasicBlock* set = block("first.set");
+                        llvm::BasicBlock* cont = block("first.done");
+                        b_.CreateCondBr(b_.CreateICmpEQ(group_count, b_.getInt64(0)), set, cont);
+                        b_.SetInsertPoint(set);
+                        store(v, v_at);
+                        b_.CreateBr(cont);
+                        b_.SetInsertPoint(cont);
+                        return true;
+                    }
+                    case AggregateFn::Last: store(v, v_at); return true;
+                    default: return false;
                 }
-                case AggregateFn::Last: store(v, v_at); return true;
-                default: return false;
-            }
-        });
+            });
+        };
+        speculate_declared_kinds(aggregate, slots, feed);
 
         b_.CreateAlignedStore(b_.CreateAdd(group_count, b_.getInt64(1)), group_count_at, llvm::Align(8));
         llvm::Value* part_count_at = b_.CreateConstInBoundsGEP1_64(i8_, part, offsetof(runtime::WindowPartition, count));
@@ -1081,10 +1112,153 @@ public:
         llvm::BasicBlock* open = block("window.open");
         b_.CreateCondBr(b_.CreateICmpSGE(part_count, b_.getInt64(window.window.size)), full, open);
         b_.SetInsertPoint(full);
+        // The runtime closes the partition of the entered cursor, which the fast path did not set.
+        b_.CreateAlignedStore(part,
+                              b_.CreateConstInBoundsGEP1_64(i8_, access, offsetof(runtime::WindowAccess, cursor) +
+                                                                             offsetof(runtime::WindowCursor, part)),
+                              llvm::Align(8));
         llvm::CallInst* go_on = b_.CreateCall(close_type, window_close_, {run, sid_v, row});
         go_on->addFnAttr(llvm::Attribute::NoUnwind);
         b_.CreateCondBr(b_.CreateICmpNE(go_on, b_.getInt32(0)), open, stop);
         b_.SetInsertPoint(open);
+    }
+
+    /// `body` generated twice: for events whose fields read by `aggregate`'s arguments have
+    /// the kinds their event declares (VPL.md §4.1: a promise events need not keep), with
+    /// those kinds known, so the kind tests and conversions fold away; and as is for the
+    /// others. One test of the kind bytes picks the copy. Both copies are the same code over
+    /// the same values, so results do not depend on which one ran.
+    template <class Body>
+    void speculate_declared_kinds(const ir::Operator& aggregate, llvm::Value* slots, Body&& body) {
+        std::map<uint32_t, ValueKind> kinds;
+        std::function<void(const Expr*)> visit = [&](const Expr* e) {
+            if (!e) return;
+            if (e->op == ir::ExprOp::Field && !e->slots.empty()) {
+                ValueKind k = ValueKind::Absent;
+                switch (e->type) {
+                    case ir::Kind::Int: k = ValueKind::Int; break;
+                    case ir::Kind::Float: k = ValueKind::Float; break;
+                    case ir::Kind::Bool: k = ValueKind::Bool; break;
+                    case ir::Kind::Str: k = ValueKind::Str; break;
+                    default: break;
+                }
+                if (k != ValueKind::Absent) kinds.emplace(e->slots[0], k);
+            }
+            for (const auto& a : e->args) visit(a.get());
+        };
+        for (const auto& call : aggregate.calls) visit(call.arg.get());
+        if (kinds.empty()) {
+            body();
+            return;
+        }
+        llvm::Value* kept = b_.getTrue();
+        for (const auto& [slot, kind] : kinds) {
+            llvm::Value* tag_at = b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * uint64_t{slot});
+            kept = b_.CreateAnd(kept, b_.CreateICmpEQ(b_.CreateAlignedLoad(i8_, tag_at, llvm::Align(8)),
+                                                      b_.getInt8(tag(kind))));
+        }
+        llvm::BasicBlock* declared = block("kinds.declared");
+        llvm::BasicBlock* other = block("kinds.other");
+        llvm::BasicBlock* done = block("kinds.done");
+        b_.CreateCondBr(kept, declared, other);
+        b_.SetInsertPoint(declared);
+        known_kinds_ = std::move(kinds);
+        body();
+        known_kinds_.clear();
+        b_.CreateBr(done);
+        b_.SetInsertPoint(other);
+        body();
+        b_.CreateBr(done);
+        b_.SetInsertPoint(done);
+    }
+
+    struct OpenGroup {
+        llvm::Value* acc;
+        llvm::Value* group;
+        llvm::Value* part;
+    };
+
+    /// The open group an event at `ts` joins, found in the window's runtime::WindowAccess
+    /// exactly as WindowAggregate::enter_open finds it (time-stamped as cursor_at does), with a
+    /// string key looked up by address in the key cache; every other case (a key not cached
+    /// or not a string, no open window, a window the event closes, a group still to open)
+    /// branches to `miss`, where the runtime decides.
+    OpenGroup open_group(llvm::Value* access, llvm::Value* slots, llvm::Value* ts, const ir::Operator& window,
+                         const ir::Operator& aggregate, llvm::BasicBlock* miss) {
+        const ir::Window& w = window.window;
+        auto load = [&](llvm::Type* type, llvm::Value* base, uint64_t offset, const char* name) {
+            return b_.CreateAlignedLoad(type, b_.CreateConstInBoundsGEP1_64(i8_, base, offset),
+                                        llvm::Align(type == i8_ ? 1 : type == i32_ ? 4 : 8), name);
+        };
+        auto require = [&](llvm::Value* ok, const char* name) {
+            llvm::BasicBlock* next = block(name);
+            b_.CreateCondBr(ok, next, miss);
+            b_.SetInsertPoint(next);
+        };
+        llvm::Value* parts = load(ptr_, access, offsetof(runtime::WindowAccess, parts), "parts");
+        llvm::Value* part = parts;
+        if (w.partition_slot >= 0) {
+            const uint64_t at = 16 * static_cast<uint64_t>(w.partition_slot);
+            require(b_.CreateICmpEQ(load(i8_, slots, at, "key.kind"), b_.getInt8(tag(ValueKind::Str))), "key.str");
+            llvm::Value* key = load(ptr_, slots, at + 8, "key");
+            llvm::Value* keys = load(ptr_, access, offsetof(runtime::WindowAccess, keys), "keys");
+            llvm::Value* shift = load(i64_, access, offsetof(runtime::WindowAccess, key_shift), "key.shift");
+            // runtime::key_cache_set, then its ways in order (WindowAggregate::cached_partition).
+            llvm::Value* set_index =
+                b_.CreateLShr(b_.CreateMul(b_.CreatePtrToInt(key, i64_), b_.getInt64(0x9E3779B97F4A7C15ull)), shift);
+            llvm::Value* set = b_.CreateInBoundsGEP(
+                i8_, keys, b_.CreateMul(set_index, b_.getInt64(sizeof(runtime::KeyCacheSlot) * runtime::kKeyCacheWays)),
+                "key.set");
+            llvm::BasicBlock* found = block("key.found");
+            std::vector<std::pair<llvm::Value*, llvm::BasicBlock*>> ways;
+            for (size_t w = 0; w < runtime::kKeyCacheWays; ++w) {
+                llvm::Value* way = b_.CreateConstInBoundsGEP1_64(i8_, set, sizeof(runtime::KeyCacheSlot) * w, "key.way");
+                llvm::BasicBlock* next = w + 1 < runtime::kKeyCacheWays ? block("key.next") : miss;
+                ways.emplace_back(way, b_.GetInsertBlock());
+                b_.CreateCondBr(b_.CreateICmpEQ(load(ptr_, way, offsetof(runtime::KeyCacheSlot, key), "cached"), key), found,
+                                next);
+                b_.SetInsertPoint(next == miss ? found : next);
+            }
+            llvm::PHINode* slot = b_.CreatePHI(ptr_, static_cast<unsigned>(ways.size()), "key.slot");
+            for (auto& [way, from] : ways) slot->addIncoming(way, from);
+            require(b_.CreateICmpEQ(load(i32_, slot, offsetof(runtime::KeyCacheSlot, hash), "cached.hash"),
+                                    load(i32_, key, offsetof(runtime::StrObj, hash), "key.hash")),
+                    "key.cached");
+            llvm::Value* pi = b_.CreateZExt(load(i32_, slot, offsetof(runtime::KeyCacheSlot, part), "part.index"), i64_);
+            part = b_.CreateInBoundsGEP(i8_, parts, b_.CreateMul(pi, b_.getInt64(sizeof(runtime::WindowPartition))), "part");
+        }
+        require(b_.CreateICmpNE(load(i8_, part, offsetof(runtime::WindowPartition, ngroups), "ngroups"), b_.getInt8(0)),
+                "window.open");
+        // WindowAggregate::closes: a tumbling window that started, joined before its end; a
+        // session the event continues (the gap compared as the runtime does).
+        if (w.kind == ir::WindowKind::Tumbling) {
+            require(b_.CreateICmpNE(load(i8_, part, offsetof(runtime::WindowPartition, started), "started"), b_.getInt8(0)),
+                    "window.started");
+            llvm::Value* start = load(i64_, part, offsetof(runtime::WindowPartition, start), "start");
+            require(b_.CreateICmpSLT(ts, b_.CreateAdd(start, b_.getInt64(w.size))), "window.inside");
+        } else if (w.kind == ir::WindowKind::Session) {
+            llvm::Value* last = load(i64_, part, offsetof(runtime::WindowPartition, last_ts), "last");
+            require(b_.CreateICmpSLE(b_.CreateSub(ts, last), b_.getInt64(w.size)), "session.inside");
+        }
+        llvm::Value* g = b_.CreateZExt(load(i32_, part, offsetof(runtime::WindowPartition, groups), "group.index"), i64_);
+        llvm::Value* groups = load(ptr_, access, offsetof(runtime::WindowAccess, groups), "groups");
+        llvm::Value* group =
+            b_.CreateInBoundsGEP(i8_, groups, b_.CreateMul(g, b_.getInt64(sizeof(runtime::GroupHeader))), "group");
+        // With an aggregate key (the window's own, a string here), the event joins the group
+        // of present keys; the first group may be that of absent ones (partition "default").
+        if (aggregate.partition_slot >= 0)
+            require(b_.CreateICmpEQ(load(i32_, group, offsetof(runtime::GroupHeader, absent_key), "absent"),
+                                    b_.getInt32(0)),
+                    "group.present");
+        b_.CreateAlignedStore(ts, b_.CreateConstInBoundsGEP1_64(i8_, group, offsetof(runtime::GroupHeader, last_ts)),
+                              llvm::Align(8));
+        if (w.kind == ir::WindowKind::Session)
+            b_.CreateAlignedStore(ts, b_.CreateConstInBoundsGEP1_64(i8_, part, offsetof(runtime::WindowPartition, last_ts)),
+                                  llvm::Align(8));
+        llvm::Value* accs = load(ptr_, access, offsetof(runtime::WindowAccess, accs), "accs");
+        llvm::Value* acc = b_.CreateInBoundsGEP(
+            i8_, accs, b_.CreateMul(g, b_.getInt64(sizeof(runtime::CallAcc) * aggregate.calls.size())), "acc");
+        return {acc, group, part};
     }
 
     /// Every call of `aggregate` fed one row into its accumulator in `accs` (runtime::CallAcc
@@ -1654,6 +1828,15 @@ private:
 
     /// First present candidate slot, then the global, else absent.
     Val field(const Expr& e) {
+        if (!e.slots.empty()) {
+            // A slot whose kind the code was specialised for (speculate_declared_kinds) is present.
+            auto known = known_kinds_.find(e.slots[0]);
+            if (known != known_kinds_.end()) {
+                llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, slots_, 16 * uint64_t{e.slots[0]});
+                return make(known->second,
+                            b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8)));
+            }
+        }
         Join j{block("field.done"), {}};
         for (uint32_t s : e.slots) {
             llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, slots_, 16 * uint64_t{s});
@@ -1987,6 +2170,7 @@ private:
     llvm::Value* ts_base_ = nullptr;                // TypeRun::ts
     std::map<int32_t, llvm::Value*> window_of_;     // stream -> its TypeRun::windows entry
     llvm::Value* enter_open_ = nullptr;             // TypeRun::window_enter_open
+    std::map<uint32_t, ValueKind> known_kinds_;     // slots_ slot -> kind it is known to have
     // Compiled function bodies (`.process` effect kernels).
     llvm::Value* locals_ = nullptr;                 // the frame, frame_size_ Values; null outside
     size_t frame_size_ = 0;

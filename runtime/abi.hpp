@@ -95,7 +95,10 @@ struct KernelContext {
 /// A stream whose rows other streams read also hands its row to `emit` (the stream's last
 /// projection's row, or the input row when it only filters); the engine queues it for its
 /// readers, and `end_row` (offset 32) runs that queue after the row's last stream (SEMANTICS
-/// §1.2: an event's routes first, then what they derived); 0 = stop.
+/// §1.2: an event's routes first, then what they derived); 0 = stop. Every callback above
+/// that enters the engine (emit, window_enter, window_close, push, flush, end_row) sets
+/// `entered` (offset 96); a row that left it 0 queued nothing and used no scratch, so the
+/// kernel calls `end_row` only after rows that set it, and clears it after the call.
 ///
 /// Streams of the form [filters and selects] window aggregate [anything] (a window the engine
 /// fuses with its aggregate, runtime/window_aggregate.hpp) update the window's accumulators in
@@ -103,11 +106,14 @@ struct KernelContext {
 /// `slots` in the window's input schema, to that window, which first runs what the event's
 /// arrival closes (the stream's remaining operators, outputs included), and returns the
 /// event's group (runtime/window_state.hpp WindowCursor), or null to stop the loop.
-/// `window_close` (offset 24) closes a count window that the event filled; 0 = stop. Before
-/// `window_enter`, generated code tries `window_enter_open` (offset 64) on `windows[stream]`
-/// (offset 48) with the row's time `ts[row]` (offset 56): the event's group when it closes
-/// nothing and joins an open group (most events; runtime::WindowAggregate::enter_open), else
-/// null. That path needs nothing of the engine.
+/// `window_close` (offset 24) closes a count window that the event filled (the partition in
+/// `windows[stream]->cursor.part`); 0 = stop. Before `window_enter`, generated code looks the
+/// event's open group up itself in `windows[stream]` (offset 48, a runtime/window_state.hpp
+/// WindowAccess: key cache by string address, partitions, groups, accumulators) with the
+/// row's time `ts[row]` (offset 56); when that finds nothing it tries `window_enter_open`
+/// (offset 64) on the same pointer: the event's group when it closes nothing and joins an
+/// open group (runtime::WindowAggregate::enter_open, which also caches the key's address),
+/// else null. Neither needs anything of the engine.
 ///
 /// Any other stream of the form [filters and selects] X [anything] (X a buffering window, a
 /// sequence, a join, a limit, ...: codegen::type_loop_handoff) hands row `row`, as `slots`
@@ -121,7 +127,7 @@ struct TypeRun {
     int32_t (*window_close)(TypeRun* self, int32_t stream, uint64_t row) noexcept;
     int32_t (*end_row)(TypeRun* self, uint64_t row) noexcept;
     int32_t (*push)(TypeRun* self, int32_t stream, int32_t op, uint64_t row, const Value* slots) noexcept;
-    void* const* windows;   // offset 48: per stream, its fused window for vp_window_enter_open (or null)
+    void* const* windows;   // offset 48: per stream, its fused window's WindowAccess (or null)
     const int64_t* ts;      // offset 56: the run's event times, by row
     WindowCursor* (*window_enter_open)(void* window, const Value* slots, int64_t ts) noexcept;
     /// Buffered outputs: kernels whose streams all end in an Emit, feed no stream and keep no
@@ -133,6 +139,7 @@ struct TypeRun {
     unsigned char* out_next;
     unsigned char* out_end;
     int32_t (*flush)(TypeRun* self) noexcept;
+    uint32_t entered;
 };
 inline constexpr size_t kMaxOutputEntry = 4096;
 
@@ -328,6 +335,7 @@ static_assert(offsetof(varpulis::runtime::TypeRun, window_enter_open) == 64, "Ty
 static_assert(offsetof(varpulis::runtime::TypeRun, out_next) == 72, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, out_end) == 80, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::TypeRun, flush) == 88, "TypeRun ABI");
+static_assert(offsetof(varpulis::runtime::TypeRun, entered) == 96, "TypeRun ABI");
 static_assert(offsetof(varpulis::runtime::Row, slots) == 0, "Row ABI: slot pointer first");
 static_assert(offsetof(varpulis::runtime::Row, schema) == 8, "Row ABI");
 static_assert(offsetof(varpulis::runtime::Row, ts) == 16, "Row ABI");

@@ -142,7 +142,7 @@ struct Engine::Impl {
     /// sequence or join and runs no chain kernel or merge filter (run_stream would only pass
     /// the row on to run_from), else null. Pattern workloads route every event this way.
     std::vector<StreamState*> direct_streams;
-    /// Per stream: its fused window (TypeRun::windows), or null.
+    /// Per stream: its fused window's WindowAccess (TypeRun::windows), or null.
     std::vector<void*> fused_windows;
     /// Type kernels' output entries (TypeRun::out_next), 8-aligned.
     std::vector<uint64_t> out_buffer = std::vector<uint64_t>(64 * 1024 / sizeof(uint64_t));
@@ -341,7 +341,7 @@ struct Engine::Impl {
         select_direct_streams();
         fused_windows.assign(streams.size(), nullptr);
         for (size_t i = 0; i < streams.size(); ++i)
-            if (streams[i].fused_op) fused_windows[i] = streams[i].fused_op->fused.get();
+            if (streams[i].fused_op) fused_windows[i] = streams[i].fused_op->fused->access();
         type_kernels.assign(plan.schemas.size(), nullptr);
         if (!kernels) return;
         for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
@@ -491,6 +491,7 @@ struct Engine::Impl {
     template <class F>
     static int32_t guarded(TypeRun* self, F&& f) noexcept {
         auto* run = static_cast<BatchRun*>(self);
+        run->entered = 1;   // the kernel calls end_row after this row (TypeRun::entered)
         try {
             f(*run);
             return 1;
@@ -519,7 +520,7 @@ struct Engine::Impl {
     }
 
     static WindowCursor* batch_window_enter_open(void* window, const Value* slots, int64_t ts) noexcept {
-        return static_cast<WindowAggregate*>(window)->enter_open(slots, ts);
+        return static_cast<WindowAggregate*>(static_cast<WindowAccess*>(window)->owner)->enter_open(slots, ts);
     }
 
     /// TypeRun::flush: the buffered outputs, in order, as emit() would have delivered them.
@@ -664,6 +665,7 @@ struct Engine::Impl {
         run.push = &batch_push;
         run.window_enter_open = &batch_window_enter_open;
         run.flush = &batch_flush;
+        run.entered = 0;
         run.out_next = reinterpret_cast<unsigned char*>(out_buffer.data());
         run.out_end = run.out_next + out_buffer.size() * sizeof(uint64_t);
         run.impl = this;

@@ -1,6 +1,8 @@
 #include "runtime/window_aggregate.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 
@@ -65,7 +67,47 @@ WindowAggregate::WindowAggregate(Runtime& rt, const ir::Operator& window, const 
     }
     args_.resize(calls_.size() + 1);
     results_.resize(calls_.size() + 1);
+    access_.owner = this;
     if (window_.partition_slot < 0) new_partition({});
+    else size_key_cache();   // generated code probes it without a null check
+    sync_access();
+}
+
+void WindowAggregate::sync_access() {
+    access_.keys = key_cache_.empty() ? nullptr : key_cache_.data();
+    access_.parts = parts_.data();
+    access_.groups = groups_.data();
+    access_.accs = accs_.data();
+}
+
+uint32_t WindowAggregate::cached_partition(const StrObj* s) const {
+    if (key_cache_.empty()) return PartitionIndex::kNotFound;
+    const KeyCacheSlot* set = key_cache_.data() + key_cache_set(s, access_.key_shift) * kKeyCacheWays;
+    for (size_t w = 0; w < kKeyCacheWays; ++w)
+        if (set[w].key == s) return set[w].hash == s->hash ? set[w].part : PartitionIndex::kNotFound;
+    return PartitionIndex::kNotFound;
+}
+
+void WindowAggregate::size_key_cache() {
+    // About four sets per partition (32 to 32K sets): with more keys than that, keys take
+    // turns in their sets and the others go through the PartitionIndex.
+    constexpr size_t kMinSets = 32;
+    constexpr size_t kMaxSets = size_t{1} << 15;
+    const size_t want = std::min(kMaxSets, std::max(kMinSets, std::bit_ceil(parts_.size() * 4)));
+    if (key_cache_.size() >= want * kKeyCacheWays) return;
+    key_cache_.assign(want * kKeyCacheWays, KeyCacheSlot{nullptr, 0, 0});
+    access_.key_shift = 64 - static_cast<uint64_t>(std::countr_zero(want));
+    access_.keys = key_cache_.data();
+}
+
+void WindowAggregate::cache_key(const StrObj* s, uint32_t pi) {
+    size_key_cache();
+    KeyCacheSlot* set = key_cache_.data() + key_cache_set(s, access_.key_shift) * kKeyCacheWays;
+    // Most recent first: the older entries move down a way, the last one drops out.
+    size_t w = 0;
+    while (w + 1 < kKeyCacheWays && set[w].key != s) ++w;
+    for (; w > 0; --w) set[w] = set[w - 1];
+    set[0] = {s, s->hash, pi};
 }
 
 uint32_t WindowAggregate::new_partition(std::string_view key) {
@@ -73,6 +115,7 @@ uint32_t WindowAggregate::new_partition(std::string_view key) {
     p.groups[0] = p.groups[1] = kNoGroup;
     p.key = window_.partition_slot >= 0 ? rt_.interner->intern(key) : empty_key_;
     parts_.push_back(p);
+    sync_access();
     return static_cast<uint32_t>(parts_.size() - 1);
 }
 
@@ -86,6 +129,7 @@ uint32_t WindowAggregate::take_group(WindowPartition& p) {
             last_slots_.resize(last_slots_.size() + in_width_);
             last_meta_.push_back({});
         }
+        sync_access();
     }
     ++p.ngroups;
     return g;
@@ -199,9 +243,15 @@ void WindowAggregate::close(WindowPartition& p, Arena& scratch, std::vector<Row>
 WindowPartition& WindowAggregate::partition_of(const Row& row) {
     uint32_t pi = 0;
     if (window_.partition_slot >= 0) {
+        const Value& key = row.slots[window_.partition_slot];
+        if (key.kind == ValueKind::Str) {
+            pi = cached_partition(key.s);
+            if (pi != PartitionIndex::kNotFound) return parts_[pi];
+        }
         bool fresh;
-        pi = index_.find_or_add(row.slots[window_.partition_slot], fresh);
+        pi = index_.find_or_add(key, fresh);
         if (fresh) new_partition(index_.key(pi));
+        if (key.kind == ValueKind::Str) cache_key(key.s, pi);
     }
     return parts_[pi];
 }
@@ -227,8 +277,8 @@ WindowCursor* WindowAggregate::cursor_at(WindowPartition& p, uint32_t g, int64_t
     GroupHeader& gh = groups_[g];
     gh.last_ts = ts;
     if (window_.kind == WindowKind::Session) p.last_ts = ts;  // read only by the next closes()
-    cursor_ = {accs_.data() + static_cast<size_t>(g) * calls_.size(), &gh, &p};
-    return &cursor_;
+    access_.cursor = {accs_.data() + static_cast<size_t>(g) * calls_.size(), &gh, &p};
+    return &access_.cursor;
 }
 
 void WindowAggregate::push(const Row& row, const AggregateKernel* kernel, Arena& scratch, std::vector<Row>& out) {
@@ -250,18 +300,23 @@ WindowCursor* WindowAggregate::enter_open(const Value* slots, int64_t ts) {
     if (window_.partition_slot >= 0) {
         const Value& key = slots[window_.partition_slot];
         if (key.kind != ValueKind::Str) return nullptr;
-        const uint32_t pi = index_.find_string(key.s);
-        if (pi == PartitionIndex::kNotFound) return nullptr;
+        uint32_t pi = cached_partition(key.s);
+        if (pi == PartitionIndex::kNotFound) {
+            pi = index_.find_string(key.s);
+            if (pi == PartitionIndex::kNotFound) return nullptr;
+            cache_key(key.s, pi);
+        }
         p = &parts_[pi];
     }
-    if (p->ngroups == 0 || closes(*p, ts)) return nullptr;
+    // A tumbling window not started yet (possible after a restore) starts in enter().
+    if (p->ngroups == 0 || closes(*p, ts) || (window_.kind == WindowKind::Tumbling && !p->started)) return nullptr;
     const uint32_t g = find_group(*p, slots);
     if (g == kNoGroup) return nullptr;   // opening a group may evaluate an ema period: enter()
     return cursor_at(*p, g, ts);
 }
 
 void WindowAggregate::close_full(Arena& scratch, std::vector<Row>& out) {
-    WindowPartition& p = *cursor_.part;
+    WindowPartition& p = *access_.cursor.part;
     if (window_.kind == WindowKind::Count && p.count >= window_.size) close(p, scratch, out);
 }
 

@@ -55,8 +55,12 @@ public:
     WindowCursor* enter_open(const Value* slots, int64_t ts);
 
     /// Count windows, after enter() and the caller's updates: closes the entered partition's
-    /// window when it holds the window's size.
+    /// window (access().cursor.part) when it holds the window's size.
     void close_full(Arena& scratch, std::vector<Row>& out);
+
+    /// The state generated code reads and updates directly (runtime/window_state.hpp); the
+    /// pointer stays valid for the operator's life, its members change as the state grows.
+    WindowAccess* access() { return &access_; }
 
     /// End of input: session windows hand over their open sessions' results, one batch per
     /// partition in order of first appearance; other kinds keep theirs (SEMANTICS §6).
@@ -93,6 +97,14 @@ private:
     };
 
     uint32_t new_partition(std::string_view key);
+    /// Points access_ at the storage again after a vector grew.
+    void sync_access();
+    /// The partition of string key `s` by its address (access_.keys), or PartitionIndex::kNotFound.
+    uint32_t cached_partition(const StrObj* s) const;
+    /// Grows access_.keys (emptied) to fit the partitions.
+    void size_key_cache();
+    /// Remembers that `s` is the key of partition `pi`.
+    void cache_key(const StrObj* s, uint32_t pi);
     /// The partition of `row` (the only one when unpartitioned), made on first sight.
     WindowPartition& partition_of(const Row& row);
     /// Whether an event at time `t` closes `p`'s open window before joining it (tumbling
@@ -136,7 +148,8 @@ private:
     std::vector<RowMeta> last_meta_;        // keep_last_row_: one per group
     std::vector<Value> args_;               // one event's call arguments
     std::vector<Value> results_;            // one group's call results
-    WindowCursor cursor_{};                 // enter()'s answer
+    std::vector<KeyCacheSlot> key_cache_;   // partitioned windows: access_.keys
+    WindowAccess access_{};
 };
 
 }  // namespace varpulis::runtime

@@ -87,6 +87,48 @@ struct WindowCursor {
 static_assert(sizeof(WindowCursor) == 24 && offsetof(WindowCursor, group) == 8 && offsetof(WindowCursor, part) == 16,
               "WindowCursor layout is shared with generated code");
 
+/// A string object last seen as a partition key (WindowAccess::keys).
+struct KeyCacheSlot {
+    const StrObj* key;  // nullptr: empty
+    uint32_t hash;      // key->hash when cached (below: why it is compared too)
+    uint32_t part;      // its partition
+};
+static_assert(sizeof(KeyCacheSlot) == 16 && offsetof(KeyCacheSlot, hash) == 8 && offsetof(KeyCacheSlot, part) == 12,
+              "KeyCacheSlot layout is shared with generated code");
+
+/// Set of string object `s` in a key cache of 2^(64 - shift) sets of kKeyCacheWays slots.
+inline constexpr size_t kKeyCacheWays = 2;
+inline uint64_t key_cache_set(const StrObj* s, uint64_t shift) {
+    return (reinterpret_cast<uintptr_t>(s) * 0x9E3779B97F4A7C15ull) >> shift;
+}
+
+/// What generated code needs to reach a fused window's open group without calling the
+/// runtime (runtime/abi.hpp TypeRun::windows points to one per stream). Owned by the
+/// WindowAggregate, which refreshes the storage pointers whenever its vectors grow.
+///
+/// `keys` maps the *address* of a string key to its partition: the reader shares one object
+/// per recent short string (symbols, ids), so most events find their partition with one or
+/// two compares, no hashing of bytes. Two ways per set (the most recently cached first): with
+/// one, addresses that share a slot (7 % of the aggregation workload's events, 100 keys in
+/// 512 slots) kept evicting each other. An address stands for its bytes because input strings live
+/// as long as the engine's state (which keeps them too: first/last values, joined rows); the
+/// key's hash is compared as well, so a caller that frees them early and gets an address back
+/// for another key still misses. A miss is never wrong: the runtime looks the key up by bytes
+/// (PartitionIndex) and caches the address.
+struct WindowAccess {
+    const KeyCacheSlot* keys;   // sets of kKeyCacheWays slots by key_cache_set(); null when unpartitioned
+    uint64_t key_shift;         // 64 - log2(sets)
+    WindowPartition* parts;     // by partition number
+    GroupHeader* groups;        // by group number
+    CallAcc* accs;              // calls per group, by group number
+    WindowCursor cursor;        // the entered group: enter()'s answer; close_full() reads `part`
+    void* owner;                // the WindowAggregate (the runtime's slow path)
+};
+static_assert(offsetof(WindowAccess, key_shift) == 8 && offsetof(WindowAccess, parts) == 16 &&
+                  offsetof(WindowAccess, groups) == 24 && offsetof(WindowAccess, accs) == 32 &&
+                  offsetof(WindowAccess, cursor) == 40 && offsetof(WindowAccess, owner) == 64,
+              "WindowAccess layout is shared with generated code");
+
 /// Numeric value of `v` for sum/avg/min/max/stddev/ema: ints widen, NaN and non-numbers skip.
 inline bool numeric_input(const Value& v, double& out) {
     if (v.kind == ValueKind::Int) {

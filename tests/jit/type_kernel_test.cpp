@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -549,6 +550,122 @@ TEST_F(TypeKernelTest, AWindowFedByTheTypeKernelIsLeftToTheEngineWhenItDoesNotFu
     EXPECT_EQ(got.type_kernel_events, 0u);
     EXPECT_EQ(got.out, want.out);
     EXPECT_EQ(got.out, fused_run.out);
+}
+
+TEST_F(TypeKernelTest, DeclaredFieldKindsAreSpeculatedNotTrusted) {
+    // The aggregate arguments run specialised for the declared kinds (x float, y int, name
+    // str) when an event has them, and as usual otherwise: ints for x, floats for y, strings,
+    // NaN and infinities, missing fields, a key of another kind.
+    const std::string program = R"(
+event T:
+    name: str
+    x: float
+    y: int
+stream C = T.partition_by(name).window(3)
+    .aggregate(name: last(name), s: sum(x * y), m: max(x), a: avg(y), f: first(y), l: last(x), n: count())
+    .emit(event_type: "Counted", name: name, s: s, m: m, a: a, f: f, l: l, n: n)
+stream D = T.window(40ms).aggregate(s: sum(x + y), sd: stddev(x), e: ema(y, 3), l: last(name))
+    .emit(event_type: "Timed", s: s, sd: sd, e: e, l: l)
+stream E = T.partition_by(name).window(session: 25ms).aggregate(lo: min(x - 1), hi: max(y * 2), n: count())
+    .emit(event_type: "Session", lo: lo, hi: hi, n: n)
+)";
+    std::mt19937_64 rng(5);
+    std::string events;
+    size_t declared = 0;
+    for (size_t i = 0; i < 900; ++i) {
+        const uint64_t r = rng();
+        std::string x = std::to_string(rng() % 50) + ".25", y = std::to_string(rng() % 9);
+        std::string name = std::string("\"k") + std::to_string(rng() % 5) + "\"";
+        switch (r % 16) {
+            case 0: x = std::to_string(rng() % 7); break;   // an int where a float is declared
+            case 1: y = "2.5"; break;                       // a float where an int is declared
+            case 2: x = "\"s\""; break;
+            case 3: x = "1e308"; y = "9"; break;   // x * y overflows to inf
+            case 4: name = std::to_string(rng() % 3); break;
+            case 6: x = "nan"; break;                       // a float, skipped by sum/max/stddev
+            case 5: break;                                  // y missing (below)
+            default: ++declared; break;
+        }
+        events += "@" + std::to_string(i * 7) + " T { name: " + name + ", x: " + x;
+        if (r % 16 != 5) events += ", y: " + y;   // 5: y missing
+        events += " }\n";
+    }
+    ASSERT_GT(declared, 500u) << "most events keep the declared kinds";
+    Case c(program, events);
+    uint64_t fused = check_all_modes(c);
+    EXPECT_EQ(fused, 900u) << "every event runs in the type kernel";
+    RunResult got = run(c, nullptr, Mode{});
+    for (const char* kind : {"\"Counted\"", "\"Timed\"", "\"Session\""})
+        EXPECT_NE(got.out.find(kind), std::string::npos) << kind << " in\n" << got.out;
+}
+
+TEST_F(TypeKernelTest, ManyKeysAndUnsharedKeyStringsFindTheirPartitions) {
+    // 3000 keys (colliding sets in the key cache evict one another) and keys longer than the
+    // reader shares (a new string object per event: the cache never knows their address).
+    std::mt19937_64 rng(17);
+    std::string events;
+    for (size_t i = 0; i < 12000; ++i) {
+        const uint64_t k = rng() % 3000;
+        std::string key = "k" + std::to_string(k);
+        if (k % 3 == 0) key += "-a-key-longer-than-the-readers-shared-strings";
+        events += "@" + std::to_string(i) + " T { name: \"" + key + "\", x: " + std::to_string(rng() % 100) + " }\n";
+    }
+    Case c(R"(
+stream C = T.partition_by(name).window(4).aggregate(name: last(name), s: sum(x), n: count())
+    .emit(name: name, s: s, n: n)
+stream D = T.partition_by(name).window(3000ms).aggregate(s: sum(x), n: count()).emit(k: _partition, s: s, n: n)
+stream E = T.partition_by(name).window(session: 2000ms).aggregate(hi: max(x), n: count())
+    .emit(k: _partition, hi: hi, n: n)
+)",
+           events);
+    uint64_t fused = check_all_modes(c);
+    EXPECT_EQ(fused, 12000u) << "every event runs in the type kernel";
+    RunResult got = run(c, nullptr, Mode{});
+    EXPECT_NE(got.out.find("-a-key-longer-than-the-readers-shared-strings"), std::string::npos);
+    EXPECT_GT(got.stats.outputs, 3000u);
+}
+
+TEST_F(TypeKernelTest, AKeyAddressReusedForAnotherKeyIsNotTakenForTheOldOne) {
+    // The key cache finds partitions by string address. Input strings outlive the engine's
+    // state, but a caller that breaks that and gets an address back for another key must still
+    // get that key's partition: here the string of "k1" becomes "k2" in place between batches.
+    const std::string program =
+        "stream C = T.partition_by(k).window(2).aggregate(key: last(k), n: count()).emit(key: key, n: n)\n";
+    const std::string want_text = "@0 T { k: \"k1\" }\n@1 T { k: \"k2\" }\n@2 T { k: \"k2\" }\n@3 T { k: \"k1\" }\n";
+    for (bool compiled_run : {false, true}) {
+        SCOPED_TRACE(compiled_run ? "compiled" : "interpreted");
+        Case want_case(program, want_text);
+        const RunResult want = run(want_case, nullptr, {true, 1, -1, -1});
+        ASSERT_NE(want.out.find("\"k2\""), std::string::npos) << want.out;
+
+        Case c(program, "@0 T { k: \"k1\" }\n@1 T { k: \"xx\" }\n@2 T { k: \"k2\" }\n@3 T { k: \"k1\" }\n");
+        auto kernels = compiled_run ? compile(c.plan()) : nullptr;
+        std::string out;
+        rt::Engine engine(c.plan(), c.interner, [&](const rt::OutputEvent& e) {
+            rt::append_output_line(out, e.stream, e.event_type, e.timestamp_ms, e.names, e.values, e.field_count);
+        }, stderr);
+        if (kernels) engine.install_kernels(kernels->kernels);
+        auto key_of = [&](size_t i) { return const_cast<rt::StrObj*>(c.events[i].fields[0].value.s); };
+        auto feed = [&](size_t i) {
+            rt::EventBatch batch;
+            engine.prepare(c.events.data() + i, 1, batch);
+            engine.process_batch(batch, 0, 1);
+        };
+        feed(0);
+        rt::StrObj* reused = key_of(0);
+        std::memcpy(reused->data, "k2", 2);
+        reused->hash = rt::fnv1a("k2");
+        c.events[1].fields[0].value = rt::Value::string(reused);
+        feed(1);
+        feed(2);
+        std::memcpy(reused->data, "k1", 2);
+        reused->hash = rt::fnv1a("k1");
+        c.events[3].fields[0].value = rt::Value::string(reused);
+        feed(3);
+        engine.finish();
+        EXPECT_EQ(out, want.out);
+        EXPECT_EQ(engine.type_kernel_events(), kernels ? 4u : 0u);
+    }
 }
 
 }  // namespace
