@@ -238,7 +238,7 @@ int run_explain(const Args& args) {
             default: {
                 // As `simulate --engine jit` runs it: the quick first stage, then the full one.
                 auto first = compiler->compile(plan, error, jit::CompileTier::Quick);
-                auto compiled = first && !std::getenv("VARPULIS_EXPLAIN_QUICK_ONLY") ? compiler->compile(plan, error) : first;  // EXPERIMENT
+                auto compiled = first ? compiler->compile(plan, error) : nullptr;
                 ok = compiled != nullptr;
                 const bool two_stage = ok && first->tier == jit::CompileTier::Quick;
                 if (ok) text = ir::explain_plan(plan) + jit_report(plan, *compiled, two_stage ? first.get() : nullptr, *compiler);
