@@ -241,7 +241,9 @@ int run_explain(const Args& args) {
                 auto compiled = first ? compiler->compile(plan, error) : nullptr;
                 ok = compiled != nullptr;
                 const bool two_stage = ok && first->tier == jit::CompileTier::Quick;
-                if (ok) text = ir::explain_plan(plan) + jit_report(plan, *compiled, two_stage ? first.get() : nullptr, *compiler);
+                if (ok)
+                    text = ir::explain_plan(plan) +
+                           jit_report(plan, *compiled, two_stage ? first.get() : nullptr, *compiler);
                 break;
             }
         }

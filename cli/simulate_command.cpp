@@ -205,8 +205,9 @@ int run_simulate(const Args& args) {
             // Free-running tiering publishes at once; the engine adopts it at its next event. It
             // goes through the quick tier first (compiled code a few times sooner), then the
             // fully optimised version; a forced swap installs the full version only.
+            std::shared_ptr<const jit::CompiledPlan> first;
             if (!swap_on_count) {
-                auto first = compiler->compile(plan, background_error, jit::CompileTier::Quick);
+                first = compiler->compile(plan, background_error, jit::CompileTier::Quick);
                 if (!first) return;
                 engine.install_kernels(first->kernels);
                 if (first->tier != jit::CompileTier::Quick) {
@@ -218,6 +219,11 @@ int run_simulate(const Args& args) {
             auto c = compiler->compile(plan, background_error);
             compiler->release_idle_memory();
             if (c && !swap_on_count) engine.install_kernels(c->kernels);
+            if (!c && first) {
+                // The first stage keeps running: compiled, if not fully optimised.
+                std::fprintf(stderr, "warning: jit: %s; the first stage's code runs\n", background_error.c_str());
+                c = std::move(first);
+            }
             background_result = std::move(c);
         });
     };
@@ -230,7 +236,8 @@ int run_simulate(const Args& args) {
         compiler = jit::load_jit(jopts, error);
         std::shared_ptr<const jit::CompiledPlan> c;
         if (compiler)
-            c = compiler->compile(plan, error, o.tiers == JitTiers::Full ? jit::CompileTier::Full : jit::CompileTier::Quick);
+            c = compiler->compile(plan, error,
+                                  o.tiers == JitTiers::Full ? jit::CompileTier::Full : jit::CompileTier::Quick);
         if (!c) {
             std::fprintf(stderr, "error: jit: %s\n", error.c_str());
             return 1;

@@ -75,7 +75,8 @@ llvm::CodeGenOptLevel codegen_level(int level) {
 /// CorrelatedValuePropagation (an absent field, or a connective's known kind, goes straight to
 /// its case instead of through a phi and a second switch), GVN, a second InstCombine and
 /// JumpThreading round, and DCE. O3 keeps the full default O3 pipeline; O0 only the
-/// always-inliner; the quick tier (`quick`, O1/O2 only) SROA alone. Measurements: docs/performance.md, "JIT compile latency".
+/// always-inliner; the quick tier (`quick`, O1/O2 only) SROA alone. Measurements:
+/// docs/performance.md, "JIT compile latency".
 void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick) {
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
@@ -310,11 +311,11 @@ declare i64 @llvm.fptosi.sat.i64.f64(double)
 )IR";
 
 /// Compiles kWarmupModule once through the whole path (IR pipeline, the code generator of the
-/// full or the quick tier, linker) and frees it again. The first module a process compiles pays for paging in the parts of libLLVM
-/// that code generation runs and for LLVM's lazily built tables: about as much as compiling
-/// a benchmark query. Paying it here, when the JIT is created (on the compile thread in
-/// `--engine auto`), keeps it out of the first plan's compile latency. A failure only means
-/// the first compile stays slower, so it is ignored.
+/// full or the quick tier, linker) and frees it again. The first module a process compiles
+/// pays for paging in the parts of libLLVM that code generation runs and for LLVM's lazily
+/// built tables: about as much as compiling a benchmark query. Paying it here, when the JIT is
+/// created (on the compile thread in `--engine auto`), keeps it out of the first plan's compile
+/// latency. A failure only means the first compile stays slower, so it is ignored.
 void warm_up(State& st, bool quick) {
     auto ctx = std::make_unique<llvm::LLVMContext>();
     llvm::SMDiagnostic diag;
