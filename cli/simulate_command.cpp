@@ -46,15 +46,21 @@ constexpr const char* kHelp =
     "                         first event) or auto (default: start interpreting at once,\n"
     "                         compile in the background, switch at an event boundary)\n"
     "  -O, --opt-level N      JIT optimisation level 0-3 (default 2)\n"
+    "      --jit-tier T       how --engine jit compiles: two-stage (default: a quick first\n"
+    "                         stage before the first event, the fully optimised code swapped\n"
+    "                         in from the background), full (one fully optimised compile\n"
+    "                         first) or quick (the first stage only)\n"
     "  -w, --workers N        accepted for compatibility; one engine always runs\n";
 
 enum class EngineMode { Interp, Jit, Auto };
+enum class JitTiers { TwoStage, Full, Quick };
 
 struct Options {
     std::string program, events;
     bool immediate = false, preload = false, json = false, quiet = false, verbose = false, skip_bad = false;
     EngineMode mode = EngineMode::Auto;
     int opt_level = 2;
+    JitTiers tiers = JitTiers::TwoStage;
     /// Testing: with auto, wait for the compilation and switch exactly after this many input
     /// events (-1: switch whenever the compilation is ready).
     long long swap_after = -1;
@@ -72,9 +78,9 @@ bool parse_count(const std::string& text, long long lo, long long hi, long long&
 void print_jit_summary(const jit::CompiledPlan& c, const jit::JitCompiler& j) {
     size_t compiled = 0;
     for (const auto& op : c.operators) compiled += op.compiled;
-    std::fprintf(stderr, "jit: %zu of %zu operators compiled in %.2f ms (O%d, cpu %s%s)\n", compiled,
+    std::fprintf(stderr, "jit: %zu of %zu operators compiled in %.2f ms (O%d, cpu %s%s%s)\n", compiled,
                  c.operators.size(), c.compile_ms, j.options().opt_level, j.host_cpu().c_str(),
-                 c.cache_hit ? ", cached" : "");
+                 c.tier == jit::CompileTier::Quick ? ", first stage" : "", c.cache_hit ? ", cached" : "");
 }
 
 void report_read_error(const std::string& file, const runtime::ReadError& err) {
@@ -124,6 +130,13 @@ int run_simulate(const Args& args) {
             long long v = 0;
             if (!value(n) || !parse_count(n, 0, 3, v)) return usage_error("simulate", "--opt-level needs 0, 1, 2 or 3");
             o.opt_level = static_cast<int>(v);
+        } else if (a == "--jit-tier") {
+            std::string t;
+            if (!value(t)) return usage_error("simulate", "--jit-tier needs two-stage, full or quick");
+            if (t == "two-stage") o.tiers = JitTiers::TwoStage;
+            else if (t == "full") o.tiers = JitTiers::Full;
+            else if (t == "quick") o.tiers = JitTiers::Quick;
+            else return usage_error("simulate", "unknown jit tier `" + t + "` (available: two-stage, full, quick)");
         } else if (a == "--swap-after") {
             std::string n;
             if (!value(n) || !parse_count(n, 0, (1LL << 62), o.swap_after))
@@ -171,21 +184,6 @@ int run_simulate(const Args& args) {
     jit::JitOptions jopts;
     jopts.opt_level = o.opt_level;
     std::unique_ptr<jit::JitCompiler> compiler;
-    if (o.mode == EngineMode::Jit) {
-        std::string error;
-        compiler = jit::load_jit(jopts, error);
-        std::shared_ptr<const jit::CompiledPlan> c;
-        if (compiler) c = compiler->compile(plan, error);
-        if (!c) {
-            std::fprintf(stderr, "error: jit: %s\n", error.c_str());
-            return 1;
-        }
-        if (o.verbose) print_jit_summary(*c, *compiler);
-        engine.install_kernels(c->kernels);
-        // One plan, one compile: LLVM's code is not needed again in this process.
-        size_t released = compiler->release_idle_memory();
-        if (o.verbose) std::fprintf(stderr, "jit: released %.1f MB of compiler code pages\n", released / 1048576.0);
-    }
     std::shared_ptr<const jit::CompiledPlan> background_result;
     std::string background_error;
     const bool swap_on_count = o.mode == EngineMode::Auto && o.swap_after >= 0;
@@ -204,13 +202,63 @@ int run_simulate(const Args& args) {
                 std::fprintf(stderr, "warning: jit unavailable (%s); interpreting\n", background_error.c_str());
                 return;
             }
+            // Free-running tiering publishes at once; the engine adopts it at its next event. It
+            // goes through the quick tier first (compiled code a few times sooner), then the
+            // fully optimised version; a forced swap installs the full version only.
+            std::shared_ptr<const jit::CompiledPlan> first;
+            if (!swap_on_count) {
+                first = compiler->compile(plan, background_error, jit::CompileTier::Quick);
+                if (!first) return;
+                engine.install_kernels(first->kernels);
+                if (first->tier != jit::CompileTier::Quick) {
+                    compiler->release_idle_memory();
+                    background_result = std::move(first);
+                    return;
+                }
+            }
             auto c = compiler->compile(plan, background_error);
             compiler->release_idle_memory();
-            // Free-running tiering publishes at once; the engine adopts it at its next event.
             if (c && !swap_on_count) engine.install_kernels(c->kernels);
+            if (!c && first) {
+                // The first stage keeps running: compiled, if not fully optimised.
+                std::fprintf(stderr, "warning: jit: %s; the first stage's code runs\n", background_error.c_str());
+                c = std::move(first);
+            }
             background_result = std::move(c);
         });
     };
+    // --engine jit compiles in two stages by default: the quick tier first (the engine starts on
+    // it), then the fully optimised version on the background thread, which the engine adopts
+    // at an event boundary as in auto mode. With --preload the second stage is usually done
+    // before the clock starts.
+    if (o.mode == EngineMode::Jit) {
+        std::string error;
+        compiler = jit::load_jit(jopts, error);
+        std::shared_ptr<const jit::CompiledPlan> c;
+        if (compiler)
+            c = compiler->compile(plan, error,
+                                  o.tiers == JitTiers::Full ? jit::CompileTier::Full : jit::CompileTier::Quick);
+        if (!c) {
+            std::fprintf(stderr, "error: jit: %s\n", error.c_str());
+            return 1;
+        }
+        if (o.verbose) print_jit_summary(*c, *compiler);
+        engine.install_kernels(c->kernels);
+        if (c->tier == jit::CompileTier::Quick && o.tiers == JitTiers::TwoStage) {
+            background = std::jthread([&] {
+                auto full = compiler->compile(plan, background_error);
+                if (full) engine.install_kernels(full->kernels);
+                // One plan, two compiles: LLVM's code is not needed again in this process.
+                const size_t released = compiler->release_idle_memory();
+                if (o.verbose && full)
+                    std::fprintf(stderr, "jit: released %.1f MB of compiler code pages\n", released / 1048576.0);
+                background_result = std::move(full);
+            });
+        } else {
+            size_t released = compiler->release_idle_memory();
+            if (o.verbose) std::fprintf(stderr, "jit: released %.1f MB of compiler code pages\n", released / 1048576.0);
+        }
+    }
     if (swap_on_count) start_tiering();
     auto swap_now = [&] {
         if (background.joinable()) background.join();
@@ -404,6 +452,9 @@ int run_simulate(const Args& args) {
     if (o.mode == EngineMode::Auto && !tier_started && o.verbose)
         std::fprintf(stderr, "jit: not started (the run took less than %lld ms)\n",
                      static_cast<long long>(kTierDelay.count()));
+    if (o.mode == EngineMode::Jit && compiler && !background_result && !background_error.empty())
+        std::fprintf(stderr, "warning: jit: %s; the first stage's code ran throughout\n", background_error.c_str());
+    if (o.mode == EngineMode::Jit && background_result && o.verbose) print_jit_summary(*background_result, *compiler);
     if (o.mode == EngineMode::Auto && compiler) {
         if (!background_result)
             std::fprintf(stderr, "warning: jit: %s; interpreted throughout\n", background_error.c_str());

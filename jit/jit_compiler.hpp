@@ -17,6 +17,19 @@ struct JitOptions {
     int opt_level = 2;
 };
 
+/// How a compile spends its time. Both tiers generate the same module from the plan (the same
+/// kernels, the same operators compiled), so a Quick version and a Full one are interchangeable
+/// in the engine; they differ only in how much LLVM optimises it.
+enum class CompileTier {
+    /// The configured level for every kernel: what --dump-llvm-opt and --dump-asm show.
+    Full,
+    /// The first stage of a two-stage compile: a shorter IR pipeline and the fast code generator
+    /// (fast instruction selection, fast register allocation, no machine-level optimisation)
+    /// for every kernel. A few times cheaper to compile; the code runs somewhat slower until
+    /// the Full version, compiled in the background, is swapped in. At O0 and O3 it is Full.
+    Quick,
+};
+
 /// Compilation status of one operator.
 struct OperatorStatus {
     int32_t stream = -1;
@@ -32,6 +45,7 @@ struct CompiledPlan {
     uint64_t version = 0;          // code version; an identical plan served from the cache shares it
     uint64_t ir_hash = 0;          // hash of the plan key (IR dump + codegen signature)
     bool cache_hit = false;
+    CompileTier tier = CompileTier::Full;
     double compile_ms = 0;         // codegen + optimisation + machine code, or the cache lookup
     size_t inlined_nodes = 0;      // IR nodes generated inline
     size_t fallback_nodes = 0;     // IR nodes that call the interpreter (vp_eval_fallback)
@@ -60,7 +74,11 @@ public:
 
     /// Compiles every compilable operator of `plan` (or takes it from the cache). nullptr and
     /// `error` set on an LLVM failure.
-    virtual std::shared_ptr<const CompiledPlan> compile(const ir::Plan& plan, std::string& error) = 0;
+    virtual std::shared_ptr<const CompiledPlan> compile(const ir::Plan& plan, std::string& error,
+                                                        CompileTier tier) = 0;
+    std::shared_ptr<const CompiledPlan> compile(const ir::Plan& plan, std::string& error) {
+        return compile(plan, error, CompileTier::Full);
+    }
 
     /// Drops code version `version` from the cache: its machine code is freed as soon as the
     /// last CompiledPlan/KernelTable using it is gone. False if it was not cached.

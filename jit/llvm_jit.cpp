@@ -75,8 +75,9 @@ llvm::CodeGenOptLevel codegen_level(int level) {
 /// CorrelatedValuePropagation (an absent field, or a connective's known kind, goes straight to
 /// its case instead of through a phi and a second switch), GVN, a second InstCombine and
 /// JumpThreading round, and DCE. O3 keeps the full default O3 pipeline; O0 only the
-/// always-inliner. Measurements: docs/performance.md, "JIT compile latency".
-void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level) {
+/// always-inliner; the quick tier (`quick`, O1/O2 only) SROA alone. Measurements:
+/// docs/performance.md, "JIT compile latency".
+void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick) {
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
@@ -90,6 +91,14 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level) {
     llvm::ModulePassManager mpm;
     if (level <= 0) {
         mpm = pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0);
+    } else if (quick && level < 3) {
+        // The quick tier: SROA only, which turns the helper-call temporaries into registers.
+        // It costs about nothing, as the code generator has that much less to do; EarlyCSE,
+        // SimplifyCFG and InstCombine on top added ~7 % (multi_sensor) for code that runs only
+        // until the full version replaces it.
+        llvm::FunctionPassManager fpm;
+        fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
+        mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
     } else if (level >= 3) {
         mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
     } else {
@@ -137,6 +146,8 @@ struct State {
     /// SimpleCompiler on it, so every use is under `mu`) and --dump-asm. Made while `jit` is
     /// built, and outlives it.
     std::unique_ptr<llvm::TargetMachine> tm;
+    /// The same target at CodeGenOptLevel::None: machine code of CompileTier::Quick modules.
+    std::unique_ptr<llvm::TargetMachine> tm_quick;
     std::unique_ptr<orc::LLJIT> jit;
     orc::JITDylib* runtime_jd = nullptr;
     std::string cpu;
@@ -147,6 +158,8 @@ struct State {
     /// Time spent in the current compile's IR pipeline and machine-code generation (under mu).
     double optimise_ms = 0;
     double object_ms = 0;
+    /// The module being materialised is a CompileTier::Quick one (set by build(), under mu).
+    bool quick = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -159,7 +172,11 @@ public:
     TimedCompiler(llvm::TargetMachine& tm, State& st) : orc::SimpleCompiler(tm), st_(st) {}
     llvm::Expected<CompileResult> operator()(llvm::Module& m) override {
         const auto t0 = Clock::now();
-        auto r = orc::SimpleCompiler::operator()(m);
+        // The quick tier's modules go through the code generator at CodeGenOptLevel::None: fast
+        // instruction selection and register allocation, no machine-level optimisation. `optnone`
+        // on the default-level generator (what fast-codegen kernels get) still runs the greedy
+        // register allocator and its analyses: 67 M instead of 28 M instructions (multi_sensor).
+        auto r = st_.quick ? orc::SimpleCompiler(*st_.tm_quick)(m) : orc::SimpleCompiler::operator()(m);
         st_.object_ms += ms_since(t0);
         return r;
     }
@@ -293,26 +310,28 @@ declare double @llvm.trunc.f64(double)
 declare i64 @llvm.fptosi.sat.i64.f64(double)
 )IR";
 
-/// Compiles kWarmupModule once through the whole path (IR pipeline, code generator, linker) and
-/// frees it again. The first module a process compiles pays for paging in the parts of libLLVM
-/// that code generation runs and for LLVM's lazily built tables: about as much as compiling
-/// a benchmark query. Paying it here, when the JIT is created (on the compile thread in
-/// `--engine auto`), keeps it out of the first plan's compile latency. A failure only means
-/// the first compile stays slower, so it is ignored.
-void warm_up(State& st) {
+/// Compiles kWarmupModule once through the whole path (IR pipeline, the code generator of the
+/// full or the quick tier, linker) and frees it again. The first module a process compiles
+/// pays for paging in the parts of libLLVM that code generation runs and for LLVM's lazily
+/// built tables: about as much as compiling a benchmark query. Paying it here, when the JIT is
+/// created (on the compile thread in `--engine auto`), keeps it out of the first plan's compile
+/// latency. A failure only means the first compile stays slower, so it is ignored.
+void warm_up(State& st, bool quick) {
     auto ctx = std::make_unique<llvm::LLVMContext>();
     llvm::SMDiagnostic diag;
     auto m = llvm::parseAssemblyString(kWarmupModule, diag, *ctx);
     if (!m) return;
     m->setDataLayout(st.jit->getDataLayout());
     m->setTargetTriple(st.jit->getTargetTriple().str());
-    auto jd = st.jit->createJITDylib("varpulis_warmup");
+    auto jd = st.jit->createJITDylib(quick ? "varpulis_warmup_quick" : "varpulis_warmup");
     if (!jd) return llvm::consumeError(jd.takeError());
+    st.quick = quick;
     if (auto err = st.jit->addIRModule(*jd, orc::ThreadSafeModule(std::move(m), std::move(ctx))))
         llvm::consumeError(std::move(err));
     else
         for (const char* name : {"vp_warmup_filter", "vp_warmup_project"})
             if (auto addr = st.jit->lookup(*jd, name); !addr) llvm::consumeError(addr.takeError());
+    st.quick = false;
     llvm::consumeError(st.jit->getExecutionSession().removeJITDylib(*jd));
 }
 
@@ -321,7 +340,8 @@ public:
     explicit LlvmJit(std::shared_ptr<State> st) : state(std::move(st)) {}
     ~LlvmJit() override;
 
-    std::shared_ptr<const CompiledPlan> compile(const ir::Plan& plan, std::string& error) override;
+    using JitCompiler::compile;
+    std::shared_ptr<const CompiledPlan> compile(const ir::Plan& plan, std::string& error, CompileTier tier) override;
     bool release(uint64_t version) override;
     size_t resident_versions() const override { return state->resident.load(); }
     size_t cached_versions() const override;
@@ -343,8 +363,9 @@ private:
 
     /// Code generation and linking; called with state->mu held. On failure everything it made
     /// is removed again.
-    std::shared_ptr<CodeVersion> build(const ir::Plan& plan, std::string key, std::string& error) {
+    std::shared_ptr<CodeVersion> build(const ir::Plan& plan, std::string key, bool quick, std::string& error) {
         State& st = *state;
+        st.quick = quick;
         const auto t0 = Clock::now();
         auto ctx = std::make_unique<llvm::LLVMContext>();
         std::vector<codegen::KernelSymbol> syms;
@@ -509,6 +530,10 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
                            auto tm = adjusted.createTargetMachine();
                            if (!tm) return tm.takeError();
                            raw->tm = std::move(*tm);
+                           adjusted.setCodeGenOptLevel(llvm::CodeGenOptLevel::None);
+                           auto quick = adjusted.createTargetMachine();
+                           if (!quick) return quick.takeError();
+                           raw->tm_quick = std::move(*quick);
                            return std::make_unique<TimedCompiler>(*raw->tm, *raw);
                        })
                    .setPlatformSetUp(orc::setUpInactivePlatform)
@@ -537,7 +562,7 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
         [raw](orc::ThreadSafeModule tsm, const orc::MaterializationResponsibility&) -> llvm::Expected<orc::ThreadSafeModule> {
             tsm.withModuleDo([raw](llvm::Module& m) {
                 const auto t0 = Clock::now();
-                optimise(m, raw->tm.get(), raw->options.opt_level);
+                optimise(m, raw->tm.get(), raw->options.opt_level, raw->quick);
                 apply_codegen_tiers(m, raw->options.opt_level);
                 raw->optimise_ms += ms_since(t0);
             });
@@ -545,16 +570,26 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
         });
 
     static std::once_flag warmed;
-    std::call_once(warmed, [&st] { warm_up(*st); });
+    // Both code generators: the quick tier's (fast instruction selection and register
+    // allocation) has lazily built state of its own.
+    std::call_once(warmed, [&st] {
+        warm_up(*st, false);
+        if (st->options.opt_level > 0 && st->options.opt_level < 3) warm_up(*st, true);
+    });
 
     return std::make_unique<LlvmJit>(std::move(st));
 }
 
 namespace {
 
-std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::string& error) {
+std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::string& error, CompileTier tier) {
     auto t0 = std::chrono::steady_clock::now();
+    // The quick tier only exists between O0 and O3 (those treat every kernel alike already).
+    const int level = state->options.opt_level;
+    if (level <= 0 || level >= 3) tier = CompileTier::Full;
+    const bool quick = tier == CompileTier::Quick;
     std::string key = codegen::plan_key(plan);
+    if (quick) key += "\n;; quick tier\n";
     const uint64_t hash = fnv1a64(key);
 
     std::shared_ptr<CodeVersion> code;
@@ -570,7 +605,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     } else {
         {
             std::lock_guard<std::mutex> lock(state->mu);
-            code = build(plan, key, error);
+            code = build(plan, key, quick, error);
         }
         if (!code) return nullptr;
         std::lock_guard<std::mutex> lock(cache_mu);
@@ -594,6 +629,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     out->version = code->version;
     out->ir_hash = hash;
     out->cache_hit = hit;
+    out->tier = tier;
     codegen::CodegenStats stats = codegen::codegen_stats(plan);
     out->inlined_nodes = stats.inlined;
     out->fallback_nodes = stats.fallbacks;
@@ -674,7 +710,7 @@ bool LlvmJit::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, 
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
     if (optimised) {
-        optimise(*m, state->tm.get(), state->options.opt_level);
+        optimise(*m, state->tm.get(), state->options.opt_level, false);
         apply_codegen_tiers(*m, state->options.opt_level);
     }
     out.clear();
@@ -689,7 +725,7 @@ bool LlvmJit::dump_asm(const ir::Plan& plan, std::string& out, std::string& erro
     llvm::LLVMContext ctx;
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
-    optimise(*m, state->tm.get(), state->options.opt_level);
+    optimise(*m, state->tm.get(), state->options.opt_level, false);
     apply_codegen_tiers(*m, state->options.opt_level);
     llvm::SmallString<0> buf;
     llvm::raw_svector_ostream os(buf);

@@ -3,6 +3,7 @@
 usage: cli_test.py VARPULIS EXAMPLES_DIR
 """
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,9 @@ with tempfile.TemporaryDirectory() as tmp:
          in p.stdout and "type B:" not in p.stdout  # B's only stream hands its rows over untouched
          and "0 sequence: compiled (transitions and predicates generated; runs, index and match rows in the runtime)"
          in p.stdout, p.stdout + p.stderr)
+    case("explain --engine jit: the first stage's compile time, the full version's after it",
+         re.search(r"^jit: O2, cpu \S+, compiled in [0-9.]+ ms \(\+ [0-9.]+ ms in the background for the fully "
+                   r"optimised version; ", p.stdout, re.M) is not None, p.stdout)
     # skip_till_any_match sequences compile too (the kernel's kSeqTest / kSeqMask modes).
     anym = tmp / "anym.vpl"
     anym.write_text("pattern Q = SEQ(A as a, B where id == a.id as b) strategy skip_till_any_match\n"
@@ -150,6 +154,16 @@ with tempfile.TemporaryDirectory() as tmp:
     case("simulate bad program", p.returncode == 1 and "bad.vpl:2:" in p.stderr and p.stdout == "", p.stderr[:200])
     p = run("simulate", "-p", "good.vpl", "--immediate", cwd=tmp)
     case("simulate usage", p.returncode == 2, repr(p.returncode))
+    # --engine jit: the quick first stage before the first event, then the full version.
+    p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", "--immediate", "--engine", "jit", "-v", cwd=tmp)
+    case("simulate jit two stages", p.returncode == 0 and "compiled in" in p.stderr and ", first stage)" in p.stderr
+         and p.stderr.count("operators compiled in") == 2, p.stderr[-600:])
+    p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", "--immediate", "--engine", "jit", "-v", "--jit-tier", "full",
+            cwd=tmp)
+    case("simulate jit one full compile", p.returncode == 0 and "first stage" not in p.stderr
+         and p.stderr.count("operators compiled in") == 1, p.stderr[-600:])
+    p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", "--engine", "jit", "--jit-tier", "fast", cwd=tmp)
+    case("simulate unknown jit tier", p.returncode == 2 and "unknown jit tier" in p.stderr, p.stderr[-300:])
     p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", "--immediate", "--preload", "--quiet", cwd=tmp)
     case("simulate quiet preload", p.returncode == 0 and p.stdout == "" and "outputs=4" in p.stderr, p.stderr[-200:])
     p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", cwd=tmp)

@@ -493,6 +493,48 @@ stream S = T.where(x > 1 and name == "a").emit(y: x * 2, n: name + "b", u: upper
     EXPECT_NE(d->version, b->version);
 }
 
+TEST_F(JitTest, QuickTierCompilesTheSameKernelsAsASeparateVersion) {
+    const std::string program = R"(
+stream S = T.where(x > 1).emit(y: x * 2 + 1)
+stream A = T.window(3).aggregate(s: sum(x), m: max(x * 1.5))
+)";
+    auto c = compile_vpl(program);
+    std::string error;
+    auto quick = compiler_->compile(*c->plan, error, jit::CompileTier::Quick);
+    ASSERT_NE(quick, nullptr) << error;
+    auto full = compile(*c->plan);
+    ASSERT_NE(full, nullptr);
+    EXPECT_EQ(quick->tier, jit::CompileTier::Quick);
+    EXPECT_EQ(full->tier, jit::CompileTier::Full);
+    EXPECT_NE(quick->version, full->version) << "the tiers are different code, cached apart";
+    auto again = compiler_->compile(*c->plan, error, jit::CompileTier::Quick);
+    ASSERT_NE(again, nullptr) << error;
+    EXPECT_TRUE(again->cache_hit);
+    EXPECT_EQ(again->version, quick->version);
+
+    // Interchangeable in the engine: the same operators compiled, the same kernel slots.
+    ASSERT_EQ(quick->operators.size(), full->operators.size());
+    for (size_t i = 0; i < full->operators.size(); ++i)
+        EXPECT_EQ(quick->operators[i].compiled, full->operators[i].compiled) << "operator " << i;
+    ASSERT_EQ(quick->kernels->types.size(), full->kernels->types.size());
+    size_t loops = 0;
+    for (size_t t = 0; t < full->kernels->types.size(); ++t) {
+        EXPECT_EQ(quick->kernels->types[t] != nullptr, full->kernels->types[t] != nullptr) << "type " << t;
+        loops += quick->kernels->types[t] != nullptr;
+    }
+    EXPECT_EQ(loops, 1u) << "T has a type loop in both tiers";
+
+    Interner interner;
+    std::vector<EventSpec> events;
+    for (int i = 0; i < 10; ++i) events.push_back({"T", i, {{"x", Value::integer(i % 4)}}});
+    const std::string interp = run_engine(*c->plan, interner, events, nullptr, -1);
+    EXPECT_EQ(run_engine(*c->plan, interner, events, quick->kernels, 0), interp) << "quick from the first event";
+    EXPECT_EQ(run_engine(*c->plan, interner, events, quick->kernels, 4), interp) << "quick after 4 events";
+    EXPECT_NE(interp.find("\"y\": 7"), std::string::npos) << interp;
+    compiler_->release(quick->version);
+    compiler_->release(full->version);
+}
+
 TEST_F(JitTest, ReleaseFreesAVersionOnceUnused) {
     auto c = compile_vpl("stream S = T.where(x > 12345).emit(y: x - 1)\n");
     const size_t resident = compiler_->resident_versions();

@@ -798,7 +798,8 @@ namespace {
 /// change; else Engine::process per event.
 std::string run_mode(const ir::Plan& plan, rt::Interner& interner, const std::vector<rt::InputEvent>& events,
                      const std::shared_ptr<const rt::KernelTable>& kernels, long install_at, long remove_at,
-                     const std::function<void(rt::Engine&)>& background = {}, size_t batch = 0) {
+                     const std::function<void(rt::Engine&)>& background = {}, size_t batch = 0,
+                     const std::shared_ptr<const rt::KernelTable>& second = nullptr, long second_at = -1) {
     std::string out;
     char* diag_buf = nullptr;
     size_t diag_len = 0;
@@ -815,6 +816,7 @@ std::string run_mode(const ir::Plan& plan, rt::Interner& interner, const std::ve
         auto boundary = [&](size_t i) {
             if (kernels && static_cast<long>(i) == install_at) engine.install_kernels(kernels);
             if (kernels && static_cast<long>(i) == remove_at) engine.install_kernels(nullptr);
+            if (second && static_cast<long>(i) == second_at) engine.install_kernels(second);
         };
         if (batch == 0) {
             for (size_t i = 0; i < events.size(); ++i) {
@@ -830,7 +832,7 @@ std::string run_mode(const ir::Plan& plan, rt::Interner& interner, const std::ve
             for (size_t at = 0; at < n;) {
                 boundary(first + at);
                 size_t end = n;
-                for (long cut : {install_at, remove_at})
+                for (long cut : {install_at, remove_at, second ? second_at : -1L})
                     if (cut > static_cast<long>(first + at) && cut < static_cast<long>(first + end))
                         end = static_cast<size_t>(cut) - first;
                 engine.process_batch(rows, at, end - at);
@@ -905,6 +907,14 @@ Outcome Runner::run(const Case& c) {
         o.detail = error;
         return o;
     }
+    // The first stage of a two-stage compile: the same kernels through the quick tier, which
+    // the engine runs until the full version is swapped in (simulate --engine jit).
+    auto quick = jit_->compile(plan, error, jit::CompileTier::Quick);
+    if (!quick) {
+        o.verdict = Verdict::JitFailed;
+        o.detail = "quick tier: " + error;
+        return o;
+    }
     const auto& k = compiled->kernels;
     for (const auto& op : compiled->operators) {
         o.compiled_ops += op.compiled;
@@ -918,22 +928,36 @@ Outcome Runner::run(const Case& c) {
         const char* name;
         long install, remove;
         size_t batch;   // > 0: prepared rows through process_batch (type kernels where they apply)
+        bool quick = false;   // the quick tier's kernels instead of the full ones
     };
     const Mode modes[] = {{"jit from the first event", 0, -1, 0},
                           {"kernels installed after swap_at events", c.swap_at, -1, 0},
                           {"jit, back to the interpreter after swap_at events", 0, c.swap_at, 0},
                           {"interpreter on prepared batches of 5", -1, -1, 5},
                           {"jit on prepared batches of 64", 0, -1, 64},
-                          {"prepared batches of 7, kernels installed after swap_at events", c.swap_at, -1, 7}};
+                          {"prepared batches of 7, kernels installed after swap_at events", c.swap_at, -1, 7},
+                          {"quick tier from the first event", 0, -1, 0, true},
+                          {"quick tier on prepared batches of 64", 0, -1, 64, true}};
     for (const Mode& m : modes) {
-        std::string got = run_mode(plan, interner, events, m.install >= 0 ? k : nullptr, m.install, m.remove, {},
-                                   m.batch);
+        std::string got = run_mode(plan, interner, events, m.install < 0 ? nullptr : m.quick ? quick->kernels : k,
+                                   m.install, m.remove, {}, m.batch);
         if (fault_) fault_(got);
         if (got != interp) {
             o.verdict = Verdict::Mismatch;
             o.detail =
                 std::string(m.name) + " (swap_at " + std::to_string(c.swap_at) + "): " + first_difference(interp, got);
             break;
+        }
+    }
+    if (o.verdict == Verdict::Agree) {
+        // Two-stage, as `simulate --engine jit` runs it: the quick tier from the first event,
+        // the full version swapped in after swap_at events, on prepared batches.
+        std::string got = run_mode(plan, interner, events, quick->kernels, 0, -1, {}, 8, k, c.swap_at);
+        if (fault_) fault_(got);
+        if (got != interp) {
+            o.verdict = Verdict::Mismatch;
+            o.detail = "quick tier, full version after swap_at " + std::to_string(c.swap_at) + ": " +
+                       first_difference(interp, got);
         }
     }
     if (background_ && o.verdict == Verdict::Agree) {
@@ -950,6 +974,7 @@ Outcome Runner::run(const Case& c) {
         }
     }
     jit_->release(compiled->version);
+    jit_->release(quick->version);
     return o;
 }
 
