@@ -279,9 +279,19 @@ public:
         }
 
         b_.SetInsertPoint(modes);
-        seq_any_modes(nfa, schema, pos, via, flags, none, trans);
+        // Only skip_till_any_match asks for masks; its step tests are kernels of their own.
+        if (nfa.strategy == ir::Strategy::SkipTillAnyMatch) seq_any_modes(nfa, schema, pos, flags, trans);
+        else b_.CreateBr(trans);
 
         b_.SetInsertPoint(trans);
+        if (nfa.strategy == ir::Strategy::SkipTillAnyMatch && nfa.form != ir::Nfa::Form::Or) {
+            // The matcher never asks such an NFA for one decision (step_any and the compact DAG
+            // take masks and step tests), so none is generated.
+            b_.CreateBr(none);
+            seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+            string_ids_ = nullptr;
+            return;
+        }
         if (nfa.form != ir::Nfa::Form::Sequence) {
             // And/Or: `pos` holds the operands the run took; the first other one the event
             // qualifies for (its whole predicate), in written order.
@@ -438,38 +448,17 @@ public:
         string_ids_ = nullptr;
     }
 
-    /// The skip_till_any_match modes of a transition kernel (runtime/abi.hpp kSeqTest,
-    /// kSeqMask), entered from the current block; any other call goes on to `trans`.
-    void seq_any_modes(const ir::Nfa& nfa, llvm::Value* schema, llvm::Value* pos, llvm::Value* via, llvm::Value* flags,
-                       llvm::BasicBlock* none, llvm::BasicBlock* trans) {
+    /// The skip_till_any_match mask mode of a transition kernel (runtime/abi.hpp kSeqMask),
+    /// entered from the current block; any other call goes on to `trans`. (kSeqTest is the
+    /// per-step test kernels' job: seq_test.)
+    void seq_any_modes(const ir::Nfa& nfa, llvm::Value* schema, llvm::Value* pos, llvm::Value* flags,
+                       llvm::BasicBlock* trans) {
         auto flag = [&](uint32_t bit) { return b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(bit)), b_.getInt32(0)); };
         const auto shapes = ir::nfa_step_shapes(nfa);
         const auto n = static_cast<int32_t>(nfa.steps.size());
         auto test_step = [&](int32_t s, llvm::Value* again, llvm::BasicBlock* yes, llvm::BasicBlock* no) {
             any_test_step(nfa, shapes, s, schema, again, yes, no);
         };
-
-        llvm::BasicBlock* test = block("test");
-        llvm::BasicBlock* other = block("modes.other");
-        b_.CreateCondBr(flag(runtime::kSeqTest), test, other);
-        b_.SetInsertPoint(test);
-        {
-            llvm::Value* again = flag(runtime::kSeqTestAgain);
-            llvm::BasicBlock* yes = block("test.yes");
-            {
-                llvm::IRBuilderBase::InsertPointGuard guard(b_);
-                b_.SetInsertPoint(yes);
-                b_.CreateRet(b_.getInt32(1));
-            }
-            llvm::SwitchInst* sw = b_.CreateSwitch(via, none);
-            for (int32_t s = 0; s < n; ++s) {
-                llvm::BasicBlock* at = block("test.step");
-                sw->addCase(b_.getInt32(static_cast<uint32_t>(s)), at);
-                b_.SetInsertPoint(at);
-                test_step(s, again, yes, none);
-            }
-        }
-        b_.SetInsertPoint(other);
         if (nfa.form != ir::Nfa::Form::Sequence || n > runtime::kSeqMaxMaskSteps) {
             b_.CreateBr(trans);
             return;

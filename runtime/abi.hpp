@@ -210,19 +210,23 @@ using JoinKernel = int32_t (*)(const Row* in, Value* out, int64_t* ts, JoinRun* 
 /// the event qualifies for, or kSeqNone.
 ///
 /// skip_till_any_match, where a run may take several transitions on one event, asks two
-/// other questions (any form; kSeqMask: Sequence form only):
-///   * kSeqTest: does the event qualify for step `via` (type test, own-alias variant,
+/// other questions:
+///   * kSeqTest: does the event qualify for step i (type test, own-alias variant,
 ///     predicate)? With kSeqTestAgain as another iteration of the run's Kleene step (its own
 ///     alias bound: `full`, else `first`), without as an entry (`first` for an own-alias
-///     Kleene step). 1 or kSeqNone: PatternMatcher's qualifies(via, binds, again).
-///   * kSeqMask: every transition the run at `pos` may take, in the order the matcher takes
+///     Kleene step). 1 or kSeqNone: PatternMatcher's qualifies(i, binds, again). Asked of a
+///     function per step with the transition kernel's signature (KernelTable
+///     OpKernels::tests; `pos` and `via` unread), generated for skip_till_any_match Sequence
+///     and And operators: small enough for the per-node calls of the compact DAG, and the
+///     transition kernel does not repeat every predicate for it.
+///   * kSeqMask (Sequence form, in the transition kernel of skip_till_any_match operators
+///     only): every transition the run at `pos` may take, in the order the matcher takes
 ///     them: bit 0 its Kleene step again, bit 1 + s entering step s (the next steps through
 ///     optional ones, the trailing-`?` rule, none but bit 0 when kSeqPending). Only for NFAs
 ///     of at most 31 steps.
-/// skip_till_any_match operators (Sequence and And) also get per step i a function of the same
-/// signature doing only kSeqTest for step i (KernelTable OpKernels::tests; `pos` and `via`
-/// unread): the matcher calls it per compact node, where the whole kernel's frame would cost
-/// more than the test.
+/// The transition kernel of a skip_till_any_match Sequence or And operator answers only
+/// kSeqNegation and kSeqMask (anything else: kSeqNone): the matcher never asks it for a single
+/// decision.
 ///
 /// Bound events are read where the matcher keeps them: event id `ev` is the record at
 /// chunks[ev >> kSeqEventChunkShift] + (ev & (2^shift - 1)) * rec, a SeqEvent header followed

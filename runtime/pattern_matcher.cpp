@@ -677,7 +677,7 @@ struct PatternMatcher::Impl {
     bool qualifies(int32_t s, const Binding* b, bool again) {
         const StepInfo& st = steps_[s];
         if (cur_row_->schema != st.type_id) return false;
-        if (trans_) return kernel_test(s, b, again);
+        if (trans_ && trans_tests_[static_cast<size_t>(s)]) return kernel_test(s, b, again);
         const Expr* pred = st.full;
         if (st.own) {
             bool bound = again && b[st.alias].ev != kNone;
@@ -705,22 +705,19 @@ struct PatternMatcher::Impl {
         targs_.flags = flags;
         return trans_(&targs_);
     }
-    /// qualifies(s, b, again) past its type test, decided by the kernel (kSeqTest).
+    /// qualifies(s, b, again) past its type test, decided by step s's test kernel (kSeqTest).
     [[gnu::always_inline]] bool kernel_test(int32_t s, const Binding* b, bool again) {
         const uint32_t flags = again ? kSeqTest | kSeqTestAgain : kSeqTest;
-        if (SeqTransKernel t = trans_tests_[static_cast<size_t>(s)]) {
-            ++trans_calls_;
-            targs_.binds = b;
-            targs_.chunks = evs_.raw.data();
-            targs_.flags = flags;
-            return t(&targs_) == 1;
-        }
-        return trans(-1, b, flags, s) == 1;
+        ++trans_calls_;
+        targs_.binds = b;
+        targs_.chunks = evs_.raw.data();
+        targs_.flags = flags;
+        return trans_tests_[static_cast<size_t>(s)](&targs_) == 1;
     }
     /// A flat predicate's verdict for step `s` (variant as qualifies chooses it), by the
     /// kernel when installed: both are eval_condition's verdict.
     [[gnu::always_inline]] bool flat_verdict(const PatternPred& p, int32_t s, const Binding* b, bool again) {
-        return trans_ ? kernel_test(s, b, again) : test_flat(p, b);
+        return trans_ && trans_tests_[static_cast<size_t>(s)] ? kernel_test(s, b, again) : test_flat(p, b);
     }
     uint32_t run_flags(const Run& r) const {
         return (r.complete ? kSeqComplete : 0u) | (trailing_neg_ && r.complete ? kSeqPending : 0u);
@@ -2685,6 +2682,11 @@ struct PatternMatcher::Impl {
         // Every path: the default and strict strategies ask for the transition taken, Or for
         // the operand; skip_till_any_match tests steps one by one (kSeqTest) or, on plain
         // sequence runs, takes every transition of a run in one call (kSeqMask).
+        // skip_till_any_match Sequence / And test steps through the per-step kernels only (the
+        // transition kernel has no kSeqTest mode): without all of them, no kernel at all.
+        if (k && strategy_ == Strategy::SkipTillAnyMatch && form_ != ir::Nfa::Form::Or)
+            for (int32_t s = 0; s < n_steps_; ++s)
+                if (!tests || static_cast<size_t>(s) >= tests->size() || !(*tests)[static_cast<size_t>(s)]) k = nullptr;
         trans_ = k;
         trans_mask_ = k && form_ == ir::Nfa::Form::Sequence && strategy_ == Strategy::SkipTillAnyMatch &&
                       n_steps_ <= kSeqMaxMaskSteps;

@@ -52,9 +52,11 @@ public:
             size_t s = static_cast<size_t>(&sp - plan().streams.data());
             size_t k = static_cast<size_t>(&op - sp.ops.data());
             for (const ir::Expr* e : table.constants) consts_.push_back(Value::string(interner_.intern(e->lit.s)));
-            SeqTransKernel trans = s < table.ops.size() && k < table.ops[s].size() ? table.ops[s][k].trans : nullptr;
+            const bool has = s < table.ops.size() && k < table.ops[s].size();
+            SeqTransKernel trans = has ? table.ops[s][k].trans : nullptr;
             EXPECT_EQ(trans != nullptr, generated_) << "a kernel exactly when codegen says it generates one";
-            matcher_->set_trans_kernel(trans, table.nodes.data(), consts_.data());
+            // As the engine installs it: with the per-step tests (skip_till_any_match).
+            matcher_->set_trans_kernel(trans, table.nodes.data(), consts_.data(), has ? &table.ops[s][k].tests : nullptr);
         });
     }
 
