@@ -1,0 +1,221 @@
+// Binary operators: arithmetic and comparisons by kind pair, vp_binary_op for the rest.
+
+#include "codegen/generator.hpp"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Intrinsics.h>
+
+namespace varpulis::codegen::detail {
+
+Val Generator::call_binary(BinaryOp op, const Val& a, const Val& b) {
+    llvm::Value* pa = spill(a);
+    llvm::Value* pb = spill(b);
+    llvm::Value* out = temp();
+    b_.CreateCall(binary_, {b_.getInt32(static_cast<uint32_t>(op)), pa, pb, ctx_, out});
+    return reload(out);
+}
+
+llvm::Value* Generator::pair_code(const Val& a, const Val& b) {
+    return b_.CreateOr(b_.CreateShl(b_.CreateZExt(a.kind, i32_), 4), b_.CreateZExt(b.kind, i32_));
+}
+
+uint32_t Generator::pair(ValueKind a, ValueKind b) { return uint32_t{tag(a)} << 4 | tag(b); }
+
+Val Generator::binary(const Expr& e) {
+    Val a = gen(e.args[0].get());
+    Val b = gen(e.args[1].get());
+    switch (e.bop) {
+        case BinaryOp::Add:
+        case BinaryOp::Sub:
+        case BinaryOp::Mul:
+        case BinaryOp::Div:
+        case BinaryOp::Mod: return arithmetic(e.bop, a, b);
+        case BinaryOp::Eq:
+        case BinaryOp::Ne:
+        case BinaryOp::Lt:
+        case BinaryOp::Le:
+        case BinaryOp::Gt:
+        case BinaryOp::Ge: return comparison(e.bop, a, b);
+        default: return call_binary(e.bop, a, b);  // `**`, xor, strings, time arithmetic ...
+    }
+}
+
+Val Generator::arithmetic(BinaryOp op, const Val& a, const Val& b) {
+    Join j{block("arith.done"), {}};
+    // Float `%` is fmod: the helper computes it, so Mod has no inline float path.
+    const bool float_path = op != BinaryOp::Mod;
+    llvm::BasicBlock* ints = block("arith.int");
+    llvm::BasicBlock* nums = float_path ? block("arith.num") : nullptr;
+    llvm::BasicBlock* slow = block("arith.slow");
+    auto* sw = b_.CreateSwitch(pair_code(a, b), slow, 3);
+    sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Int)), ints);
+    if (float_path) {
+        sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Float)), nums);
+        sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Float)), nums);
+        sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Int)), nums);
+    }
+
+    b_.SetInsertPoint(ints);
+    llvm::Value* x = a.payload;
+    llvm::Value* y = b.payload;
+    switch (op) {
+        case BinaryOp::Add: to(j, make(ValueKind::Int, b_.CreateAdd(x, y))); break;
+        case BinaryOp::Sub: to(j, make(ValueKind::Int, b_.CreateSub(x, y))); break;
+        case BinaryOp::Mul: to(j, make(ValueKind::Int, b_.CreateMul(x, y))); break;
+        default: {
+            // Div/Mod: /0 has no value; y == -1 avoids INT64_MIN / -1 (wraps, or 0 for %).
+            llvm::BasicBlock* zero = block("arith.zero");
+            llvm::BasicBlock* nonzero = block("arith.nonzero");
+            llvm::BasicBlock* minus1 = block("arith.minus1");
+            llvm::BasicBlock* divide = block("arith.divide");
+            b_.CreateCondBr(b_.CreateICmpEQ(y, b_.getInt64(0)), zero, nonzero);
+            b_.SetInsertPoint(zero);
+            to(j, absent());
+            b_.SetInsertPoint(nonzero);
+            b_.CreateCondBr(b_.CreateICmpEQ(y, b_.getInt64(static_cast<uint64_t>(-1))), minus1, divide);
+            b_.SetInsertPoint(minus1);
+            to(j, make(ValueKind::Int, op == BinaryOp::Div ? b_.CreateSub(b_.getInt64(0), x) : b_.getInt64(0)));
+            b_.SetInsertPoint(divide);
+            to(j, make(ValueKind::Int, op == BinaryOp::Div ? b_.CreateSDiv(x, y) : b_.CreateSRem(x, y)));
+            break;
+        }
+    }
+
+    if (float_path) {
+        b_.SetInsertPoint(nums);
+        llvm::Value* fx = as_double(a);
+        llvm::Value* fy = as_double(b);
+        switch (op) {
+            case BinaryOp::Add: to(j, floating(b_.CreateFAdd(fx, fy))); break;
+            case BinaryOp::Sub: to(j, floating(b_.CreateFSub(fx, fy))); break;
+            case BinaryOp::Mul: to(j, floating(b_.CreateFMul(fx, fy))); break;
+            default: {
+                // Division by (either) zero has no value; otherwise IEEE division.
+                llvm::Value* z = b_.CreateFCmpOEQ(fy, llvm::ConstantFP::get(f64_, 0.0));
+                llvm::Value* q = b_.CreateBitCast(b_.CreateFDiv(fx, fy), i64_);
+                to(j, {b_.CreateSelect(z, b_.getInt8(0), b_.getInt8(tag(ValueKind::Float))),
+                       b_.CreateSelect(z, b_.getInt64(0), q)});
+                break;
+            }
+        }
+    }
+
+    b_.SetInsertPoint(slow);
+    to(j, call_binary(op, a, b));
+    return finish(j);
+}
+
+llvm::Value* Generator::trunc_f64(llvm::Value* f) { return b_.CreateUnaryIntrinsic(llvm::Intrinsic::trunc, f); }
+
+llvm::Value* Generator::fptosi_sat(llvm::Value* f) {
+    return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {i64_, f64_}, {f});
+}
+
+llvm::Value* Generator::int_equals_float(llvm::Value* i, llvm::Value* f) {
+    auto* two63 = llvm::ConstantFP::get(f64_, 9223372036854775808.0);
+    auto* minus_two63 = llvm::ConstantFP::get(f64_, -9223372036854775808.0);
+    llvm::Value* in_range = b_.CreateAnd(b_.CreateFCmpOGE(f, minus_two63), b_.CreateFCmpOLT(f, two63));
+    llvm::Value* integral = b_.CreateFCmpOEQ(f, trunc_f64(f));
+    llvm::Value* same = b_.CreateICmpEQ(fptosi_sat(f), i);
+    return b_.CreateSelect(b_.CreateAnd(in_range, integral), same, b_.getFalse());
+}
+
+llvm::Value* Generator::compare_int_float(llvm::Value* i, llvm::Value* f) {
+    auto c = [&](int v) { return b_.getInt32(static_cast<uint32_t>(v)); };
+    auto* two63 = llvm::ConstantFP::get(f64_, 9223372036854775808.0);
+    auto* minus_two63 = llvm::ConstantFP::get(f64_, -9223372036854775808.0);
+    llvm::Value* t = trunc_f64(f);
+    llvm::Value* ti = fptosi_sat(t);
+    llvm::Value* r = b_.CreateSelect(b_.CreateFCmpOLT(f, t), c(1), c(0));
+    r = b_.CreateSelect(b_.CreateFCmpOGT(f, t), c(-1), r);
+    r = b_.CreateSelect(b_.CreateICmpSGT(i, ti), c(1), r);
+    r = b_.CreateSelect(b_.CreateICmpSLT(i, ti), c(-1), r);
+    r = b_.CreateSelect(b_.CreateFCmpOLT(f, minus_two63), c(1), r);
+    r = b_.CreateSelect(b_.CreateFCmpOGE(f, two63), c(-1), r);
+    return b_.CreateSelect(b_.CreateFCmpUNO(f, f), c(2), r);
+}
+
+llvm::Value* Generator::order_holds(BinaryOp op, llvm::Value* c) {
+    auto k = [&](int v) { return b_.getInt32(static_cast<uint32_t>(v)); };
+    switch (op) {
+        case BinaryOp::Lt: return b_.CreateICmpEQ(c, k(-1));
+        case BinaryOp::Le: return b_.CreateOr(b_.CreateICmpEQ(c, k(-1)), b_.CreateICmpEQ(c, k(0)));
+        case BinaryOp::Gt: return b_.CreateICmpEQ(c, k(1));
+        default: return b_.CreateOr(b_.CreateICmpEQ(c, k(0)), b_.CreateICmpEQ(c, k(1)));
+    }
+}
+
+Val Generator::comparison(BinaryOp op, const Val& a, const Val& b) {
+    const bool equality = op == BinaryOp::Eq || op == BinaryOp::Ne;
+    const bool negate = op == BinaryOp::Ne;
+    Join j{block("cmp.done"), {}};
+    llvm::BasicBlock* ii = block("cmp.int");
+    llvm::BasicBlock* ff = block("cmp.float");
+    llvm::BasicBlock* if_ = block("cmp.int_float");
+    llvm::BasicBlock* fi = block("cmp.float_int");
+    llvm::BasicBlock* slow = block("cmp.slow");
+    auto* sw = b_.CreateSwitch(pair_code(a, b), slow, 5);
+    sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Int)), ii);
+    sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Float)), ff);
+    sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Float)), if_);
+    sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Int)), fi);
+    llvm::BasicBlock* bb = nullptr;
+    if (equality) {
+        bb = block("cmp.bool");
+        sw->addCase(b_.getInt32(pair(ValueKind::Bool, ValueKind::Bool)), bb);
+    }
+    auto result = [&](llvm::Value* bit) { to(j, boolean(negate ? b_.CreateNot(bit) : bit)); };
+
+    b_.SetInsertPoint(ii);
+    switch (op) {
+        case BinaryOp::Eq:
+        case BinaryOp::Ne: result(b_.CreateICmpEQ(a.payload, b.payload)); break;
+        case BinaryOp::Lt: result(b_.CreateICmpSLT(a.payload, b.payload)); break;
+        case BinaryOp::Le: result(b_.CreateICmpSLE(a.payload, b.payload)); break;
+        case BinaryOp::Gt: result(b_.CreateICmpSGT(a.payload, b.payload)); break;
+        default: result(b_.CreateICmpSGE(a.payload, b.payload)); break;
+    }
+
+    b_.SetInsertPoint(ff);
+    {
+        llvm::Value* x = as_f64(a.payload);
+        llvm::Value* y = as_f64(b.payload);
+        switch (op) {
+            case BinaryOp::Eq:
+            case BinaryOp::Ne:
+                // NaN equals NaN (values_equal); -0.0 equals 0.0.
+                result(b_.CreateOr(b_.CreateFCmpOEQ(x, y),
+                                   b_.CreateAnd(b_.CreateFCmpUNO(x, x), b_.CreateFCmpUNO(y, y))));
+                break;
+            // Ordered comparisons: false when either side is NaN, as kUnordered.
+            case BinaryOp::Lt: result(b_.CreateFCmpOLT(x, y)); break;
+            case BinaryOp::Le: result(b_.CreateFCmpOLE(x, y)); break;
+            case BinaryOp::Gt: result(b_.CreateFCmpOGT(x, y)); break;
+            default: result(b_.CreateFCmpOGE(x, y)); break;
+        }
+    }
+
+    b_.SetInsertPoint(if_);
+    if (equality) result(int_equals_float(a.payload, as_f64(b.payload)));
+    else result(order_holds(op, compare_int_float(a.payload, as_f64(b.payload))));
+
+    b_.SetInsertPoint(fi);
+    if (equality) {
+        result(int_equals_float(b.payload, as_f64(a.payload)));
+    } else {
+        llvm::Value* r = compare_int_float(b.payload, as_f64(a.payload));
+        llvm::Value* c = b_.CreateSelect(b_.CreateICmpEQ(r, b_.getInt32(2)), r, b_.CreateNeg(r));
+        result(order_holds(op, c));
+    }
+
+    if (bb) {
+        b_.SetInsertPoint(bb);
+        result(b_.CreateICmpEQ(bool_bit(a), bool_bit(b)));
+    }
+
+    b_.SetInsertPoint(slow);
+    to(j, call_binary(op, a, b));
+    return finish(j);
+}
+
+}  // namespace varpulis::codegen::detail

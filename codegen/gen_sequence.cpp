@@ -1,0 +1,314 @@
+// Sequence transition kernels and the skip_till_any_match test kernels.
+
+#include "codegen/generator.hpp"
+
+#include <cstddef>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/nfa_shape.hpp"
+#include "runtime/abi.hpp"
+
+namespace varpulis::codegen::detail {
+
+void Generator::seq_trans(const std::string& name, const ir::Nfa& nfa, size_t n_schemas,
+                          const std::unordered_map<const Expr*, uint64_t>& strings) {
+    begin(name, llvm::FunctionType::get(i32_, {ptr_}, false));
+    llvm::Value* args = fn_->getArg(0);
+    args->setName("args");
+    auto field = [&](llvm::Type* t, size_t off, const char* n) {
+        return b_.CreateAlignedLoad(t, b_.CreateConstInBoundsGEP1_64(i8_, args, off), llvm::Align(t == i32_ ? 4 : 8), n);
+    };
+    slots_ = field(ptr_, offsetof(runtime::SeqTransArgs, slots), "slots");
+    seq_binds_ = field(ptr_, offsetof(runtime::SeqTransArgs, binds), "binds");
+    seq_chunks_ = field(ptr_, offsetof(runtime::SeqTransArgs, chunks), "chunks");
+    ctx_ = field(ptr_, offsetof(runtime::SeqTransArgs, ctx), "ctx");
+    seq_rec_ = field(i64_, offsetof(runtime::SeqTransArgs, rec), "rec");
+    llvm::Value* schema = field(i32_, offsetof(runtime::SeqTransArgs, schema), "schema");
+    llvm::Value* pos = field(i32_, offsetof(runtime::SeqTransArgs, pos), "pos");
+    llvm::Value* via = field(i32_, offsetof(runtime::SeqTransArgs, via), "via");
+    llvm::Value* flags = field(i32_, offsetof(runtime::SeqTransArgs, flags), "flags");
+    string_ids_ = &strings;
+    auto flag = [&](uint32_t bit) { return b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(bit)), b_.getInt32(0)); };
+    auto ret = [&](int32_t v) { b_.CreateRet(b_.getInt32(static_cast<uint32_t>(v))); };
+    auto returns = [&](int32_t v) {
+        llvm::BasicBlock* bb = block("ret");
+        llvm::IRBuilderBase::InsertPointGuard guard(b_);
+        b_.SetInsertPoint(bb);
+        ret(v);
+        return bb;
+    };
+    llvm::BasicBlock* none = returns(runtime::kSeqNone);
+
+    // Negations: their predicate on the run (the matcher tests type and position).
+    llvm::BasicBlock* trans = block("trans");
+    llvm::BasicBlock* negs = block("negations");
+    llvm::BasicBlock* modes = block("modes");
+    b_.CreateCondBr(flag(runtime::kSeqNegation), negs, modes);
+    b_.SetInsertPoint(negs);
+    {
+        llvm::BasicBlock* killed = returns(1);
+        llvm::SwitchInst* sw = b_.CreateSwitch(via, none);
+        for (size_t i = 0; i < nfa.negations.size(); ++i) {
+            llvm::BasicBlock* at = block("neg");
+            sw->addCase(b_.getInt32(static_cast<uint32_t>(i)), at);
+            b_.SetInsertPoint(at);
+            test_conjuncts(conjuncts_of(nfa.negations[i].predicate, -1), killed, none);
+        }
+    }
+
+    b_.SetInsertPoint(modes);
+    // Only skip_till_any_match asks for masks; its step tests are kernels of their own.
+    if (nfa.strategy == ir::Strategy::SkipTillAnyMatch) seq_any_modes(nfa, schema, pos, flags, trans);
+    else b_.CreateBr(trans);
+
+    b_.SetInsertPoint(trans);
+    if (nfa.strategy == ir::Strategy::SkipTillAnyMatch && nfa.form != ir::Nfa::Form::Or) {
+        // The matcher never asks such an NFA for one decision (step_any and the compact DAG
+        // take masks and step tests), so none is generated.
+        b_.CreateBr(none);
+        seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+        string_ids_ = nullptr;
+        return;
+    }
+    if (nfa.form != ir::Nfa::Form::Sequence) {
+        // And/Or: `pos` holds the operands the run took; the first other one the event
+        // qualifies for (its whole predicate), in written order.
+        for (size_t k = 0; k < nfa.steps.size(); ++k) {
+            const ir::NfaStep& st = nfa.steps[k];
+            llvm::BasicBlock* open = block("operand");
+            llvm::BasicBlock* next = block("operand.next");
+            llvm::Value* taken = b_.CreateAnd(pos, b_.getInt32(k < 32 ? uint32_t{1} << k : 0u));
+            b_.CreateCondBr(b_.CreateICmpNE(taken, b_.getInt32(0)), next, open);
+            b_.SetInsertPoint(open);
+            llvm::BasicBlock* typed = block("operand.type");
+            b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, next);
+            b_.SetInsertPoint(typed);
+            test_conjuncts(conjuncts_of(st.predicate, -1), returns(static_cast<int32_t>(k)), next);
+            b_.SetInsertPoint(next);
+        }
+        b_.CreateBr(none);
+        seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+        string_ids_ = nullptr;
+        return;
+    }
+    const auto shapes = ir::nfa_step_shapes(nfa);
+    const auto n = static_cast<int32_t>(nfa.steps.size());
+    llvm::Value* complete = flag(runtime::kSeqComplete);
+    llvm::Value* pending = flag(runtime::kSeqPending);
+    std::vector<llvm::BasicBlock*> chain(static_cast<size_t>(n) + 1);
+    for (int32_t s = 0; s < n; ++s) chain[static_cast<size_t>(s)] = block("step");
+    chain[static_cast<size_t>(n)] = none;
+    llvm::SwitchInst* sw = b_.CreateSwitch(pos, none);
+    sw->addCase(b_.getInt32(static_cast<uint32_t>(-1)), chain[0]);
+    llvm::BasicBlock* again = returns(runtime::kSeqAgain);
+    for (int32_t p = 0; p < n; ++p) {
+        const ir::NfaStep& st = nfa.steps[static_cast<size_t>(p)];
+        const ir::NfaStepShape& sh = shapes[static_cast<size_t>(p)];
+        llvm::BasicBlock* at = block("pos");
+        sw->addCase(b_.getInt32(static_cast<uint32_t>(p)), at);
+        b_.SetInsertPoint(at);
+        llvm::BasicBlock* onward = block("onward");
+        if (sh.kleene) {
+            // Kleene again first: `full` once the own alias is bound (a deferred step always
+            // tests `first`: its subsets are enumerated at completion).
+            llvm::BasicBlock* typed = block("again.type");
+            b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, onward);
+            b_.SetInsertPoint(typed);
+            if (sh.own && !sh.deferred) {
+                llvm::Value* ev = b_.CreateAlignedLoad(
+                    i32_, b_.CreateConstInBoundsGEP1_64(i8_, seq_binds_, 8 * static_cast<uint64_t>(st.alias)), llvm::Align(4));
+                llvm::BasicBlock* full = block("again.full");
+                llvm::BasicBlock* first = block("again.first");
+                b_.CreateCondBr(b_.CreateICmpNE(ev, b_.getInt32(runtime::kSeqUnbound)), full, first);
+                b_.SetInsertPoint(full);
+                test_conjuncts(conjuncts_of(st.predicate, -1), again, onward);
+                b_.SetInsertPoint(first);
+                test_conjuncts(conjuncts_of(st.predicate, st.alias), again, onward);
+            } else {
+                test_conjuncts(conjuncts_of(st.predicate, sh.own ? st.alias : -1), again, onward);
+            }
+        } else {
+            b_.CreateBr(onward);
+        }
+        // A pending run (trailing NOT) only absorbs its Kleene step.
+        b_.SetInsertPoint(onward);
+        b_.CreateCondBr(pending, none, chain[static_cast<size_t>(p) + 1]);
+    }
+    for (int32_t s = 0; s < n; ++s) {
+        const ir::NfaStep& st = nfa.steps[static_cast<size_t>(s)];
+        const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
+        b_.SetInsertPoint(chain[static_cast<size_t>(s)]);
+        llvm::BasicBlock* take = returns(s);
+        llvm::BasicBlock* skip = sh.optional ? chain[static_cast<size_t>(s) + 1] : none;
+        if (st.quantifier == ir::Quantifier::Optional) {
+            // The trailing-`?` rule: a complete run never enters a `?` step.
+            llvm::BasicBlock* open = block("step.open");
+            b_.CreateCondBr(complete, skip, open);
+            b_.SetInsertPoint(open);
+        }
+        llvm::BasicBlock* typed = block("step.type");
+        b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, skip);
+        b_.SetInsertPoint(typed);
+        std::vector<const Expr*> fresh = conjuncts_of(st.predicate, sh.own ? st.alias : -1);
+        if (const Expr* key = ir::nfa_index_conjunct(nfa, s, n_schemas)) {
+            // Found through the index bucket of the event's value: the key conjunct holds.
+            std::vector<const Expr*> rest;
+            for (const Expr* c : fresh)
+                if (c != key) rest.push_back(c);
+            llvm::BasicBlock* by_key = block("step.via");
+            llvm::BasicBlock* scan = block("step.scan");
+            b_.CreateCondBr(b_.CreateICmpEQ(via, b_.getInt32(static_cast<uint32_t>(s))), by_key, scan);
+            b_.SetInsertPoint(by_key);
+            test_conjuncts(rest, take, skip);
+            b_.SetInsertPoint(scan);
+        }
+        test_conjuncts(fresh, take, skip);
+    }
+    seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+    string_ids_ = nullptr;
+}
+
+void Generator::any_test_step(const ir::Nfa& nfa, const std::vector<ir::NfaStepShape>& shapes, int32_t s, llvm::Value* schema,
+                              llvm::Value* again, llvm::BasicBlock* yes, llvm::BasicBlock* no) {
+    const ir::NfaStep& st = nfa.steps[static_cast<size_t>(s)];
+    const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
+    llvm::BasicBlock* typed = block("any.type");
+    b_.CreateCondBr(b_.CreateICmpEQ(schema, b_.getInt32(static_cast<uint32_t>(st.type_id))), typed, no);
+    b_.SetInsertPoint(typed);
+    if (sh.own && !sh.deferred && again) {
+        llvm::BasicBlock* full = block("any.full");
+        llvm::BasicBlock* first = block("any.first");
+        llvm::BasicBlock* check = block("any.bound");
+        b_.CreateCondBr(again, check, first);
+        b_.SetInsertPoint(check);
+        llvm::Value* ev = b_.CreateAlignedLoad(
+            i32_, b_.CreateConstInBoundsGEP1_64(i8_, seq_binds_, 8 * static_cast<uint64_t>(st.alias)), llvm::Align(4));
+        b_.CreateCondBr(b_.CreateICmpNE(ev, b_.getInt32(runtime::kSeqUnbound)), full, first);
+        b_.SetInsertPoint(full);
+        test_conjuncts(conjuncts_of(st.predicate, -1), yes, no);
+        b_.SetInsertPoint(first);
+    }
+    test_conjuncts(conjuncts_of(st.predicate, sh.own ? st.alias : -1), yes, no);
+}
+
+void Generator::seq_test(const std::string& name, const ir::Nfa& nfa, int32_t s, const std::unordered_map<const Expr*, uint64_t>& strings) {
+    begin(name, llvm::FunctionType::get(i32_, {ptr_}, false));
+    llvm::Value* args = fn_->getArg(0);
+    args->setName("args");
+    auto field = [&](llvm::Type* t, size_t off, const char* n) {
+        return b_.CreateAlignedLoad(t, b_.CreateConstInBoundsGEP1_64(i8_, args, off), llvm::Align(t == i32_ ? 4 : 8), n);
+    };
+    slots_ = field(ptr_, offsetof(runtime::SeqTransArgs, slots), "slots");
+    seq_binds_ = field(ptr_, offsetof(runtime::SeqTransArgs, binds), "binds");
+    seq_chunks_ = field(ptr_, offsetof(runtime::SeqTransArgs, chunks), "chunks");
+    ctx_ = field(ptr_, offsetof(runtime::SeqTransArgs, ctx), "ctx");
+    seq_rec_ = field(i64_, offsetof(runtime::SeqTransArgs, rec), "rec");
+    llvm::Value* schema = field(i32_, offsetof(runtime::SeqTransArgs, schema), "schema");
+    llvm::Value* flags = field(i32_, offsetof(runtime::SeqTransArgs, flags), "flags");
+    string_ids_ = &strings;
+    llvm::BasicBlock* yes = block("yes");
+    llvm::BasicBlock* no = block("no");
+    {
+        llvm::IRBuilderBase::InsertPointGuard guard(b_);
+        b_.SetInsertPoint(yes);
+        b_.CreateRet(b_.getInt32(1));
+        b_.SetInsertPoint(no);
+        b_.CreateRet(b_.getInt32(static_cast<uint32_t>(runtime::kSeqNone)));
+    }
+    llvm::Value* again = b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(runtime::kSeqTestAgain)), b_.getInt32(0));
+    any_test_step(nfa, ir::nfa_step_shapes(nfa), s, schema, again, yes, no);
+    seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+    string_ids_ = nullptr;
+}
+
+void Generator::seq_any_modes(const ir::Nfa& nfa, llvm::Value* schema, llvm::Value* pos, llvm::Value* flags,
+                              llvm::BasicBlock* trans) {
+    auto flag = [&](uint32_t bit) { return b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(bit)), b_.getInt32(0)); };
+    const auto shapes = ir::nfa_step_shapes(nfa);
+    const auto n = static_cast<int32_t>(nfa.steps.size());
+    auto test_step = [&](int32_t s, llvm::Value* again, llvm::BasicBlock* yes, llvm::BasicBlock* no) {
+        any_test_step(nfa, shapes, s, schema, again, yes, no);
+    };
+    if (nfa.form != ir::Nfa::Form::Sequence || n > runtime::kSeqMaxMaskSteps) {
+        b_.CreateBr(trans);
+        return;
+    }
+    llvm::BasicBlock* mask = block("mask");
+    b_.CreateCondBr(flag(runtime::kSeqMask), mask, trans);
+    b_.SetInsertPoint(mask);
+    llvm::AllocaInst* bits;
+    {
+        llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+        bits = eb.CreateAlloca(i32_, nullptr, "mask.bits");
+    }
+    b_.CreateStore(b_.getInt32(0), bits);
+    llvm::BasicBlock* done = block("mask.done");
+    {
+        llvm::IRBuilderBase::InsertPointGuard guard(b_);
+        b_.SetInsertPoint(done);
+        b_.CreateRet(b_.CreateLoad(i32_, bits));
+    }
+    auto set_bit = [&](uint32_t bit, llvm::BasicBlock* then) {
+        llvm::BasicBlock* bb = block("mask.set");
+        llvm::IRBuilderBase::InsertPointGuard guard(b_);
+        b_.SetInsertPoint(bb);
+        b_.CreateStore(b_.CreateOr(b_.CreateLoad(i32_, bits), b_.getInt32(bit)), bits);
+        b_.CreateBr(then);
+        return bb;
+    };
+    llvm::Value* complete = flag(runtime::kSeqComplete);
+    llvm::Value* pending = flag(runtime::kSeqPending);
+    // The forward chain, shared by every position: entering step s, then on through it
+    // when it is optional.
+    std::vector<llvm::BasicBlock*> chain(static_cast<size_t>(n) + 1);
+    for (int32_t s = 0; s < n; ++s) chain[static_cast<size_t>(s)] = block("mask.step");
+    chain[static_cast<size_t>(n)] = done;
+    llvm::SwitchInst* sw = b_.CreateSwitch(pos, done);
+    for (int32_t p = 0; p < n; ++p) {
+        llvm::BasicBlock* at = block("mask.pos");
+        sw->addCase(b_.getInt32(static_cast<uint32_t>(p)), at);
+        b_.SetInsertPoint(at);
+        llvm::BasicBlock* onward = block("mask.onward");
+        if (shapes[static_cast<size_t>(p)].kleene)
+            test_step(p, b_.getTrue(), set_bit(1u, onward), onward);
+        else
+            b_.CreateBr(onward);
+        b_.SetInsertPoint(onward);
+        b_.CreateCondBr(pending, done, chain[static_cast<size_t>(p) + 1]);
+    }
+    for (int32_t s = 0; s < n; ++s) {
+        const ir::NfaStepShape& sh = shapes[static_cast<size_t>(s)];
+        b_.SetInsertPoint(chain[static_cast<size_t>(s)]);
+        llvm::BasicBlock* after = sh.optional ? chain[static_cast<size_t>(s) + 1] : done;
+        if (nfa.steps[static_cast<size_t>(s)].quantifier == ir::Quantifier::Optional) {
+            // The trailing-`?` rule: a complete run never enters a `?` step.
+            llvm::BasicBlock* open = block("mask.open");
+            b_.CreateCondBr(complete, after, open);
+            b_.SetInsertPoint(open);
+        }
+        test_step(s, nullptr, set_bit(1u << (s + 1), after), after);
+    }
+}
+
+std::vector<const Expr*> Generator::conjuncts_of(const ir::ExprPtr& pred, int32_t drop) {
+    std::vector<const Expr*> out;
+    if (!pred) return out;
+    std::vector<ir::ExprPtr> all;
+    ir::nfa_conjuncts(pred, all);
+    for (const auto& c : all)
+        if (drop < 0 || !ir::expr_reads_alias(*c, drop)) out.push_back(c.get());
+    return out;
+}
+
+void Generator::test_conjuncts(const std::vector<const Expr*>& cs, llvm::BasicBlock* yes, llvm::BasicBlock* no) {
+    for (const Expr* c : cs) {
+        llvm::BasicBlock* holds = block("conj");
+        b_.CreateCondBr(truthy(gen(c)), holds, no);
+        b_.SetInsertPoint(holds);
+    }
+    b_.CreateBr(yes);
+}
+
+}  // namespace varpulis::codegen::detail
