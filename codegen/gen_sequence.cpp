@@ -12,8 +12,10 @@
 
 namespace varpulis::codegen::detail {
 
-void Generator::seq_trans(const std::string& name, const ir::Nfa& nfa, size_t n_schemas,
-                          const std::unordered_map<const Expr*, uint64_t>& strings) {
+/// Begins a function of the transition kernels' signature (runtime/abi.hpp SeqTransArgs) and
+/// loads what every such kernel reads; `pos` and `via` only when `position` (step tests read
+/// neither).
+Generator::SeqArgs Generator::seq_args(const std::string& name, bool position) {
     begin(name, llvm::FunctionType::get(i32_, {ptr_}, false));
     llvm::Value* args = fn_->getArg(0);
     args->setName("args");
@@ -25,10 +27,20 @@ void Generator::seq_trans(const std::string& name, const ir::Nfa& nfa, size_t n_
     seq_chunks_ = field(ptr_, offsetof(runtime::SeqTransArgs, chunks), "chunks");
     ctx_ = field(ptr_, offsetof(runtime::SeqTransArgs, ctx), "ctx");
     seq_rec_ = field(i64_, offsetof(runtime::SeqTransArgs, rec), "rec");
-    llvm::Value* schema = field(i32_, offsetof(runtime::SeqTransArgs, schema), "schema");
-    llvm::Value* pos = field(i32_, offsetof(runtime::SeqTransArgs, pos), "pos");
-    llvm::Value* via = field(i32_, offsetof(runtime::SeqTransArgs, via), "via");
-    llvm::Value* flags = field(i32_, offsetof(runtime::SeqTransArgs, flags), "flags");
+    SeqArgs a;
+    a.schema = field(i32_, offsetof(runtime::SeqTransArgs, schema), "schema");
+    if (position) {
+        a.pos = field(i32_, offsetof(runtime::SeqTransArgs, pos), "pos");
+        a.via = field(i32_, offsetof(runtime::SeqTransArgs, via), "via");
+    }
+    a.flags = field(i32_, offsetof(runtime::SeqTransArgs, flags), "flags");
+    return a;
+}
+
+void Generator::seq_trans(const std::string& name, const ir::Nfa& nfa, size_t n_schemas,
+                          const std::unordered_map<const Expr*, uint64_t>& strings) {
+    const SeqArgs a = seq_args(name, true);
+    llvm::Value *schema = a.schema, *pos = a.pos, *via = a.via, *flags = a.flags;
     string_ids_ = &strings;
     auto flag = [&](uint32_t bit) { return b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(bit)), b_.getInt32(0)); };
     auto ret = [&](int32_t v) { b_.CreateRet(b_.getInt32(static_cast<uint32_t>(v))); };
@@ -194,19 +206,8 @@ void Generator::any_test_step(const ir::Nfa& nfa, const std::vector<ir::NfaStepS
 }
 
 void Generator::seq_test(const std::string& name, const ir::Nfa& nfa, int32_t s, const std::unordered_map<const Expr*, uint64_t>& strings) {
-    begin(name, llvm::FunctionType::get(i32_, {ptr_}, false));
-    llvm::Value* args = fn_->getArg(0);
-    args->setName("args");
-    auto field = [&](llvm::Type* t, size_t off, const char* n) {
-        return b_.CreateAlignedLoad(t, b_.CreateConstInBoundsGEP1_64(i8_, args, off), llvm::Align(t == i32_ ? 4 : 8), n);
-    };
-    slots_ = field(ptr_, offsetof(runtime::SeqTransArgs, slots), "slots");
-    seq_binds_ = field(ptr_, offsetof(runtime::SeqTransArgs, binds), "binds");
-    seq_chunks_ = field(ptr_, offsetof(runtime::SeqTransArgs, chunks), "chunks");
-    ctx_ = field(ptr_, offsetof(runtime::SeqTransArgs, ctx), "ctx");
-    seq_rec_ = field(i64_, offsetof(runtime::SeqTransArgs, rec), "rec");
-    llvm::Value* schema = field(i32_, offsetof(runtime::SeqTransArgs, schema), "schema");
-    llvm::Value* flags = field(i32_, offsetof(runtime::SeqTransArgs, flags), "flags");
+    const SeqArgs a = seq_args(name, false);
+    llvm::Value *schema = a.schema, *flags = a.flags;
     string_ids_ = &strings;
     llvm::BasicBlock* yes = block("yes");
     llvm::BasicBlock* no = block("no");

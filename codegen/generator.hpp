@@ -84,6 +84,13 @@ public:
 
     /// Step `s`'s test alone (runtime/abi.hpp kSeqTest, KernelTable OpKernels::tests): the
     /// transition kernel's test mode as a function small enough to keep the call cheap.
+    struct SeqArgs {
+        llvm::Value* schema = nullptr;
+        llvm::Value* pos = nullptr;
+        llvm::Value* via = nullptr;
+        llvm::Value* flags = nullptr;
+    };
+    SeqArgs seq_args(const std::string& name, bool position);
     void seq_test(const std::string& name, const ir::Nfa& nfa, int32_t s, const std::unordered_map<const Expr*, uint64_t>& strings);
 
     /// The skip_till_any_match mask mode of a transition kernel (runtime/abi.hpp kSeqMask),

@@ -213,28 +213,8 @@ TEST(SeqTrans, CompiledTransitionsAgreeWithTheMatchersTablesOnRandomInput) {
         std::string q = std::string(kEvents) + kQueries[qi];
         size_t rows = 0;
         for (uint32_t seed = 1; seed <= 6; ++seed) {
-            TransHarness jit(q, "M", true), tables(q, "M", false);
-            ASSERT_TRUE(jit.m().has_trans_kernel()) << "query " << qi;
-            ASSERT_FALSE(tables.m().has_trans_kernel());
-            std::mt19937 rng(seed * 104729 + static_cast<uint32_t>(qi));
-            int64_t ts = 0;
-            for (size_t i = 0; i < 500; ++i) {
-                ts += static_cast<int64_t>(rng() % 3);
-                if (rng() % 16 == 0) ts -= 2;
-                const char* type = "ABC" + rng() % 3;
-                std::string t(1, *type);
-                int64_t k = rng() % 3, id = rng() % 4, v = rng() % 10;
-                Value s = rng() % 2 ? jit.S("x") : jit.S("y");
-                Value s2 = tables.S(s.s->view() == "x" ? "x" : "y");
-                auto a = jit.feed(t, ts, {{"k", I(k)}, {"id", I(id)}, {"v", I(v)}, {"s", s}});
-                auto b = tables.feed(t, ts, {{"k", I(k)}, {"id", I(id)}, {"v", I(v)}, {"s", s2}});
-                ASSERT_EQ(a, b) << "query " << qi << " seed " << seed << " event " << i;
-                rows += a.size();
-                ASSERT_EQ(jit.m().live_runs(), tables.m().live_runs()) << "query " << qi << " seed " << seed << " event " << i;
-            }
-            EXPECT_EQ(jit.m().dropped(), tables.m().dropped()) << "query " << qi << " seed " << seed;
-            EXPECT_GT(jit.m().trans_calls(), 0u) << "query " << qi << ": the kernel decides";
-            EXPECT_EQ(tables.m().trans_calls(), 0u);
+            compare_on_random_input(q, qi, seed, 500, rows);
+            if (HasFatalFailure()) break;
         }
         EXPECT_GT(rows, 20u) << "query " << qi << " matches too rarely to compare the paths";
     }
