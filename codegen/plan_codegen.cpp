@@ -170,8 +170,12 @@ bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k) {
         case KernelKind::Type: return true;
         // A join or a sequence over other streams' rows runs once per row they derive (a
         // closed window ...), not per event.
-        case KernelKind::Join:
         case KernelKind::Step:
+            // Beside a transition kernel a sequence's step kernel only checks deferred Kleene
+            // steps at completion.
+            if (compiles_seq_trans(plan, sp.ops[static_cast<size_t>(k.op)])) return false;
+            return reads_events(plan, sp);
+        case KernelKind::Join:
         case KernelKind::Trend:
         case KernelKind::TransTest:
         case KernelKind::Trans: return reads_events(plan, sp);
