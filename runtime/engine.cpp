@@ -200,7 +200,7 @@ struct Engine::Impl {
         // reader they keep none, and a preloaded run does not hold ~100 bytes of field list
         // per event.
         for (const auto& sp : plan.streams) {
-            if (!sp.merge_filters.empty() || sp.has_process) keep_raw = true;
+            if (!sp.merge_filters.empty()) keep_raw = true;
             for (const auto& op : sp.ops)
                 switch (op.kind) {
                     case ir::OpKind::Print:
