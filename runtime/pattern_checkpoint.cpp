@@ -65,12 +65,13 @@ void PatternMatcher::Impl::save(CheckpointWriter& w) const {
         std::vector<size_t> first(parts_.size() + 1, 0);
         for (uint32_t p = 0; p < parts_.size(); ++p) {
             first[p] = dag_run_store.size();
-            if (parts_[p].dnodes.empty()) continue;
-            dag_runs(parts_[p], [&](Run&& r, const Binding* b) {
+            auto keep = [&](Run&& r, const Binding* b) {
                 r.seq = 0;
                 dag_run_store.push_back(std::move(r));
                 dag_bind_store.insert(dag_bind_store.end(), b, b + n_aliases_);
-            });
+            };
+            if (!parts_[p].dnodes.empty()) dag_runs(parts_[p], keep);
+            if (!parts_[p].sroots.empty()) stk_runs(parts_[p], keep);
         }
         first[parts_.size()] = dag_run_store.size();
         for (uint32_t p = 0; p < parts_.size(); ++p) {

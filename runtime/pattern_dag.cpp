@@ -19,6 +19,12 @@ void PatternMatcher::Impl::setup_dag() {
             bound_at[st.alias] = s;
         }
     }
+    // One event taken by a middle Kleene step in one run and by the next middle step in
+    // another gives two runs with equal positions so far whose matches §9.10 orders by the
+    // positions that follow, not by the step taken: the node order (positions, then steps)
+    // would differ. Such patterns keep plain runs.
+    for (int32_t s = 1; s + 2 < n_steps_; ++s)
+        if (steps_[s].kleene && steps_[s + 1].type_id == steps_[s].type_id) return;
     std::vector<std::vector<char>> reads(n_steps_, std::vector<char>(n_aliases_, 0));
     for (int32_t s = 0; s < n_steps_; ++s) {
         bool len = false;
@@ -82,6 +88,7 @@ void PatternMatcher::Impl::setup_dag() {
         for (int32_t a : dscan_[1].again_pred->aliases()) dshare_root_ &= a == steps_[0].alias;
     }
     setup_prune();
+    setup_stacks();
 }
 
 /// Whether step_dag may skip a root's Kleene nodes when the root fails (dprune_): in

@@ -217,7 +217,10 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
         } else if (Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr) {
             if (dag_ && P->materialized && P->runs.empty()) P->materialized = false;
             if (dag_ && !P->materialized) {
-                step_dag(*P, out, scratch);
+                if (stk_)
+                    step_stk(*P, out, scratch);
+                else
+                    step_dag(*P, out, scratch);
             } else if (strategy_ == Strategy::SkipTillAnyMatch) {
                 step_any(*P, scratch);
                 flush_completions(out);
@@ -250,6 +253,8 @@ uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
 
 void PatternMatcher::set_compact_any_match(bool on) { g_compact_any_match.store(on, std::memory_order_relaxed); }
 
+void PatternMatcher::set_stack_any_match(bool on) { g_stack_any_match.store(on, std::memory_order_relaxed); }
+
 void PatternMatcher::set_indexed_list_walk(bool on) { g_list_walk.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_finish_in_place(bool on) { g_finish_in_place.store(on, std::memory_order_relaxed); }
@@ -271,6 +276,8 @@ bool PatternMatcher::has_trans_kernel() const { return impl_->trans_ != nullptr;
 uint64_t PatternMatcher::trans_calls() const { return impl_->trans_calls_; }
 
 size_t PatternMatcher::live_runs() const { return impl_->live_runs(); }
+
+const char* PatternMatcher::any_match_form() const { return impl_->stk_ ? "stacks" : impl_->dag_ ? "dag" : "runs"; }
 
 void PatternMatcher::save(CheckpointWriter& w) const { impl_->save(w); }
 

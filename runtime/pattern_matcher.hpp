@@ -91,6 +91,10 @@ public:
     /// compact form (default true); false gives the plain run lists to compare against.
     static void set_compact_any_match(bool on);
 
+    /// Tests: whether the compact form may use its stack mode (patterns whose predicates read
+    /// no alias; default true); false keeps the node DAG, to compare against.
+    static void set_stack_any_match(bool on);
+
     /// Tests: whether matchers built from now on may advance the runs of a single index
     /// bucket (or a single scan-list run) by walking the list in place (default true); false
     /// always collects and merges the candidates, the general path to compare against.
@@ -106,6 +110,9 @@ public:
 
     /// Live runs over all partitions (for tests and metrics).
     size_t live_runs() const;
+    /// How skip_till_any_match runs are kept: "stacks", "dag" (the compact forms), or
+    /// "runs" (plain run lists; also every other strategy).
+    const char* any_match_form() const;
 
     /// Checkpoints: partitions, live runs with their bindings, the events they bind (each
     /// once), pending expiries and the counters. Indexes are rebuilt by load(), which expects

@@ -38,6 +38,7 @@ using ir::Strategy;
 
 // Test switches (PatternMatcher::set_*): one instance shared by every pattern_*.cpp.
 inline std::atomic<bool> g_compact_any_match{true};
+inline std::atomic<bool> g_stack_any_match{true};
 inline std::atomic<bool> g_list_walk{true};
 inline std::atomic<bool> g_finish_in_place{true};
 
@@ -220,6 +221,37 @@ struct PatternMatcher::Impl {
         uint8_t prune_kind = kNoPrune;  // root only, dprune_: kind of first.y if it may be skipped (setup_prune)
     };
     static constexpr uint8_t kNoPrune = 0xFF;
+
+    // Stack mode of the compact form (setup_stacks): when no step predicate reads an alias,
+    // an event's verdict for a step is the same for every run, so a run is any chain of
+    // qualifying events in arrival order, one or more per Kleene step, starting at a live
+    // root. The matcher keeps only the roots and, per middle step, the events that
+    // qualified while some run could take them (the active instance stacks of SASE+);
+    // a completion walks the chains depth first in §9.10 order, and the runs the stacks
+    // stand for are counted per root for the caps.
+    struct SRoot {
+        uint64_t pos = 0;
+        int64_t ts = 0;
+        int64_t deadline = kNoDeadline;
+        uint32_t ev = kNone;
+        uint32_t dead = 0;
+    };
+    struct SEntry {
+        uint64_t pos = 0;
+        int64_t ts = 0;
+        uint32_t ev = kNone;
+    };
+    /// One event of a run as materialisation and checkpoints see it (both compact forms).
+    struct PathNode {
+        uint64_t pos = 0;
+        int64_t ts = 0;
+        uint32_t ev = kNone;
+        int32_t step = 0;
+    };
+    struct PathRef {
+        uint32_t off = 0, len = 0;
+        int64_t deadline = kNoDeadline;
+    };
     struct DEdge {
         uint32_t pred = kNone;
         uint32_t next = kNone;
@@ -256,7 +288,17 @@ struct PatternMatcher::Impl {
         size_t dnoprune = 0;
         std::vector<uint32_t> dstep_n;  // nodes per step (dead ones until compacted away)
         size_t ddead = 0;    // nodes whose root expired, not yet compacted away
-        uint64_t dpaths = 0; // live runs the live nodes stand for
+        uint64_t dpaths = 0; // live runs the live nodes stand for (stack mode too)
+        // Stack mode (SRoot): the roots in arrival order, per root the runs ending at each
+        // middle step (stride stk_mid_), per middle step its events, and per step 0..last-1
+        // the live runs ending there. `*_head`: entries before it are gone.
+        std::vector<SRoot> sroots;
+        size_t sroot_head = 0;
+        bool sroots_sorted = true;     // root deadlines nondecreasing along sroots
+        std::vector<uint64_t> scnt;
+        std::vector<std::vector<SEntry>> sstk;  // index s - 1 for middle step s
+        std::vector<size_t> sstk_head;
+        std::vector<uint64_t> stot;
     };
 
     struct StepInfo {
@@ -845,6 +887,7 @@ struct PatternMatcher::Impl {
             if (P.swept_at == event_no_) continue;
             P.swept_at = event_no_;
             if (!P.dnodes.empty()) dag_expire(P);
+            if (!P.sroots.empty()) stk_expire(P);
             for (size_t i = 0; i < P.runs.size(); ++i) {
                 Run& r = P.runs[i];
                 if (r.dead || r.deadline >= now_) continue;
@@ -1120,55 +1163,70 @@ struct PatternMatcher::Impl {
     /// Creation order of the plain runs two paths stand for (§9.2 run lists): by the event of
     /// their last node; at one event branches by their parents' order, then "again" before
     /// "next", and a start after every branch.
-    bool dag_created_before(const Partition& P, const uint32_t* x, uint32_t lx, const uint32_t* y, uint32_t ly) const {
+    static bool path_created_before(const PathNode* x, uint32_t lx, const PathNode* y, uint32_t ly) {
         uint32_t i = lx, j = ly;
         while (i > 0 && j > 0) {
             --i;
             --j;
-            const DNode& a = P.dnodes[x[i]];
-            const DNode& b = P.dnodes[y[j]];
-            if (a.pos != b.pos) return a.pos < b.pos;
+            if (x[i].pos != y[j].pos) return x[i].pos < y[j].pos;
             if (i == 0 || j == 0) {
                 if (i == 0 && j == 0) break;
                 return j == 0;  // x is a branch, y a start of the same event
             }
         }
-        for (uint32_t k = 0; k < lx && k < ly; ++k) {
-            int32_t sa = P.dnodes[x[k]].step, sb2 = P.dnodes[y[k]].step;
-            if (sa != sb2) return sa < sb2;
-        }
+        for (uint32_t k = 0; k < lx && k < ly; ++k)
+            if (x[k].step != y[k].step) return x[k].step < y[k].step;
         return false;
+    }
+
+    /// The plain runs `paths` (into `nodes`) stand for, in creation order; `fn(run, binds)`.
+    template <class Fn>
+    void runs_of_paths(const std::vector<PathNode>& nodes, std::vector<PathRef>& paths, Fn&& fn) const {
+        std::stable_sort(paths.begin(), paths.end(), [&](const PathRef& x, const PathRef& y) {
+            return path_created_before(nodes.data() + x.off, x.len, nodes.data() + y.off, y.len);
+        });
+        std::vector<Binding> b(n_aliases_);
+        for (const PathRef& pr : paths) {
+            const PathNode* path = nodes.data() + pr.off;
+            const PathNode& last = path[pr.len - 1];
+            Run r;
+            r.t0 = path[0].ts;
+            r.last_ts = last.ts;
+            r.deadline = pr.deadline;
+            r.pos = last.step;
+            r.step_count = 0;
+            for (uint32_t i = pr.len; i-- > 0 && path[i].step == last.step;) ++r.step_count;
+            std::fill(b.begin(), b.end(), Binding{});
+            for (uint32_t i = 0; i < pr.len; ++i) {
+                r.positions.push_back(path[i].pos);
+                int32_t a = steps_[path[i].step].alias;
+                if (a < 0) continue;
+                bool again = i > 0 && path[i - 1].step == path[i].step;
+                b[a] = Binding{path[i].ev, again ? b[a].count + 1 : 1};
+            }
+            fn(std::move(r), b.data());
+        }
     }
 
     /// The plain runs the live nodes of P stand for, in creation order; `fn(run, binds)`.
     template <class Fn>
     void dag_runs(const Partition& P, Fn&& fn) const {
         dpath_buf_.clear();
-        std::vector<std::pair<uint32_t, uint32_t>> paths;
+        std::vector<PathNode> nodes;
+        std::vector<PathRef> paths;
         for (uint32_t n = 0; n < P.dnodes.size(); ++n) {
             if (P.dnodes[P.dnodes[n].root].dead) continue;
-            dag_paths_to(P, n, [&](uint32_t off, uint32_t len) { paths.emplace_back(off, len); });
+            dag_paths_to(P, n, [&](uint32_t off, uint32_t len) {
+                PathRef pr{static_cast<uint32_t>(nodes.size()), len, P.dnodes[dpath_buf_[off]].deadline};
+                for (uint32_t i = 0; i < len; ++i) {
+                    const DNode& N = P.dnodes[dpath_buf_[off + i]];
+                    nodes.push_back(PathNode{N.pos, N.ts, N.ev, N.step});
+                }
+                paths.push_back(pr);
+            });
+            dpath_buf_.clear();
         }
-        std::stable_sort(paths.begin(), paths.end(), [&](const auto& x, const auto& y) {
-            return dag_created_before(P, dpath_buf_.data() + x.first, x.second, dpath_buf_.data() + y.first, y.second);
-        });
-        std::vector<Binding> b(n_aliases_);
-        for (const auto& [off, len] : paths) {
-            const uint32_t* path = dpath_buf_.data() + off;
-            const DNode& root = P.dnodes[path[0]];
-            const DNode& last = P.dnodes[path[len - 1]];
-            Run r;
-            r.t0 = root.ts;
-            r.last_ts = last.ts;
-            r.deadline = root.deadline;
-            r.pos = last.step;
-            r.step_count = 0;
-            for (uint32_t i = len; i-- > 0 && P.dnodes[path[i]].step == last.step;) ++r.step_count;
-            for (uint32_t i = 0; i < len; ++i) r.positions.push_back(P.dnodes[path[i]].pos);
-            dag_path_binds(P, path, len, b.data());
-            fn(std::move(r), b.data());
-        }
-        dpath_buf_.clear();
+        runs_of_paths(nodes, paths, fn);
     }
 
     /// Drops every node (their event references); the partition keeps no compact state.
@@ -1230,6 +1288,40 @@ struct PatternMatcher::Impl {
 
     [[gnu::always_inline]] void dag_visit(const Partition& P, uint32_t n, DScanState& sc);
     void step_dag(Partition& P, std::vector<Row>& out, Arena& scratch);
+
+    // ------------------------------------------------------------ stack mode (SRoot)
+
+    bool stk_ = false;
+    size_t stk_mid_ = 0;            // middle steps: 1 .. n_steps_ - 2
+    std::vector<char> stk_q_;       // step_stk: per step, the current event qualifies
+    std::vector<Binding> stk_b_;    // completion walk: the bindings of the chain so far
+    uint64_t stk_left_ = 0;         // completion walk: matches it may still report
+    std::vector<PathNode> stk_path_;  // stk_paths: the chain so far
+
+    void setup_stacks();
+    void stk_init(Partition& P);
+    void step_stk(Partition& P, std::vector<Row>& out, Arena& scratch);
+    void stk_push(Partition& P, int32_t s);
+    void stk_start(Partition& P);
+    void stk_complete(Partition& P, std::vector<Row>& out, Arena& scratch);
+    void stk_walk(const Partition& P, int32_t s, size_t idx, uint64_t pos, int64_t t0, std::vector<Row>& out,
+                  Arena& scratch);
+    void stk_expire(Partition& P);
+    void stk_gc(Partition& P);
+    void stk_clear(Partition& P);
+    void stk_materialize(Partition& P);
+    void stk_paths(const Partition& P, std::vector<PathNode>& nodes, std::vector<PathRef>& paths) const;
+    void stk_paths_from(const Partition& P, int32_t s, size_t idx, int64_t deadline, std::vector<PathNode>& chain,
+                        std::vector<PathNode>& nodes, std::vector<PathRef>& paths) const;
+
+    /// The plain runs P's stacks stand for, in creation order; `fn(run, binds)`.
+    template <class Fn>
+    void stk_runs(const Partition& P, Fn&& fn) const {
+        std::vector<PathNode> nodes;
+        std::vector<PathRef> paths;
+        stk_paths(P, nodes, paths);
+        runs_of_paths(nodes, paths, fn);
+    }
 
     // ------------------------------------------------------------ Or
 

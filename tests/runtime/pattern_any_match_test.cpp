@@ -25,14 +25,18 @@ using namespace varpulis::test_support;
 
 class AnyHarness : public PlanFixture {
 public:
-    AnyHarness(const std::string& src, const std::string& stream, bool compact) : PlanFixture(src) {
+    /// `stacks`: whether the compact form may use its stack mode (else the node DAG).
+    AnyHarness(const std::string& src, const std::string& stream, bool compact, bool stacks = true)
+        : PlanFixture(src), stacks_(stacks) {
         PatternMatcher::set_compact_any_match(compact);
+        PatternMatcher::set_stack_any_match(stacks);
         for_operator(stream, ir::OpKind::Sequence, [&](const ir::StreamPlan& sp, const ir::Operator& op) {
             sp_ = &sp;
             op_ = &op;
             matcher_ = std::make_unique<PatternMatcher>(rt_, sp, op);
         });
         PatternMatcher::set_compact_any_match(true);
+        PatternMatcher::set_stack_any_match(true);
     }
 
     /// Feeds one event; returns every field of every match row, one string per row.
@@ -49,8 +53,10 @@ public:
     /// A new matcher (compact mode as given) restored from `blob`.
     bool restore(const std::string& blob, bool compact) {
         PatternMatcher::set_compact_any_match(compact);
+        PatternMatcher::set_stack_any_match(stacks_);
         matcher_ = std::make_unique<PatternMatcher>(rt_, *sp_, *op_);
         PatternMatcher::set_compact_any_match(true);
+        PatternMatcher::set_stack_any_match(true);
         CheckpointReader r(blob, heap_, interner_, *plan_);
         return matcher_->load(r);
     }
@@ -58,6 +64,7 @@ public:
     PatternMatcher& m() { return *matcher_; }
 
 private:
+    bool stacks_ = true;
     const ir::StreamPlan* sp_ = nullptr;
     const ir::Operator* op_ = nullptr;
     std::unique_ptr<PatternMatcher> matcher_;
@@ -112,18 +119,49 @@ const char* const kQueries[] = {
     "event T:\n    k: int\n    v: int\n"
     "pattern P = SEQ(T where v < 3 as x, T+ where v > x.v as y, T where v == 9 as z) within 30ms strategy skip_till_any_match\n"
     "stream M = P .emit(x: x.v, n: len(y), y: y.v, z: z.v)",
+    // stack mode: two steps
+    "event T:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(T where v < 5 as a, T where v > 3 as b) within 6ms partition by k strategy skip_till_any_match\n"
+    "stream M = P .emit(k: b.k, a: a.v, b: b.v)",
+    // stack mode: four steps, two Kleene steps (one without alias), the first type again last
+    "event A:\n    k: int\n    v: int\nevent B:\n    k: int\n    v: int\nevent C:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(A where v < 5 as a, B+ where v > 2, C+ where v < 6 as c, A where v > 6 as d) within 10ms "
+    "partition by k strategy skip_till_any_match\n"
+    "stream M = P .emit(k: d.k, a: a.v, n: len(c), c: c.v, d: d.v)",
+    // one type at every step and two middle Kleene steps: an event taken by either gives
+    // runs with equal positions so far, ordered by later positions (plain runs only)
+    "event T:\n    k: int\n    v: int\n"
+    "pattern P = SEQ(T where v < 6 as x, T+ where v > 2 as y, T+ where v != 5 as w, T where v > 7 as z) within 5ms "
+    "partition by k strategy skip_till_any_match\n"
+    "stream M = P .emit(x: x.v, n: len(y), y: y.v, m: len(w), w: w.v, z: z.v)",
 };
+
+// The form each query above is kept in (compact mode on, stacks allowed).
+const char* const kForms[] = {"dag", "stacks", "stacks", "runs", "stacks", "dag", "stacks", "stacks", "runs"};
 
 std::vector<std::string> types_of(const std::string& q) {
     if (q.find("event A") != std::string::npos) return {"A", "B", "C"};
     return {"T"};
 }
 
+TEST(PatternAnyMatch, QueriesUseTheIntendedForms) {
+    static_assert(std::size(kForms) == std::size(kQueries));
+    for (size_t qi = 0; qi < std::size(kQueries); ++qi) {
+        EXPECT_STREQ(AnyHarness(kQueries[qi], "M", true).m().any_match_form(), kForms[qi]) << "query " << qi;
+        EXPECT_STREQ(AnyHarness(kQueries[qi], "M", true, false).m().any_match_form(),
+                     std::string(kForms[qi]) == "runs" ? "runs" : "dag")
+            << "query " << qi;
+        EXPECT_STREQ(AnyHarness(kQueries[qi], "M", false).m().any_match_form(), "runs") << "query " << qi;
+    }
+}
+
 TEST(PatternAnyMatch, CompactAgreesWithPlainRunsOnRandomInput) {
+    size_t matches = 0;
     for (size_t qi = 0; qi < std::size(kQueries); ++qi) {
         std::string q = kQueries[qi];
-        for (uint32_t seed = 1; seed <= 6; ++seed) {
-            AnyHarness compact(q, "M", true), plain(q, "M", false);
+        for (uint32_t seed = 1; seed <= 8; ++seed) {
+            // Odd seeds: the node DAG even where the stack mode applies.
+            AnyHarness compact(q, "M", true, seed % 2 == 0), plain(q, "M", false);
             auto evs = random_events(seed * 7919 + static_cast<uint32_t>(qi), 400, types_of(q), 3);
             for (size_t i = 0; i < evs.size(); ++i) {
                 const Ev& e = evs[i];
@@ -131,10 +169,12 @@ TEST(PatternAnyMatch, CompactAgreesWithPlainRunsOnRandomInput) {
                 auto b = plain.feed(e.type, e.ts, {{"k", I(e.k)}, {"v", I(e.v)}});
                 ASSERT_EQ(a, b) << "query " << qi << " seed " << seed << " event " << i;
                 ASSERT_EQ(compact.m().live_runs(), plain.m().live_runs()) << "query " << qi << " seed " << seed << " event " << i;
+                matches += a.size();
             }
             EXPECT_EQ(compact.m().dropped(), plain.m().dropped()) << "query " << qi << " seed " << seed;
         }
     }
+    EXPECT_GT(matches, 5000u) << "the queries match often enough to compare orders";
 }
 
 // The kleene shape lets the compact form skip roots by the order of `first.v` (roots sorted
@@ -191,7 +231,8 @@ TEST(PatternAnyMatch, RunAndMatchCapsAsPlainRuns) {
         "event A:\n    v: int\nevent B:\n    v: int\nevent C:\n    v: int\n"
         "pattern P = SEQ(A as a, B+ as b, C as c) strategy skip_till_any_match\n"
         "stream M = P .emit(a: a.v, n: len(b), b: b.v, c: c.v)";
-    AnyHarness compact(q, "M", true), plain(q, "M", false);
+    for (bool stacks : {false, true}) {
+    AnyHarness compact(q, "M", true, stacks), plain(q, "M", false);
     auto both = [&](const std::string& t, int64_t ts, int64_t v) {
         auto a = compact.feed(t, ts, {{"v", I(v)}});
         auto b = plain.feed(t, ts, {{"v", I(v)}});
@@ -204,6 +245,7 @@ TEST(PatternAnyMatch, RunAndMatchCapsAsPlainRuns) {
     for (int i = 0; i < 16; ++i) both("B", 2 + i, 10 + i);
     both("C", 30, 99);
     EXPECT_GT(plain.m().dropped(), 0u) << "the caps were reached";
+    }
 }
 
 TEST(PatternAnyMatch, CheckpointResumesCompactRuns) {
@@ -214,7 +256,7 @@ TEST(PatternAnyMatch, CheckpointResumesCompactRuns) {
         std::vector<std::vector<std::string>> expect;
         for (const Ev& e : evs) expect.push_back(whole.feed(e.type, e.ts, {{"k", I(e.k)}, {"v", I(e.v)}}));
         for (size_t cut : {size_t{40}, size_t{150}, size_t{260}}) {
-            AnyHarness h(q, "M", true);
+            AnyHarness h(q, "M", true, cut != 150);  // the DAG at one cut
             for (size_t i = 0; i < cut; ++i) h.feed(evs[i].type, evs[i].ts, {{"k", I(evs[i].k)}, {"v", I(evs[i].v)}});
             std::string blob = h.save();
             ASSERT_TRUE(h.restore(blob, true)) << "query " << qi << " cut " << cut;

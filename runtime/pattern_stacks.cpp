@@ -1,0 +1,288 @@
+#include "runtime/pattern_matcher_impl.hpp"
+
+namespace varpulis::runtime {
+
+// Stack mode of the compact skip_till_any_match form (see SRoot). A run is a chain: a root
+// (step 0), then events of the middle steps in arrival order (one for a plain step, one or
+// more for a Kleene step), then the completing event. Because no predicate reads an alias,
+// whether a run takes an event depends only on the event and the run's step, so every chain
+// whose events qualified for their steps, arrived in order and starts at a live root is a
+// run — the stacks hold exactly those events, and nothing per run is stored. Where the plain
+// runs (and the node DAG) branch on every qualifying event, this mode appends the event once
+// and adds its run counts per root; a completion walks the chains depth first.
+
+/// Stack mode needs step predicates that read no alias (and no len): setup_dag has already
+/// checked the rest (plain sequence, One / middle Plus steps, no negation, no effects).
+void PatternMatcher::Impl::setup_stacks() {
+    if (!g_stack_any_match.load(std::memory_order_relaxed)) return;
+    for (const StepInfo& st : steps_)
+        if (!st.reads_full.empty() || !st.reads_first.empty() || st.reads_len || st.own) return;
+    stk_ = true;
+    stk_mid_ = static_cast<size_t>(n_steps_ - 2);
+    stk_q_.assign(static_cast<size_t>(n_steps_), 0);
+    stk_b_.assign(n_aliases_, Binding{});
+}
+
+void PatternMatcher::Impl::stk_init(Partition& P) {
+    P.sstk.assign(stk_mid_, {});
+    P.sstk_head.assign(stk_mid_, 0);
+    P.stot.assign(static_cast<size_t>(n_steps_ - 1), 0);
+}
+
+/// skip_till_any_match advance and start (§9.10) on P in stack form.
+void PatternMatcher::Impl::step_stk(Partition& P, std::vector<Row>& out, Arena& scratch) {
+    const int32_t last = n_steps_ - 1;
+    if (P.stot.empty()) stk_init(P);
+    const uint64_t* tot = P.stot.data();
+    // One verdict per step for the whole partition; a step only matters when some run can
+    // take it (runs end at the step before, or at the same Kleene step).
+    uint64_t new_paths = 0;
+    for (int32_t s = 1; s < last; ++s) {
+        uint64_t from = tot[s - 1] + (steps_[s].kleene ? tot[s] : 0);
+        bool q = from > 0 && qualifies(s, empty_binds_.data(), false);
+        stk_q_[static_cast<size_t>(s)] = q;
+        if (q) new_paths += from;
+    }
+    const bool comp = tot[last - 1] > 0 && qualifies(last, empty_binds_.data(), false);
+    const bool start = qualifies(0, empty_binds_.data(), false);
+    if (P.dpaths + new_paths + (start ? 1 : 0) > kMaxAnyRuns) {
+        // A run cap may be reached: plain runs know which runs it drops.
+        stk_materialize(P);
+        step_any(P, scratch);
+        flush_completions(out);
+        return;
+    }
+    if (comp) stk_complete(P, out, scratch);
+    // From the last middle step down, so each step adds the runs that ended before this event.
+    for (int32_t s = last - 1; s >= 1; --s)
+        if (stk_q_[static_cast<size_t>(s)]) stk_push(P, s);
+    if (start) stk_start(P);
+}
+
+/// The current event extends every run ending at step s - 1 (or at Kleene step s) into s.
+void PatternMatcher::Impl::stk_push(Partition& P, int32_t s) {
+    const size_t mid = stk_mid_;
+    const size_t k = static_cast<size_t>(s - 1);
+    const bool kleene = steps_[s].kleene;
+    uint64_t added = 0;
+    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
+        if (P.sroots[r].dead) continue;
+        uint64_t* c = P.scnt.data() + r * mid;
+        uint64_t add = (s == 1 ? 1 : c[k - 1]) + (kleene ? c[k] : 0);
+        c[k] += add;
+        added += add;
+    }
+    P.stot[static_cast<size_t>(s)] += added;
+    P.dpaths += added;
+    next_seq_ += added;
+    uint32_t ev = cur_ev();
+    ref(ev);
+    P.sstk[k].push_back(SEntry{event_no_, now_, ev});
+}
+
+void PatternMatcher::Impl::stk_start(Partition& P) {
+    SRoot R;
+    R.pos = event_no_;
+    R.ts = now_;
+    R.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+    R.ev = cur_ev();
+    ref(R.ev);
+    if (P.sroot_head < P.sroots.size() && R.deadline < P.sroots.back().deadline) P.sroots_sorted = false;
+    P.sroots.push_back(R);
+    P.scnt.resize(P.scnt.size() + stk_mid_, 0);
+    ++P.stot[0];
+    ++P.dpaths;
+    ++next_seq_;
+    if (has_within_) expiry_.push({R.deadline, partition_id(&P)});
+}
+
+/// Every run ending at the last middle step completes with the current event: reported in
+/// §9.10 order (the walk visits chains by arrival positions, extensions first), the ones past
+/// the per-event cap counted as dropped.
+void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Arena& scratch) {
+    const int32_t last = n_steps_ - 1;
+    const uint64_t total = P.stot[static_cast<size_t>(last - 1)];
+    const uint64_t room = reported_ < kMaxMatchesPerEvent ? kMaxMatchesPerEvent - reported_ : 0;
+    stk_left_ = std::min<uint64_t>(total, room);
+    const uint64_t quota = stk_left_;
+    const int32_t a0 = steps_[0].alias;
+    for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
+        const SRoot& R = P.sroots[r];
+        if (R.dead) continue;
+        if (stk_mid_ > 0 && P.scnt[r * stk_mid_ + stk_mid_ - 1] == 0) continue;  // no run reaches the end
+        if (a0 >= 0) stk_b_[static_cast<size_t>(a0)] = Binding{R.ev, 1};
+        stk_walk(P, 0, r, R.pos, R.ts, out, scratch);
+    }
+    if (a0 >= 0) stk_b_[static_cast<size_t>(a0)] = Binding{};
+    const uint64_t emitted = quota - stk_left_;
+    reported_ += emitted;
+    dropped_ += total - emitted;
+}
+
+/// Depth first from element `idx` of step s (a root when s == 0) at arrival position `pos`:
+/// its extensions by position (another event of its Kleene step before the next step's on a
+/// tie, as paths compare), then, at the last middle step, the match with the current event.
+void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, uint64_t pos, int64_t t0,
+                                    std::vector<Row>& out, Arena& scratch) {
+    const int32_t last = n_steps_ - 1;
+    if (s + 1 < last) {  // a chain from here needs a later event of the last middle step
+        const std::vector<SEntry>& lv = P.sstk[stk_mid_ - 1];
+        if (lv.size() == P.sstk_head[stk_mid_ - 1] || lv.back().pos <= pos) return;
+    }
+    const SEntry* again = nullptr;
+    const SEntry* again_end = nullptr;
+    if (steps_[s].kleene) {
+        const std::vector<SEntry>& v = P.sstk[static_cast<size_t>(s - 1)];
+        again = v.data() + idx + 1;
+        again_end = v.data() + v.size();
+    }
+    const SEntry* next = nullptr;
+    const SEntry* next_end = nullptr;
+    if (s + 1 < last) {
+        const std::vector<SEntry>& v = P.sstk[static_cast<size_t>(s)];
+        const SEntry* lo = v.data() + P.sstk_head[static_cast<size_t>(s)];
+        next_end = v.data() + v.size();
+        next = std::upper_bound(lo, next_end, pos, [](uint64_t p, const SEntry& e) { return p < e.pos; });
+    }
+    auto descend = [&](int32_t t, const SEntry& e, size_t at, bool is_again) {
+        const int32_t a = steps_[t].alias;
+        Binding saved{};
+        if (a >= 0) {
+            saved = stk_b_[static_cast<size_t>(a)];
+            stk_b_[static_cast<size_t>(a)] = Binding{e.ev, is_again ? saved.count + 1 : 1};
+        }
+        stk_walk(P, t, at, e.pos, t0, out, scratch);
+        if (a >= 0) stk_b_[static_cast<size_t>(a)] = saved;
+    };
+    while (stk_left_ > 0 && (again != again_end || next != next_end)) {
+        bool take_again = again != again_end && (next == next_end || again->pos <= next->pos);
+        if (take_again) {
+            size_t at = static_cast<size_t>(again - P.sstk[static_cast<size_t>(s - 1)].data());
+            descend(s, *again++, at, true);
+        } else {
+            size_t at = static_cast<size_t>(next - P.sstk[static_cast<size_t>(s)].data());
+            descend(s + 1, *next++, at, false);
+        }
+    }
+    if (s + 1 == last && stk_left_ > 0) {
+        out.push_back(make_row(stk_b_.data(), t0, now_, now_, scratch, steps_[last].alias));
+        --stk_left_;
+    }
+}
+
+/// Expiry (§9.5) of P's roots: their runs leave the counts; their events go in stk_gc.
+void PatternMatcher::Impl::stk_expire(Partition& P) {
+    const size_t mid = stk_mid_;
+    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
+        SRoot& R = P.sroots[r];
+        if (R.dead) continue;
+        if (R.deadline >= now_) {
+            if (P.sroots_sorted) break;
+            continue;
+        }
+        R.dead = 1;
+        --P.stot[0];
+        --P.dpaths;
+        const uint64_t* c = P.scnt.data() + r * mid;
+        for (size_t k = 0; k < mid; ++k) {
+            P.stot[k + 1] -= c[k];
+            P.dpaths -= c[k];
+        }
+    }
+    stk_gc(P);
+}
+
+/// Drops the dead roots at the front and the events no live root precedes (no run can
+/// reach them any more: every chain starts at a root before its events).
+void PatternMatcher::Impl::stk_gc(Partition& P) {
+    size_t h = P.sroot_head;
+    while (h < P.sroots.size() && P.sroots[h].dead) unref(P.sroots[h++].ev);
+    P.sroot_head = h;
+    if (h == P.sroots.size()) {
+        stk_clear(P);
+        return;
+    }
+    const uint64_t first = P.sroots[h].pos;
+    for (size_t k = 0; k < stk_mid_; ++k) {
+        std::vector<SEntry>& v = P.sstk[k];
+        size_t& sh = P.sstk_head[k];
+        while (sh < v.size() && v[sh].pos < first) unref(v[sh++].ev);
+        if (sh == v.size()) {
+            v.clear();
+            sh = 0;
+        } else if (sh >= 32 && sh * 2 >= v.size()) {
+            v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(sh));
+            sh = 0;
+        }
+    }
+    if (h >= 32 && h * 2 >= P.sroots.size()) {
+        P.sroots.erase(P.sroots.begin(), P.sroots.begin() + static_cast<std::ptrdiff_t>(h));
+        P.scnt.erase(P.scnt.begin(), P.scnt.begin() + static_cast<std::ptrdiff_t>(h * stk_mid_));
+        P.sroot_head = 0;
+    }
+}
+
+/// Drops every root and event (their references); the partition keeps no stack state.
+void PatternMatcher::Impl::stk_clear(Partition& P) {
+    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) unref(P.sroots[r].ev);
+    P.sroots.clear();
+    P.scnt.clear();
+    P.sroot_head = 0;
+    P.sroots_sorted = true;
+    for (size_t k = 0; k < P.sstk.size(); ++k) {
+        for (size_t i = P.sstk_head[k]; i < P.sstk[k].size(); ++i) unref(P.sstk[k][i].ev);
+        P.sstk[k].clear();
+        P.sstk_head[k] = 0;
+    }
+    std::fill(P.stot.begin(), P.stot.end(), 0);
+    P.dpaths = 0;
+}
+
+/// Back to plain runs, in creation order, before an event that could reach a run cap.
+void PatternMatcher::Impl::stk_materialize(Partition& P) {
+    stk_runs(P, [&](Run&& r, const Binding* b) {
+        r.seq = next_seq_++;
+        push_run(P, std::move(r), b);
+    });
+    stk_clear(P);
+    P.materialized = true;
+}
+
+/// Every live run of P as a chain of path nodes (checkpoints, materialisation).
+void PatternMatcher::Impl::stk_paths(const Partition& P, std::vector<PathNode>& nodes, std::vector<PathRef>& paths) const {
+    std::vector<PathNode> chain;
+    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
+        const SRoot& R = P.sroots[r];
+        if (R.dead) continue;
+        chain.assign(1, PathNode{R.pos, R.ts, R.ev, 0});
+        stk_paths_from(P, 0, r, R.deadline, chain, nodes, paths);
+    }
+}
+
+void PatternMatcher::Impl::stk_paths_from(const Partition& P, int32_t s, size_t idx, int64_t deadline,
+                                          std::vector<PathNode>& chain, std::vector<PathNode>& nodes,
+                                          std::vector<PathRef>& paths) const {
+    paths.push_back(PathRef{static_cast<uint32_t>(nodes.size()), static_cast<uint32_t>(chain.size()), deadline});
+    nodes.insert(nodes.end(), chain.begin(), chain.end());
+    const int32_t last = n_steps_ - 1;
+    const uint64_t pos = chain.back().pos;
+    if (steps_[s].kleene) {
+        const std::vector<SEntry>& v = P.sstk[static_cast<size_t>(s - 1)];
+        for (size_t i = idx + 1; i < v.size(); ++i) {
+            chain.push_back(PathNode{v[i].pos, v[i].ts, v[i].ev, s});
+            stk_paths_from(P, s, i, deadline, chain, nodes, paths);
+            chain.pop_back();
+        }
+    }
+    if (s + 1 < last) {
+        const std::vector<SEntry>& v = P.sstk[static_cast<size_t>(s)];
+        for (size_t i = P.sstk_head[static_cast<size_t>(s)]; i < v.size(); ++i) {
+            if (v[i].pos <= pos) continue;
+            chain.push_back(PathNode{v[i].pos, v[i].ts, v[i].ev, s + 1});
+            stk_paths_from(P, s + 1, i, deadline, chain, nodes, paths);
+            chain.pop_back();
+        }
+    }
+}
+
+}  // namespace varpulis::runtime
