@@ -184,7 +184,7 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
                 // Most events expire nothing: one look at the two fronts, without the call.
                 if ((!fifo_.empty() && fifo_.front().deadline < now_) || (!eheap_.empty() && eheap_.front().deadline < now_))
                     expire_indexed(scratch);
-            } else {
+            } else if (!expiry_.empty() && expiry_.top().first < now_) {
                 expire(scratch);
             }
             for (const auto& c : confirmed_) {

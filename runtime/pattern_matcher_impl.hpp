@@ -259,6 +259,19 @@ struct PatternMatcher::Impl {
 
     /// Runs of one partition key, oldest first; bindings in a parallel array (stride = aliases).
     struct Partition {
+        // Stack mode (SRoot), first: the fields every event of such a partition reads. The
+        // roots in arrival order, per root the runs ending at each middle step (stride
+        // stk_mid_), per step 0..last-1 the live runs ending there, per middle step its
+        // events. `*_head`: entries before it are gone.
+        bool materialized = false;  // (compact forms, see below)
+        bool sroots_sorted = true;  // root deadlines nondecreasing along sroots
+        size_t sroot_head = 0;
+        uint64_t dpaths = 0;  // live runs the compact form stands for
+        std::vector<uint64_t> stot;
+        std::vector<SRoot> sroots;
+        std::vector<uint64_t> scnt;
+        std::vector<std::vector<SEntry>> sstk;  // index s - 1 for middle step s
+        std::vector<size_t> sstk_head;
         std::vector<Run> runs;
         std::vector<Binding> binds;
         uint64_t swept_at = std::numeric_limits<uint64_t>::max();
@@ -269,8 +282,7 @@ struct PatternMatcher::Impl {
         // Compact skip_till_any_match mode (see DNode): the nodes in creation order, their
         // state bindings (stride = aliases), predecessor edges, and the runs they stand for.
         // `materialized`: the partition went back to plain runs (a cap was near, or a
-        // checkpoint restored plain runs) and stays so.
-        bool materialized = false;
+        // checkpoint restored plain runs) and stays so until they are gone.
         std::vector<DNode> dnodes;
         std::vector<Binding> dbinds;
         std::vector<DEdge> dedges;
@@ -288,17 +300,6 @@ struct PatternMatcher::Impl {
         size_t dnoprune = 0;
         std::vector<uint32_t> dstep_n;  // nodes per step (dead ones until compacted away)
         size_t ddead = 0;    // nodes whose root expired, not yet compacted away
-        uint64_t dpaths = 0; // live runs the live nodes stand for (stack mode too)
-        // Stack mode (SRoot): the roots in arrival order, per root the runs ending at each
-        // middle step (stride stk_mid_), per middle step its events, and per step 0..last-1
-        // the live runs ending there. `*_head`: entries before it are gone.
-        std::vector<SRoot> sroots;
-        size_t sroot_head = 0;
-        bool sroots_sorted = true;     // root deadlines nondecreasing along sroots
-        std::vector<uint64_t> scnt;
-        std::vector<std::vector<SEntry>> sstk;  // index s - 1 for middle step s
-        std::vector<size_t> sstk_head;
-        std::vector<uint64_t> stot;
     };
 
     struct StepInfo {
@@ -824,9 +825,21 @@ struct PatternMatcher::Impl {
 
     // ------------------------------------------------------------ partitions
 
-    Partition* find_partition(const Row& row, bool create) {
+    /// The partition of `row`'s key (created if `create`), or null. Small non-negative int
+    /// keys seen before take the inline path; the rest goes out of line.
+    [[gnu::always_inline]] Partition* find_partition(const Row& row, bool create) {
         if (!partitioned_) return &parts_[0];
         int32_t slot = row.schema >= 0 && static_cast<size_t>(row.schema) < part_slot_.size() ? part_slot_[row.schema] : -1;
+        if (slot >= 0) {
+            const Value& v = row.slots[slot];
+            if (v.kind == ValueKind::Int && static_cast<uint64_t>(v.i) < small_part_.size() &&
+                small_part_[static_cast<size_t>(v.i)] != kNone)
+                return &parts_[small_part_[static_cast<size_t>(v.i)]];
+        }
+        return find_partition_slow(row, create, slot);
+    }
+
+    [[gnu::noinline]] Partition* find_partition_slow(const Row& row, bool create, int32_t slot) {
         const Value* v = slot >= 0 && row.slots[slot].present() ? &row.slots[slot] : nullptr;
         // Int keys: a cache in front of the string-form index (an int has one string form).
         bool int_key = v && v->kind == ValueKind::Int;
@@ -1293,12 +1306,17 @@ struct PatternMatcher::Impl {
 
     bool stk_ = false;
     size_t stk_mid_ = 0;            // middle steps: 1 .. n_steps_ - 2
-    std::vector<char> stk_q_;       // step_stk: per step, the current event qualifies
+    std::vector<uint64_t> stk_types_;  // per schema: the steps of that type (bit s)
     std::vector<Binding> stk_b_;    // completion walk: the bindings of the chain so far
     uint64_t stk_left_ = 0;         // completion walk: matches it may still report
     std::vector<PathNode> stk_path_;  // stk_paths: the chain so far
 
     void setup_stacks();
+    /// Step s's verdict on the current event (of its type) for every run: no alias is read.
+    [[gnu::always_inline]] bool step_verdict(int32_t s) {
+        if (trans_ && trans_tests_[static_cast<size_t>(s)]) return kernel_test(s, empty_binds_.data(), false);
+        return qualifies(s, empty_binds_.data(), false);
+    }
     void stk_init(Partition& P);
     void step_stk(Partition& P, std::vector<Row>& out, Arena& scratch);
     void stk_push(Partition& P, int32_t s);

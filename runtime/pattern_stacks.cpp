@@ -15,11 +15,15 @@ namespace varpulis::runtime {
 /// checked the rest (plain sequence, One / middle Plus steps, no negation, no effects).
 void PatternMatcher::Impl::setup_stacks() {
     if (!g_stack_any_match.load(std::memory_order_relaxed)) return;
+    if (n_steps_ > 64) return;
     for (const StepInfo& st : steps_)
         if (!st.reads_full.empty() || !st.reads_first.empty() || st.reads_len || st.own) return;
     stk_ = true;
     stk_mid_ = static_cast<size_t>(n_steps_ - 2);
-    stk_q_.assign(static_cast<size_t>(n_steps_), 0);
+    stk_types_.assign(plan_.schemas.size(), 0);
+    for (int32_t s = 0; s < n_steps_; ++s)
+        if (steps_[s].type_id >= 0 && static_cast<size_t>(steps_[s].type_id) < stk_types_.size())
+            stk_types_[static_cast<size_t>(steps_[s].type_id)] |= 1ull << s;
     stk_b_.assign(n_aliases_, Binding{});
 }
 
@@ -32,19 +36,24 @@ void PatternMatcher::Impl::stk_init(Partition& P) {
 /// skip_till_any_match advance and start (§9.10) on P in stack form.
 void PatternMatcher::Impl::step_stk(Partition& P, std::vector<Row>& out, Arena& scratch) {
     const int32_t last = n_steps_ - 1;
+    const int32_t sch = cur_row_->schema;
+    uint64_t steps = sch >= 0 && static_cast<size_t>(sch) < stk_types_.size() ? stk_types_[static_cast<size_t>(sch)] : 0;
+    if (steps == 0) return;
     if (P.stot.empty()) stk_init(P);
     const uint64_t* tot = P.stot.data();
-    // One verdict per step for the whole partition; a step only matters when some run can
-    // take it (runs end at the step before, or at the same Kleene step).
-    uint64_t new_paths = 0;
-    for (int32_t s = 1; s < last; ++s) {
+    // One verdict per step for the whole partition; a middle step only matters when some run
+    // can take it (runs end at the step before, or at the same Kleene step).
+    uint64_t take = 0, new_paths = 0;
+    for (uint64_t m = steps & ~1ull & ~(1ull << last); m != 0; m &= m - 1) {
+        const int32_t s = std::countr_zero(m);
         uint64_t from = tot[s - 1] + (steps_[s].kleene ? tot[s] : 0);
-        bool q = from > 0 && qualifies(s, empty_binds_.data(), false);
-        stk_q_[static_cast<size_t>(s)] = q;
-        if (q) new_paths += from;
+        if (from > 0 && step_verdict(s)) {
+            take |= 1ull << s;
+            new_paths += from;
+        }
     }
-    const bool comp = tot[last - 1] > 0 && qualifies(last, empty_binds_.data(), false);
-    const bool start = qualifies(0, empty_binds_.data(), false);
+    const bool comp = (steps >> last & 1) && tot[last - 1] > 0 && step_verdict(last);
+    const bool start = (steps & 1) && step_verdict(0);
     if (P.dpaths + new_paths + (start ? 1 : 0) > kMaxAnyRuns) {
         // A run cap may be reached: plain runs know which runs it drops.
         stk_materialize(P);
@@ -54,8 +63,11 @@ void PatternMatcher::Impl::step_stk(Partition& P, std::vector<Row>& out, Arena& 
     }
     if (comp) stk_complete(P, out, scratch);
     // From the last middle step down, so each step adds the runs that ended before this event.
-    for (int32_t s = last - 1; s >= 1; --s)
-        if (stk_q_[static_cast<size_t>(s)]) stk_push(P, s);
+    while (take != 0) {
+        const int32_t s = 63 - std::countl_zero(take);
+        take &= ~(1ull << s);
+        stk_push(P, s);
+    }
     if (start) stk_start(P);
 }
 
@@ -128,6 +140,21 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
     if (s + 1 < last) {  // a chain from here needs a later event of the last middle step
         const std::vector<SEntry>& lv = P.sstk[stk_mid_ - 1];
         if (lv.size() == P.sstk_head[stk_mid_ - 1] || lv.back().pos <= pos) return;
+    }
+    if (s + 2 == last && !steps_[s].kleene && !steps_[s + 1].kleene) {
+        // Each later event of the last middle step completes one match: no deeper walk.
+        const std::vector<SEntry>& v = P.sstk[static_cast<size_t>(s)];
+        const SEntry* end = v.data() + v.size();
+        const SEntry* e = std::upper_bound(v.data() + P.sstk_head[static_cast<size_t>(s)], end, pos,
+                                           [](uint64_t p, const SEntry& x) { return p < x.pos; });
+        const int32_t a = steps_[s + 1].alias;
+        const int32_t cur = steps_[last].alias;
+        for (; e != end && stk_left_ > 0; ++e, --stk_left_) {
+            if (a >= 0) stk_b_[static_cast<size_t>(a)] = Binding{e->ev, 1};
+            out.push_back(make_row(stk_b_.data(), t0, now_, now_, scratch, cur));
+        }
+        if (a >= 0) stk_b_[static_cast<size_t>(a)] = Binding{};
+        return;
     }
     const SEntry* again = nullptr;
     const SEntry* again_end = nullptr;
