@@ -89,6 +89,7 @@ void PatternMatcher::Impl::setup_dag() {
     }
     setup_prune();
     setup_stacks();
+    if (!stk_) setup_roots();
 }
 
 /// Whether step_dag may skip a root's Kleene nodes when the root fails (dprune_): in
@@ -127,23 +128,6 @@ inline void PatternMatcher::Impl::setup_prune() {
     }
 }
 
-inline bool PatternMatcher::Impl::prune_key_less(const Value& a, const Value& b) {
-    return a.kind == ValueKind::Int ? a.i < b.i : a.f < b.f;
-}
-
-/// The range of P.dsorted whose roots pass `x OP first.y` for an x of kind dsort_kind
-/// (the others fail it, see setup_prune).
-inline std::pair<size_t, size_t> PatternMatcher::Impl::prune_range(const Partition& P, const Value& x) const {
-    const auto& v = P.dsorted;
-    if (x.kind == ValueKind::Float && std::isnan(x.f)) return {0, 0};  // fails every comparison
-    auto lt = [](const Partition::DSorted& e, const Value& k) { return prune_key_less(e.key, k); };
-    auto gt = [](const Value& k, const Partition::DSorted& e) { return prune_key_less(k, e.key); };
-    size_t lb = static_cast<size_t>(std::lower_bound(v.begin(), v.end(), x, lt) - v.begin());
-    size_t ub = static_cast<size_t>(std::upper_bound(v.begin(), v.end(), x, gt) - v.begin());
-    if (dprune_up_) return {0, dprune_eq_ ? ub : lb};  // y < x (or y <= x)
-    return {dprune_eq_ ? lb : ub, v.size()};           // y > x (or y >= x)
-}
-
 /// A root stops being prunable (a Kleene node of another kind of x).
 inline void PatternMatcher::Impl::unprune(Partition& P, uint32_t root) {
     DNode& R = P.dnodes[root];
@@ -155,11 +139,6 @@ inline void PatternMatcher::Impl::unprune(Partition& P, uint32_t root) {
             P.dsorted.erase(P.dsorted.begin() + static_cast<std::ptrdiff_t>(i));
             break;
         }
-}
-
-/// The kind a root records for pruning (see setup_prune): ints and floats only.
-inline uint8_t PatternMatcher::Impl::prune_kind_of(const Value& v) {
-    return v.kind == ValueKind::Int || v.kind == ValueKind::Float ? static_cast<uint8_t>(v.kind) : kNoPrune;
 }
 
 [[gnu::always_inline]] inline bool PatternMatcher::Impl::scan_test(DScan::Kind k, const PatternPred* fp, int32_t s, const Binding* b, bool again, int32_t node_step) {

@@ -214,13 +214,33 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
                 advance_indexed(pid, out, scratch);
                 start_indexed(pid, out, scratch);
             }
+        } else if (stk_) {
+            // Stack mode: the step verdicts need no partition; without one, nothing changes.
+            if (uint64_t verdicts = is_step ? stk_verdicts() : 0) {
+                Partition& P = *find_partition(row, true);
+                if (P.materialized && P.runs.empty()) P.materialized = false;
+                if (!P.materialized) {
+                    step_stk(P, verdicts, out, scratch);
+                } else {
+                    step_any(P, scratch);
+                    flush_completions(out);
+                }
+            }
+        } else if (kr_) {
+            if (is_step) {
+                Partition& P = *find_partition(row, true);
+                if (P.materialized && P.runs.empty()) P.materialized = false;
+                if (!P.materialized) {
+                    step_roots(P, out, scratch);
+                } else {
+                    step_any(P, scratch);
+                    flush_completions(out);
+                }
+            }
         } else if (Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr) {
             if (dag_ && P->materialized && P->runs.empty()) P->materialized = false;
             if (dag_ && !P->materialized) {
-                if (stk_)
-                    step_stk(*P, out, scratch);
-                else
-                    step_dag(*P, out, scratch);
+                step_dag(*P, out, scratch);
             } else if (strategy_ == Strategy::SkipTillAnyMatch) {
                 step_any(*P, scratch);
                 flush_completions(out);
@@ -277,7 +297,9 @@ uint64_t PatternMatcher::trans_calls() const { return impl_->trans_calls_; }
 
 size_t PatternMatcher::live_runs() const { return impl_->live_runs(); }
 
-const char* PatternMatcher::any_match_form() const { return impl_->stk_ ? "stacks" : impl_->dag_ ? "dag" : "runs"; }
+const char* PatternMatcher::any_match_form() const {
+    return impl_->stk_ ? "stacks" : impl_->kr_ ? "roots" : impl_->dag_ ? "dag" : "runs";
+}
 
 void PatternMatcher::save(CheckpointWriter& w) const { impl_->save(w); }
 

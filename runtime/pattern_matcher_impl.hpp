@@ -235,6 +235,18 @@ struct PatternMatcher::Impl {
         int64_t deadline = kNoDeadline;
         uint32_t ev = kNone;
         uint32_t dead = 0;
+        uint32_t n = 0;  // roots mode: its Kleene candidates
+        uint8_t pkind = 0xFF;  // roots mode, dprune_: as DNode::prune_kind
+    };
+    /// Roots mode (setup_roots): SEQ(T0 as f, T1+ where P(f) as r, T2 where Q(f, r)). Step 1
+    /// reads at most the root, so whether an event is a Kleene candidate of a run depends only
+    /// on the run's root: each root keeps its candidates (at most kRootCands: the run cap
+    /// turns the partition into plain runs before a root stands for 2^17 runs), and a
+    /// completion tests step 2 once per (root, candidate) for every subset ending there.
+    static constexpr uint32_t kRootCands = 16;
+    struct KCand {
+        uint64_t pos = 0;
+        uint32_t ev = kNone;
     };
     struct SEntry {
         uint64_t pos = 0;
@@ -272,6 +284,8 @@ struct PatternMatcher::Impl {
         std::vector<uint64_t> scnt;
         std::vector<std::vector<SEntry>> sstk;  // index s - 1 for middle step s
         std::vector<size_t> sstk_head;
+        std::vector<KCand> kcand;  // roots mode: per root kRootCands slots (aligned with sroots)
+        uint32_t sroot_base = 0;   // roots mode: number of roots erased before sroots[0]
         std::vector<Run> runs;
         std::vector<Binding> binds;
         uint64_t swept_at = std::numeric_limits<uint64_t>::max();
@@ -1108,10 +1122,27 @@ struct PatternMatcher::Impl {
     bool dprune_up_ = false;     // x > first.y or x >= first.y (else < or <=)
     bool dprune_eq_ = false;     // >= or <=
 
-    static bool prune_key_less(const Value& a, const Value& b);
-    std::pair<size_t, size_t> prune_range(const Partition& P, const Value& x) const;
+    static bool prune_key_less(const Value& a, const Value& b) { return a.kind == ValueKind::Int ? a.i < b.i : a.f < b.f; }
+
+    /// The range of P.dsorted whose roots pass `x OP first.y` for an x of kind dsort_kind
+    /// (the others fail it, see setup_prune).
+    std::pair<size_t, size_t> prune_range(const Partition& P, const Value& x) const {
+        const auto& v = P.dsorted;
+        if (x.kind == ValueKind::Float && std::isnan(x.f)) return {0, 0};  // fails every comparison
+        auto lt = [](const Partition::DSorted& e, const Value& k) { return prune_key_less(e.key, k); };
+        auto gt = [](const Value& k, const Partition::DSorted& e) { return prune_key_less(k, e.key); };
+        size_t lb = static_cast<size_t>(std::lower_bound(v.begin(), v.end(), x, lt) - v.begin());
+        size_t ub = static_cast<size_t>(std::upper_bound(v.begin(), v.end(), x, gt) - v.begin());
+        if (dprune_up_) return {0, dprune_eq_ ? ub : lb};  // y < x (or y <= x)
+        return {dprune_eq_ ? lb : ub, v.size()};           // y > x (or y >= x)
+    }
+
     void unprune(Partition& P, uint32_t root);
-    static uint8_t prune_kind_of(const Value& v);
+
+    /// The kind a root records for pruning (see setup_prune): ints and floats only.
+    static uint8_t prune_kind_of(const Value& v) {
+        return v.kind == ValueKind::Int || v.kind == ValueKind::Float ? static_cast<uint8_t>(v.kind) : kNoPrune;
+    }
     [[gnu::always_inline]] bool scan_test(DScan::Kind k, const PatternPred* fp, int32_t s, const Binding* b, bool again, int32_t node_step);
 
     // Per event, a predicate's verdict depends only on the bindings it reads: nodes of one
@@ -1312,13 +1343,39 @@ struct PatternMatcher::Impl {
     std::vector<PathNode> stk_path_;  // stk_paths: the chain so far
 
     void setup_stacks();
+    // Roots mode (KCand): shares the roots, expiry and materialisation of the stack mode.
+    bool kr_ = false;
+    struct KScan {
+        uint32_t root = 0;  // index in sroots
+        uint32_t ok = 0;    // candidates step 2 accepts with the current event
+        bool mid = false;   // the current event is a new candidate
+    };
+    std::vector<KScan> kr_scan_;   // step_roots: the roots with a transition, in order
+    std::vector<uint32_t> kr_visit_;  // step_roots: the roots to test (pruned scan)
+    void roots_scan(Partition& P, size_t r, bool t1, bool t2, uint64_t& new_paths, uint64_t& comps);
+    void roots_track_kind(Partition& P, size_t r);
+    void roots_unprune(Partition& P, size_t r);
+    void setup_roots();
+    void step_roots(Partition& P, std::vector<Row>& out, Arena& scratch);
+    void roots_walk(const KCand* c, uint32_t i, uint32_t n, uint32_t ok, uint32_t count, int64_t t0,
+                    std::vector<Row>& out, Arena& scratch);
+    void roots_paths(const Partition& P, std::vector<PathNode>& nodes, std::vector<PathRef>& paths) const;
+    void roots_unref(Partition& P, size_t r) {
+        const KCand* c = P.kcand.data() + r * kRootCands;
+        for (uint32_t j = 0; j < P.sroots[r].n; ++j) unref(c[j].ev);
+    }
+    [[gnu::always_inline]] bool roots_test(int32_t s, const Binding* b) {
+        if (trans_ && trans_tests_[static_cast<size_t>(s)]) return kernel_test(s, b, false);
+        return qualifies(s, b, false);
+    }
     /// Step s's verdict on the current event (of its type) for every run: no alias is read.
     [[gnu::always_inline]] bool step_verdict(int32_t s) {
         if (trans_ && trans_tests_[static_cast<size_t>(s)]) return kernel_test(s, empty_binds_.data(), false);
         return qualifies(s, empty_binds_.data(), false);
     }
     void stk_init(Partition& P);
-    void step_stk(Partition& P, std::vector<Row>& out, Arena& scratch);
+    uint64_t stk_verdicts();
+    void step_stk(Partition& P, uint64_t verdicts, std::vector<Row>& out, Arena& scratch);
     void stk_push(Partition& P, int32_t s);
     void stk_start(Partition& P);
     void stk_complete(Partition& P, std::vector<Row>& out, Arena& scratch);

@@ -33,27 +33,39 @@ void PatternMatcher::Impl::stk_init(Partition& P) {
     P.stot.assign(static_cast<size_t>(n_steps_ - 1), 0);
 }
 
-/// skip_till_any_match advance and start (§9.10) on P in stack form.
-void PatternMatcher::Impl::step_stk(Partition& P, std::vector<Row>& out, Arena& scratch) {
-    const int32_t last = n_steps_ - 1;
+/// The steps the current event qualifies for (bit s), the same for every run and partition:
+/// no predicate reads an alias. An event that qualifies for none changes nothing (on_event
+/// skips its partition).
+uint64_t PatternMatcher::Impl::stk_verdicts() {
     const int32_t sch = cur_row_->schema;
     uint64_t steps = sch >= 0 && static_cast<size_t>(sch) < stk_types_.size() ? stk_types_[static_cast<size_t>(sch)] : 0;
-    if (steps == 0) return;
+    uint64_t v = 0;
+    for (; steps != 0; steps &= steps - 1) {
+        const int32_t s = std::countr_zero(steps);
+        if (step_verdict(s)) v |= 1ull << s;
+    }
+    return v;
+}
+
+/// skip_till_any_match advance and start (§9.10) on P in stack form; `verdicts` from
+/// stk_verdicts.
+void PatternMatcher::Impl::step_stk(Partition& P, uint64_t verdicts, std::vector<Row>& out, Arena& scratch) {
+    const int32_t last = n_steps_ - 1;
     if (P.stot.empty()) stk_init(P);
     const uint64_t* tot = P.stot.data();
-    // One verdict per step for the whole partition; a middle step only matters when some run
-    // can take it (runs end at the step before, or at the same Kleene step).
+    // A middle step only takes the event when some run can: runs end at the step before, or
+    // at the same Kleene step.
     uint64_t take = 0, new_paths = 0;
-    for (uint64_t m = steps & ~1ull & ~(1ull << last); m != 0; m &= m - 1) {
+    for (uint64_t m = verdicts & ~1ull & ~(1ull << last); m != 0; m &= m - 1) {
         const int32_t s = std::countr_zero(m);
         uint64_t from = tot[s - 1] + (steps_[s].kleene ? tot[s] : 0);
-        if (from > 0 && step_verdict(s)) {
+        if (from > 0) {
             take |= 1ull << s;
             new_paths += from;
         }
     }
-    const bool comp = (steps >> last & 1) && tot[last - 1] > 0 && step_verdict(last);
-    const bool start = (steps & 1) && step_verdict(0);
+    const bool comp = (verdicts >> last & 1) && tot[last - 1] > 0;
+    const bool start = verdicts & 1;
     if (P.dpaths + new_paths + (start ? 1 : 0) > kMaxAnyRuns) {
         // A run cap may be reached: plain runs know which runs it drops.
         stk_materialize(P);
@@ -100,9 +112,28 @@ void PatternMatcher::Impl::stk_start(Partition& P) {
     R.ev = cur_ev();
     ref(R.ev);
     if (P.sroot_head < P.sroots.size() && R.deadline < P.sroots.back().deadline) P.sroots_sorted = false;
+    if (kr_ && dprune_) {  // roots mode: sorted by first.y where they may be skipped (setup_prune)
+        const Value& y = cur_row_->slots[dprune_first_];
+        uint8_t k = prune_kind_of(y);
+        if (k != kNoPrune && y.kind == ValueKind::Float && std::isnan(y.f)) k = kNoPrune;
+        if (k != kNoPrune && P.dsorted.empty()) P.dsort_kind = k;
+        if (k != P.dsort_kind) k = kNoPrune;
+        R.pkind = k;
+        if (k == kNoPrune) {
+            ++P.dnoprune;
+        } else {
+            auto at = std::upper_bound(P.dsorted.begin(), P.dsorted.end(), y,
+                                       [](const Value& key, const Partition::DSorted& e) { return prune_key_less(key, e.key); });
+            P.dsorted.insert(at, Partition::DSorted{y, P.sroot_base + static_cast<uint32_t>(P.sroots.size())});
+        }
+    }
     P.sroots.push_back(R);
-    P.scnt.resize(P.scnt.size() + stk_mid_, 0);
-    ++P.stot[0];
+    if (kr_) {
+        P.kcand.resize(P.kcand.size() + kRootCands);
+    } else {
+        P.scnt.resize(P.scnt.size() + stk_mid_, 0);
+        ++P.stot[0];
+    }
     ++P.dpaths;
     ++next_seq_;
     if (has_within_) expiry_.push({R.deadline, partition_id(&P)});
@@ -208,6 +239,11 @@ void PatternMatcher::Impl::stk_expire(Partition& P) {
             continue;
         }
         R.dead = 1;
+        if (kr_) {  // the root alone and every subset of its candidates
+            P.dpaths -= 1ull << R.n;
+            if (dprune_ && R.pkind == kNoPrune) --P.dnoprune;
+            continue;
+        }
         --P.stot[0];
         --P.dpaths;
         const uint64_t* c = P.scnt.data() + r * mid;
@@ -223,7 +259,10 @@ void PatternMatcher::Impl::stk_expire(Partition& P) {
 /// reach them any more: every chain starts at a root before its events).
 void PatternMatcher::Impl::stk_gc(Partition& P) {
     size_t h = P.sroot_head;
-    while (h < P.sroots.size() && P.sroots[h].dead) unref(P.sroots[h++].ev);
+    for (; h < P.sroots.size() && P.sroots[h].dead; ++h) {
+        if (kr_) roots_unref(P, h);
+        unref(P.sroots[h].ev);
+    }
     P.sroot_head = h;
     if (h == P.sroots.size()) {
         stk_clear(P);
@@ -245,14 +284,34 @@ void PatternMatcher::Impl::stk_gc(Partition& P) {
     if (h >= 32 && h * 2 >= P.sroots.size()) {
         P.sroots.erase(P.sroots.begin(), P.sroots.begin() + static_cast<std::ptrdiff_t>(h));
         P.scnt.erase(P.scnt.begin(), P.scnt.begin() + static_cast<std::ptrdiff_t>(h * stk_mid_));
+        if (kr_) P.kcand.erase(P.kcand.begin(), P.kcand.begin() + static_cast<std::ptrdiff_t>(h * kRootCands));
+        P.sroot_base += static_cast<uint32_t>(h);
         P.sroot_head = 0;
+    }
+    if (kr_ && P.dsorted.size() > 16 + 2 * (P.sroots.size() - P.sroot_head)) {
+        // Sorted entries of roots gone since: dropped, the order kept.
+        size_t w = 0;
+        for (const Partition::DSorted& e : P.dsorted) {
+            if (e.root < P.sroot_base + P.sroot_head || P.sroots[e.root - P.sroot_base].dead) continue;
+            P.dsorted[w++] = e;
+        }
+        P.dsorted.resize(w);
     }
 }
 
 /// Drops every root and event (their references); the partition keeps no stack state.
 void PatternMatcher::Impl::stk_clear(Partition& P) {
-    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) unref(P.sroots[r].ev);
+    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
+        if (kr_) roots_unref(P, r);
+        unref(P.sroots[r].ev);
+    }
     P.sroots.clear();
+    P.kcand.clear();
+    P.sroot_base = 0;
+    if (kr_) {
+        P.dsorted.clear();
+        P.dnoprune = 0;
+    }
     P.scnt.clear();
     P.sroot_head = 0;
     P.sroots_sorted = true;
@@ -277,6 +336,10 @@ void PatternMatcher::Impl::stk_materialize(Partition& P) {
 
 /// Every live run of P as a chain of path nodes (checkpoints, materialisation).
 void PatternMatcher::Impl::stk_paths(const Partition& P, std::vector<PathNode>& nodes, std::vector<PathRef>& paths) const {
+    if (kr_) {
+        roots_paths(P, nodes, paths);
+        return;
+    }
     std::vector<PathNode> chain;
     for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
         const SRoot& R = P.sroots[r];

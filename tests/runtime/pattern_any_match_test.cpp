@@ -137,7 +137,7 @@ const char* const kQueries[] = {
 };
 
 // The form each query above is kept in (compact mode on, stacks allowed).
-const char* const kForms[] = {"dag", "stacks", "stacks", "runs", "stacks", "dag", "stacks", "stacks", "runs"};
+const char* const kForms[] = {"roots", "stacks", "stacks", "runs", "stacks", "roots", "stacks", "stacks", "runs"};
 
 std::vector<std::string> types_of(const std::string& q) {
     if (q.find("event A") != std::string::npos) return {"A", "B", "C"};
@@ -227,12 +227,19 @@ TEST(PatternAnyMatch, OrderedRootSkippingAgreesWithPlainRunsOnMixedKinds) {
 TEST(PatternAnyMatch, RunAndMatchCapsAsPlainRuns) {
     // 2^17 runs after 17 Bs: past the 100 000 live-run cap, so the compact form turns back
     // into plain runs in creation order; the C then completes more than 10 000 matches.
-    const std::string q =
-        "event A:\n    v: int\nevent B:\n    v: int\nevent C:\n    v: int\n"
-        "pattern P = SEQ(A as a, B+ as b, C as c) strategy skip_till_any_match\n"
-        "stream M = P .emit(a: a.v, n: len(b), b: b.v, c: c.v)";
+    // Stack mode, roots mode (the Kleene step reads the root) and the DAG.
+    const std::string decl = "event A:\n    v: int\nevent B:\n    v: int\nevent C:\n    v: int\n";
+    const std::string emit = "stream M = P .emit(a: a.v, n: len(b), b: b.v, c: c.v)";
+    const std::string qs[] = {
+        decl + "pattern P = SEQ(A as a, B+ as b, C as c) strategy skip_till_any_match\n" + emit,
+        decl + "pattern P = SEQ(A as a, B+ where v > a.v as b, C where v > b.v as c) strategy skip_till_any_match\n" + emit,
+    };
+    const char* const forms[] = {"stacks", "roots"};
+    for (size_t qi = 0; qi < std::size(qs); ++qi)
     for (bool stacks : {false, true}) {
+    const std::string& q = qs[qi];
     AnyHarness compact(q, "M", true, stacks), plain(q, "M", false);
+    EXPECT_STREQ(compact.m().any_match_form(), stacks ? forms[qi] : "dag");
     auto both = [&](const std::string& t, int64_t ts, int64_t v) {
         auto a = compact.feed(t, ts, {{"v", I(v)}});
         auto b = plain.feed(t, ts, {{"v", I(v)}});
