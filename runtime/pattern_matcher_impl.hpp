@@ -24,6 +24,7 @@
 #include "ir/nfa_shape.hpp"
 #include "runtime/checkpoint_io.hpp"
 #include "runtime/deadline_ring.hpp"
+#include "runtime/two_ended_array.hpp"
 #include "runtime/id_stack.hpp"
 #include "runtime/pattern_pred.hpp"
 #include "runtime/value_ops.hpp"
@@ -284,7 +285,10 @@ struct PatternMatcher::Impl {
         std::vector<uint64_t> scnt;
         std::vector<std::vector<SEntry>> sstk;  // index s - 1 for middle step s
         std::vector<size_t> sstk_head;
-        std::vector<KCand> kcand;  // roots mode: per root kRootCands slots (aligned with sroots)
+        // Roots mode: kRootCands candidate slots per root, in a ring by root number (sroot_base
+        // + index), so dropping roots moves nothing; kring: its size in roots (power of two).
+        std::vector<KCand> kcand;
+        size_t kring = 0;
         uint32_t sroot_base = 0;   // roots mode: number of roots erased before sroots[0]
         std::vector<Run> runs;
         std::vector<Binding> binds;
@@ -309,7 +313,7 @@ struct PatternMatcher::Impl {
             Value key;
             uint32_t root;
         };
-        std::vector<DSorted> dsorted;
+        TwoEndedArray<DSorted> dsorted;
         uint8_t dsort_kind = 0xFF;
         size_t dnoprune = 0;
         std::vector<uint32_t> dstep_n;  // nodes per step (dead ones until compacted away)
@@ -1360,8 +1364,15 @@ struct PatternMatcher::Impl {
     void roots_walk(const KCand* c, uint32_t i, uint32_t n, uint32_t ok, uint32_t count, int64_t t0,
                     std::vector<Row>& out, Arena& scratch);
     void roots_paths(const Partition& P, std::vector<PathNode>& nodes, std::vector<PathRef>& paths) const;
+    static KCand* root_cands(Partition& P, size_t r) {
+        return P.kcand.data() + ((P.sroot_base + r) & (P.kring - 1)) * kRootCands;
+    }
+    static const KCand* root_cands(const Partition& P, size_t r) {
+        return P.kcand.data() + ((P.sroot_base + r) & (P.kring - 1)) * kRootCands;
+    }
+    void roots_reserve(Partition& P);
     void roots_unref(Partition& P, size_t r) {
-        const KCand* c = P.kcand.data() + r * kRootCands;
+        const KCand* c = root_cands(P, r);
         for (uint32_t j = 0; j < P.sroots[r].n; ++j) unref(c[j].ev);
     }
     [[gnu::always_inline]] bool roots_test(int32_t s, const Binding* b) {

@@ -45,7 +45,7 @@ void PatternMatcher::Impl::roots_scan(Partition& P, size_t r, bool t1, bool t2, 
     const bool skip = !k.mid && dprune_ && t1 && R.pkind != kNoPrune &&
                       R.pkind == prune_kind_of(cur_row_->slots[dprune_field_]);
     if (t2 && R.n > 0 && !skip) {
-        const KCand* c = P.kcand.data() + r * kRootCands;
+        const KCand* c = root_cands(P, r);
         for (uint32_t j = 0; j < R.n; ++j) {
             if (a1 >= 0) b[a1] = Binding{c[j].ev, 1};
             if (roots_test(2, b)) {
@@ -106,7 +106,7 @@ void PatternMatcher::Impl::step_roots(Partition& P, std::vector<Row>& out, Arena
             const size_t r = kr_scan_[i].root;
             const SRoot& R = P.sroots[r];
             if (a0 >= 0) stk_b_[static_cast<size_t>(a0)] = Binding{R.ev, 1};
-            const KCand* c = P.kcand.data() + r * kRootCands;
+            const KCand* c = root_cands(P, r);
             for (uint32_t j = 0; j < R.n && stk_left_ > 0; ++j)
                 if (ok >> j) roots_walk(c, j, R.n, ok, 1, R.ts, out, scratch);
         }
@@ -121,7 +121,7 @@ void PatternMatcher::Impl::step_roots(Partition& P, std::vector<Row>& out, Arena
         for (const KScan& k : kr_scan_) {
             if (!k.mid) continue;
             SRoot& R = P.sroots[k.root];
-            P.kcand[static_cast<size_t>(k.root) * kRootCands + R.n] = KCand{event_no_, ev};
+            root_cands(P, k.root)[R.n] = KCand{event_no_, ev};
             ref(ev);
             ++R.n;
             roots_track_kind(P, k.root);
@@ -130,6 +130,20 @@ void PatternMatcher::Impl::step_roots(Partition& P, std::vector<Row>& out, Arena
         next_seq_ += new_paths;
     }
     if (start) stk_start(P);
+}
+
+/// Room in P's candidate ring for every live root (the last one just appended): they have
+/// consecutive numbers, so distinct slots.
+void PatternMatcher::Impl::roots_reserve(Partition& P) {
+    const size_t need = P.sroots.size() - P.sroot_head;
+    if (need <= P.kring) return;
+    size_t ring = std::max<size_t>(16, P.kring * 2);
+    while (ring < need) ring *= 2;
+    std::vector<KCand> nk(ring * kRootCands);
+    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r)
+        std::copy_n(root_cands(P, r), P.sroots[r].n, nk.data() + ((P.sroot_base + r) & (ring - 1)) * kRootCands);
+    P.kcand.swap(nk);
+    P.kring = ring;
 }
 
 /// A root stops being skippable once it has a candidate of another kind of x (setup_prune).
@@ -169,7 +183,7 @@ void PatternMatcher::Impl::roots_paths(const Partition& P, std::vector<PathNode>
     for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
         const SRoot& R = P.sroots[r];
         if (R.dead) continue;
-        const KCand* c = P.kcand.data() + r * kRootCands;
+        const KCand* c = root_cands(P, r);
         for (uint32_t mask = 0; mask < (1u << R.n); ++mask) {
             PathRef pr{static_cast<uint32_t>(nodes.size()), 0, R.deadline};
             nodes.push_back(PathNode{R.pos, R.ts, R.ev, 0});

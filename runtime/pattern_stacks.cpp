@@ -129,7 +129,7 @@ void PatternMatcher::Impl::stk_start(Partition& P) {
     }
     P.sroots.push_back(R);
     if (kr_) {
-        P.kcand.resize(P.kcand.size() + kRootCands);
+        roots_reserve(P);
     } else {
         P.scnt.resize(P.scnt.size() + stk_mid_, 0);
         ++P.stot[0];
@@ -284,7 +284,6 @@ void PatternMatcher::Impl::stk_gc(Partition& P) {
     if (h >= 32 && h * 2 >= P.sroots.size()) {
         P.sroots.erase(P.sroots.begin(), P.sroots.begin() + static_cast<std::ptrdiff_t>(h));
         P.scnt.erase(P.scnt.begin(), P.scnt.begin() + static_cast<std::ptrdiff_t>(h * stk_mid_));
-        if (kr_) P.kcand.erase(P.kcand.begin(), P.kcand.begin() + static_cast<std::ptrdiff_t>(h * kRootCands));
         P.sroot_base += static_cast<uint32_t>(h);
         P.sroot_head = 0;
     }
@@ -306,7 +305,6 @@ void PatternMatcher::Impl::stk_clear(Partition& P) {
         unref(P.sroots[r].ev);
     }
     P.sroots.clear();
-    P.kcand.clear();
     P.sroot_base = 0;
     if (kr_) {
         P.dsorted.clear();
