@@ -366,8 +366,9 @@ int run_simulate(const Args& args) {
             return 1;
         }
         // The reader thread hands over the same batches, in order, as a sequential loop would
-        // read them; the engine thread processes them (events stay valid: the event arena is
-        // never reset). A failed batch ends the input exactly where the sequential loop did.
+        // read them; the engine thread processes them (strings stay valid: the reader's arena is
+        // never reset; field arrays, see field_arenas). A failed batch ends the input exactly
+        // where the sequential loop did.
         struct Batch {
             std::vector<runtime::InputEvent> events;
             bool ok = true;
@@ -378,10 +379,21 @@ int run_simulate(const Args& args) {
         std::deque<Batch> ready;
         bool stop = false;
         constexpr size_t kMaxReady = 8;
+        // When nothing reads whole events later, a batch's field arrays are dead once it is
+        // processed: they go to a ring of arenas, reused instead of growing the reader's arena
+        // by the whole input (fresh pages cost page faults). Batch j may fill arena j % kArenas
+        // once batch j - kArenas is processed: while j is read, at most kMaxReady batches wait
+        // and one is being processed, so batch j - kMaxReady - 2 is long done.
+        constexpr size_t kArenas = kMaxReady + 3;
+        std::vector<std::unique_ptr<runtime::Arena>> field_arenas;
+        if (!engine.keeps_field_lists())
+            for (size_t i = 0; i < kArenas; ++i) field_arenas.push_back(std::make_unique<runtime::Arena>(1 << 18));
         std::thread read_thread([&] {
-            for (;;) {
+            for (size_t j = 0;; ++j) {
                 Batch b;
-                b.ok = reader.next_batch(b.events, b.err);
+                runtime::Arena* fields = field_arenas.empty() ? nullptr : field_arenas[j % kArenas].get();
+                if (fields) fields->reset();
+                b.ok = reader.next_batch(b.events, b.err, 4096, fields);
                 bool last = !b.ok || b.events.empty();
                 {
                     std::unique_lock<std::mutex> lk(mu);
