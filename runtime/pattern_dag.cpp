@@ -473,21 +473,7 @@ void PatternMatcher::Impl::step_dag(Partition& P, std::vector<Row>& out, Arena& 
         d.nnodes = 1;
         d.tail = n;
         d.step = 0;
-        if (dprune_) {
-            const Value& y = cur_row_->slots[dprune_first_];
-            uint8_t k = prune_kind_of(y);
-            if (k != kNoPrune && y.kind == ValueKind::Float && std::isnan(y.f)) k = kNoPrune;
-            if (k != kNoPrune && P.dsorted.empty()) P.dsort_kind = k;
-            if (k != P.dsort_kind) k = kNoPrune;
-            d.prune_kind = k;
-            if (k == kNoPrune) {
-                ++P.dnoprune;
-            } else {
-                auto at = std::upper_bound(P.dsorted.begin(), P.dsorted.end(), y,
-                                           [](const Value& key, const Partition::DSorted& e) { return prune_key_less(key, e.key); });
-                P.dsorted.insert(at, Partition::DSorted{y, n});
-            }
-        }
+        if (dprune_) d.prune_kind = sort_root(P, n);
         if (!P.droots.empty() && d.deadline < P.dnodes[P.droots.back()].deadline) P.droots_sorted = false;
         P.dnodes.push_back(d);
         P.droots.push_back(n);

@@ -1143,6 +1143,25 @@ struct PatternMatcher::Impl {
 
     void unprune(Partition& P, uint32_t root);
 
+    /// A new root (the current event; `id`: its node or root number) into P's sorted roots
+    /// when its first.y can be (setup_prune), else counted among those visited every event.
+    /// Returns the kind it records (kNoPrune: not sorted).
+    uint8_t sort_root(Partition& P, uint32_t id) {
+        const Value& y = cur_row_->slots[dprune_first_];
+        uint8_t k = prune_kind_of(y);
+        if (k != kNoPrune && y.kind == ValueKind::Float && std::isnan(y.f)) k = kNoPrune;
+        if (k != kNoPrune && P.dsorted.empty()) P.dsort_kind = k;
+        if (k != P.dsort_kind) k = kNoPrune;
+        if (k == kNoPrune) {
+            ++P.dnoprune;
+        } else {
+            auto at = std::upper_bound(P.dsorted.begin(), P.dsorted.end(), y,
+                                       [](const Value& key, const Partition::DSorted& e) { return prune_key_less(key, e.key); });
+            P.dsorted.insert(at, Partition::DSorted{y, id});
+        }
+        return k;
+    }
+
     /// The kind a root records for pruning (see setup_prune): ints and floats only.
     static uint8_t prune_kind_of(const Value& v) {
         return v.kind == ValueKind::Int || v.kind == ValueKind::Float ? static_cast<uint8_t>(v.kind) : kNoPrune;

@@ -112,21 +112,8 @@ void PatternMatcher::Impl::stk_start(Partition& P) {
     R.ev = cur_ev();
     ref(R.ev);
     if (P.sroot_head < P.sroots.size() && R.deadline < P.sroots.back().deadline) P.sroots_sorted = false;
-    if (kr_ && dprune_) {  // roots mode: sorted by first.y where they may be skipped (setup_prune)
-        const Value& y = cur_row_->slots[dprune_first_];
-        uint8_t k = prune_kind_of(y);
-        if (k != kNoPrune && y.kind == ValueKind::Float && std::isnan(y.f)) k = kNoPrune;
-        if (k != kNoPrune && P.dsorted.empty()) P.dsort_kind = k;
-        if (k != P.dsort_kind) k = kNoPrune;
-        R.pkind = k;
-        if (k == kNoPrune) {
-            ++P.dnoprune;
-        } else {
-            auto at = std::upper_bound(P.dsorted.begin(), P.dsorted.end(), y,
-                                       [](const Value& key, const Partition::DSorted& e) { return prune_key_less(key, e.key); });
-            P.dsorted.insert(at, Partition::DSorted{y, P.sroot_base + static_cast<uint32_t>(P.sroots.size())});
-        }
-    }
+    // Roots mode: sorted by first.y where they may be skipped (setup_prune).
+    if (kr_ && dprune_) R.pkind = sort_root(P, P.sroot_base + static_cast<uint32_t>(P.sroots.size()));
     P.sroots.push_back(R);
     if (kr_) {
         roots_reserve(P);
