@@ -176,6 +176,31 @@ TEST_F(JitTest, FloatAndMixedNumbersFollowValueOps) {
     differential(all_binary(field({0}), field({1})), rows);
 }
 
+TEST_F(JitTest, ComparisonsWithAConstantSideFollowValueOps) {
+    // A constant's kind is known when the comparison is generated, so only the kind pairs the
+    // other side can make get code (an int and a float inline, where two fields go through
+    // vp_compare_int_float); every kind on the other side, and constants on both sides.
+    Interner in;
+    std::vector<Value> edge = {Value::floating(0.0),  Value::floating(-0.0), Value::floating(2.5),
+                               Value::floating(kNaN), Value::floating(9007199254740992.0),
+                               Value::floating(9223372036854775808.0), Value::integer(3),
+                               Value::integer(kMax),  Value::integer(9007199254740993), Value::boolean(true),
+                               Value::string(in.intern("x")), Value::absent(), Value::null()};
+    std::vector<ExprPtr> constants = {lit_int(3), lit_int(kMax), lit_int(9007199254740993), lit_float(2.5),
+                                      lit_float(kNaN), lit_float(-0.0), lit_float(9007199254740992.0),
+                                      lit_bool(true), lit_str("x"), lit_null()};
+    std::vector<ExprPtr> exprs;
+    for (const ExprPtr& k : constants)
+        for (BinaryOp op : {BinaryOp::Eq, BinaryOp::Ne, BinaryOp::Lt, BinaryOp::Le, BinaryOp::Gt, BinaryOp::Ge}) {
+            exprs.push_back(bin(op, field({0}), k));
+            exprs.push_back(bin(op, k, field({0})));
+            for (const ExprPtr& other : constants) exprs.push_back(bin(op, k, other));
+        }
+    std::vector<std::vector<Value>> rows;
+    for (const Value& x : edge) rows.push_back({x});
+    differential(exprs, rows);
+}
+
 TEST_F(JitTest, NonNumbersGoThroughTheHelpers) {
     Interner in;
     std::vector<Value> edge = {Value::absent(),      Value::null(),        Value::boolean(true),
