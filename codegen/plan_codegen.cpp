@@ -175,10 +175,14 @@ bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k) {
             // steps at completion.
             if (compiles_seq_trans(plan, sp.ops[static_cast<size_t>(k.op)])) return false;
             return reads_events(plan, sp);
+        case KernelKind::Trans:
+            // A compact any-match NFA decides through its step tests; the transition kernel
+            // serves only partitions that went back to plain runs near a cap.
+            if (ir::nfa_compact_any_match(*sp.ops[static_cast<size_t>(k.op)].nfa)) return false;
+            return reads_events(plan, sp);
         case KernelKind::Join:
         case KernelKind::Trend:
-        case KernelKind::TransTest:
-        case KernelKind::Trans: return reads_events(plan, sp);
+        case KernelKind::TransTest: return reads_events(plan, sp);
         // A fold loops over every row a closed window keeps: its body is per kept row.
         case KernelKind::Fold: return true;
         case KernelKind::Chain:

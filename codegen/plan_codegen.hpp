@@ -62,16 +62,19 @@ struct KernelSymbol {
 };
 
 /// The function attribute build_module() puts on kernels that get the fast code generator
-/// (see per_event_kernel()); jit/ turns it into `optnone` after the IR pipeline.
+/// (see per_event_kernel()); jit/ gives them the first stage's IR pipeline and code generator
+/// (CodeGenOptLevel::None, from a module of their own) in a full compile too.
 inline constexpr const char* kFastCodegenAttribute = "varpulis-fast-codegen";
 
 /// Whether kernel `k` of `plan` runs on the batch path's per-event work and so gets the full
 /// code generator at O1/O2: type loops; the join kernels, step predicates and tail chains of
 /// a join or sequence that reads input events; and the chains, operator kernels and merge filters of a stream
 /// some input of which no type loop runs (its per-row path is then the hot one). The others
-/// run per closed window (tail chains after windows) or only where a type loop is not used (the chains and kernels of streams whose every input
-/// type has one: the type loop inlines their code): their machine code comes from fast
-/// instruction selection without machine-level optimisation.
+/// run per closed window (tail chains after windows), only where a type loop is not used (the
+/// chains and kernels of streams whose every input type has one: the type loop inlines their
+/// code), only for deferred steps (step predicates beside a transition kernel) or only near a
+/// cap (the transition kernel of a compact skip_till_any_match NFA,
+/// ir::nfa_compact_any_match): they are compiled as in the first stage.
 bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k);
 
 /// Whether operator `op` gets a kernel (every other operator stays interpreted).

@@ -618,6 +618,32 @@ TEST_F(JitTest, KernelsOffThePerEventPathGetTheFastCodeGenerator) {
     EXPECT_NE(attributes_of("64 @vp_t1_type"), "missing") << text;
 }
 
+TEST_F(JitTest, ACompactAnyMatchTransitionKernelGetsTheFastCodeGenerator) {
+    // The compact runs decide through the step tests; the transition kernel only serves
+    // partitions back on plain runs near a cap. With a negation there are only plain runs,
+    // which ask the transition kernel per run and event.
+    auto attributes = [&](const std::string& vpl, const std::string& fn) {
+        auto c = compile_vpl(vpl);
+        std::string text, error;
+        EXPECT_TRUE(compiler_->dump_llvm(*c->plan, true, text, error)) << error;
+        const size_t at = text.find("define i32 @" + fn + "(");
+        if (at == std::string::npos) return std::string("missing");
+        const size_t hash = text.find('#', text.find(')', at));
+        const std::string group = text.substr(hash, text.find(' ', hash) - hash);
+        const size_t line = text.find("attributes " + group + " = ");
+        return line == std::string::npos ? std::string("none") : text.substr(line, text.find('\n', line) - line);
+    };
+    const std::string compact = "pattern P = SEQ(A as a, B+ where v > a.v as b, C where v > b.v as c) within 1s "
+                                "strategy skip_till_any_match\nstream M = P.emit(x: c.v)\n";
+    const std::string plain = "pattern P = SEQ(A as a, B+ where v > a.v as b, NOT X, C where v > b.v as c) within 1s "
+                              "strategy skip_till_any_match\nstream M = P.emit(x: c.v)\n";
+    EXPECT_NE(attributes(compact, "vp_s0_o0_trans").find("optnone"), std::string::npos);
+    EXPECT_NE(attributes(compact, "vp_s0_o0_test1"), "missing");
+    EXPECT_EQ(attributes(compact, "vp_s0_o0_test1").find("optnone"), std::string::npos) << "the step tests decide";
+    EXPECT_NE(attributes(plain, "vp_s0_o0_trans"), "missing");
+    EXPECT_EQ(attributes(plain, "vp_s0_o0_trans").find("optnone"), std::string::npos) << "plain runs ask it per event";
+}
+
 // ---------------------------------------------------------------- random differential
 
 /// Random expression trees over rows of random values. Deterministic for a seed.
