@@ -24,8 +24,9 @@ namespace {
 
 constexpr const char* kColdModuleName = "varpulis_plan_cold";
 
+/// codegen::KernelUse::OffBatchPath.
 bool cold_kernel(const llvm::Function& f) {
-    return !f.isDeclaration() && f.hasFnAttribute(codegen::kFastCodegenAttribute);
+    return !f.isDeclaration() && f.hasFnAttribute(codegen::kFirstStageAttribute);
 }
 
 }  // namespace
@@ -40,10 +41,10 @@ bool cold_kernel(const llvm::Function& f) {
 /// field, or a connective's known kind, goes straight to its case instead of through a phi and
 /// a second switch), GVN, a second InstCombine and JumpThreading round, and DCE. O3 keeps the
 /// full default O3 pipeline; O0 only the always-inliner; the quick tier (`quick`, O1/O2 only)
-/// SROA alone, and so do the kernels off the per-event path in a full compile: they run per
-/// closed window, per derived row or only where a type loop is not used, and the optimising
-/// passes cost about as much compile time as they do for the hot kernels. Measurements:
-/// docs/performance.md, "JIT compile latency".
+/// SROA alone, and so do the kernels the batch path never calls (codegen::KernelUse::
+/// OffBatchPath) in a full compile: the optimising passes would cost about as much compile
+/// time for them as for the hot kernels. Measurements: docs/performance.md, "JIT compile
+/// latency".
 void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick) {
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
@@ -90,14 +91,14 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick) {
     }
 }
 
-/// Kernels codegen marked for the fast code generator (codegen::per_event_kernel: those off the
-/// batch path's per-event work) become `optnone`. split_cold_kernels() sends them to the code
-/// generator at CodeGenOptLevel::None anyway; the attribute keeps --dump-llvm-opt showing which
-/// they are, and gives them the fast path wherever a module is compiled whole.
+/// Kernels codegen marked for the fast code generator (codegen::KernelUse other than PerEvent)
+/// become `optnone`: fast instruction selection and no machine-level optimisation on the
+/// default-level code generator (PerDerivedRow; their IR is optimised, so the code stays close),
+/// while split_cold_kernels() sends the OffBatchPath ones to the CodeGenOptLevel::None one.
 void apply_codegen_tiers(llvm::Module& m, int level) {
     if (level <= 0 || level >= 3) return;
     for (llvm::Function& f : m) {
-        if (!cold_kernel(f)) continue;
+        if (f.isDeclaration() || !f.hasFnAttribute(codegen::kFastCodegenAttribute)) continue;
         f.removeFnAttr(llvm::Attribute::InlineHint);
         f.addFnAttr(llvm::Attribute::NoInline);
         f.addFnAttr(llvm::Attribute::OptimizeNone);
@@ -106,10 +107,10 @@ void apply_codegen_tiers(llvm::Module& m, int level) {
 
 /// `optnone` on the default-level code generator still runs the greedy register allocator and
 /// its analyses (docs/architecture.md, "Two-stage compile": 67 M instead of 28 M instructions on
-/// multi_sensor's first stage), so the cold kernels go to a module of their own, which the
-/// CodeGenOptLevel::None target machine compiles: fast instruction selection and register
-/// allocation, as in the first stage. Kernels call no other kernel, so the split needs no
-/// cross-module references beyond the runtime helpers both modules declare.
+/// multi_sensor's first stage), so the kernels the batch path never calls go to a module of
+/// their own, which the CodeGenOptLevel::None target machine compiles: fast instruction
+/// selection and register allocation, as in the first stage. Kernels call no other kernel, so
+/// the split needs no cross-module references beyond the runtime helpers both modules declare.
 std::unique_ptr<llvm::Module> split_cold_kernels(llvm::Module& m, int level) {
     if (level <= 0 || level >= 3) return nullptr;
     size_t cold = 0, hot = 0;
