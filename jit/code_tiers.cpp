@@ -93,7 +93,7 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick) {
 
 /// Kernels codegen marked for the fast code generator (codegen::KernelUse other than PerEvent)
 /// become `optnone`: fast instruction selection and no machine-level optimisation on the
-/// default-level code generator (PerDerivedRow; their IR is optimised, so the code stays close),
+/// default-level code generator (Occasional; their IR is optimised, so the code stays close),
 /// while split_cold_kernels() sends the OffBatchPath ones to the CodeGenOptLevel::None one.
 void apply_codegen_tiers(llvm::Module& m, int level) {
     if (level <= 0 || level >= 3) return;
