@@ -145,76 +145,115 @@ llvm::Value* Generator::order_holds(BinaryOp op, llvm::Value* c) {
     }
 }
 
+llvm::Value* Generator::compare_mixed(llvm::Value* i, llvm::Value* f, bool inline_code) {
+    if (inline_code) return compare_int_float(i, f);
+    llvm::Function* helper = m_.getFunction("vp_compare_int_float");
+    if (!helper) {
+        helper = declare("vp_compare_int_float", i32_, {i64_, f64_});
+        // Pure: the optimiser may merge or drop calls like any other arithmetic.
+        helper->setDoesNotAccessMemory();
+        helper->setWillReturn();
+    }
+    return b_.CreateCall(helper, {i, f});
+}
+
 Val Generator::comparison(BinaryOp op, const Val& a, const Val& b) {
     const bool equality = op == BinaryOp::Eq || op == BinaryOp::Ne;
     const bool negate = op == BinaryOp::Ne;
+    // A constant's kind is known here: only the kind pairs the operands can have get a case,
+    // which is less IR for the optimiser and the code generator to go through (the optimiser
+    // would drop the others, at the cost of looking at them).
+    auto known = [](const Val& v) -> int {
+        const auto* k = llvm::dyn_cast<llvm::ConstantInt>(v.kind);
+        return k ? static_cast<int>(k->getZExtValue()) : -1;
+    };
+    const int ka = known(a), kb = known(b);
+    auto may = [](int k, ValueKind kind) { return k < 0 || k == tag(kind); };
+    auto possible = [&](ValueKind x, ValueKind y) { return may(ka, x) && may(kb, y); };
+    // An int against a float with neither side constant goes through runtime::compare_int_float
+    // (events rarely give a declared float field an int); with a constant side the inline
+    // comparison folds to a few instructions.
+    const bool mixed_inline = ka >= 0 || kb >= 0;
     Join j{block("cmp.done"), {}};
-    llvm::BasicBlock* ii = block("cmp.int");
-    llvm::BasicBlock* ff = block("cmp.float");
-    llvm::BasicBlock* if_ = block("cmp.int_float");
-    llvm::BasicBlock* fi = block("cmp.float_int");
-    llvm::BasicBlock* slow = block("cmp.slow");
-    auto* sw = b_.CreateSwitch(pair_code(a, b), slow, 5);
-    sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Int)), ii);
-    sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Float)), ff);
-    sw->addCase(b_.getInt32(pair(ValueKind::Int, ValueKind::Float)), if_);
-    sw->addCase(b_.getInt32(pair(ValueKind::Float, ValueKind::Int)), fi);
-    llvm::BasicBlock* bb = nullptr;
-    if (equality) {
-        bb = block("cmp.bool");
-        sw->addCase(b_.getInt32(pair(ValueKind::Bool, ValueKind::Bool)), bb);
+    struct Case {
+        ValueKind x, y;
+        const char* name;
+    };
+    std::vector<Case> cases{{ValueKind::Int, ValueKind::Int, "cmp.int"},
+                            {ValueKind::Float, ValueKind::Float, "cmp.float"},
+                            {ValueKind::Int, ValueKind::Float, "cmp.int_float"},
+                            {ValueKind::Float, ValueKind::Int, "cmp.float_int"}};
+    if (equality) cases.push_back({ValueKind::Bool, ValueKind::Bool, "cmp.bool"});
+    std::vector<std::pair<Case, llvm::BasicBlock*>> live;
+    for (const Case& c : cases)
+        if (possible(c.x, c.y)) live.emplace_back(c, block(c.name));
+    // Both kinds known and handled: no dispatch at all.
+    const bool decided = ka >= 0 && kb >= 0 && live.size() == 1;
+    llvm::BasicBlock* slow = decided ? nullptr : block("cmp.slow");
+    if (decided) {
+        b_.CreateBr(live[0].second);
+    } else {
+        auto* sw = b_.CreateSwitch(pair_code(a, b), slow, static_cast<unsigned>(live.size()));
+        for (const auto& [c, bb] : live) sw->addCase(b_.getInt32(pair(c.x, c.y)), bb);
     }
     auto result = [&](llvm::Value* bit) { to(j, boolean(negate ? b_.CreateNot(bit) : bit)); };
 
-    b_.SetInsertPoint(ii);
-    switch (op) {
-        case BinaryOp::Eq:
-        case BinaryOp::Ne: result(b_.CreateICmpEQ(a.payload, b.payload)); break;
-        case BinaryOp::Lt: result(b_.CreateICmpSLT(a.payload, b.payload)); break;
-        case BinaryOp::Le: result(b_.CreateICmpSLE(a.payload, b.payload)); break;
-        case BinaryOp::Gt: result(b_.CreateICmpSGT(a.payload, b.payload)); break;
-        default: result(b_.CreateICmpSGE(a.payload, b.payload)); break;
-    }
-
-    b_.SetInsertPoint(ff);
-    {
-        llvm::Value* x = as_f64(a.payload);
-        llvm::Value* y = as_f64(b.payload);
-        switch (op) {
-            case BinaryOp::Eq:
-            case BinaryOp::Ne:
-                // NaN equals NaN (values_equal); -0.0 equals 0.0.
-                result(b_.CreateOr(b_.CreateFCmpOEQ(x, y),
-                                   b_.CreateAnd(b_.CreateFCmpUNO(x, x), b_.CreateFCmpUNO(y, y))));
-                break;
-            // Ordered comparisons: false when either side is NaN, as kUnordered.
-            case BinaryOp::Lt: result(b_.CreateFCmpOLT(x, y)); break;
-            case BinaryOp::Le: result(b_.CreateFCmpOLE(x, y)); break;
-            case BinaryOp::Gt: result(b_.CreateFCmpOGT(x, y)); break;
-            default: result(b_.CreateFCmpOGE(x, y)); break;
+    for (const auto& [c, bb] : live) {
+        b_.SetInsertPoint(bb);
+        if (c.x == ValueKind::Int && c.y == ValueKind::Int) {
+            switch (op) {
+                case BinaryOp::Eq:
+                case BinaryOp::Ne: result(b_.CreateICmpEQ(a.payload, b.payload)); break;
+                case BinaryOp::Lt: result(b_.CreateICmpSLT(a.payload, b.payload)); break;
+                case BinaryOp::Le: result(b_.CreateICmpSLE(a.payload, b.payload)); break;
+                case BinaryOp::Gt: result(b_.CreateICmpSGT(a.payload, b.payload)); break;
+                default: result(b_.CreateICmpSGE(a.payload, b.payload)); break;
+            }
+        } else if (c.x == ValueKind::Float && c.y == ValueKind::Float) {
+            llvm::Value* x = as_f64(a.payload);
+            llvm::Value* y = as_f64(b.payload);
+            switch (op) {
+                case BinaryOp::Eq:
+                case BinaryOp::Ne:
+                    // NaN equals NaN (values_equal); -0.0 equals 0.0.
+                    result(b_.CreateOr(b_.CreateFCmpOEQ(x, y),
+                                       b_.CreateAnd(b_.CreateFCmpUNO(x, x), b_.CreateFCmpUNO(y, y))));
+                    break;
+                // Ordered comparisons: false when either side is NaN, as kUnordered.
+                case BinaryOp::Lt: result(b_.CreateFCmpOLT(x, y)); break;
+                case BinaryOp::Le: result(b_.CreateFCmpOLE(x, y)); break;
+                case BinaryOp::Gt: result(b_.CreateFCmpOGT(x, y)); break;
+                default: result(b_.CreateFCmpOGE(x, y)); break;
+            }
+        } else if (c.x == ValueKind::Int) {
+            if (equality && mixed_inline) {
+                result(int_equals_float(a.payload, as_f64(b.payload)));
+            } else {
+                // values_equal(int, float) is exactly compare_int_float == 0.
+                llvm::Value* r = compare_mixed(a.payload, as_f64(b.payload), mixed_inline);
+                result(equality ? b_.CreateICmpEQ(r, b_.getInt32(0)) : order_holds(op, r));
+            }
+        } else if (c.x == ValueKind::Float) {
+            if (equality && mixed_inline) {
+                result(int_equals_float(b.payload, as_f64(a.payload)));
+            } else {
+                llvm::Value* r = compare_mixed(b.payload, as_f64(a.payload), mixed_inline);
+                if (equality) {
+                    result(b_.CreateICmpEQ(r, b_.getInt32(0)));
+                } else {
+                    llvm::Value* rc = b_.CreateSelect(b_.CreateICmpEQ(r, b_.getInt32(2)), r, b_.CreateNeg(r));
+                    result(order_holds(op, rc));
+                }
+            }
+        } else {
+            result(b_.CreateICmpEQ(bool_bit(a), bool_bit(b)));
         }
     }
 
-    b_.SetInsertPoint(if_);
-    if (equality) result(int_equals_float(a.payload, as_f64(b.payload)));
-    else result(order_holds(op, compare_int_float(a.payload, as_f64(b.payload))));
-
-    b_.SetInsertPoint(fi);
-    if (equality) {
-        result(int_equals_float(b.payload, as_f64(a.payload)));
-    } else {
-        llvm::Value* r = compare_int_float(b.payload, as_f64(a.payload));
-        llvm::Value* c = b_.CreateSelect(b_.CreateICmpEQ(r, b_.getInt32(2)), r, b_.CreateNeg(r));
-        result(order_holds(op, c));
+    if (slow) {
+        b_.SetInsertPoint(slow);
+        to(j, call_binary(op, a, b));
     }
-
-    if (bb) {
-        b_.SetInsertPoint(bb);
-        result(b_.CreateICmpEQ(bool_bit(a), bool_bit(b)));
-    }
-
-    b_.SetInsertPoint(slow);
-    to(j, call_binary(op, a, b));
     return finish(j);
 }
 

@@ -344,6 +344,10 @@ private:
     /// rounding of large ints.
     llvm::Value* compare_int_float(llvm::Value* i, llvm::Value* f);
 
+    /// compare_int_float(i, f): generated inline, or (`inline_code` false) a call of the runtime's
+    /// (vp_compare_int_float), which keeps a comparison of two non-constant operands small.
+    llvm::Value* compare_mixed(llvm::Value* i, llvm::Value* f, bool inline_code);
+
     /// `c op 0` for a three-way result; false when unordered (2).
     llvm::Value* order_holds(BinaryOp op, llvm::Value* c);
 

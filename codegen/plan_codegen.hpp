@@ -61,18 +61,41 @@ struct KernelSymbol {
     std::string name;
 };
 
-/// The function attribute build_module() puts on kernels that get the fast code generator
-/// (see per_event_kernel()); jit/ turns it into `optnone` after the IR pipeline.
+/// How often kernel `k` of `plan` runs on the batch path (prepared rows), which decides how
+/// much LLVM optimises it at O1/O2 (O0 and O3 treat every kernel alike).
+enum class KernelUse : uint8_t {
+    /// Type loops; the join kernels, step predicates, step tests, transition kernels and tail
+    /// chains of a join or sequence that reads input events; and the chains, operator kernels
+    /// and merge filters of a stream some input of which no type loop runs (its per-row path is
+    /// then the hot one): the full IR pipeline and code generator.
+    PerEvent,
+    /// Per closed window or derived row on the batch path: tail chains after a window's
+    /// aggregate, or after a join or sequence over other streams' rows, and the kernels of
+    /// such joins and sequences; and the chains and kernels of streams whose every input type
+    /// has a type loop (the loop inlines their code; they serve rows that are not prepared:
+    /// streaming simulate, single-event requests). Optimised IR, then the fast code generator
+    /// (`optnone`): the first stage's code made ema's batch run 1.8 % and filter's streaming
+    /// Engine::process 5.7 % slower (instructions per event).
+    Occasional,
+    /// Never called when a kernel table is installed: step predicates beside a transition
+    /// kernel (deferred steps only) and the transition kernel of a compact skip_till_any_match
+    /// NFA (ir::nfa_compact_any_match: only partitions back on plain runs near a cap ask it).
+    /// Compiled as in the first stage, in a full compile too.
+    OffBatchPath,
+};
+KernelUse kernel_use(const ir::Plan& plan, const KernelSymbol& k);
+
+/// kernel_use() == PerEvent.
+bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k);
+
+/// The function attribute build_module() puts on kernels that are not PerEvent; jit/ turns it
+/// into `optnone` after the IR pipeline (fast instruction selection, no machine-level passes).
 inline constexpr const char* kFastCodegenAttribute = "varpulis-fast-codegen";
 
-/// Whether kernel `k` of `plan` runs on the batch path's per-event work and so gets the full
-/// code generator at O1/O2: type loops; the join kernels, step predicates and tail chains of
-/// a join or sequence that reads input events; and the chains, operator kernels and merge filters of a stream
-/// some input of which no type loop runs (its per-row path is then the hot one). The others
-/// run per closed window (tail chains after windows) or only where a type loop is not used (the chains and kernels of streams whose every input
-/// type has one: the type loop inlines their code): their machine code comes from fast
-/// instruction selection without machine-level optimisation.
-bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k);
+/// The function attribute build_module() adds on OffBatchPath kernels: jit/ gives them the
+/// first stage's IR pipeline (SROA) and code generator (CodeGenOptLevel::None, from a module of
+/// their own) in a full compile too.
+inline constexpr const char* kFirstStageAttribute = "varpulis-first-stage";
 
 /// Whether operator `op` gets a kernel (every other operator stays interpreted).
 bool compiles(const ir::Operator& op);

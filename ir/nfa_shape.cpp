@@ -60,6 +60,51 @@ bool expr_reads_alias(const Expr& e, int32_t alias) {
     return false;
 }
 
+namespace {
+
+/// What nfa_compact_any_match() requires of step `s`'s predicate: no `len`, aliases bound by
+/// step `s` or earlier, and nothing that could change state when evaluated (uuid() advances the
+/// generator; user functions may call it), since the compact mode evaluates a predicate once
+/// per node, not once per run.
+bool compact_reads(const Expr& e, const std::vector<int32_t>& bound_at, int32_t s) {
+    if (e.op == ExprOp::AliasLen || e.op == ExprOp::CallUser) return false;
+    if (e.op == ExprOp::Call && e.fn == frontend::Builtin::Uuid) return false;
+    if (e.op == ExprOp::AliasField && e.index >= 0 && static_cast<size_t>(e.index) < bound_at.size()) {
+        const int32_t at = bound_at[static_cast<size_t>(e.index)];
+        if (at < 0 || at > s) return false;
+    }
+    for (const auto& a : e.args)
+        if (a && !compact_reads(*a, bound_at, s)) return false;
+    return true;
+}
+
+}  // namespace
+
+bool nfa_compact_any_match(const Nfa& nfa) {
+    if (nfa.form != Nfa::Form::Sequence || nfa.strategy != Strategy::SkipTillAnyMatch) return false;
+    const size_t n = nfa.steps.size();
+    if (!nfa.negations.empty() || nfa.trailing_negation || n < 2) return false;
+    if (nfa.steps[0].quantifier != Quantifier::One || nfa.steps[n - 1].quantifier != Quantifier::One) return false;
+    std::vector<int32_t> bound_at(nfa.aliases.size(), -1);
+    for (size_t s = 0; s < n; ++s) {
+        const NfaStep& st = nfa.steps[s];
+        if (st.quantifier != Quantifier::One && st.quantifier != Quantifier::Plus) return false;
+        if (st.alias < 0) continue;
+        if (static_cast<size_t>(st.alias) >= bound_at.size() || bound_at[static_cast<size_t>(st.alias)] >= 0) return false;
+        bound_at[static_cast<size_t>(st.alias)] = static_cast<int32_t>(s);
+    }
+    // One event taken by a middle Kleene step in one run and by the next middle step in
+    // another gives two runs with equal positions so far whose matches §9.10 orders by the
+    // positions that follow, not by the step taken: the node order (positions, then steps)
+    // would differ. Such patterns keep plain runs.
+    for (size_t s = 1; s + 2 < n; ++s)
+        if (nfa.steps[s].quantifier == Quantifier::Plus && nfa.steps[s + 1].type_id == nfa.steps[s].type_id) return false;
+    for (size_t s = 0; s < n; ++s)
+        if (nfa.steps[s].predicate && !compact_reads(*nfa.steps[s].predicate, bound_at, static_cast<int32_t>(s)))
+            return false;
+    return true;
+}
+
 const Expr* nfa_index_conjunct(const Nfa& nfa, int32_t k, size_t n_schemas) {
     if (nfa.form != Nfa::Form::Sequence || nfa.strategy != Strategy::SkipTillNextMatch) return nullptr;
     if (k < 0 || static_cast<size_t>(k) >= nfa.steps.size()) return nullptr;

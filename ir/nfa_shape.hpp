@@ -33,6 +33,15 @@ void nfa_conjuncts(const ExprPtr& e, std::vector<ExprPtr>& out);
 /// Whether `e` reads pattern alias `alias` (AliasField / AliasLen); alias < 0: any alias.
 bool expr_reads_alias(const Expr& e, int32_t alias);
 
+/// Whether a skip_till_any_match sequence keeps its runs in the compact form
+/// (runtime/pattern_dag.cpp): steps `One` or a middle `+` (first and last `One`), at least two,
+/// no middle `+` followed by a middle step of its type, no negation, each alias bound by one
+/// step and read (never through `len`) only by that step or later ones, no predicate with
+/// effects (user functions, uuid()). The matcher then decides
+/// through the per-step test kernels; its transition kernel serves only the partitions that go
+/// back to plain runs near a cap, so codegen compiles it as off the per-event path.
+bool nfa_compact_any_match(const Nfa& nfa);
+
 /// Under skip_till_next_match (Sequence form): the conjunct `field == alias.f` of step k's
 /// predicate (alias bound only at an earlier step) by which runs waiting for step k are
 /// indexed; null when step k is not indexed. `n_schemas`: the plan's schema count.

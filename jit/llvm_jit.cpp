@@ -11,21 +11,11 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
-#include <llvm/Passes/OptimizationLevel.h>
-#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Support/SourceMgr.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
-#include <llvm/Transforms/InstCombine/InstCombine.h>
-#include <llvm/Transforms/Scalar/CorrelatedValuePropagation.h>
-#include <llvm/Transforms/Scalar/DCE.h>
-#include <llvm/Transforms/Scalar/EarlyCSE.h>
-#include <llvm/Transforms/Scalar/GVN.h>
-#include <llvm/Transforms/Scalar/JumpThreading.h>
-#include <llvm/Transforms/Scalar/SROA.h>
-#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
 #include <atomic>
 #include <chrono>
@@ -35,6 +25,7 @@
 #include <unordered_map>
 
 #include "codegen/plan_codegen.hpp"
+#include "jit/code_tiers.hpp"
 #include "jit/resident_code.hpp"
 #include "runtime/abi.hpp"
 
@@ -62,79 +53,6 @@ llvm::CodeGenOptLevel codegen_level(int level) {
         case 1: return llvm::CodeGenOptLevel::Less;
         case 3: return llvm::CodeGenOptLevel::Aggressive;
         default: return llvm::CodeGenOptLevel::Default;
-    }
-}
-
-/// The IR pipeline at `level`. Kernels are small loop-free functions (kind dispatch, inline
-/// number arithmetic, calls to the runtime helpers), and the per-module default pipelines spend
-/// most of their time in passes that find nothing to do here (inliner, loop and vectoriser
-/// passes, IPO, attribute inference). O1 and O2 therefore run a hand-picked function pipeline:
-/// SROA for the helper-call temporaries, EarlyCSE for repeated loads, SimplifyCFG and
-/// InstCombine to fold the kind dispatch of constants and merge blocks; O2 adds what the
-/// default O2 pipeline gets its speed on these kernels from: JumpThreading and
-/// CorrelatedValuePropagation (an absent field, or a connective's known kind, goes straight to
-/// its case instead of through a phi and a second switch), GVN, a second InstCombine and
-/// JumpThreading round, and DCE. O3 keeps the full default O3 pipeline; O0 only the
-/// always-inliner; the quick tier (`quick`, O1/O2 only) SROA alone. Measurements:
-/// docs/performance.md, "JIT compile latency".
-void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick) {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(tm);
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::ModulePassManager mpm;
-    if (level <= 0) {
-        mpm = pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0);
-    } else if (quick && level < 3) {
-        // The quick tier: SROA only, which turns the helper-call temporaries into registers.
-        // It costs about nothing, as the code generator has that much less to do; EarlyCSE,
-        // SimplifyCFG and InstCombine on top added ~7 % (multi_sensor) for code that runs only
-        // until the full version replaces it.
-        llvm::FunctionPassManager fpm;
-        fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
-        mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
-    } else if (level >= 3) {
-        mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
-    } else {
-        llvm::FunctionPassManager fpm;
-        fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
-        fpm.addPass(llvm::EarlyCSEPass());
-        fpm.addPass(llvm::SimplifyCFGPass());
-        fpm.addPass(llvm::InstCombinePass());
-        if (level >= 2) {
-            fpm.addPass(llvm::JumpThreadingPass());
-            fpm.addPass(llvm::CorrelatedValuePropagationPass());
-            fpm.addPass(llvm::SimplifyCFGPass());
-            fpm.addPass(llvm::GVNPass());
-            fpm.addPass(llvm::InstCombinePass());
-            fpm.addPass(llvm::JumpThreadingPass());
-            fpm.addPass(llvm::SimplifyCFGPass());
-            fpm.addPass(llvm::DCEPass());
-        }
-        mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
-    }
-    mpm.run(m, mam);
-}
-
-/// After the IR pipeline, at O1 and O2: kernels codegen marked for the fast code generator
-/// (codegen::per_event_kernel: those off the batch path's per-event work) become `optnone`,
-/// which makes the code generator use fast instruction selection and skip its machine-level
-/// optimisations for them. Machine code is most of a compile, and a good part of it is fixed
-/// work per function. Their IR is already optimised, so the code stays close: measured on the
-/// benchmark queries, docs/performance.md "JIT compile latency".
-void apply_codegen_tiers(llvm::Module& m, int level) {
-    if (level <= 0 || level >= 3) return;
-    for (llvm::Function& f : m) {
-        if (f.isDeclaration() || !f.hasFnAttribute(codegen::kFastCodegenAttribute)) continue;
-        f.removeFnAttr(llvm::Attribute::InlineHint);
-        f.addFnAttr(llvm::Attribute::NoInline);
-        f.addFnAttr(llvm::Attribute::OptimizeNone);
     }
 }
 
@@ -176,7 +94,9 @@ public:
         // instruction selection and register allocation, no machine-level optimisation. `optnone`
         // on the default-level generator (what fast-codegen kernels get) still runs the greedy
         // register allocator and its analyses: 67 M instead of 28 M instructions (multi_sensor).
-        auto r = st_.quick ? orc::SimpleCompiler(*st_.tm_quick)(m) : orc::SimpleCompiler::operator()(m);
+        // The same goes for the kernels off the per-event path in a full compile (their own
+        // module: split_cold_kernels()).
+        auto r = st_.quick || cold_module(m) ? orc::SimpleCompiler(*st_.tm_quick)(m) : orc::SimpleCompiler::operator()(m);
         st_.object_ms += ms_since(t0);
         return r;
     }
@@ -409,10 +329,15 @@ private:
             llvm::consumeError(tracker->remove());
             llvm::consumeError(st.jit->getExecutionSession().removeJITDylib(*jd));
         };
-        if (auto err = st.jit->addIRModule(tracker, orc::ThreadSafeModule(std::move(m), std::move(ctx)))) {
-            error = take_message(std::move(err));
-            discard();
-            return nullptr;
+        std::unique_ptr<llvm::Module> cold = quick ? nullptr : split_cold_kernels(*m, st.options.opt_level);
+        orc::ThreadSafeContext tsc(std::move(ctx));
+        for (auto* part : {&m, &cold}) {
+            if (!*part) continue;
+            if (auto err = st.jit->addIRModule(tracker, orc::ThreadSafeModule(std::move(*part), tsc))) {
+                error = take_message(std::move(err));
+                discard();
+                return nullptr;
+            }
         }
         // The first lookup materialises the module: optimisation (IRTransformLayer) and
         // machine code happen here.
@@ -725,17 +650,25 @@ bool LlvmJit::dump_asm(const ir::Plan& plan, std::string& out, std::string& erro
     llvm::LLVMContext ctx;
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
-    optimise(*m, state->tm.get(), state->options.opt_level, false);
-    apply_codegen_tiers(*m, state->options.opt_level);
-    llvm::SmallString<0> buf;
-    llvm::raw_svector_ostream os(buf);
-    llvm::legacy::PassManager pm;
-    if (state->tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
-        error = "the target cannot emit assembly";
-        return false;
+    // As a full compile makes it: the kernels off the per-event path from their own module,
+    // by the CodeGenOptLevel::None code generator, after the others.
+    std::unique_ptr<llvm::Module> cold = split_cold_kernels(*m, state->options.opt_level);
+    out.clear();
+    for (llvm::Module* part : {m.get(), cold.get()}) {
+        if (!part) continue;
+        optimise(*part, state->tm.get(), state->options.opt_level, false);
+        apply_codegen_tiers(*part, state->options.opt_level);
+        llvm::TargetMachine& tm = cold_module(*part) ? *state->tm_quick : *state->tm;
+        llvm::SmallString<0> buf;
+        llvm::raw_svector_ostream os(buf);
+        llvm::legacy::PassManager pm;
+        if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+            error = "the target cannot emit assembly";
+            return false;
+        }
+        pm.run(*part);
+        out.append(buf.begin(), buf.end());
     }
-    pm.run(*m);
-    out.assign(buf.begin(), buf.end());
     return true;
 }
 

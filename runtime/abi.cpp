@@ -56,6 +56,8 @@ void vp_binary_op(int32_t op, const Value* a, const Value* b, void* ctx, Value* 
     }
 }
 
+int32_t vp_compare_int_float(int64_t i, double f) noexcept { return varpulis::runtime::compare_int_float(i, f); }
+
 void vp_unary_op(int32_t op, const Value* a, Value* out) noexcept {
     *out = varpulis::runtime::unary_op(static_cast<varpulis::frontend::UnaryOp>(op), *a);
 }
@@ -134,6 +136,7 @@ const AbiSymbol* abi_symbols(size_t& count) {
         {"vp_eval_fallback", reinterpret_cast<const void*>(&vp_eval_fallback)},
         {"vp_binary_op", reinterpret_cast<const void*>(&vp_binary_op)},
         {"vp_unary_op", reinterpret_cast<const void*>(&vp_unary_op)},
+        {"vp_compare_int_float", reinterpret_cast<const void*>(&vp_compare_int_float)},
         {"vp_load_global", reinterpret_cast<const void*>(&vp_load_global)},
         {"vp_condition", reinterpret_cast<const void*>(&vp_condition)},
         {"vp_op_print", reinterpret_cast<const void*>(&vp_op_print)},

@@ -381,6 +381,11 @@ void vp_eval_fallback(const void* ir_expr, const varpulis::runtime::Value* row_s
 void vp_binary_op(int32_t op, const varpulis::runtime::Value* a, const varpulis::runtime::Value* b, void* ctx,
                   varpulis::runtime::Value* out) noexcept;
 
+/// runtime::compare_int_float: -1, 0 or 1 as `i` is below, exactly equal to or above `f`, 2 when
+/// `f` is NaN. Generated comparisons call it for an int and a float when neither operand is a
+/// constant (rare at run time: fields and aliases usually keep their declared kinds).
+int32_t vp_compare_int_float(int64_t i, double f) noexcept;
+
 /// `op *a` through runtime::unary_op (`op` is a frontend::UnaryOp).
 void vp_unary_op(int32_t op, const varpulis::runtime::Value* a, varpulis::runtime::Value* out) noexcept;
 

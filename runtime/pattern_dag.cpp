@@ -4,36 +4,16 @@ namespace varpulis::runtime {
 
 /// The compact mode covers plain linear sequences: every step `One` or a middle `+`, no
 /// negation, aliases bound by one step each and read (never their `len`) only by later or
-/// own steps. Anything else keeps plain runs.
+/// own steps; the shape is ir::nfa_compact_any_match, which codegen shares. Anything else keeps
+/// plain runs.
 void PatternMatcher::Impl::setup_dag() {
-    if (form_ != ir::Nfa::Form::Sequence || strategy_ != Strategy::SkipTillAnyMatch) return;
     if (!g_compact_any_match.load(std::memory_order_relaxed)) return;
-    if (!negs_.empty() || trailing_neg_ || n_steps_ < 2) return;
-    if (steps_[0].q != Quantifier::One || steps_[n_steps_ - 1].q != Quantifier::One) return;
-    std::vector<int32_t> bound_at(n_aliases_, -1);
-    for (int32_t s = 0; s < n_steps_; ++s) {
-        const StepInfo& st = steps_[s];
-        if (st.q != Quantifier::One && st.q != Quantifier::Plus) return;
-        if (st.alias >= 0) {
-            if (static_cast<size_t>(st.alias) >= n_aliases_ || bound_at[st.alias] >= 0) return;
-            bound_at[st.alias] = s;
-        }
-    }
-    // One event taken by a middle Kleene step in one run and by the next middle step in
-    // another gives two runs with equal positions so far whose matches §9.10 orders by the
-    // positions that follow, not by the step taken: the node order (positions, then steps)
-    // would differ. Such patterns keep plain runs.
-    for (int32_t s = 1; s + 2 < n_steps_; ++s)
-        if (steps_[s].kleene && steps_[s + 1].type_id == steps_[s].type_id) return;
+    if (!ir::nfa_compact_any_match(nfa_)) return;
     std::vector<std::vector<char>> reads(n_steps_, std::vector<char>(n_aliases_, 0));
     for (int32_t s = 0; s < n_steps_; ++s) {
         bool len = false;
         if (steps_[s].full) alias_reads(*steps_[s].full, reads[s], len);
         if (steps_[s].first) alias_reads(*steps_[s].first, reads[s], len);
-        if (len) return;
-        if ((steps_[s].full && has_effects(*steps_[s].full)) || (steps_[s].first && has_effects(*steps_[s].first))) return;
-        for (size_t a = 0; a < n_aliases_; ++a)
-            if (reads[s][a] && (bound_at[a] < 0 || bound_at[a] > s)) return;
     }
     dmask_.assign(n_steps_, std::vector<char>(n_aliases_, 0));
     for (int32_t s = 0; s < n_steps_; ++s) {

@@ -57,16 +57,6 @@ inline void alias_reads(const Expr& e, std::vector<char>& mask, bool& len) {
         if (a) alias_reads(*a, mask, len);
 }
 
-/// Could evaluating `e` change state (uuid() advances the generator; user functions may call
-/// it)? The compact any-match mode evaluates a predicate once per node, not once per run.
-inline bool has_effects(const Expr& e) {
-    if (e.op == ExprOp::CallUser) return true;
-    if (e.op == ExprOp::Call && e.fn == frontend::Builtin::Uuid) return true;
-    for (const auto& a : e.args)
-        if (a && has_effects(*a)) return true;
-    return false;
-}
-
 /// `pred` rebuilt from the top-level conjuncts that `keep` accepts; null when none is left
 /// (always true).
 template <class Keep>

@@ -24,19 +24,6 @@ bool float_as_int(double f, int64_t& out) {
     return true;
 }
 
-int compare_int_float(int64_t i, double f) {
-    if (std::isnan(f)) return kUnordered;
-    if (f >= kTwo63) return -1;
-    if (f < -kTwo63) return 1;
-    double t = std::trunc(f);
-    auto ti = static_cast<int64_t>(t);
-    if (i < ti) return -1;
-    if (i > ti) return 1;
-    // Same integral part: the fraction decides.
-    if (f > t) return -1;
-    if (f < t) return 1;
-    return 0;
-}
 
 template <class T>
 int three_way(T a, T b) {
@@ -138,6 +125,20 @@ Value arithmetic(BinaryOp op, const Value& a, const Value& b, Arena& heap) {
 }
 
 }  // namespace
+
+int compare_int_float(int64_t i, double f) {
+    if (std::isnan(f)) return kUnordered;
+    if (f >= kTwo63) return -1;
+    if (f < -kTwo63) return 1;
+    double t = std::trunc(f);
+    auto ti = static_cast<int64_t>(t);
+    if (i < ti) return -1;
+    if (i > ti) return 1;
+    // Same integral part: the fraction decides.
+    if (f > t) return -1;
+    if (f < t) return 1;
+    return 0;
+}
 
 // ---------------------------------------------------------------- equality, order, hashing
 

@@ -38,6 +38,10 @@ inline constexpr int kUnordered = 2;
 /// large ints): -1, 0 or 1; kUnordered if either is NaN or not a number.
 int compare_numbers(const Value& a, const Value& b);
 
+/// compare_numbers for an int and a float: -1, 0 or 1 as `i` is below, equal to (exactly) or
+/// above `f`; kUnordered when `f` is NaN.
+int compare_int_float(int64_t i, double f);
+
 /// Ordering for `< <= > >=`: numbers as compare_numbers, strings by bytes, timestamps with
 /// timestamps, durations with durations. Returns false (no value) for any other pair; `out`
 /// is -1, 0, 1 or kUnordered (NaN: every comparison is false).

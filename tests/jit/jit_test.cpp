@@ -176,6 +176,31 @@ TEST_F(JitTest, FloatAndMixedNumbersFollowValueOps) {
     differential(all_binary(field({0}), field({1})), rows);
 }
 
+TEST_F(JitTest, ComparisonsWithAConstantSideFollowValueOps) {
+    // A constant's kind is known when the comparison is generated, so only the kind pairs the
+    // other side can make get code (an int and a float inline, where two fields go through
+    // vp_compare_int_float); every kind on the other side, and constants on both sides.
+    Interner in;
+    std::vector<Value> edge = {Value::floating(0.0),  Value::floating(-0.0), Value::floating(2.5),
+                               Value::floating(kNaN), Value::floating(9007199254740992.0),
+                               Value::floating(9223372036854775808.0), Value::integer(3),
+                               Value::integer(kMax),  Value::integer(9007199254740993), Value::boolean(true),
+                               Value::string(in.intern("x")), Value::absent(), Value::null()};
+    std::vector<ExprPtr> constants = {lit_int(3), lit_int(kMax), lit_int(9007199254740993), lit_float(2.5),
+                                      lit_float(kNaN), lit_float(-0.0), lit_float(9007199254740992.0),
+                                      lit_bool(true), lit_str("x"), lit_null()};
+    std::vector<ExprPtr> exprs;
+    for (const ExprPtr& k : constants)
+        for (BinaryOp op : {BinaryOp::Eq, BinaryOp::Ne, BinaryOp::Lt, BinaryOp::Le, BinaryOp::Gt, BinaryOp::Ge}) {
+            exprs.push_back(bin(op, field({0}), k));
+            exprs.push_back(bin(op, k, field({0})));
+            for (const ExprPtr& other : constants) exprs.push_back(bin(op, k, other));
+        }
+    std::vector<std::vector<Value>> rows;
+    for (const Value& x : edge) rows.push_back({x});
+    differential(exprs, rows);
+}
+
 TEST_F(JitTest, NonNumbersGoThroughTheHelpers) {
     Interner in;
     std::vector<Value> edge = {Value::absent(),      Value::null(),        Value::boolean(true),
@@ -591,6 +616,32 @@ TEST_F(JitTest, KernelsOffThePerEventPathGetTheFastCodeGenerator) {
     EXPECT_NE(attributes_of("32 @vp_s0_chain").find("optnone"), std::string::npos) << text;
     EXPECT_EQ(attributes_of("64 @vp_t1_type").find("optnone"), std::string::npos) << text;
     EXPECT_NE(attributes_of("64 @vp_t1_type"), "missing") << text;
+}
+
+TEST_F(JitTest, ACompactAnyMatchTransitionKernelGetsTheFastCodeGenerator) {
+    // The compact runs decide through the step tests; the transition kernel only serves
+    // partitions back on plain runs near a cap. With a negation there are only plain runs,
+    // which ask the transition kernel per run and event.
+    auto attributes = [&](const std::string& vpl, const std::string& fn) {
+        auto c = compile_vpl(vpl);
+        std::string text, error;
+        EXPECT_TRUE(compiler_->dump_llvm(*c->plan, true, text, error)) << error;
+        const size_t at = text.find("define i32 @" + fn + "(");
+        if (at == std::string::npos) return std::string("missing");
+        const size_t hash = text.find('#', text.find(')', at));
+        const std::string group = text.substr(hash, text.find(' ', hash) - hash);
+        const size_t line = text.find("attributes " + group + " = ");
+        return line == std::string::npos ? std::string("none") : text.substr(line, text.find('\n', line) - line);
+    };
+    const std::string compact = "pattern P = SEQ(A as a, B+ where v > a.v as b, C where v > b.v as c) within 1s "
+                                "strategy skip_till_any_match\nstream M = P.emit(x: c.v)\n";
+    const std::string plain = "pattern P = SEQ(A as a, B+ where v > a.v as b, NOT X, C where v > b.v as c) within 1s "
+                              "strategy skip_till_any_match\nstream M = P.emit(x: c.v)\n";
+    EXPECT_NE(attributes(compact, "vp_s0_o0_trans").find("optnone"), std::string::npos);
+    EXPECT_NE(attributes(compact, "vp_s0_o0_test1"), "missing");
+    EXPECT_EQ(attributes(compact, "vp_s0_o0_test1").find("optnone"), std::string::npos) << "the step tests decide";
+    EXPECT_NE(attributes(plain, "vp_s0_o0_trans"), "missing");
+    EXPECT_EQ(attributes(plain, "vp_s0_o0_trans").find("optnone"), std::string::npos) << "plain runs ask it per event";
 }
 
 // ---------------------------------------------------------------- random differential
