@@ -88,6 +88,15 @@ void Generator::count_iteration() {
     b_.SetInsertPoint(go);
 }
 
+void Generator::loop_body(const ir::Stmt& s, llvm::BasicBlock* end, llvm::BasicBlock* head) {
+    count_iteration();
+    loops_.push_back({end, head});
+    if (!s.blocks.empty()) statements(s.blocks[0]);
+    loops_.pop_back();
+    b_.CreateBr(head);
+    b_.SetInsertPoint(end);
+}
+
 void Generator::set_local(int32_t index, const Val& v) {
     if (index < 0 || static_cast<size_t>(index) >= frame_size_) return;
     store(v, b_.CreateConstInBoundsGEP1_64(i8_, locals_, 16 * static_cast<uint64_t>(index)));
@@ -138,12 +147,7 @@ void Generator::statement(const ir::Stmt& s) {
             if (s.exprs.empty()) b_.CreateBr(end);
             else b_.CreateCondBr(condition(s.exprs[0].get()), body, end);
             b_.SetInsertPoint(body);
-            count_iteration();
-            loops_.push_back({end, head});
-            if (!s.blocks.empty()) statements(s.blocks[0]);
-            loops_.pop_back();
-            b_.CreateBr(head);
-            b_.SetInsertPoint(end);
+            loop_body(s, end, head);
             break;
         }
         case StmtOp::For: {
@@ -164,12 +168,7 @@ void Generator::statement(const ir::Stmt& s) {
             b_.SetInsertPoint(body);
             b_.CreateAlignedStore(b_.CreateAdd(i, b_.getInt64(1)), at, llvm::Align(8));
             set_local(s.index, reload(item));
-            count_iteration();
-            loops_.push_back({end, head});
-            if (!s.blocks.empty()) statements(s.blocks[0]);
-            loops_.pop_back();
-            b_.CreateBr(head);
-            b_.SetInsertPoint(end);
+            loop_body(s, end, head);
             break;
         }
         case StmtOp::Return:

@@ -38,13 +38,7 @@ void Generator::aggregate_args(const std::string& name, const ir::Operator& op) 
 }
 
 void Generator::project_items(const std::string& name, const std::vector<const Expr*>& items) {
-    begin(name, llvm::FunctionType::get(void_, {ptr_, ptr_, ptr_}, false));
-    slots_ = fn_->getArg(0);
-    llvm::Value* out = fn_->getArg(1);
-    ctx_ = fn_->getArg(2);
-    slots_->setName("in");
-    out->setName("out");
-    ctx_->setName("ctx");
+    llvm::Value* out = begin_in_out(name, void_);
     for (size_t i = 0; i < items.size(); ++i) store(gen(items[i]), b_.CreateConstInBoundsGEP1_64(i8_, out, 16 * i));
     b_.CreateRetVoid();
 }

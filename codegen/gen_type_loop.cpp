@@ -50,13 +50,7 @@ void Generator::merge_row(int32_t sid, const ir::StreamPlan& sp, size_t schema, 
 }
 
 void Generator::chain(const std::string& name, size_t s, const ir::StreamPlan& sp, size_t from) {
-    begin(name, llvm::FunctionType::get(i32_, {ptr_, ptr_, ptr_}, false));
-    slots_ = fn_->getArg(0);
-    llvm::Value* out = fn_->getArg(1);
-    ctx_ = fn_->getArg(2);
-    slots_->setName("in");
-    out->setName("out");
-    ctx_->setName("ctx");
+    llvm::Value* out = begin_in_out(name, i32_);
     const size_t last = last_projection(sp);   // writes `out`
     for (size_t k = from; k < sp.ops.size(); ++k) {
         const ir::Operator& op = sp.ops[k];

@@ -147,6 +147,10 @@ public:
     /// exec_loop_body's guard: past kMaxLoopIterations the call ends (Flow::Abort).
     void count_iteration();
 
+    /// A loop statement's body at the current block: the guard, `s`'s block with `break` to
+    /// `end` and `continue` to `head`, back to `head`; code continues at `end`.
+    void loop_body(const ir::Stmt& s, llvm::BasicBlock* end, llvm::BasicBlock* head);
+
     void set_local(int32_t index, const Val& v);
 
     /// eval_condition: a missing expression holds.
@@ -224,6 +228,19 @@ private:
         fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, m_);
         fn_->addFnAttr(llvm::Attribute::NoUnwind);
         b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", fn_));
+    }
+
+    /// begin() for a kernel of shape `ret (in slots, out slots, ctx)`: slots_ and ctx_ set;
+    /// returns `out`.
+    llvm::Value* begin_in_out(const std::string& name, llvm::Type* ret) {
+        begin(name, llvm::FunctionType::get(ret, {ptr_, ptr_, ptr_}, false));
+        slots_ = fn_->getArg(0);
+        llvm::Value* out = fn_->getArg(1);
+        ctx_ = fn_->getArg(2);
+        slots_->setName("in");
+        out->setName("out");
+        ctx_->setName("ctx");
+        return out;
     }
 
     llvm::BasicBlock* block(const char* name) { return llvm::BasicBlock::Create(c_, name, fn_); }

@@ -131,4 +131,18 @@ const Expr* nfa_index_conjunct(const Nfa& nfa, int32_t k, size_t n_schemas) {
     return nullptr;
 }
 
+std::vector<int32_t> nfa_partition_slots(const Plan& plan, const Nfa& nfa) {
+    std::vector<int32_t> slots(plan.schemas.size(), -1);
+    if (!nfa.partition_field.empty())
+        for (size_t i = 0; i < slots.size(); ++i) slots[i] = plan.schemas[i].slot_of(nfa.partition_field);
+    return slots;
+}
+
+std::vector<char> nfa_step_types(const Plan& plan, const Nfa& nfa) {
+    std::vector<char> types(plan.schemas.size(), 0);
+    for (const NfaStep& st : nfa.steps)
+        if (st.type_id >= 0 && static_cast<size_t>(st.type_id) < types.size()) types[static_cast<size_t>(st.type_id)] = 1;
+    return types;
+}
+
 }  // namespace varpulis::ir

@@ -47,4 +47,10 @@ bool nfa_compact_any_match(const Nfa& nfa);
 /// indexed; null when step k is not indexed. `n_schemas`: the plan's schema count.
 const Expr* nfa_index_conjunct(const Nfa& nfa, int32_t k, size_t n_schemas);
 
+/// Per schema of `plan`: the slot of the NFA's partition field (-1: none, or unpartitioned).
+std::vector<int32_t> nfa_partition_slots(const Plan& plan, const Nfa& nfa);
+
+/// Per schema of `plan`: 1 if some step of the NFA has that type.
+std::vector<char> nfa_step_types(const Plan& plan, const Nfa& nfa);
+
 }  // namespace varpulis::ir

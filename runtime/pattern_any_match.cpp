@@ -86,10 +86,7 @@ void PatternMatcher::Impl::step_any(Partition& P, Arena& scratch) {
     } else {
         for (int32_t s = 0; s < n_start_; ++s) {
             if (qualifies(s, empty_binds_.data(), false)) {
-                Run r;
-                r.seq = next_seq_++;
-                r.t0 = now_;
-                r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+                Run r = start_run();
                 r.positions.push_back(event_no_);
                 Run nr = r;
                 tmp_binds_.assign(n_aliases_, Binding{});
@@ -146,11 +143,7 @@ inline void PatternMatcher::Impl::branch_and(Partition& P, size_t i, int32_t k, 
 inline void PatternMatcher::Impl::start_and_any(Partition& P, Arena& scratch) {
     for (int32_t k = 0; k < n_steps_; ++k) {
         if (!qualifies(k, empty_binds_.data(), false)) continue;
-        Run r;
-        r.seq = next_seq_++;
-        r.t0 = now_;
-        r.last_ts = now_;
-        r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+        Run r = start_run();
         r.taken = 1u << k;
         r.positions.push_back(event_no_);
         tmp_binds_.assign(n_aliases_, Binding{});

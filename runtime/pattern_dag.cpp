@@ -444,7 +444,7 @@ void PatternMatcher::Impl::step_dag(Partition& P, std::vector<Row>& out, Arena& 
         DNode d;
         d.pos = event_no_;
         d.ts = now_;
-        d.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+        d.deadline = deadline_now();
         d.npaths = 1;
         d.root_paths = 1;
         d.ev = cur_ev();

@@ -506,7 +506,7 @@ inline void PatternMatcher::Impl::advance_run(uint32_t si, int32_t via, std::vec
     r.seq = next_seq_++;
     slot_seq_[si] = r.seq;
     r.t0 = now_;
-    r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+    r.deadline = deadline_now();
     take(r, b, s, false);
     if (has_within_) exp_push({r.deadline, r.seq, si});
     if (after_take(r, b, s, false, scratch, sink) == After::Done)

@@ -51,10 +51,7 @@ void PatternMatcher::Impl::start_next(Partition& P, std::vector<Row>& out, Arena
         ++dropped_;
         return;
     }
-    Run r;
-    r.seq = next_seq_++;
-    r.t0 = now_;
-    r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+    Run r = start_run();
     size_t i = push_run(P, std::move(r), empty_binds_.data());
     Run& nr = P.runs[i];
     Binding* b = (P.binds.data() + (i * n_aliases_));
@@ -95,11 +92,7 @@ void PatternMatcher::Impl::start_and(Partition& P, std::vector<Row>& out, Arena&
     const bool any = strategy_ == Strategy::SkipTillAnyMatch;
     for (int32_t k = any ? 0 : and_operand(0, empty_binds_.data()); k >= 0 && k < n_steps_; ++k) {
         if (any && !qualifies(k, empty_binds_.data(), false)) continue;
-        Run r;
-        r.seq = next_seq_++;
-        r.t0 = now_;
-        r.last_ts = now_;
-        r.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+        Run r = start_run();
         r.taken = 1u << k;
         if (r.taken == full_mask_) {
             tmp_binds_.assign(n_aliases_, Binding{});

@@ -120,13 +120,9 @@ PatternMatcher::Impl::Impl(Runtime& rt, const ir::StreamPlan& stream, const ir::
     }
 
     size_t ns = plan_.schemas.size();
-    part_slot_.assign(ns, -1);
-    step_type_.assign(ns, 0);
     partitioned_ = !nfa_.partition_field.empty();
-    if (partitioned_)
-        for (size_t i = 0; i < ns; ++i) part_slot_[i] = plan_.schemas[i].slot_of(nfa_.partition_field);
-    for (const auto& st : steps_)
-        if (st.type_id >= 0 && static_cast<size_t>(st.type_id) < ns) step_type_[st.type_id] = 1;
+    part_slot_ = ir::nfa_partition_slots(plan_, nfa_);
+    step_type_ = ir::nfa_step_types(plan_, nfa_);
     start_type_.assign(ns, 0);
     for (int32_t s = 0; s < n_start_; ++s)
         if (steps_[s].type_id >= 0 && static_cast<size_t>(steps_[s].type_id) < ns) start_type_[steps_[s].type_id] = 1;
@@ -214,27 +210,18 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
                 advance_indexed(pid, out, scratch);
                 start_indexed(pid, out, scratch);
             }
-        } else if (stk_) {
+        } else if (stk_ || kr_) {
             // Stack mode: the step verdicts need no partition; without one, nothing changes.
-            if (uint64_t verdicts = is_step ? stk_verdicts() : 0) {
+            if (uint64_t verdicts = !is_step ? 0 : stk_ ? stk_verdicts() : 1) {
                 Partition& P = *find_partition(row, true);
                 if (P.materialized && P.runs.empty()) P.materialized = false;
-                if (!P.materialized) {
+                if (P.materialized) {
+                    step_any(P, scratch);
+                    flush_completions(out);
+                } else if (stk_) {
                     step_stk(P, verdicts, out, scratch);
                 } else {
-                    step_any(P, scratch);
-                    flush_completions(out);
-                }
-            }
-        } else if (kr_) {
-            if (is_step) {
-                Partition& P = *find_partition(row, true);
-                if (P.materialized && P.runs.empty()) P.materialized = false;
-                if (!P.materialized) {
                     step_roots(P, out, scratch);
-                } else {
-                    step_any(P, scratch);
-                    flush_completions(out);
                 }
             }
         } else if (Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr) {

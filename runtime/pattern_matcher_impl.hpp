@@ -723,6 +723,19 @@ struct PatternMatcher::Impl {
         return n;
     }
 
+    /// The deadline of a run starting now (§9.5).
+    int64_t deadline_now() const { return has_within_ ? now_ + within_ : kNoDeadline; }
+
+    /// A run starting with the current event (next creation number), before it takes it.
+    Run start_run() {
+        Run r;
+        r.seq = next_seq_++;
+        r.t0 = now_;
+        r.last_ts = now_;
+        r.deadline = deadline_now();
+        return r;
+    }
+
     /// Appends a run (bindings copied from `b`, references taken). Returns its index.
     size_t push_run(Partition& P, Run&& r, const Binding* b) {
         P.runs.push_back(std::move(r));
@@ -1365,7 +1378,8 @@ struct PatternMatcher::Impl {
     };
     std::vector<KScan> kr_scan_;   // step_roots: the roots with a transition, in order
     std::vector<uint32_t> kr_visit_;  // step_roots: the roots to test (pruned scan)
-    void roots_scan(Partition& P, size_t r, bool t1, bool t2, uint64_t& new_paths, uint64_t& comps);
+    /// `xk`: prune_kind_of the event's x (kNoPrune without dprune_).
+    void roots_scan(Partition& P, size_t r, bool t1, bool t2, uint8_t xk, uint64_t& new_paths, uint64_t& comps);
     void roots_track_kind(Partition& P, size_t r);
     void roots_unprune(Partition& P, size_t r);
     void setup_roots();
@@ -1384,14 +1398,11 @@ struct PatternMatcher::Impl {
         const KCand* c = root_cands(P, r);
         for (uint32_t j = 0; j < P.sroots[r].n; ++j) unref(c[j].ev);
     }
-    [[gnu::always_inline]] bool roots_test(int32_t s, const Binding* b) {
+    /// qualifies(s, b, false) for a current event already known to be of step s's type: the
+    /// step's test kernel without the call around it when there is one.
+    [[gnu::always_inline]] bool enters(int32_t s, const Binding* b) {
         if (trans_ && trans_tests_[static_cast<size_t>(s)]) return kernel_test(s, b, false);
         return qualifies(s, b, false);
-    }
-    /// Step s's verdict on the current event (of its type) for every run: no alias is read.
-    [[gnu::always_inline]] bool step_verdict(int32_t s) {
-        if (trans_ && trans_tests_[static_cast<size_t>(s)]) return kernel_test(s, empty_binds_.data(), false);
-        return qualifies(s, empty_binds_.data(), false);
     }
     void stk_init(Partition& P);
     uint64_t stk_verdicts();

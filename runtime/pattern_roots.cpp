@@ -32,23 +32,23 @@ void PatternMatcher::Impl::setup_roots() {
 
 /// Root r's transitions on the current event — step 2 with each candidate, step 1 — into
 /// kr_scan_ when it has any.
-void PatternMatcher::Impl::roots_scan(Partition& P, size_t r, bool t1, bool t2, uint64_t& new_paths, uint64_t& comps) {
+void PatternMatcher::Impl::roots_scan(Partition& P, size_t r, bool t1, bool t2, uint8_t xk, uint64_t& new_paths,
+                                      uint64_t& comps) {
     const SRoot& R = P.sroots[r];
     if (R.dead) return;
     const int32_t a0 = steps_[0].alias, a1 = steps_[1].alias;
     Binding* b = stk_b_.data();
     if (a0 >= 0) b[a0] = Binding{R.ev, 1};
     KScan k{static_cast<uint32_t>(r), 0, false};
-    k.mid = t1 && roots_test(1, b);
+    k.mid = t1 && enters(1, b);
     // With the ordered-root proof (setup_prune), a root failing step 1 fails step 2 with
     // every candidate.
-    const bool skip = !k.mid && dprune_ && t1 && R.pkind != kNoPrune &&
-                      R.pkind == prune_kind_of(cur_row_->slots[dprune_field_]);
+    const bool skip = !k.mid && t1 && R.pkind != kNoPrune && R.pkind == xk;
     if (t2 && R.n > 0 && !skip) {
         const KCand* c = root_cands(P, r);
         for (uint32_t j = 0; j < R.n; ++j) {
             if (a1 >= 0) b[a1] = Binding{c[j].ev, 1};
-            if (roots_test(2, b)) {
+            if (enters(2, b)) {
                 k.ok |= 1u << j;
                 comps += 1ull << j;  // the subsets ending at candidate j
             }
@@ -83,12 +83,12 @@ void PatternMatcher::Impl::step_roots(Partition& P, std::vector<Row>& out, Arena
                 for (size_t r = P.sroot_head; r < P.sroots.size(); ++r)
                     if (P.sroots[r].pkind == kNoPrune) kr_visit_.push_back(static_cast<uint32_t>(r));
             std::sort(kr_visit_.begin(), kr_visit_.end());
-            for (uint32_t r : kr_visit_) roots_scan(P, r, t1, t2, new_paths, comps);
+            for (uint32_t r : kr_visit_) roots_scan(P, r, t1, t2, xk, new_paths, comps);
         } else {
-            for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) roots_scan(P, r, t1, t2, new_paths, comps);
+            for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) roots_scan(P, r, t1, t2, xk, new_paths, comps);
         }
     }
-    const bool start = sch == steps_[0].type_id && roots_test(0, empty_binds_.data());
+    const bool start = sch == steps_[0].type_id && enters(0, empty_binds_.data());
     if (P.dpaths + new_paths + (start ? 1 : 0) > kMaxAnyRuns) {
         // A run cap may be reached: plain runs know which runs it drops.
         stk_materialize(P);

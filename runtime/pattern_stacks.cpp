@@ -42,7 +42,7 @@ uint64_t PatternMatcher::Impl::stk_verdicts() {
     uint64_t v = 0;
     for (; steps != 0; steps &= steps - 1) {
         const int32_t s = std::countr_zero(steps);
-        if (step_verdict(s)) v |= 1ull << s;
+        if (enters(s, empty_binds_.data())) v |= 1ull << s;
     }
     return v;
 }
@@ -108,7 +108,7 @@ void PatternMatcher::Impl::stk_start(Partition& P) {
     SRoot R;
     R.pos = event_no_;
     R.ts = now_;
-    R.deadline = has_within_ ? now_ + within_ : kNoDeadline;
+    R.deadline = deadline_now();
     R.ev = cur_ev();
     ref(R.ev);
     if (P.sroot_head < P.sroots.size() && R.deadline < P.sroots.back().deadline) P.sroots_sorted = false;

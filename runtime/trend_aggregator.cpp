@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ir/nfa_shape.hpp"
 #include "runtime/checkpoint_io.hpp"
 #include "runtime/value_ops.hpp"
 
@@ -257,14 +258,9 @@ struct TrendAggregator::Impl {
             items_.push_back(std::move(ii));
         }
 
-        size_t ns = plan_.schemas.size();
-        part_slot_.assign(ns, -1);
-        step_type_.assign(ns, 0);
         partitioned_ = !nfa_.partition_field.empty();
-        if (partitioned_)
-            for (size_t i = 0; i < ns; ++i) part_slot_[i] = plan_.schemas[i].slot_of(nfa_.partition_field);
-        for (const auto& st : steps_)
-            if (st.type_id >= 0 && static_cast<size_t>(st.type_id) < ns) step_type_[st.type_id] = 1;
+        part_slot_ = ir::nfa_partition_slots(plan_, nfa_);
+        step_type_ = ir::nfa_step_types(plan_, nfa_);
         has_within_ = nfa_.within_ms.has_value();
         within_ = has_within_ ? *nfa_.within_ms : 0;
 
