@@ -41,6 +41,7 @@ struct OpState {
     std::vector<Row> fused_out;   // results of one push
     std::unique_ptr<JoinOperator> join;
     std::unique_ptr<PatternMatcher> matcher;
+    bool prefilter = false;   // matcher->prefilters(): events no step takes skip the matcher
     std::unique_ptr<TrendAggregator> trend;
     std::unordered_set<std::string> distinct_seen;
     std::deque<std::string> distinct_order;
@@ -241,6 +242,7 @@ struct Engine::Impl {
                     break;
                 case ir::OpKind::Sequence:
                     os.matcher = std::make_unique<PatternMatcher>(rt, sp, op);
+                    os.prefilter = os.matcher->prefilters();
                     break;
                 case ir::OpKind::TrendAggregate:
                     os.trend = std::make_unique<TrendAggregator>(rt, sp, op);
@@ -822,12 +824,20 @@ struct Engine::Impl {
     /// run_from for a sequence or join at `first`: small enough to inline into the per-event
     /// loop (direct_streams), the rest of the stream runs out of line, only on matches.
     [[gnu::always_inline]] void run_stateful(StreamState& st, size_t first, const Row& in, int depth) {
-        st.matches.clear();
         OpState& os = st.ops[first];
-        if (os.matcher)
+        if (os.prefilter) {
+            // Most events of a selective pattern qualify for no step: one test, no matcher call.
+            const uint64_t verdicts = os.matcher->step_verdicts(in);
+            if (verdicts == 0) return;
+            st.matches.clear();
+            os.matcher->on_event(in, st.matches, scratch, verdicts);
+        } else if (os.matcher) {
+            st.matches.clear();
             os.matcher->on_event(in, st.matches, scratch);
-        else
+        } else {
+            st.matches.clear();
             os.join->push(in, scratch, joined_type, st.matches);
+        }
         if (!st.matches.empty()) run_matches(st, first, depth);
     }
 
@@ -835,7 +845,7 @@ struct Engine::Impl {
     [[gnu::noinline]] void run_matches(StreamState& st, size_t first, int depth) {
         // What comes out goes through the stream's tail chain when it has one.
         if (ChainKernel tail = kernels ? kernels->tail(static_cast<size_t>(&st - streams.data()), first + 1) : nullptr) {
-            for (size_t i = 0; i < st.matches.size(); ++i) run_chain(st, first + 1, tail, st.matches[i], depth);
+            run_chain(st, first + 1, tail, st.matches.data(), st.matches.size(), depth);
             return;
         }
         std::vector<Row> batch = take_batch();
@@ -847,24 +857,38 @@ struct Engine::Impl {
     /// chain: codegen::tail_chain): what run_ops does for filters and projections, without
     /// batches.
     void run_chain(StreamState& st, size_t from, ChainKernel chain, const Row& in, int depth) {
+        run_chain(st, from, chain, &in, 1, depth);
+    }
+
+    /// run_chain on each of `n` rows in turn (a matcher's matches, a batch): what does not
+    /// depend on the row is worked out once.
+    void run_chain(StreamState& st, size_t from, ChainKernel chain, const Row* rows, size_t n, int depth) {
         const ir::StreamPlan& sp = *st.plan;
-        Value* out = nullptr;
         const ir::Operator* proj = nullptr;
+        size_t out_width = 0;
         // The chain's last projection: the stream's, when it is one of the chain's operators.
         if (st.last_projection >= 0 && static_cast<size_t>(st.last_projection) >= from) {
             proj = &sp.ops[static_cast<size_t>(st.last_projection)];
-            out = scratch.allocate_array<Value>(std::max<size_t>(width(proj->out), 1));
+            out_width = std::max<size_t>(width(proj->out), 1);
         }
-        EvalContext c = context(&in);
+        const bool emits = proj && proj->kind == ir::OpKind::Emit;
+        const bool forwards = forwards_rows(st, depth);
+        EvalContext c = context(nullptr);
+        c.has_now = true;
         KernelContext kc = kernel_context(&c);
-        if (!chain(in.slots, out, &kc)) return;
-        Row r = in;
-        if (proj) {
-            const StrObj* type = proj->kind == ir::OpKind::Emit ? st.name : in.type;
-            r = Row{out, proj->out, in.ts, type, nullptr, 0};
-            if (proj->kind == ir::OpKind::Emit) output(st, *proj, r);
+        for (size_t i = 0; i < n; ++i) {
+            const Row& in = rows[i];
+            Value* out = proj ? scratch.allocate_array<Value>(out_width) : nullptr;
+            c.row = &in;   // what row_context(in) sets
+            c.now_ms = in.ts;
+            if (!chain(in.slots, out, &kc)) continue;
+            Row r = in;
+            if (proj) {
+                r = Row{out, proj->out, in.ts, emits ? st.name : in.type, nullptr, 0};
+                if (emits) output(st, *proj, r);
+            }
+            if (forwards) forward(st, r, depth);
         }
-        forward(st, r, depth);
     }
 
     /// Converts a row of one merge input into the stream's merged schema (resolved at build).
@@ -931,7 +955,7 @@ struct Engine::Impl {
             if (k > 0 && kernels) {
                 // The rest of the stream is one compiled function (a tail chain).
                 if (ChainKernel tail = kernels->tail(static_cast<size_t>(&st - streams.data()), k)) {
-                    for (const Row& r : batch) run_chain(st, k, tail, r, depth);
+                    run_chain(st, k, tail, batch.data(), batch.size(), depth);
                     give_batch(std::move(next));
                     give_batch(std::move(batch));
                     return;
@@ -1410,10 +1434,14 @@ struct Engine::Impl {
     }
 
     /// Renames a surviving row to the stream and queues it for the streams reading it.
+    /// Whether forward() passes a stream's rows on at `depth` (something reads the stream).
+    bool forwards_rows(const StreamState& st, int depth) const {
+        return depth + 1 < kMaxDepth && !plan.routes[static_cast<size_t>(st.plan->type_id)].empty();
+    }
+
     void forward(StreamState& st, const Row& r, int depth) {
         const ir::StreamPlan& sp = *st.plan;
-        if (depth + 1 >= kMaxDepth) return;
-        if (plan.routes[static_cast<size_t>(sp.type_id)].empty()) return;
+        if (!forwards_rows(st, depth)) return;
         size_t w = width(sp.type_id);
         Value* slots = scratch.allocate_array<Value>(w);
         if (plan.schemas[static_cast<size_t>(r.schema)].kind == ir::SchemaKind::Dynamic) {

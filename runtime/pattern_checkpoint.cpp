@@ -74,12 +74,15 @@ void PatternMatcher::Impl::save(CheckpointWriter& w) const {
             if (!parts_[p].sroots.empty()) stk_runs(parts_[p], keep);
         }
         first[parts_.size()] = dag_run_store.size();
+        // Runs that events skipped since the last on_event have expired (see skipped_now_)
+        // are left out, as that on_event would drop them first.
+        auto expired = [&](const Run& r) { return skipped_now_ != kNoSkipped && r.deadline < skipped_now_; };
         for (uint32_t p = 0; p < parts_.size(); ++p) {
             const Partition& P = parts_[p];
             for (size_t i = 0; i < P.runs.size(); ++i)
-                if (!P.runs[i].dead) live.push_back({p, &P.runs[i], P.binds.data() + i * n_aliases_});
+                if (!P.runs[i].dead && !expired(P.runs[i])) live.push_back({p, &P.runs[i], P.binds.data() + i * n_aliases_});
             for (size_t i = first[p]; i < first[p + 1]; ++i)
-                live.push_back({p, &dag_run_store[i], dag_bind_store.data() + i * n_aliases_});
+                if (!expired(dag_run_store[i])) live.push_back({p, &dag_run_store[i], dag_bind_store.data() + i * n_aliases_});
         }
     }
     std::vector<uint32_t> table(evs_.count, kNone);

@@ -36,6 +36,17 @@ PatternMatcher::Impl::Impl(Runtime& rt, const ir::StreamPlan& stream, const ir::
         }
         out_fields_.push_back(f);
     }
+    // make_row's plan: alias fields grouped by alias (one lookup of the event per alias).
+    for (size_t a = 0; a < nfa_.aliases.size(); ++a) {
+        AliasCopy g{static_cast<int32_t>(a), static_cast<uint32_t>(mr_slots_.size()), 0};
+        for (size_t i = 0; i < out_fields_.size(); ++i)
+            if (out_fields_[i].kind == OutField::kAliasSlot && out_fields_[i].alias == static_cast<int32_t>(a))
+                mr_slots_.push_back({static_cast<uint32_t>(i), out_fields_[i].slot});
+        g.end = static_cast<uint32_t>(mr_slots_.size());
+        if (g.end > g.begin) mr_copies_.push_back(g);
+    }
+    for (size_t i = 0; i < out_fields_.size(); ++i)
+        if (out_fields_[i].kind != OutField::kAliasSlot) mr_other_.push_back(static_cast<uint32_t>(i));
     for (const auto& sc : plan_.schemas) schema_width_.push_back(static_cast<uint32_t>(sc.fields.size()));
     stream_name_ = rt.interner->intern(stream.name);
     match_type_ = rt.interner->intern("SequenceMatch");
@@ -162,7 +173,7 @@ inline void PatternMatcher::Impl::set_trans_kernel(SeqTransKernel k, const ir::E
     targs_.rec = evs_.rec;  // fixed once the matcher is built
 }
 
-inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
+inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t given) {
     cur_row_ = &row;
     targs_.slots = row.slots;
     targs_.schema = row.schema;
@@ -180,8 +191,16 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
                 // Most events expire nothing: one look at the two fronts, without the call.
                 if ((!fifo_.empty() && fifo_.front().deadline < now_) || (!eheap_.empty() && eheap_.front().deadline < now_))
                     expire_indexed(scratch);
-            } else if (!expiry_.empty() && expiry_.top().first < now_) {
-                expire(scratch);
+            } else {
+                // Events the engine skipped (step_verdicts 0) would have expired runs up to
+                // the latest of their times: the same runs expire here, before this event.
+                const int64_t t = std::max(now_, skipped_now_);
+                skipped_now_ = kNoSkipped;
+                if (!expiry_.empty() && expiry_.top().first < t) {
+                    now_ = t;
+                    expire(scratch);
+                    now_ = row.ts;
+                }
             }
             for (const auto& c : confirmed_) {
                 if (strategy_ == Strategy::SkipTillAnyMatch && reported_ >= kMaxMatchesPerEvent) {
@@ -212,7 +231,7 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
             }
         } else if (stk_ || kr_) {
             // Stack mode: the step verdicts need no partition; without one, nothing changes.
-            if (uint64_t verdicts = !is_step ? 0 : stk_ ? stk_verdicts() : 1) {
+            if (uint64_t verdicts = !is_step ? 0 : !stk_ ? 1 : given != kNoVerdicts ? given : stk_verdicts()) {
                 Partition& P = *find_partition(row, true);
                 if (P.materialized && P.runs.empty()) P.materialized = false;
                 if (P.materialized) {
@@ -253,7 +272,24 @@ PatternMatcher::PatternMatcher(Runtime& rt, const ir::StreamPlan& stream, const 
 PatternMatcher::~PatternMatcher() = default;
 
 void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
-    impl_->on_event(row, out, scratch);
+    impl_->on_event(row, out, scratch, Impl::kNoVerdicts);
+}
+
+void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts) {
+    impl_->on_event(row, out, scratch, verdicts);
+}
+
+bool PatternMatcher::prefilters() const { return impl_->stk_; }
+
+uint64_t PatternMatcher::step_verdicts(const Row& row) {
+    // What on_event sets before stk_verdicts, undone after: nothing else changes.
+    impl_->cur_row_ = &row;
+    impl_->targs_.slots = row.slots;
+    impl_->targs_.schema = row.schema;
+    const uint64_t v = impl_->stk_verdicts();
+    impl_->cur_row_ = nullptr;
+    if (v == 0 && row.ts > impl_->skipped_now_) impl_->skipped_now_ = row.ts;   // its expiry, for later
+    return v;
 }
 
 uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }

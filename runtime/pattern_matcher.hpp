@@ -69,6 +69,17 @@ public:
     /// §9.11; their slot arrays are allocated from `scratch`.
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch);
 
+    /// Whether the engine may skip events that no step takes (step_verdicts(row) == 0):
+    /// in stack mode such an event changes nothing but when expired runs are dropped, which
+    /// the next event that is taken does first (no output depends on it; live_runs() may
+    /// count runs past their deadline until then).
+    bool prefilters() const;
+    /// The steps `row` qualifies for (bit s); to be passed to on_event when not 0. Only
+    /// when prefilters().
+    uint64_t step_verdicts(const Row& row);
+    /// on_event with the verdicts step_verdicts gave for `row`.
+    void on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts);
+
     /// Compiled step predicates (KernelTable OpKernels::steps; nullptr: interpret them all).
     /// `nodes` and `consts` complete their KernelContext and must stay valid until replaced.
     void set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes, const Value* consts);

@@ -424,6 +424,15 @@ struct PatternMatcher::Impl {
         uint32_t slot = 0;
     };
     std::vector<OutField> out_fields_;
+    /// The same, as make_row runs it: per alias, its (output field, slot) pairs
+    /// mr_slots_[begin, end); mr_other_: the fields that are not an alias's slot.
+    struct AliasCopy {
+        int32_t alias;
+        uint32_t begin, end;
+    };
+    std::vector<AliasCopy> mr_copies_;
+    std::vector<std::pair<uint32_t, uint32_t>> mr_slots_;
+    std::vector<uint32_t> mr_other_;
     std::vector<uint32_t> schema_width_;  // per schema: its field count (store())
     const StrObj* stream_name_ = nullptr;
     const StrObj* match_type_ = nullptr;
@@ -528,6 +537,10 @@ struct PatternMatcher::Impl {
     const Row* cur_row_ = nullptr;
     uint32_t cur_ev_ = kNone;
     int64_t now_ = 0;
+    /// The latest time of the events skipped since the last on_event (PatternMatcher::
+    /// step_verdicts gave 0): on_event expires runs up to it first.
+    static constexpr int64_t kNoSkipped = std::numeric_limits<int64_t>::min();
+    int64_t skipped_now_ = kNoSkipped;
     size_t reported_ = 0;     // matches reported for the current event (any-match cap)
 
     // evaluation buffers
@@ -754,7 +767,7 @@ struct PatternMatcher::Impl {
     Row make_row(const Binding* b, int64_t t0, int64_t last_ts, int64_t ts, Arena& scratch, int32_t cur_alias = -1) {
         size_t n = out_fields_.size();
         Value* slots = scratch.allocate_array<Value>(n == 0 ? 1 : n);
-        for (size_t i = 0; i < n; ++i) {
+        for (uint32_t i : mr_other_) {
             const OutField& o = out_fields_[i];
             Value v;
             switch (o.kind) {
@@ -764,13 +777,6 @@ struct PatternMatcher::Impl {
                 case OutField::kDuration:
                     v = Value::integer(last_ts - t0);
                     break;
-                case OutField::kAliasSlot:
-                    if (o.alias == cur_alias) {
-                        if (o.slot < schema_width_[static_cast<size_t>(cur_row_->schema)]) v = cur_row_->slots[o.slot];
-                    } else if (uint32_t id = b[o.alias].ev; id != kNone && o.slot < evs_[id].n) {
-                        v = ev_slots(id)[o.slot];
-                    }
-                    break;
                 case OutField::kAliasCount:
                     v = Value::integer(o.alias == cur_alias ? 1 : b[o.alias].count);
                     break;
@@ -778,6 +784,22 @@ struct PatternMatcher::Impl {
                     break;
             }
             new (&slots[i]) Value(v);
+        }
+        for (const AliasCopy& g : mr_copies_) {
+            // The alias's event: the current row, one in the store, or none (all absent).
+            const Value* base = nullptr;
+            uint32_t avail = 0;
+            if (g.alias == cur_alias) {
+                base = cur_row_->slots;
+                avail = schema_width_[static_cast<size_t>(cur_row_->schema)];
+            } else if (uint32_t id = b[g.alias].ev; id != kNone) {
+                base = ev_slots(id);
+                avail = evs_[id].n;
+            }
+            for (uint32_t k = g.begin; k < g.end; ++k) {
+                const auto [out, slot] = mr_slots_[k];
+                new (&slots[out]) Value(slot < avail ? base[slot] : Value());
+            }
         }
         return Row{slots, out_schema_, ts, match_type_, nullptr, 0};
     }
@@ -1405,7 +1427,34 @@ struct PatternMatcher::Impl {
         return qualifies(s, b, false);
     }
     void stk_init(Partition& P);
-    uint64_t stk_verdicts();
+    /// The steps the current event qualifies for (bit s), the same for every run and
+    /// partition: no predicate reads an alias. An event that qualifies for none changes
+    /// nothing (on_event skips its partition; the engine may skip on_event: prefilters()).
+    /// Inline, and the compiled tests called straight: it runs for every event.
+    uint64_t stk_verdicts() {
+        const int32_t sch = cur_row_->schema;
+        uint64_t steps = sch >= 0 && static_cast<size_t>(sch) < stk_types_.size() ? stk_types_[static_cast<size_t>(sch)] : 0;
+        if (steps == 0) return 0;
+        if (!trans_) return stk_verdicts_interpreted(steps);
+        targs_.binds = empty_binds_.data();
+        targs_.chunks = evs_.raw.data();
+        targs_.flags = kSeqTest;
+        uint64_t v = 0;
+        for (; steps != 0; steps &= steps - 1) {
+            const int32_t s = std::countr_zero(steps);
+            bool in;
+            if (const SeqTransKernel k = trans_tests_[static_cast<size_t>(s)]) {
+                ++trans_calls_;
+                in = k(&targs_) == 1;
+            } else {
+                in = qualifies_cold(s);
+            }
+            if (in) v |= 1ull << s;
+        }
+        return v;
+    }
+    [[gnu::noinline]] uint64_t stk_verdicts_interpreted(uint64_t steps);
+    [[gnu::noinline]] bool qualifies_cold(int32_t s) { return qualifies(s, empty_binds_.data(), false); }
     void step_stk(Partition& P, uint64_t verdicts, std::vector<Row>& out, Arena& scratch);
     void stk_push(Partition& P, int32_t s);
     void stk_start(Partition& P);
@@ -1489,7 +1538,9 @@ struct PatternMatcher::Impl {
     // ------------------------------------------------------------ per event
     void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts,
                           const std::vector<SeqTransKernel>* tests);
-    void on_event(const Row& row, std::vector<Row>& out, Arena& scratch);
+    /// kNoVerdicts: on_event computes the step verdicts itself (stack mode).
+    static constexpr uint64_t kNoVerdicts = ~uint64_t{0};
+    void on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t given);
 
     // ------------------------------------------------------------ checkpoints
     std::vector<const std::string*> partition_keys() const;

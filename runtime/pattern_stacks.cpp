@@ -33,16 +33,12 @@ void PatternMatcher::Impl::stk_init(Partition& P) {
     P.stot.assign(static_cast<size_t>(n_steps_ - 1), 0);
 }
 
-/// The steps the current event qualifies for (bit s), the same for every run and partition:
-/// no predicate reads an alias. An event that qualifies for none changes nothing (on_event
-/// skips its partition).
-uint64_t PatternMatcher::Impl::stk_verdicts() {
-    const int32_t sch = cur_row_->schema;
-    uint64_t steps = sch >= 0 && static_cast<size_t>(sch) < stk_types_.size() ? stk_types_[static_cast<size_t>(sch)] : 0;
+/// stk_verdicts without a transition kernel: the interpreter's (or step kernels') verdicts.
+uint64_t PatternMatcher::Impl::stk_verdicts_interpreted(uint64_t steps) {
     uint64_t v = 0;
     for (; steps != 0; steps &= steps - 1) {
         const int32_t s = std::countr_zero(steps);
-        if (enters(s, empty_binds_.data())) v |= 1ull << s;
+        if (qualifies(s, empty_binds_.data(), false)) v |= 1ull << s;
     }
     return v;
 }
