@@ -420,6 +420,7 @@ int run_simulate(const Args& args) {
             const runtime::StrObj* to = nullptr;
         };
         NameCache name_cache[64];
+        runtime::EventBatch stream_batch;   // --immediate: each batch's rows (reused)
         auto map_name = [&](const runtime::StrObj* s) -> const runtime::StrObj* {
             if (!s) return s;
             NameCache& c = name_cache[(reinterpret_cast<uintptr_t>(s) >> 4) & 63];
@@ -449,9 +450,15 @@ int run_simulate(const Args& args) {
             for (auto& ev : b.events) {
                 ev.type = map_name(ev.type);
                 for (uint32_t f = 0; f < ev.field_count; ++f) ev.fields[f].name = map_name(ev.fields[f].name);
-                // Per event: preparing rows here as well measured slower end to end (the rows
-                // make one more pass over memory, and output formatting dominates anyway).
-                feed(ev);
+            }
+            if (o.immediate) {
+                // Rows a batch at a time: the fused per-type loops apply, as with --preload
+                // (filter and aggregation run a fifth of the instructions per event).
+                stream_batch.clear();
+                engine.prepare(b.events.data(), b.events.size(), stream_batch);
+                run_batch(stream_batch);
+            } else {
+                for (auto& ev : b.events) feed(ev);
             }
         }
         stop_reading();
