@@ -1433,12 +1433,12 @@ struct Engine::Impl {
         }
     }
 
-    /// Renames a surviving row to the stream and queues it for the streams reading it.
     /// Whether forward() passes a stream's rows on at `depth` (something reads the stream).
     bool forwards_rows(const StreamState& st, int depth) const {
         return depth + 1 < kMaxDepth && !plan.routes[static_cast<size_t>(st.plan->type_id)].empty();
     }
 
+    /// Renames a surviving row to the stream and queues it for the streams reading it.
     void forward(StreamState& st, const Row& r, int depth) {
         const ir::StreamPlan& sp = *st.plan;
         if (!forwards_rows(st, depth)) return;
