@@ -68,13 +68,13 @@ void Generator::window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, llv
     llvm::Value* group_count_at = b_.CreateConstInBoundsGEP1_64(i8_, group, offsetof(runtime::GroupHeader, count));
     llvm::Value* group_count = b_.CreateAlignedLoad(i64_, group_count_at, llvm::Align(8), "group.count");
 
-    auto feed = [&] {
-        feed_calls(aggregate, at, acc, [&](const ir::AggregateCall& call, size_t, const Val& v, llvm::Value* v_at) {
+    auto feed = [&](llvm::Value* accs, llvm::Value* count) {
+        feed_calls(aggregate, at, accs, [&](const ir::AggregateCall& call, size_t, const Val& v, llvm::Value* v_at) {
             switch (call.fn) {
                 case AggregateFn::First: {
                     llvm::BasicBlock* set = block("first.set");
                     llvm::BasicBlock* cont = block("first.done");
-                    b_.CreateCondBr(b_.CreateICmpEQ(group_count, b_.getInt64(0)), set, cont);
+                    b_.CreateCondBr(b_.CreateICmpEQ(count, b_.getInt64(0)), set, cont);
                     b_.SetInsertPoint(set);
                     store(v, v_at);
                     b_.CreateBr(cont);
@@ -86,7 +86,8 @@ void Generator::window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, llv
             }
         });
     };
-    speculate_declared_kinds(aggregate, slots, feed);
+    speculate_declared_kinds(fn_->getName().str() + "_s" + std::to_string(sid) + "_feed", aggregate, slots, acc, group_count,
+                             feed);
 
     b_.CreateAlignedStore(b_.CreateAdd(group_count, b_.getInt64(1)), group_count_at, llvm::Align(8));
     llvm::Value* part_count_at = b_.CreateConstInBoundsGEP1_64(i8_, part, offsetof(runtime::WindowPartition, count));
@@ -110,7 +111,8 @@ void Generator::window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, llv
 }
 
 template <class Body>
-void Generator::speculate_declared_kinds(const ir::Operator& aggregate, llvm::Value* slots, Body&& body) {
+void Generator::speculate_declared_kinds(const std::string& other_name, const ir::Operator& aggregate, llvm::Value* slots,
+                                         llvm::Value* acc, llvm::Value* group_count, Body&& body) {
     std::map<uint32_t, ValueKind> kinds;
     std::function<void(const Expr*)> visit = [&](const Expr* e) {
         if (!e) return;
@@ -129,7 +131,7 @@ void Generator::speculate_declared_kinds(const ir::Operator& aggregate, llvm::Va
     };
     for (const auto& call : aggregate.calls) visit(call.arg.get());
     if (kinds.empty()) {
-        body();
+        body(acc, group_count);
         return;
     }
     llvm::Value* kept = b_.getTrue();
@@ -144,13 +146,52 @@ void Generator::speculate_declared_kinds(const ir::Operator& aggregate, llvm::Va
     b_.CreateCondBr(kept, declared, other);
     b_.SetInsertPoint(declared);
     known_kinds_ = std::move(kinds);
-    body();
+    body(acc, group_count);
     known_kinds_.clear();
     b_.CreateBr(done);
     b_.SetInsertPoint(other);
-    body();
+    llvm::Function* general = outline_feed(other_name, body);
+    llvm::CallInst* call = b_.CreateCall(general, {slots, acc, group_count, ctx_});
+    call->setCallingConv(general->getCallingConv());
+    call->addFnAttr(llvm::Attribute::NoUnwind);
+    call->addFnAttr(llvm::Attribute::Cold);
     b_.CreateBr(done);
     b_.SetInsertPoint(done);
+}
+
+template <class Body>
+llvm::Function* Generator::outline_feed(const std::string& name, Body&& body) {
+    const llvm::IRBuilderBase::InsertPoint resume = b_.saveIP();
+    llvm::Function* caller = fn_;
+    llvm::Value* const saved[] = {slots_, ctx_, cached_nodes_, cached_consts_};
+    begin(name, llvm::FunctionType::get(void_, {ptr_, ptr_, i64_, ptr_}, false));
+    llvm::Function* f = fn_;
+    // Off the batch path's per-event work (codegen::KernelUse::OffBatchPath): the first
+    // stage's IR pipeline and code generator, from the cold module, in a full compile too.
+    f->addFnAttr(kFirstStageAttribute);
+    f->addFnAttr(kFastCodegenAttribute);
+    // The loop keeps its window pointers and the group it entered in registers across the
+    // call: with the C convention they would need callee-saved registers the loop has too few
+    // of (ema: +5 % instructions per event from the spills); with preserve_most the cold callee
+    // saves what it uses. `cold` lets the loop's code generator lay the call out of line.
+    f->setCallingConv(llvm::CallingConv::PreserveMost);
+    f->addFnAttr(llvm::Attribute::Cold);
+    slots_ = f->getArg(0);
+    ctx_ = f->getArg(3);
+    slots_->setName("slots");
+    f->getArg(1)->setName("acc");
+    f->getArg(2)->setName("group.count");
+    ctx_->setName("ctx");
+    cached_nodes_ = cached_consts_ = nullptr;
+    body(f->getArg(1), f->getArg(2));
+    b_.CreateRetVoid();
+    fn_ = caller;
+    slots_ = saved[0];
+    ctx_ = saved[1];
+    cached_nodes_ = saved[2];
+    cached_consts_ = saved[3];
+    b_.restoreIP(resume);
+    return f;
 }
 
 Generator::OpenGroup Generator::open_group(llvm::Value* access, llvm::Value* slots, llvm::Value* ts, const ir::Operator& window,

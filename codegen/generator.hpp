@@ -170,13 +170,23 @@ public:
     void window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, llvm::Value* slots, const ir::Operator& window,
                      const ir::Operator& aggregate, const Numbering& at, llvm::BasicBlock* stop);
 
-    /// `body` generated twice: for events whose fields read by `aggregate`'s arguments have
-    /// the kinds their event declares (VPL.md §4.1: a promise events need not keep), with
-    /// those kinds known, so the kind tests and conversions fold away; and as is for the
-    /// others. One test of the kind bytes picks the copy. Both copies are the same code over
-    /// the same values, so results do not depend on which one ran.
+    /// `body(acc, group_count)` generated for events whose fields read by `aggregate`'s
+    /// arguments have the kinds their event declares (VPL.md §4.1: a promise events need not
+    /// keep), with those kinds known, so the kind tests and conversions fold away; the others
+    /// call `other_name(slots, acc, group_count, ctx)`, the same body generated as is into a
+    /// function of its own (outline_feed). One test of the kind bytes picks the copy. Both
+    /// copies are the same code over the same values, so results do not depend on which one
+    /// ran; the general one, which events keeping their declared kinds never run, stays out of
+    /// the type loop, whose optimised machine code is most of a full compile's work.
     template <class Body>
-    void speculate_declared_kinds(const ir::Operator& aggregate, llvm::Value* slots, Body&& body);
+    void speculate_declared_kinds(const std::string& other_name, const ir::Operator& aggregate, llvm::Value* slots,
+                                  llvm::Value* acc, llvm::Value* group_count, Body&& body);
+
+    /// `void name(slots, acc, group_count, ctx)` with `body(acc, group_count)` over its
+    /// parameters (fallbacks and string constants read through its ctx), generated while the
+    /// current function waits; marked for the first stage's treatment (kFirstStageAttribute).
+    template <class Body>
+    llvm::Function* outline_feed(const std::string& name, Body&& body);
 
     struct OpenGroup {
         llvm::Value* acc;

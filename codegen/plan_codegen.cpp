@@ -150,6 +150,8 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             case KernelUse::OffBatchPath: m->getFunction(k.name)->addFnAttr(kFirstStageAttribute); [[fallthrough]];
             case KernelUse::Occasional: m->getFunction(k.name)->addFnAttr(kFastCodegenAttribute); break;
         }
+    for (const KernelSymbol& k : kernels)
+        if (k.kind == KernelKind::Type) m->getFunction(k.name)->addFnAttr(kTypeLoopAttribute);
     return m;
 }
 

@@ -92,6 +92,12 @@ bool per_event_kernel(const ir::Plan& plan, const KernelSymbol& k);
 /// into `optnone` after the IR pipeline (fast instruction selection, no machine-level passes).
 inline constexpr const char* kFastCodegenAttribute = "varpulis-fast-codegen";
 
+/// The function attribute build_module() puts on type loops: at O2 jit/ runs the IR pipeline
+/// without its second round (GVN, JumpThreading, SimplifyCFG) on them (as on Occasional
+/// kernels), which changed no instruction of the benchmark workloads' loops and was ~4 % of
+/// their full-stage compile.
+inline constexpr const char* kTypeLoopAttribute = "varpulis-type-loop";
+
 /// The function attribute build_module() adds on OffBatchPath kernels: jit/ gives them the
 /// first stage's IR pipeline (SROA) and code generator (CodeGenOptLevel::None, from a module of
 /// their own) in a full compile too.

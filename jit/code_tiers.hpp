@@ -15,7 +15,9 @@ namespace varpulis::jit {
 
 /// Runs the IR pipeline of `level` on `m`; `quick`: the first stage of a two-stage compile.
 /// At O1/O2 the kernels the batch path never calls (codegen::kFirstStageAttribute) get the
-/// quick tier's pipeline even in a full compile.
+/// quick tier's pipeline even in a full compile, and at O2 type loops (codegen::kTypeLoopAttribute)
+/// and Occasional kernels (codegen::kFastCodegenAttribute) skip its second round (GVN,
+/// JumpThreading, SimplifyCFG).
 void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick);
 
 /// After the IR pipeline, at O1 and O2: the kernels marked for the fast code generator

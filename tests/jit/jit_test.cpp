@@ -616,6 +616,9 @@ TEST_F(JitTest, KernelsOffThePerEventPathGetTheFastCodeGenerator) {
     EXPECT_NE(attributes_of("32 @vp_s0_chain").find("optnone"), std::string::npos) << text;
     EXPECT_EQ(attributes_of("64 @vp_t1_type").find("optnone"), std::string::npos) << text;
     EXPECT_NE(attributes_of("64 @vp_t1_type"), "missing") << text;
+    EXPECT_NE(attributes_of("64 @vp_t1_type").find("varpulis-type-loop"), std::string::npos)
+        << "the loop's own IR pipeline: " << text;
+    EXPECT_EQ(attributes_of("32 @vp_s0_chain").find("varpulis-type-loop"), std::string::npos) << text;
 }
 
 TEST_F(JitTest, ACompactAnyMatchTransitionKernelGetsTheFastCodeGenerator) {

@@ -599,6 +599,49 @@ stream E = T.partition_by(name).window(session: 25ms).aggregate(lo: min(x - 1), 
         EXPECT_NE(got.out.find(kind), std::string::npos) << kind << " in\n" << got.out;
 }
 
+TEST_F(TypeKernelTest, UndeclaredKindsRunTheOutlinedFeed) {
+    // Events whose argument fields do not have their declared kinds take the general copy of
+    // the aggregate's arguments, which lives in a function of its own (first stage's code,
+    // preserve_most, called from the loop): string constants and first() reach it through its
+    // parameters and the context.
+    const std::string program = R"(
+event T:
+    name: str
+    x: float
+    y: int
+stream C = T.partition_by(name).window(4)
+    .aggregate(name: last(name), s: sum(if name == "k1" then x else y), f: first(x), l: last(y), n: count())
+    .emit(event_type: "Fed", name: name, s: s, f: f, l: l, n: n)
+)";
+    std::mt19937_64 rng(11);
+    std::string events;
+    for (size_t i = 0; i < 400; ++i) {
+        std::string x = std::to_string(rng() % 40) + ".5", y = std::to_string(rng() % 9);
+        switch (rng() % 5) {
+            case 0: x = std::to_string(rng() % 7); break;   // an int where a float is declared
+            case 1: y = "\"s\""; break;                     // a string where an int is declared
+            default: break;
+        }
+        events += "@" + std::to_string(i * 3) + " T { name: \"k" + std::to_string(rng() % 3) + "\", x: " + x + ", y: " + y + " }\n";
+    }
+    Case c(program, events);
+    std::string ir_text, error;
+    ASSERT_TRUE(compiler_->dump_llvm(c.plan(), false, ir_text, error)) << error;
+    const std::string feed = "@vp_t" + std::to_string(c.schema("T")) + "_type_s0_feed(";
+    const size_t def = ir_text.find("define preserve_mostcc void " + feed);
+    ASSERT_NE(def, std::string::npos) << ir_text;
+    EXPECT_NE(ir_text.find("call preserve_mostcc void " + feed), std::string::npos) << "the loop calls it";
+    const size_t attrs = ir_text.find('#', ir_text.find(')', def));
+    const std::string group = ir_text.substr(attrs, ir_text.find(' ', attrs) - attrs);
+    const size_t line = ir_text.find("attributes " + group + " = ");
+    ASSERT_NE(line, std::string::npos) << ir_text;
+    EXPECT_NE(ir_text.substr(line, ir_text.find('\n', line) - line).find(codegen::kFirstStageAttribute), std::string::npos)
+        << "compiled as in the first stage";
+    EXPECT_EQ(check_all_modes(c), 400u) << "every event runs in the type kernel";
+    RunResult got = run(c, nullptr, Mode{});
+    EXPECT_NE(got.out.find("\"Fed\""), std::string::npos) << got.out;
+}
+
 TEST_F(TypeKernelTest, ManyKeysAndUnsharedKeyStringsFindTheirPartitions) {
     // 3000 keys (colliding sets in the key cache evict one another) and keys longer than the
     // reader shares (a new string object per event: the cache never knows their address).
