@@ -174,14 +174,7 @@ inline void PatternMatcher::Impl::set_trans_kernel(SeqTransKernel k, const ir::E
 }
 
 inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t given) {
-    cur_row_ = &row;
-    targs_.slots = row.slots;
-    targs_.schema = row.schema;
-    cur_ev_ = kNone;
-    now_ = row.ts;
-    ++event_no_;
-    reported_ = 0;
-
+    begin_event(row);
     if (form_ == ir::Nfa::Form::Or) {
         on_or(out, scratch);
     } else {
@@ -192,15 +185,7 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
                 if ((!fifo_.empty() && fifo_.front().deadline < now_) || (!eheap_.empty() && eheap_.front().deadline < now_))
                     expire_indexed(scratch);
             } else {
-                // Events the engine skipped (step_verdicts 0) would have expired runs up to
-                // the latest of their times: the same runs expire here, before this event.
-                const int64_t t = std::max(now_, skipped_now_);
-                skipped_now_ = kNoSkipped;
-                if (!expiry_.empty() && expiry_.top().first < t) {
-                    now_ = t;
-                    expire(scratch);
-                    now_ = row.ts;
-                }
+                expire_due(scratch);
             }
             for (const auto& c : confirmed_) {
                 if (strategy_ == Strategy::SkipTillAnyMatch && reported_ >= kMaxMatchesPerEvent) {
@@ -231,18 +216,8 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
             }
         } else if (stk_ || kr_) {
             // Stack mode: the step verdicts need no partition; without one, nothing changes.
-            if (uint64_t verdicts = !is_step ? 0 : !stk_ ? 1 : given != kNoVerdicts ? given : stk_verdicts()) {
-                Partition& P = *find_partition(row, true);
-                if (P.materialized && P.runs.empty()) P.materialized = false;
-                if (P.materialized) {
-                    step_any(P, scratch);
-                    flush_completions(out);
-                } else if (stk_) {
-                    step_stk(P, verdicts, out, scratch);
-                } else {
-                    step_roots(P, out, scratch);
-                }
-            }
+            if (uint64_t verdicts = !is_step ? 0 : !stk_ ? 1 : given != kNoVerdicts ? given : stk_verdicts())
+                step_compact(row, verdicts, out, scratch);
         } else if (Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr) {
             if (dag_ && P->materialized && P->runs.empty()) P->materialized = false;
             if (dag_ && !P->materialized) {
@@ -259,9 +234,17 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
             }
         }
     }
-    if (cur_ev_ != kNone) unref(cur_ev_);
-    cur_ev_ = kNone;
-    cur_row_ = nullptr;
+    end_event();
+}
+
+/// on_event for an event the engine prefiltered (stack mode, `verdicts` not 0): no Or form,
+/// no negation, no trailing confirmations, the verdicts known — the rest of on_event's
+/// decisions are fixed, so the per-event path is this much shorter.
+inline void PatternMatcher::Impl::on_event_stk(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts) {
+    begin_event(row);
+    if (has_within_) expire_due(scratch);
+    step_compact(row, verdicts, out, scratch);
+    end_event();
 }
 
 // =====================================================================================
@@ -276,7 +259,10 @@ void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scra
 }
 
 void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts) {
-    impl_->on_event(row, out, scratch, verdicts);
+    if (impl_->stk_)
+        impl_->on_event_stk(row, out, scratch, verdicts);
+    else
+        impl_->on_event(row, out, scratch, verdicts);
 }
 
 bool PatternMatcher::prefilters() const { return impl_->stk_; }

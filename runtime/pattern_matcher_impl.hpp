@@ -1540,6 +1540,48 @@ struct PatternMatcher::Impl {
                           const std::vector<SeqTransKernel>* tests);
     /// kNoVerdicts: on_event computes the step verdicts itself (stack mode).
     static constexpr uint64_t kNoVerdicts = ~uint64_t{0};
+    void on_event_stk(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts);
+    /// The start and end of every event (on_event, on_event_stk).
+    void begin_event(const Row& row) {
+        cur_row_ = &row;
+        targs_.slots = row.slots;
+        targs_.schema = row.schema;
+        cur_ev_ = kNone;
+        now_ = row.ts;
+        ++event_no_;
+        reported_ = 0;
+    }
+    void end_event() {
+        if (cur_ev_ != kNone) unref(cur_ev_);
+        cur_ev_ = kNone;
+        cur_row_ = nullptr;
+    }
+    /// Expiry outside the indexed mode. Events the engine skipped (step_verdicts 0) would
+    /// have expired runs up to the latest of their times: the same runs expire here, before
+    /// the current event.
+    void expire_due(Arena& scratch) {
+        const int64_t t = std::max(now_, skipped_now_);
+        skipped_now_ = kNoSkipped;
+        if (!expiry_.empty() && expiry_.top().first < t) {
+            now_ = t;
+            expire(scratch);
+            now_ = cur_row_->ts;
+        }
+    }
+    /// Stack and roots modes: an event some step takes (`verdicts`; roots mode: 1), in its
+    /// partition, which turns plain at a run cap (and back once its runs are gone).
+    void step_compact(const Row& row, uint64_t verdicts, std::vector<Row>& out, Arena& scratch) {
+        Partition& P = *find_partition(row, true);
+        if (P.materialized && P.runs.empty()) P.materialized = false;
+        if (P.materialized) {
+            step_any(P, scratch);
+            flush_completions(out);
+        } else if (stk_) {
+            step_stk(P, verdicts, out, scratch);
+        } else {
+            step_roots(P, out, scratch);
+        }
+    }
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t given);
 
     // ------------------------------------------------------------ checkpoints
