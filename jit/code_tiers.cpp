@@ -85,19 +85,19 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick) {
         p->addPass(llvm::InstCombinePass());
     }
     if (level >= 2) {
-        full.addPass(llvm::JumpThreadingPass());
-        full.addPass(llvm::CorrelatedValuePropagationPass());
-        full.addPass(llvm::SimplifyCFGPass());
-        full.addPass(llvm::GVNPass());
-        full.addPass(llvm::InstCombinePass());
-        full.addPass(llvm::JumpThreadingPass());
-        full.addPass(llvm::SimplifyCFGPass());
-        full.addPass(llvm::DCEPass());
-        loop.addPass(llvm::JumpThreadingPass());
-        loop.addPass(llvm::CorrelatedValuePropagationPass());
-        loop.addPass(llvm::SimplifyCFGPass());
-        loop.addPass(llvm::InstCombinePass());
-        loop.addPass(llvm::DCEPass());
+        for (llvm::FunctionPassManager* p : {&full, &loop}) {
+            const bool second_round = p == &full;
+            p->addPass(llvm::JumpThreadingPass());
+            p->addPass(llvm::CorrelatedValuePropagationPass());
+            p->addPass(llvm::SimplifyCFGPass());
+            if (second_round) p->addPass(llvm::GVNPass());
+            p->addPass(llvm::InstCombinePass());
+            if (second_round) {
+                p->addPass(llvm::JumpThreadingPass());
+                p->addPass(llvm::SimplifyCFGPass());
+            }
+            p->addPass(llvm::DCEPass());
+        }
     }
     // Function passes may ask for module analyses through the proxy, which must exist first.
     mam.getResult<llvm::FunctionAnalysisManagerModuleProxy>(m);

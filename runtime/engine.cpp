@@ -825,19 +825,16 @@ struct Engine::Impl {
     /// loop (direct_streams), the rest of the stream runs out of line, only on matches.
     [[gnu::always_inline]] void run_stateful(StreamState& st, size_t first, const Row& in, int depth) {
         OpState& os = st.ops[first];
-        if (os.prefilter) {
-            // Most events of a selective pattern qualify for no step: one test, no matcher call.
-            const uint64_t verdicts = os.matcher->step_verdicts(in);
-            if (verdicts == 0) return;
-            st.matches.clear();
+        // Most events of a selective pattern qualify for no step: one test, no matcher call.
+        uint64_t verdicts = 0;
+        if (os.prefilter && (verdicts = os.matcher->step_verdicts(in)) == 0) return;
+        st.matches.clear();
+        if (os.prefilter)
             os.matcher->on_event(in, st.matches, scratch, verdicts);
-        } else if (os.matcher) {
-            st.matches.clear();
+        else if (os.matcher)
             os.matcher->on_event(in, st.matches, scratch);
-        } else {
-            st.matches.clear();
+        else
             os.join->push(in, scratch, joined_type, st.matches);
-        }
         if (!st.matches.empty()) run_matches(st, first, depth);
     }
 

@@ -173,7 +173,7 @@ inline void PatternMatcher::Impl::set_trans_kernel(SeqTransKernel k, const ir::E
     targs_.rec = evs_.rec;  // fixed once the matcher is built
 }
 
-inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t given) {
+inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
     begin_event(row);
     if (form_ == ir::Nfa::Form::Or) {
         on_or(out, scratch);
@@ -216,7 +216,7 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
             }
         } else if (stk_ || kr_) {
             // Stack mode: the step verdicts need no partition; without one, nothing changes.
-            if (uint64_t verdicts = !is_step ? 0 : !stk_ ? 1 : given != kNoVerdicts ? given : stk_verdicts())
+            if (uint64_t verdicts = !is_step ? 0 : stk_ ? stk_verdicts() : 1)
                 step_compact(row, verdicts, out, scratch);
         } else if (Partition* P = (is_step || strict) ? find_partition(row, is_step) : nullptr) {
             if (dag_ && P->materialized && P->runs.empty()) P->materialized = false;
@@ -255,14 +255,11 @@ PatternMatcher::PatternMatcher(Runtime& rt, const ir::StreamPlan& stream, const 
 PatternMatcher::~PatternMatcher() = default;
 
 void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
-    impl_->on_event(row, out, scratch, Impl::kNoVerdicts);
+    impl_->on_event(row, out, scratch);
 }
 
 void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts) {
-    if (impl_->stk_)
-        impl_->on_event_stk(row, out, scratch, verdicts);
-    else
-        impl_->on_event(row, out, scratch, verdicts);
+    impl_->on_event_stk(row, out, scratch, verdicts);
 }
 
 bool PatternMatcher::prefilters() const { return impl_->stk_; }

@@ -77,7 +77,7 @@ public:
     /// The steps `row` qualifies for (bit s); to be passed to on_event when not 0. Only
     /// when prefilters().
     uint64_t step_verdicts(const Row& row);
-    /// on_event with the verdicts step_verdicts gave for `row`.
+    /// on_event with the verdicts step_verdicts gave for `row` (not 0; only when prefilters()).
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts);
 
     /// Compiled step predicates (KernelTable OpKernels::steps; nullptr: interpret them all).

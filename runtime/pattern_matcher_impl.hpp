@@ -1430,31 +1430,17 @@ struct PatternMatcher::Impl {
     /// The steps the current event qualifies for (bit s), the same for every run and
     /// partition: no predicate reads an alias. An event that qualifies for none changes
     /// nothing (on_event skips its partition; the engine may skip on_event: prefilters()).
-    /// Inline, and the compiled tests called straight: it runs for every event.
+    /// Inline: it runs for every event.
     uint64_t stk_verdicts() {
         const int32_t sch = cur_row_->schema;
         uint64_t steps = sch >= 0 && static_cast<size_t>(sch) < stk_types_.size() ? stk_types_[static_cast<size_t>(sch)] : 0;
-        if (steps == 0) return 0;
-        if (!trans_) return stk_verdicts_interpreted(steps);
-        targs_.binds = empty_binds_.data();
-        targs_.chunks = evs_.raw.data();
-        targs_.flags = kSeqTest;
         uint64_t v = 0;
         for (; steps != 0; steps &= steps - 1) {
             const int32_t s = std::countr_zero(steps);
-            bool in;
-            if (const SeqTransKernel k = trans_tests_[static_cast<size_t>(s)]) {
-                ++trans_calls_;
-                in = k(&targs_) == 1;
-            } else {
-                in = qualifies_cold(s);
-            }
-            if (in) v |= 1ull << s;
+            if (enters(s, empty_binds_.data())) v |= 1ull << s;
         }
         return v;
     }
-    [[gnu::noinline]] uint64_t stk_verdicts_interpreted(uint64_t steps);
-    [[gnu::noinline]] bool qualifies_cold(int32_t s) { return qualifies(s, empty_binds_.data(), false); }
     void step_stk(Partition& P, uint64_t verdicts, std::vector<Row>& out, Arena& scratch);
     void stk_push(Partition& P, int32_t s);
     void stk_start(Partition& P);
@@ -1538,8 +1524,6 @@ struct PatternMatcher::Impl {
     // ------------------------------------------------------------ per event
     void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts,
                           const std::vector<SeqTransKernel>* tests);
-    /// kNoVerdicts: on_event computes the step verdicts itself (stack mode).
-    static constexpr uint64_t kNoVerdicts = ~uint64_t{0};
     void on_event_stk(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts);
     /// The start and end of every event (on_event, on_event_stk).
     void begin_event(const Row& row) {
@@ -1582,7 +1566,7 @@ struct PatternMatcher::Impl {
             step_roots(P, out, scratch);
         }
     }
-    void on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t given);
+    void on_event(const Row& row, std::vector<Row>& out, Arena& scratch);
 
     // ------------------------------------------------------------ checkpoints
     std::vector<const std::string*> partition_keys() const;

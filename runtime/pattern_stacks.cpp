@@ -33,16 +33,6 @@ void PatternMatcher::Impl::stk_init(Partition& P) {
     P.stot.assign(static_cast<size_t>(n_steps_ - 1), 0);
 }
 
-/// stk_verdicts without a transition kernel: the interpreter's (or step kernels') verdicts.
-uint64_t PatternMatcher::Impl::stk_verdicts_interpreted(uint64_t steps) {
-    uint64_t v = 0;
-    for (; steps != 0; steps &= steps - 1) {
-        const int32_t s = std::countr_zero(steps);
-        if (qualifies(s, empty_binds_.data(), false)) v |= 1ull << s;
-    }
-    return v;
-}
-
 /// skip_till_any_match advance and start (§9.10) on P in stack form; `verdicts` from
 /// stk_verdicts.
 void PatternMatcher::Impl::step_stk(Partition& P, uint64_t verdicts, std::vector<Row>& out, Arena& scratch) {

@@ -24,7 +24,6 @@ bool float_as_int(double f, int64_t& out) {
     return true;
 }
 
-
 template <class T>
 int three_way(T a, T b) {
     return a < b ? -1 : (a > b ? 1 : 0);
