@@ -177,19 +177,24 @@ KernelUse kernel_use(const ir::Plan& plan, const KernelSymbol& k) {
     const KernelUse by_input = reads_events(plan, sp) ? KernelUse::PerEvent : KernelUse::Occasional;
     switch (k.kind) {
         case KernelKind::Type: return KernelUse::PerEvent;
-        case KernelKind::Step:
+        case KernelKind::Step: {
             // Beside a transition kernel a sequence's step kernel only checks deferred Kleene
-            // steps at completion.
-            if (compiles_seq_trans(plan, sp.ops[static_cast<size_t>(k.op)])) return KernelUse::OffBatchPath;
+            // steps at completion, except in the any-match stack mode, which tests every
+            // event with them (and its test kernels only near a cap).
+            const ir::Operator& op = sp.ops[static_cast<size_t>(k.op)];
+            if (compiles_seq_trans(plan, op) && !(op.nfa && ir::nfa_stack_any_match(*op.nfa))) return KernelUse::OffBatchPath;
             return by_input;
+        }
         case KernelKind::Trans:
             // A compact any-match NFA decides through its step tests; the transition kernel
             // serves only partitions that went back to plain runs near a cap.
             if (ir::nfa_compact_any_match(*sp.ops[static_cast<size_t>(k.op)].nfa)) return KernelUse::OffBatchPath;
             return by_input;
+        case KernelKind::TransTest:
+            if (ir::nfa_stack_any_match(*sp.ops[static_cast<size_t>(k.op)].nfa)) return KernelUse::OffBatchPath;
+            return by_input;
         case KernelKind::Join:
-        case KernelKind::Trend:
-        case KernelKind::TransTest: return by_input;
+        case KernelKind::Trend: return by_input;
         // A fold loops over every row a closed window keeps: its body is per kept row.
         case KernelKind::Fold: return KernelUse::PerEvent;
         case KernelKind::Chain:

@@ -105,6 +105,13 @@ bool nfa_compact_any_match(const Nfa& nfa) {
     return true;
 }
 
+bool nfa_stack_any_match(const Nfa& nfa) {
+    if (!nfa_compact_any_match(nfa)) return false;
+    for (const NfaStep& st : nfa.steps)
+        if (st.predicate && expr_reads_alias(*st.predicate, -1)) return false;
+    return true;
+}
+
 const Expr* nfa_index_conjunct(const Nfa& nfa, int32_t k, size_t n_schemas) {
     if (nfa.form != Nfa::Form::Sequence || nfa.strategy != Strategy::SkipTillNextMatch) return nullptr;
     if (k < 0 || static_cast<size_t>(k) >= nfa.steps.size()) return nullptr;

@@ -42,6 +42,12 @@ bool expr_reads_alias(const Expr& e, int32_t alias);
 /// back to plain runs near a cap, so codegen compiles it as off the per-event path.
 bool nfa_compact_any_match(const Nfa& nfa);
 
+/// nfa_compact_any_match with no step predicate reading an alias: the matcher's stack mode,
+/// whose verdicts do not depend on the run (the same for every event and partition), so the
+/// matcher tests each event with the steps' own predicate kernels (PatternMatcher::scan) and
+/// its test kernels serve only the partitions that go back to plain runs.
+bool nfa_stack_any_match(const Nfa& nfa);
+
 /// Under skip_till_next_match (Sequence form): the conjunct `field == alias.f` of step k's
 /// predicate (alias bound only at an earlier step) by which runs waiting for step k are
 /// indexed; null when step k is not indexed. `n_schemas`: the plan's schema count.

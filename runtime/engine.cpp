@@ -69,6 +69,9 @@ struct StreamState {
     size_t first_projection = 0;
     OpState* fused_op = nullptr;   // &ops[first_window] when it is fused with its aggregate
     std::vector<Row> matches;      // run_from(): a sequence's matches for the event at hand
+    /// Per routing schema: 1 when its rows come to this stream alone and its first operator
+    /// prefilters (process_batch hands runs of them to PatternMatcher::scan).
+    std::vector<uint8_t> scan_routed;
 };
 
 struct Pending {
@@ -93,6 +96,7 @@ struct Engine::Impl {
     std::vector<std::vector<const StrObj*>> field_names;         // every schema: interned field names
     std::vector<bool> needs_raw;                                 // routing schema read as a whole event
     std::vector<const StrObj*> schema_type;   // routing schema -> its interned name (the event type)
+    std::vector<uint32_t> schema_widths;      // routing schema -> width()
     /// Whether some operator may look at an input event's whole field list (Row::raw), directly
     /// or after windows, matchers, joins or checkpoints kept it; if not, prepare() leaves it out.
     bool keep_raw = false;
@@ -178,6 +182,7 @@ struct Engine::Impl {
         streams.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
         select_direct_streams();
+        select_scans();
         emit_targets.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) {
             const ir::StreamPlan& sp = plan.streams[i];
@@ -345,7 +350,10 @@ struct Engine::Impl {
         for (size_t i = 0; i < streams.size(); ++i)
             if (streams[i].fused_op) fused_windows[i] = streams[i].fused_op->fused->access();
         type_kernels.assign(plan.schemas.size(), nullptr);
-        if (!kernels) return;
+        if (!kernels) {
+            select_scans();
+            return;
+        }
         for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
             TypeKernel k = kernels->type_kernel(t);
             // The kernel updates the accumulators of a window that fuses per event
@@ -359,6 +367,22 @@ struct Engine::Impl {
                     k = nullptr;
             }
             type_kernels[t] = k;
+        }
+        select_scans();
+    }
+
+    /// StreamState::scan_routed, after direct_streams and type_kernels.
+    void select_scans() {
+        if (schema_widths.size() != plan.schemas.size()) {
+            schema_widths.clear();
+            for (size_t t = 0; t < plan.schemas.size(); ++t) schema_widths.push_back(static_cast<uint32_t>(width(static_cast<int32_t>(t))));
+        }
+        for (StreamState& st : streams) st.scan_routed.clear();
+        for (size_t t = 0; t < direct_streams.size(); ++t) {
+            StreamState* st = direct_streams[t];
+            if (!st || !st->ops[0].prefilter || (t < type_kernels.size() && type_kernels[t])) continue;
+            st->scan_routed.resize(plan.schemas.size(), 0);
+            st->scan_routed[t] = 1;
         }
     }
 
@@ -736,11 +760,18 @@ struct Engine::Impl {
                     continue;
                 }
             }
+            StreamState* direct = direct_streams[static_cast<size_t>(schema)];
+            if (direct && !direct->scan_routed.empty()) {
+                if (const size_t j = run_scanned(*direct, batch, i, end, offset); j != i) {
+                    i = j;
+                    continue;
+                }
+            }
             ++stats.events;
             if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
             const Row row{batch.values.data() + offset, schema, batch.ts[i], schema_type[static_cast<size_t>(schema)],
                           raw ? batch.raw[i] : nullptr, raw ? batch.raw_count[i] : 0};
-            if (StreamState* st = direct_streams[static_cast<size_t>(schema)]) {
+            if (StreamState* st = direct) {
                 run_stateful(*st, 0, row, 0);   // what run_routes, run_stream and run_from would do
                 if (!queue.empty()) drain();
             } else {
@@ -749,6 +780,45 @@ struct Engine::Impl {
             offset += w;
             ++i;
         }
+    }
+
+    /// Rows from `i` on while they come to `st` alone (scan_routed): its matcher tests them
+    /// for its steps in one loop and sees only those some step takes, which then go where
+    /// run_stateful sends them. Returns the row process_batch goes on with; stops early when
+    /// compiled code waits to be swapped in (an event boundary like any other).
+    size_t run_scanned(StreamState& st, const EventBatch& batch, size_t i, size_t end, size_t& offset) {
+        PatternMatcher& m = *st.ops[0].matcher;
+        const bool raw = !batch.raw.empty();
+        PatternMatcher::Rows rows;
+        rows.schemas = batch.schemas.data();
+        rows.ts = batch.ts.data();
+        rows.values = batch.values.data();
+        rows.widths = schema_widths.data();
+        rows.routed = st.scan_routed.data();
+        rows.n_schemas = st.scan_routed.size();
+        rows.types = schema_type.data();
+        rows.raw = raw ? batch.raw.data() : nullptr;
+        rows.raw_count = raw ? batch.raw_count.data() : nullptr;
+        while (i < end) {
+            uint64_t verdicts = 0;
+            const size_t j = m.scan(rows, i, end, offset, verdicts);
+            stats.events += j - i;
+            i = j;
+            if (verdicts == 0) break;
+            ++stats.events;
+            if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+            const int32_t schema = batch.schemas[i];
+            const Row row{batch.values.data() + offset, schema, batch.ts[i], schema_type[static_cast<size_t>(schema)],
+                          raw ? batch.raw[i] : nullptr, raw ? batch.raw_count[i] : 0};
+            st.matches.clear();
+            m.on_event(row, st.matches, scratch, verdicts);
+            if (!st.matches.empty()) run_matches(st, 0, 0);
+            if (!queue.empty()) drain();
+            offset += schema_widths[static_cast<size_t>(schema)];
+            ++i;
+            if (kernels_pending.load(std::memory_order_relaxed)) break;
+        }
+        return i;
     }
 
     void drain() {

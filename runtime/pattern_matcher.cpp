@@ -265,14 +265,69 @@ void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scra
 bool PatternMatcher::prefilters() const { return impl_->stk_; }
 
 uint64_t PatternMatcher::step_verdicts(const Row& row) {
-    // What on_event sets before stk_verdicts, undone after: nothing else changes.
-    impl_->cur_row_ = &row;
-    impl_->targs_.slots = row.slots;
-    impl_->targs_.schema = row.schema;
-    const uint64_t v = impl_->stk_verdicts();
-    impl_->cur_row_ = nullptr;
+    Impl& m = *impl_;
+    uint64_t v = 0;
+    if (row.schema < 0 || static_cast<size_t>(row.schema) >= m.stk_types_.size()) {
+        // no step of its type
+    } else if (m.stk_step_kernels_) {
+        EvalContext ctx = pattern_context(m.rt_, row, m.alias_ptrs_.data(), m.alias_counts_.data());
+        KernelContext kc{&ctx, m.kernel_nodes_, m.kernel_consts_, m.alias_ptrs_.data(), m.alias_counts_.data()};
+        v = m.stk_kernel_verdicts(row.slots, row.schema, kc);
+    } else {
+        // What on_event sets before stk_verdicts, undone after: nothing else changes.
+        m.cur_row_ = &row;
+        m.targs_.slots = row.slots;
+        m.targs_.schema = row.schema;
+        v = m.stk_verdicts();
+        m.cur_row_ = nullptr;
+    }
     if (v == 0 && row.ts > impl_->skipped_now_) impl_->skipped_now_ = row.ts;   // its expiry, for later
     return v;
+}
+
+size_t PatternMatcher::scan(const Rows& rows, size_t i, size_t end, size_t& offset, uint64_t& verdicts) {
+    Impl& m = *impl_;
+    int64_t skipped = m.skipped_now_;
+    Row row;
+    m.cur_row_ = &row;   // what step tests read, as step_verdicts sets it
+    auto loop = [&](auto&& verdicts_of) {
+        uint64_t v = 0;
+        for (; i < end; ++i) {
+            const int32_t sch = rows.schemas[i];
+            if (sch < 0 || static_cast<size_t>(sch) >= rows.n_schemas || !rows.routed[sch]) break;
+            row.slots = rows.values + offset;
+            row.schema = sch;
+            row.ts = rows.ts[i];
+            row.type = rows.types[sch];
+            if (rows.raw) {   // whole-event reads (only when the plan has them)
+                row.raw = rows.raw[i];
+                row.raw_count = rows.raw_count[i];
+            }
+            if ((v = verdicts_of(sch)) != 0) break;
+            if (row.ts > skipped) skipped = row.ts;   // its expiry, for later
+            offset += rows.widths[sch];
+        }
+        return v;
+    };
+    if (m.stk_step_kernels_) {
+        // Every step predicate compiled as a filter (it reads the row alone in stack mode):
+        // called directly, the cheapest form of the test kernels' verdict.
+        EvalContext ctx = pattern_context(m.rt_, row, m.alias_ptrs_.data(), m.alias_counts_.data());
+        KernelContext kc{&ctx, m.kernel_nodes_, m.kernel_consts_, m.alias_ptrs_.data(), m.alias_counts_.data()};
+        verdicts = loop([&](int32_t sch) {
+            ctx.now_ms = row.ts;
+            return m.stk_kernel_verdicts(row.slots, sch, kc);
+        });
+    } else {
+        verdicts = loop([&](int32_t sch) {
+            m.targs_.slots = row.slots;
+            m.targs_.schema = sch;
+            return m.stk_verdicts();
+        });
+    }
+    m.cur_row_ = nullptr;
+    m.skipped_now_ = skipped;
+    return i;
 }
 
 uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
@@ -290,6 +345,10 @@ void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, co
     impl_->step_kernels_ = steps ? *steps : std::vector<FilterKernel>{};
     impl_->kernel_nodes_ = nodes;
     impl_->kernel_consts_ = consts;
+    impl_->stk_step_kernels_ = impl_->stk_ && impl_->step_kernels_.size() == static_cast<size_t>(impl_->n_steps_);
+    for (int32_t s = 0; s < impl_->n_steps_ && impl_->stk_step_kernels_; ++s)
+        if (impl_->steps_[static_cast<size_t>(s)].full && !impl_->step_kernels_[static_cast<size_t>(s)])
+            impl_->stk_step_kernels_ = false;
 }
 
 void PatternMatcher::set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts,

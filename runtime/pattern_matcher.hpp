@@ -80,6 +80,25 @@ public:
     /// on_event with the verdicts step_verdicts gave for `row` (not 0; only when prefilters()).
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts);
 
+    /// A batch of rows as the engine lays them out (EventBatch), for scan().
+    struct Rows {
+        const int32_t* schemas = nullptr;
+        const int64_t* ts = nullptr;
+        const Value* values = nullptr;
+        const uint32_t* widths = nullptr;       // per schema: slots per row
+        const uint8_t* routed = nullptr;        // per schema: 1 when its rows come here alone
+        size_t n_schemas = 0;
+        const StrObj* const* types = nullptr;   // per schema: the event type
+        const Field* const* raw = nullptr;      // per row, or null
+        const uint32_t* raw_count = nullptr;    // per row, or null
+    };
+    /// step_verdicts over rows [i, end) (`offset`: the first slot of row i, moved along):
+    /// skips the rows no step takes and stops at the first one some step takes (returned, its
+    /// verdicts in `verdicts`), or at `end` or a row not routed here (returned; verdicts 0).
+    /// Only when prefilters(). One call for the runs of rows most events are, in place of a
+    /// step_verdicts call each.
+    size_t scan(const Rows& rows, size_t i, size_t end, size_t& offset, uint64_t& verdicts);
+
     /// Compiled step predicates (KernelTable OpKernels::steps; nullptr: interpret them all).
     /// `nodes` and `consts` complete their KernelContext and must stay valid until replaced.
     void set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes, const Value* consts);

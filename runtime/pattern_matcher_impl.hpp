@@ -518,6 +518,8 @@ struct PatternMatcher::Impl {
 
     // Compiled step predicates (Engine::install_kernels), by step; empty: interpreted.
     std::vector<FilterKernel> step_kernels_;
+    /// Stack mode with every step predicate in step_kernels_ (scan calls them directly).
+    bool stk_step_kernels_ = false;
     const ir::Expr* const* kernel_nodes_ = nullptr;
     const Value* kernel_consts_ = nullptr;
     uint64_t event_no_ = 0;   // arrival position of the current event
@@ -1438,6 +1440,17 @@ struct PatternMatcher::Impl {
         for (; steps != 0; steps &= steps - 1) {
             const int32_t s = std::countr_zero(steps);
             if (enters(s, empty_binds_.data())) v |= 1ull << s;
+        }
+        return v;
+    }
+    /// stk_verdicts through the steps' predicate kernels (stk_step_kernels_), `kc` set up for
+    /// the row whose slots these are: they read the row alone in stack mode.
+    uint64_t stk_kernel_verdicts(const Value* slots, int32_t sch, KernelContext& kc) const {
+        uint64_t v = 0;
+        for (uint64_t steps = stk_types_[static_cast<size_t>(sch)]; steps != 0; steps &= steps - 1) {
+            const auto s = static_cast<size_t>(std::countr_zero(steps));
+            const FilterKernel k = step_kernels_[s];
+            if (!k || k(slots, &kc) != 0) v |= uint64_t{1} << s;
         }
         return v;
     }
