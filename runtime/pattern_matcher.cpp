@@ -43,6 +43,7 @@ PatternMatcher::Impl::Impl(Runtime& rt, const ir::StreamPlan& stream, const ir::
             if (out_fields_[i].kind == OutField::kAliasSlot && out_fields_[i].alias == static_cast<int32_t>(a))
                 mr_slots_.push_back({static_cast<uint32_t>(i), out_fields_[i].slot});
         g.end = static_cast<uint32_t>(mr_slots_.size());
+        mr_group_.push_back(g.end > g.begin ? static_cast<int32_t>(mr_copies_.size()) : -1);
         if (g.end > g.begin) mr_copies_.push_back(g);
     }
     for (size_t i = 0; i < out_fields_.size(); ++i)

@@ -10,6 +10,7 @@
 #include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 #include <functional>
@@ -431,6 +432,7 @@ struct PatternMatcher::Impl {
         uint32_t begin, end;
     };
     std::vector<AliasCopy> mr_copies_;
+    std::vector<int32_t> mr_group_;   // per alias: its mr_copies_ entry (-1: none)
     std::vector<std::pair<uint32_t, uint32_t>> mr_slots_;
     std::vector<uint32_t> mr_other_;
     std::vector<uint32_t> schema_width_;  // per schema: its field count (store())
@@ -804,6 +806,25 @@ struct PatternMatcher::Impl {
             }
         }
         return Row{slots, out_schema_, ts, match_type_, nullptr, 0};
+    }
+
+    /// make_row for bindings that differ from those `base` was made with only in `alias`, now
+    /// bound once to stored event `ev` (its count 1 in both): base's slots with that alias's
+    /// fields replaced. A completion walk's last middle step is often all that varies.
+    Row remake_row(const Row& base, int32_t alias, uint32_t ev, Arena& scratch) {
+        const size_t n = std::max<size_t>(out_fields_.size(), 1);
+        Value* slots = scratch.allocate_array<Value>(n);
+        std::memcpy(static_cast<void*>(slots), base.slots, n * sizeof(Value));
+        if (alias >= 0 && mr_group_[static_cast<size_t>(alias)] >= 0) {
+            const AliasCopy& g = mr_copies_[static_cast<size_t>(mr_group_[static_cast<size_t>(alias)])];
+            const Value* src = ev_slots(ev);
+            const uint32_t avail = evs_[ev].n;
+            for (uint32_t k = g.begin; k < g.end; ++k) {
+                const auto [out, slot] = mr_slots_[k];
+                slots[out] = slot < avail ? src[slot] : Value();
+            }
+        }
+        return Row{slots, base.schema, base.ts, base.type, nullptr, 0};
     }
 
     /// A completed run: one match, or the subsets of its deferred Kleene step (§9.4 d).

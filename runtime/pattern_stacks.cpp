@@ -153,9 +153,16 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
                                            [](uint64_t p, const SEntry& x) { return p < x.pos; });
         const int32_t a = steps_[s + 1].alias;
         const int32_t cur = steps_[last].alias;
-        for (; e != end && stk_left_ > 0; ++e, --stk_left_) {
+        if (e != end && stk_left_ > 0) {
             if (a >= 0) stk_b_[static_cast<size_t>(a)] = Binding{e->ev, 1};
             out.push_back(make_row(stk_b_.data(), t0, now_, now_, scratch, cur));
+            ++e;
+            --stk_left_;
+        }
+        if (e != end && stk_left_ > 0) {
+            // The other matches differ from the first in `a` alone.
+            const Row first = out.back();
+            for (; e != end && stk_left_ > 0; ++e, --stk_left_) out.push_back(remake_row(first, a, e->ev, scratch));
         }
         if (a >= 0) stk_b_[static_cast<size_t>(a)] = Binding{};
         return;
