@@ -949,11 +949,12 @@ struct Engine::Impl {
             c.row = &in;   // what row_context(in) sets
             c.now_ms = in.ts;
             if (!chain(in.slots, out, &kc)) continue;
-            Row r = in;
-            if (proj) {
-                r = Row{out, proj->out, in.ts, emits ? st.name : in.type, nullptr, 0};
-                if (emits) output(st, *proj, r);
+            if (!proj) {
+                if (forwards) forward(st, in, depth);
+                continue;
             }
+            const Row r{out, proj->out, in.ts, emits ? st.name : in.type, nullptr, 0};
+            if (emits) output(st, *proj, r);
             if (forwards) forward(st, r, depth);
         }
     }
