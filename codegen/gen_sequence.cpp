@@ -3,6 +3,7 @@
 #include "codegen/generator.hpp"
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -221,6 +222,99 @@ void Generator::seq_test(const std::string& name, const ir::Nfa& nfa, int32_t s,
     llvm::Value* again = b_.CreateICmpNE(b_.CreateAnd(flags, b_.getInt32(runtime::kSeqTestAgain)), b_.getInt32(0));
     any_test_step(nfa, ir::nfa_step_shapes(nfa), s, schema, again, yes, no);
     seq_binds_ = seq_chunks_ = seq_rec_ = nullptr;
+    string_ids_ = nullptr;
+}
+
+void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std::unordered_map<const Expr*, uint64_t>& strings) {
+    begin(name, llvm::FunctionType::get(i64_, {ptr_, i64_, i64_}, false));
+    llvm::Value* args = fn_->getArg(0);
+    llvm::Value* first = fn_->getArg(1);
+    llvm::Value* end = fn_->getArg(2);
+    args->setName("args");
+    string_ids_ = &strings;
+    known_kinds_.clear();
+    auto at = [&](size_t off) { return b_.CreateConstInBoundsGEP1_64(i8_, args, off); };
+    auto field = [&](llvm::Type* t, size_t off, const char* n) { return b_.CreateAlignedLoad(t, at(off), llvm::Align(8), n); };
+    llvm::Value* schemas = field(ptr_, offsetof(runtime::SeqScanArgs, schemas), "schemas");
+    llvm::Value* ts = field(ptr_, offsetof(runtime::SeqScanArgs, ts), "ts");
+    llvm::Value* values = field(ptr_, offsetof(runtime::SeqScanArgs, values), "values");
+    llvm::Value* widths = field(ptr_, offsetof(runtime::SeqScanArgs, widths), "widths");
+    llvm::Value* routed = field(ptr_, offsetof(runtime::SeqScanArgs, routed), "routed");
+    llvm::Value* n_schemas = field(i64_, offsetof(runtime::SeqScanArgs, n_schemas), "n_schemas");
+    llvm::Value* offset0 = field(i64_, offsetof(runtime::SeqScanArgs, offset), "offset0");
+    llvm::Value* skipped0 = field(i64_, offsetof(runtime::SeqScanArgs, skipped), "skipped0");
+    ctx_ = field(ptr_, offsetof(runtime::SeqScanArgs, ctx), "ctx");
+    // Loop state in allocas (SROA makes them registers in both tiers).
+    llvm::AllocaInst *iv, *off, *skp, *bits;
+    {
+        llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+        iv = eb.CreateAlloca(i64_, nullptr, "i");
+        off = eb.CreateAlloca(i64_, nullptr, "offset");
+        skp = eb.CreateAlloca(i64_, nullptr, "skipped");
+        bits = eb.CreateAlloca(i64_, nullptr, "verdicts");
+    }
+    b_.CreateStore(first, iv);
+    b_.CreateStore(offset0, off);
+    b_.CreateStore(skipped0, skp);
+    llvm::BasicBlock* head = block("scan.head");
+    llvm::BasicBlock* body = block("scan.body");
+    llvm::BasicBlock* mine = block("scan.routed");
+    llvm::BasicBlock* judged = block("scan.judged");
+    llvm::BasicBlock* skip = block("scan.skip");
+    llvm::BasicBlock* stop = block("scan.stop");
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    llvm::Value* i = b_.CreateLoad(i64_, iv, "i");
+    b_.CreateStore(b_.getInt64(0), bits);
+    b_.CreateCondBr(b_.CreateICmpULT(i, end), body, stop);
+    b_.SetInsertPoint(body);
+    llvm::Value* sch = b_.CreateAlignedLoad(i32_, b_.CreateInBoundsGEP(i32_, schemas, i), llvm::Align(4), "schema");
+    llvm::Value* sch64 = b_.CreateSExt(sch, i64_);
+    // Negative schemas (unrouted) compare above n_schemas unsigned.
+    llvm::BasicBlock* check = block("scan.check");
+    b_.CreateCondBr(b_.CreateICmpULT(sch64, n_schemas), check, stop);
+    b_.SetInsertPoint(check);
+    llvm::Value* r = b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, routed, sch64));
+    b_.CreateCondBr(b_.CreateICmpNE(r, b_.getInt8(0)), mine, stop);
+    b_.SetInsertPoint(mine);
+    llvm::Value* offset = b_.CreateLoad(i64_, off, "offset");
+    slots_ = b_.CreateInBoundsGEP(i8_, values, b_.CreateMul(offset, b_.getInt64(sizeof(runtime::Value))), "row");
+    // Per schema the steps of its type, each predicate inline; a step without one holds.
+    llvm::SwitchInst* sw = b_.CreateSwitch(sch, judged);
+    std::map<int32_t, std::vector<size_t>> by_type;
+    for (size_t s = 0; s < nfa.steps.size(); ++s)
+        if (nfa.steps[s].type_id >= 0) by_type[nfa.steps[s].type_id].push_back(s);
+    for (const auto& [type, steps] : by_type) {
+        llvm::BasicBlock* bb = block("scan.type");
+        sw->addCase(b_.getInt32(static_cast<uint32_t>(type)), bb);
+        b_.SetInsertPoint(bb);
+        for (size_t s : steps) {
+            llvm::BasicBlock* yes = block("scan.yes");
+            llvm::BasicBlock* next = block("scan.next");
+            test_conjuncts(conjuncts_of(nfa.steps[s].predicate, -1), yes, next);
+            b_.SetInsertPoint(yes);
+            b_.CreateStore(b_.CreateOr(b_.CreateLoad(i64_, bits), b_.getInt64(uint64_t{1} << s)), bits);
+            b_.CreateBr(next);
+            b_.SetInsertPoint(next);
+        }
+        b_.CreateBr(judged);
+    }
+    b_.SetInsertPoint(judged);
+    b_.CreateCondBr(b_.CreateICmpNE(b_.CreateLoad(i64_, bits), b_.getInt64(0)), stop, skip);
+    b_.SetInsertPoint(skip);
+    llvm::Value* t = b_.CreateAlignedLoad(i64_, b_.CreateInBoundsGEP(i64_, ts, i), llvm::Align(8), "t");
+    llvm::Value* was = b_.CreateLoad(i64_, skp);
+    b_.CreateStore(b_.CreateSelect(b_.CreateICmpSGT(t, was), t, was), skp);
+    llvm::Value* w = b_.CreateAlignedLoad(i32_, b_.CreateInBoundsGEP(i32_, widths, sch64), llvm::Align(4), "width");
+    b_.CreateStore(b_.CreateAdd(offset, b_.CreateZExt(w, i64_)), off);
+    b_.CreateStore(b_.CreateAdd(i, b_.getInt64(1)), iv);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(stop);
+    b_.CreateAlignedStore(b_.CreateLoad(i64_, off), at(offsetof(runtime::SeqScanArgs, offset)), llvm::Align(8));
+    b_.CreateAlignedStore(b_.CreateLoad(i64_, skp), at(offsetof(runtime::SeqScanArgs, skipped)), llvm::Align(8));
+    b_.CreateAlignedStore(b_.CreateLoad(i64_, bits), at(offsetof(runtime::SeqScanArgs, verdicts)), llvm::Align(8));
+    b_.CreateRet(b_.CreateLoad(i64_, iv));
+    slots_ = ctx_ = nullptr;
     string_ids_ = nullptr;
 }
 

@@ -93,6 +93,10 @@ public:
     SeqArgs seq_args(const std::string& name, bool position);
     void seq_test(const std::string& name, const ir::Nfa& nfa, int32_t s, const std::unordered_map<const Expr*, uint64_t>& strings);
 
+    /// A stack-mode NFA's scan kernel (runtime/abi.hpp SeqScanKernel, compiles_seq_scan): the
+    /// rows routed to the matcher in one loop, each row's step predicates inline by schema.
+    void seq_scan(const std::string& name, const ir::Nfa& nfa, const std::unordered_map<const Expr*, uint64_t>& strings);
+
     /// The skip_till_any_match mask mode of a transition kernel (runtime/abi.hpp kSeqMask),
     /// entered from the current block; any other call goes on to `trans`. (kSeqTest is the
     /// per-step test kernels' job: seq_test.)

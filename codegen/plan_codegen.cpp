@@ -124,6 +124,11 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
                 gen.seq_test(t.name, *op.nfa, static_cast<int32_t>(st), string_ids);
                 kernels.push_back(std::move(t));
             }
+            if (compiles_seq_scan(*op.nfa)) {
+                KernelSymbol t = stream_symbol(s, static_cast<int32_t>(k), -1, KernelKind::Scan, op_part(k, "scan"));
+                gen.seq_scan(t.name, *op.nfa, string_ids);
+                kernels.push_back(std::move(t));
+            }
         }
         for (size_t e = 0; e < sp.merge_filters.size(); ++e) {
             const ir::Expr* f = sp.merge_filters[e].second.get();
@@ -194,7 +199,8 @@ KernelUse kernel_use(const ir::Plan& plan, const KernelSymbol& k) {
             if (ir::nfa_stack_any_match(*sp.ops[static_cast<size_t>(k.op)].nfa)) return KernelUse::OffBatchPath;
             return by_input;
         case KernelKind::Join:
-        case KernelKind::Trend: return by_input;
+        case KernelKind::Trend:
+        case KernelKind::Scan: return by_input;
         // A fold loops over every row a closed window keeps: its body is per kept row.
         case KernelKind::Fold: return KernelUse::PerEvent;
         case KernelKind::Chain:

@@ -48,7 +48,7 @@ class Module;
 
 namespace varpulis::codegen {
 
-enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold, Trend, Trans, TransTest };
+enum class KernelKind : uint8_t { Filter, Project, Chain, Step, Type, Effect, Merge, Join, Fold, Trend, Trans, TransTest, Scan };
 
 /// One generated function.
 struct KernelSymbol {
@@ -162,6 +162,12 @@ std::string trend_note(const ir::Operator& op);
 /// or strict_contiguity, and disjunctions, when no predicate needs the interpreter; the runs, the index,
 /// expiry, caps and match rows stay in runtime::PatternMatcher.
 bool compiles_seq_trans(const ir::Plan& plan, const ir::Operator& op);
+
+/// Whether a sequence with a transition kernel also gets a scan kernel (runtime/abi.hpp
+/// SeqScanKernel): a skip_till_any_match NFA the matcher keeps in stack mode
+/// (ir::nfa_stack_any_match, at most 64 steps).
+///   Scan         uint64_t vp_s<stream>_o<op>_scan(SeqScanArgs* args, uint64_t i, uint64_t end)
+bool compiles_seq_scan(const ir::Nfa& nfa);
 
 /// What `explain --engine jit` says about a sequence with a transition kernel (else empty).
 std::string seq_note(const ir::Plan& plan, const ir::Operator& op);

@@ -370,8 +370,13 @@ bool compiles_seq_trans(const ir::Plan& plan, const ir::Operator& op) {
     return ok;
 }
 
+bool compiles_seq_scan(const ir::Nfa& nfa) { return nfa.steps.size() <= 64 && ir::nfa_stack_any_match(nfa); }
+
 std::string seq_note(const ir::Plan& plan, const ir::Operator& op) {
     if (!compiles_seq_trans(plan, op)) return {};
+    if (compiles_seq_scan(*op.nfa))
+        return "transitions and predicates generated, events scanned for their steps in one generated loop; stacks "
+               "and match rows in the runtime";
     return "transitions and predicates generated; runs, index and match rows in the runtime";
 }
 

@@ -377,6 +377,7 @@ private:
                     break;
                 }
                 case codegen::KernelKind::Trans: k.trans = addr->toPtr<runtime::SeqTransKernel>(); break;
+                case codegen::KernelKind::Scan: k.scan = addr->toPtr<runtime::SeqScanKernel>(); break;
                 case codegen::KernelKind::TransTest: {
                     auto step = static_cast<size_t>(sym.step);
                     if (k.tests.size() <= step) k.tests.resize(step + 1, nullptr);

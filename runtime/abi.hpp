@@ -271,6 +271,28 @@ struct SeqTransArgs {
 };
 using SeqTransKernel = int32_t (*)(const SeqTransArgs* a);
 
+/// Scan kernels (KernelTable OpKernels::scan), for skip_till_any_match sequences whose step
+/// predicates read no alias (the matcher's stack mode, ir::nfa_stack_any_match) and inline
+/// alone: PatternMatcher::scan's loop with the step predicates inline. From row `i` of the
+/// batch, while rows are of a schema routed here (`routed[schema]`, schema < n_schemas) and
+/// before `end`: a row no step takes raises `skipped` to its time and moves `offset` (the
+/// first slot of the row) by its width; the first row some step takes stops the loop with
+/// its verdicts (bit s: step s) in `verdicts`. Returns the row it stopped at (verdicts 0: a
+/// row not routed here, or `end`).
+struct SeqScanArgs {
+    const int32_t* schemas;
+    const int64_t* ts;
+    const Value* values;
+    const uint32_t* widths;
+    const uint8_t* routed;
+    uint64_t n_schemas;
+    uint64_t offset;     // in/out
+    int64_t skipped;     // in/out
+    uint64_t verdicts;   // out
+    void* ctx;           // KernelContext of the predicates (string constants)
+};
+using SeqScanKernel = uint64_t (*)(SeqScanArgs* a, uint64_t i, uint64_t end);
+
 /// Effect kernels: int32_t effect(const Value* slots, void* ctx), 1 = the row goes on (a
 /// distinct row seen before: 0). `.process` kernels run the called function's body in
 /// generated code and return 1.

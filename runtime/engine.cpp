@@ -405,6 +405,7 @@ struct Engine::Impl {
                     m->set_step_kernels(steps, kernels ? kernels->nodes.data() : nullptr, kernel_consts.data());
                     m->set_trans_kernel(ok ? ok->trans : nullptr, kernels ? kernels->nodes.data() : nullptr, kernel_consts.data(),
                                         ok && !ok->tests.empty() ? &ok->tests : nullptr);
+                    m->set_scan_kernel(ok ? ok->scan : nullptr);
                 }
             }
     }

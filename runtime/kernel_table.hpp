@@ -31,6 +31,9 @@ struct OpKernels {
     /// i alone (same signature; `via` and `pos` unread), a small function the matcher calls per
     /// run and step.
     std::vector<SeqTransKernel> tests;
+    /// Stack-mode skip_till_any_match sequences: PatternMatcher::scan's loop (runtime/abi.hpp
+    /// SeqScanKernel), or nullptr.
+    SeqScanKernel scan = nullptr;
     /// Print, To, Distinct and Process operators (see runtime/abi.hpp OpRun).
     EffectKernel effect = nullptr;
     /// Join operators: the kernel of source i (runtime/abi.hpp JoinKernel), every source or none.

@@ -288,6 +288,15 @@ uint64_t PatternMatcher::step_verdicts(const Row& row) {
 
 size_t PatternMatcher::scan(const Rows& rows, size_t i, size_t end, size_t& offset, uint64_t& verdicts) {
     Impl& m = *impl_;
+    if (m.scan_) {
+        SeqScanArgs a{rows.schemas, rows.ts, rows.values, rows.widths, rows.routed, rows.n_schemas, offset,
+                      m.skipped_now_, 0, &m.trans_ctx_};
+        i = m.scan_(&a, i, end);
+        offset = a.offset;
+        m.skipped_now_ = a.skipped;
+        verdicts = a.verdicts;
+        return i;
+    }
     int64_t skipped = m.skipped_now_;
     Row row;
     m.cur_row_ = &row;   // what step tests read, as step_verdicts sets it
@@ -356,6 +365,8 @@ void PatternMatcher::set_trans_kernel(SeqTransKernel trans, const ir::Expr* cons
                                       const std::vector<SeqTransKernel>* tests) {
     impl_->set_trans_kernel(trans, nodes, consts, tests);
 }
+
+void PatternMatcher::set_scan_kernel(SeqScanKernel scan) { impl_->scan_ = impl_->stk_ ? scan : nullptr; }
 
 bool PatternMatcher::has_trans_kernel() const { return impl_->trans_ != nullptr; }
 

@@ -114,6 +114,9 @@ public:
     void set_trans_kernel(SeqTransKernel trans, const ir::Expr* const* nodes, const Value* consts,
                           const std::vector<SeqTransKernel>* tests = nullptr);
     bool has_trans_kernel() const;
+    /// Compiled scan() loop (KernelTable OpKernels::scan; nullptr: scan's own loop), with the
+    /// KernelContext set_trans_kernel gave; used in stack mode only.
+    void set_scan_kernel(SeqScanKernel scan);
     /// Tests: calls of the transition kernel so far.
     uint64_t trans_calls() const;
 

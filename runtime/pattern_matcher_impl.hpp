@@ -536,6 +536,7 @@ struct PatternMatcher::Impl {
     KernelContext trans_ctx_{};
     uint64_t trans_calls_ = 0;
     SeqTransArgs targs_{};
+    SeqScanKernel scan_ = nullptr;   // set_scan_kernel (stack mode only)
 
     // per-event state
     const Row* cur_row_ = nullptr;
