@@ -291,7 +291,22 @@ void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std:
         for (size_t s : steps) {
             llvm::BasicBlock* yes = block("scan.yes");
             llvm::BasicBlock* next = block("scan.next");
-            test_conjuncts(conjuncts_of(nfa.steps[s].predicate, -1), yes, next);
+            const std::vector<const Expr*> cs = conjuncts_of(nfa.steps[s].predicate, -1);
+            // Fields of the declared kinds (the usual case) skip the kind tests and conversions;
+            // any other row takes the general copy.
+            std::map<uint32_t, ValueKind> kinds;
+            for (const Expr* c : cs) declared_kinds(c, kinds);
+            if (!kinds.empty()) {
+                llvm::BasicBlock* declared = block("scan.declared");
+                llvm::BasicBlock* other = block("scan.other");
+                b_.CreateCondBr(has_kinds(slots_, kinds), declared, other);
+                b_.SetInsertPoint(declared);
+                known_kinds_ = std::move(kinds);
+                test_conjuncts(cs, yes, next);
+                known_kinds_.clear();
+                b_.SetInsertPoint(other);
+            }
+            test_conjuncts(cs, yes, next);
             b_.SetInsertPoint(yes);
             b_.CreateStore(b_.CreateOr(b_.CreateLoad(i64_, bits), b_.getInt64(uint64_t{1} << s)), bits);
             b_.CreateBr(next);

@@ -110,36 +110,42 @@ void Generator::window_feed(llvm::Value* run, int32_t sid, llvm::Value* row, llv
     b_.SetInsertPoint(open);
 }
 
-template <class Body>
-void Generator::speculate_declared_kinds(const std::string& other_name, const ir::Operator& aggregate, llvm::Value* slots,
-                                         llvm::Value* acc, llvm::Value* group_count, Body&& body) {
-    std::map<uint32_t, ValueKind> kinds;
-    std::function<void(const Expr*)> visit = [&](const Expr* e) {
-        if (!e) return;
-        if (e->op == ir::ExprOp::Field && !e->slots.empty()) {
-            ValueKind k = ValueKind::Absent;
-            switch (e->type) {
-                case ir::Kind::Int: k = ValueKind::Int; break;
-                case ir::Kind::Float: k = ValueKind::Float; break;
-                case ir::Kind::Bool: k = ValueKind::Bool; break;
-                case ir::Kind::Str: k = ValueKind::Str; break;
-                default: break;
-            }
-            if (k != ValueKind::Absent) kinds.emplace(e->slots[0], k);
+void Generator::declared_kinds(const Expr* e, std::map<uint32_t, ValueKind>& out) {
+    if (!e) return;
+    if (e->op == ir::ExprOp::Field && !e->slots.empty()) {
+        ValueKind k = ValueKind::Absent;
+        switch (e->type) {
+            case ir::Kind::Int: k = ValueKind::Int; break;
+            case ir::Kind::Float: k = ValueKind::Float; break;
+            case ir::Kind::Bool: k = ValueKind::Bool; break;
+            case ir::Kind::Str: k = ValueKind::Str; break;
+            default: break;
         }
-        for (const auto& a : e->args) visit(a.get());
-    };
-    for (const auto& call : aggregate.calls) visit(call.arg.get());
-    if (kinds.empty()) {
-        body(acc, group_count);
-        return;
+        if (k != ValueKind::Absent) out.emplace(e->slots[0], k);
     }
+    for (const auto& a : e->args) declared_kinds(a.get(), out);
+}
+
+llvm::Value* Generator::has_kinds(llvm::Value* slots, const std::map<uint32_t, ValueKind>& kinds) {
     llvm::Value* kept = b_.getTrue();
     for (const auto& [slot, kind] : kinds) {
         llvm::Value* tag_at = b_.CreateConstInBoundsGEP1_64(i8_, slots, 16 * uint64_t{slot});
         kept = b_.CreateAnd(kept, b_.CreateICmpEQ(b_.CreateAlignedLoad(i8_, tag_at, llvm::Align(8)),
                                                   b_.getInt8(tag(kind))));
     }
+    return kept;
+}
+
+template <class Body>
+void Generator::speculate_declared_kinds(const std::string& other_name, const ir::Operator& aggregate, llvm::Value* slots,
+                                         llvm::Value* acc, llvm::Value* group_count, Body&& body) {
+    std::map<uint32_t, ValueKind> kinds;
+    for (const auto& call : aggregate.calls) declared_kinds(call.arg.get(), kinds);
+    if (kinds.empty()) {
+        body(acc, group_count);
+        return;
+    }
+    llvm::Value* kept = has_kinds(slots, kinds);
     llvm::BasicBlock* declared = block("kinds.declared");
     llvm::BasicBlock* other = block("kinds.other");
     llvm::BasicBlock* done = block("kinds.done");

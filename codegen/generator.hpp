@@ -186,6 +186,11 @@ public:
     void speculate_declared_kinds(const std::string& other_name, const ir::Operator& aggregate, llvm::Value* slots,
                                   llvm::Value* acc, llvm::Value* group_count, Body&& body);
 
+    /// The declared kinds (Int, Float, Bool, Str) of the one-slot fields `e` reads, by slot.
+    static void declared_kinds(const Expr* e, std::map<uint32_t, ValueKind>& out);
+    /// Whether every slot of `kinds` of the row at `slots` holds its declared kind.
+    llvm::Value* has_kinds(llvm::Value* slots, const std::map<uint32_t, ValueKind>& kinds);
+
     /// `void name(slots, acc, group_count, ctx)` with `body(acc, group_count)` over its
     /// parameters (fallbacks and string constants read through its ctx), generated while the
     /// current function waits; marked for the first stage's treatment (kFirstStageAttribute).
