@@ -225,7 +225,8 @@ void Generator::seq_test(const std::string& name, const ir::Nfa& nfa, int32_t s,
     string_ids_ = nullptr;
 }
 
-void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std::unordered_map<const Expr*, uint64_t>& strings) {
+void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std::unordered_map<const Expr*, uint64_t>& strings,
+                         const std::vector<std::string>& step_kernels) {
     begin(name, llvm::FunctionType::get(i64_, {ptr_, i64_, i64_}, false));
     llvm::Value* args = fn_->getArg(0);
     llvm::Value* first = fn_->getArg(1);
@@ -305,6 +306,20 @@ void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std:
                 test_conjuncts(cs, yes, next);
                 known_kinds_.clear();
                 b_.SetInsertPoint(other);
+                // The step's own predicate kernel, out of the loop: the general copy inline
+                // would cost every row registers and a stack frame.
+                llvm::Function* general = s < step_kernels.size() && !step_kernels[s].empty() ? m_.getFunction(step_kernels[s]) : nullptr;
+                if (general) {
+                    llvm::CallInst* call = b_.CreateCall(general, {slots_, ctx_});
+                    call->addFnAttr(llvm::Attribute::NoUnwind);
+                    call->addFnAttr(llvm::Attribute::Cold);
+                    b_.CreateCondBr(b_.CreateICmpNE(call, b_.getInt32(0)), yes, next);
+                    b_.SetInsertPoint(yes);
+                    b_.CreateStore(b_.CreateOr(b_.CreateLoad(i64_, bits), b_.getInt64(uint64_t{1} << s)), bits);
+                    b_.CreateBr(next);
+                    b_.SetInsertPoint(next);
+                    continue;
+                }
             }
             test_conjuncts(cs, yes, next);
             b_.SetInsertPoint(yes);

@@ -95,7 +95,10 @@ public:
 
     /// A stack-mode NFA's scan kernel (runtime/abi.hpp SeqScanKernel, compiles_seq_scan): the
     /// rows routed to the matcher in one loop, each row's step predicates inline by schema.
-    void seq_scan(const std::string& name, const ir::Nfa& nfa, const std::unordered_map<const Expr*, uint64_t>& strings);
+    /// `step_kernels`: per step, the name of its predicate's filter kernel in this module (empty:
+    /// none), which rows not of the declared kinds call instead of a general copy inline.
+    void seq_scan(const std::string& name, const ir::Nfa& nfa, const std::unordered_map<const Expr*, uint64_t>& strings,
+                  const std::vector<std::string>& step_kernels);
 
     /// The skip_till_any_match mask mode of a transition kernel (runtime/abi.hpp kSeqMask),
     /// entered from the current block; any other call goes on to `trans`. (kSeqTest is the

@@ -126,7 +126,10 @@ std::unique_ptr<llvm::Module> build_module(const ir::Plan& plan, llvm::LLVMConte
             }
             if (compiles_seq_scan(*op.nfa)) {
                 KernelSymbol t = stream_symbol(s, static_cast<int32_t>(k), -1, KernelKind::Scan, op_part(k, "scan"));
-                gen.seq_scan(t.name, *op.nfa, string_ids);
+                std::vector<std::string> step_kernels(op.nfa->steps.size());
+                for (size_t st = 0; st < step_kernels.size(); ++st)
+                    if (op.nfa->steps[st].predicate) step_kernels[st] = stream_symbol(s, static_cast<int32_t>(k), static_cast<int32_t>(st), KernelKind::Step, op_part(k, "step") + std::to_string(st)).name;
+                gen.seq_scan(t.name, *op.nfa, string_ids, step_kernels);
                 kernels.push_back(std::move(t));
             }
         }
