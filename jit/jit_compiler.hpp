@@ -54,6 +54,7 @@ struct CompiledPlan {
     bool cache_hit = false;
     CompileTier tier = CompileTier::Full;
     double compile_ms = 0;         // codegen + optimisation + machine code, or the cache lookup
+    uint32_t parts = 0;            // modules the code was compiled as, concurrently (JitOptions::compile_threads)
     size_t inlined_nodes = 0;      // IR nodes generated inline
     size_t fallback_nodes = 0;     // IR nodes that call the interpreter (vp_eval_fallback)
     std::vector<OperatorStatus> operators;   // every operator of every stream, in plan order

@@ -92,6 +92,7 @@ struct CodeVersion {
     std::vector<runtime::TypeKernel> types;
     std::vector<std::vector<runtime::FilterKernel>> merges;   // per stream, per merge entry
     size_t fallback_count = 0;
+    uint32_t parts = 0;   // modules compiled concurrently
 
     CodeVersion() = default;
     CodeVersion(const CodeVersion&) = delete;
@@ -213,7 +214,7 @@ declare i64 @llvm.fptosi.sat.i64.f64(double)
 /// keeps it out of the first plan's compile latency. A failure only means the first compile
 /// stays slower, so it is ignored.
 void warm_up(State& st, bool quick) {
-    auto parse = [&st](llvm::LLVMContext& ctx) {
+    auto parse = [&st](llvm::LLVMContext& ctx, int) {
         llvm::SMDiagnostic diag;
         std::unique_ptr<llvm::Module> m = llvm::parseAssemblyString(kWarmupModule, diag, ctx);
         if (m) {
@@ -222,13 +223,10 @@ void warm_up(State& st, bool quick) {
         }
         return m;
     };
-    llvm::LLVMContext ctx;
-    auto m = parse(ctx);
-    if (!m) return;
     std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
     std::vector<PartStats> stats;
     std::string error;
-    if (!compile_objects(std::move(m), parse, st.gens, st.options.opt_level, quick, -1, objects, stats, error)) return;
+    if (!compile_objects(parse, st.gens, st.options.opt_level, quick, -1, objects, stats, error)) return;
     auto jd = st.jit->createJITDylib(quick ? "varpulis_warmup_quick" : "varpulis_warmup");
     if (!jd) return llvm::consumeError(jd.takeError());
     bool added = true;
@@ -273,19 +271,6 @@ private:
     /// is removed again.
     std::shared_ptr<CodeVersion> build(const ir::Plan& plan, std::string key, bool quick, std::string& error) {
         State& st = *state;
-        const auto t0 = Clock::now();
-        auto ctx = std::make_unique<llvm::LLVMContext>();
-        std::vector<codegen::KernelSymbol> syms;
-        auto m = codegen::build_module(plan, *ctx, syms);
-        m->setDataLayout(st.jit->getDataLayout());
-        m->setTargetTriple(st.jit->getTargetTriple().str());
-        std::string verify;
-        llvm::raw_string_ostream vos(verify);
-        if (llvm::verifyModule(*m, &vos)) {
-            error = "code generation produced invalid LLVM IR: " + vos.str();
-            return nullptr;
-        }
-        const double codegen_ms = ms_since(t0);
         auto v = std::make_shared<CodeVersion>();
         v->state = state;
         v->version = st.next_version++;
@@ -294,24 +279,25 @@ private:
         v->ops.resize(plan.streams.size());
         v->merges.resize(plan.streams.size());
         for (size_t s = 0; s < plan.streams.size(); ++s) v->ops[s].resize(plan.streams[s].ops.size());
-        if (syms.empty()) return v;  // nothing to compile: no JITDylib
 
-        // Optimisation and machine code, in parts on as many threads (split_compile.hpp); each
-        // worker builds its own copy of the module from the plan.
+        // Code generation, optimisation and machine code, in parts on as many threads
+        // (split_compile.hpp): each builds its own copy of the module from the plan.
         const auto t_parts = Clock::now();
+        std::vector<codegen::KernelSymbol> syms;
         std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
         std::vector<PartStats> parts;
-        auto factory = [&st, &plan](llvm::LLVMContext& c) {
-            std::vector<codegen::KernelSymbol> ignored;
-            auto copy = codegen::build_module(plan, c, ignored);
-            copy->setDataLayout(st.jit->getDataLayout());
-            copy->setTargetTriple(st.jit->getTargetTriple().str());
-            return copy;
+        auto factory = [&st, &plan, &syms](llvm::LLVMContext& c, int part) {
+            std::vector<codegen::KernelSymbol> others;
+            auto m = codegen::build_module(plan, c, part == 0 ? syms : others);
+            m->setDataLayout(st.jit->getDataLayout());
+            m->setTargetTriple(st.jit->getTargetTriple().str());
+            return m;
         };
-        if (!compile_objects(std::move(m), factory, st.gens, st.options.opt_level, quick, st.options.fail_part, objects,
-                             parts, error))
+        if (!compile_objects(factory, st.gens, st.options.opt_level, quick, st.options.fail_part, objects, parts, error))
             return nullptr;
         const double parts_ms = ms_since(t_parts);
+        v->parts = static_cast<uint32_t>(parts.size());
+        if (syms.empty()) return v;  // nothing to compile: no JITDylib
 
         const auto t_link = Clock::now();
         auto jd = st.jit->createJITDylib("varpulis_v" + std::to_string(v->version));
@@ -393,16 +379,15 @@ private:
                 instructions += p.instructions;
             }
             std::fprintf(stderr,
-                         "jit timing: %zu functions, %zu IR instructions; codegen %.2f ms, %zu part%s %.2f ms, "
-                         "link %.2f ms\n",
-                         functions, instructions, codegen_ms, parts.size(), parts.size() == 1 ? "" : "s", parts_ms,
+                         "jit timing: %zu functions, %zu IR instructions; %zu part%s %.2f ms, link %.2f ms\n",
+                         functions, instructions, parts.size(), parts.size() == 1 ? "" : "s", parts_ms,
                          ms_since(t_link));
             for (size_t i = 0; i < parts.size(); ++i)
                 std::fprintf(stderr,
                              "jit timing:   part %zu: %zu functions, %zu IR instructions; codegen %.2f ms, optimise "
-                             "%.2f ms, machine code %.2f ms\n",
+                             "%.2f ms, machine code %.2f ms (%s)\n",
                              i, parts[i].functions, parts[i].instructions, parts[i].codegen_ms, parts[i].optimise_ms,
-                             parts[i].object_ms);
+                             parts[i].object_ms, parts[i].names.c_str());
         }
         return v;
     }
@@ -555,6 +540,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     out->ir_hash = hash;
     out->cache_hit = hit;
     out->tier = tier;
+    out->parts = code->parts;
     codegen::CodegenStats stats = codegen::codegen_stats(plan);
     out->inlined_nodes = stats.inlined;
     out->fallback_nodes = stats.fallbacks;

@@ -4,8 +4,10 @@
 #include <llvm/IR/Function.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include <algorithm>
@@ -26,19 +28,21 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-/// Relative code-generation cost of one function, in IR instructions weighted by the tier that
-/// compiles it: a kernel at the configured level (the greedy register allocator and the
-/// machine passes) costs about twice an `optnone` one at the same level per instruction, and
-/// that about three times one the CodeGenOptLevel::None generator compiles (llc per kernel,
-/// multi_sensor: a type loop ~126 k machine-code instructions per IR instruction, its join tail
-/// with `optnone` ~60 k, the first stage ~20 k). The constant stands for the per-function work
-/// of the ~150 machine passes.
+/// Relative cost of compiling one function (IR pipeline and machine code), in units of about
+/// 27 k instructions. Measured per kernel of the benchmark queries with `opt` and `llc` on the
+/// same pipelines, past each module's fixed cost: per IR instruction before optimisation,
+/// ~90-120 k instructions for type loops and other kernels at the configured level, ~30-60 k
+/// for `optnone` ones on the same code generator, ~25 k at CodeGenOptLevel::None.
 double cost(const llvm::Function& f, int level, bool quick) {
-    double per_instruction = 6;
-    if (quick || f.hasFnAttribute(codegen::kFirstStageAttribute)) per_instruction = 1;
-    else if (level > 0 && level < 3 && f.hasFnAttribute(codegen::kFastCodegenAttribute)) per_instruction = 3;
-    return per_instruction * (static_cast<double>(f.getInstructionCount()) + 20);
+    double per_instruction = 4;
+    if (quick || f.hasFnAttribute(codegen::kFirstStageAttribute)) per_instruction = 0.9;
+    else if (level > 0 && level < 3 && f.hasFnAttribute(codegen::kFastCodegenAttribute)) per_instruction = 1.8;
+    return per_instruction * static_cast<double>(f.getInstructionCount());
 }
+
+/// What a module of their own costs the kernels for the CodeGenOptLevel::None generator in a
+/// full compile, in the same units: the clone and a code-generator pipeline (~2.5 M).
+constexpr double kColdModuleCost = 90;
 
 using PartOf = std::unordered_map<std::string, int>;
 
@@ -52,6 +56,7 @@ void keep_part(llvm::Module& m, const PartOf& part_of, int part, PartStats& stat
         if (it != part_of.end() && it->second == part) {
             ++stats.functions;
             stats.instructions += f.getInstructionCount();
+            stats.names += (stats.names.empty() ? "" : " ") + f.getName().str();
         } else {
             drop.push_back(&f);
         }
@@ -85,10 +90,12 @@ llvm::Error emit_part(llvm::Module& m, CodeGenerators& gen, int level, bool quic
 
 std::vector<int> assign_parts(const llvm::Module& m, int level, bool quick, int max_parts) {
     std::vector<double> costs;
+    std::vector<bool> cold;
     bool local = false;
     for (const llvm::Function& f : m)
         if (!f.isDeclaration()) {
             costs.push_back(cost(f, level, quick));
+            cold.push_back(!quick && f.hasFnAttribute(codegen::kFirstStageAttribute));
             local = local || f.hasLocalLinkage();
         }
     std::vector<int> part(costs.size(), 0);
@@ -99,80 +106,110 @@ std::vector<int> assign_parts(const llvm::Module& m, int level, bool quick, int 
     std::iota(order.begin(), order.end(), size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return costs[a] > costs[b]; });
     std::vector<double> load(static_cast<size_t>(std::min<size_t>(static_cast<size_t>(max_parts), costs.size())), 0);
+    // The kernels for the CodeGenOptLevel::None generator stay together, as one item: each
+    // part that has some needs a module and a code-generator pipeline more (split_cold_kernels).
+    double cold_cost = 0;
+    for (size_t i = 0; i < costs.size(); ++i) cold_cost += cold[i] ? costs[i] : 0;
+    if (cold_cost > 0) cold_cost += kColdModuleCost;
+    bool cold_placed = cold_cost == 0;
+    auto least_loaded = [&load] { return static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin()); };
+    auto place_cold = [&] {
+        const size_t p = least_loaded();
+        for (size_t i = 0; i < part.size(); ++i)
+            if (cold[i]) part[i] = static_cast<int>(p);
+        load[p] += cold_cost;
+        cold_placed = true;
+    };
     for (size_t i : order) {
-        const size_t p = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+        if (cold[i]) continue;
+        if (!cold_placed && cold_cost >= costs[i]) place_cold();
+        const size_t p = least_loaded();
         part[i] = static_cast<int>(p);
         load[p] += costs[i];
     }
+    if (!cold_placed) place_cold();
+    // The calling thread links all parts once they are done: it gets the lightest part (part 0),
+    // and parts are numbered by load, without gaps.
+    std::vector<size_t> by_load(load.size());
+    std::iota(by_load.begin(), by_load.end(), size_t{0});
+    std::stable_sort(by_load.begin(), by_load.end(), [&](size_t a, size_t b) { return load[a] < load[b]; });
+    std::vector<int> renumber(load.size(), -1);
+    int next = 0;
+    for (size_t p : by_load)
+        if (std::find(part.begin(), part.end(), static_cast<int>(p)) != part.end()) renumber[p] = next++;
+    for (int& p : part) p = renumber[static_cast<size_t>(p)];
     return part;
 }
 
-bool compile_objects(std::unique_ptr<llvm::Module> m, const ModuleFactory& factory, std::vector<CodeGenerators>& gens,
-                     int level, bool quick, int fail_part, std::vector<std::unique_ptr<llvm::MemoryBuffer>>& objects,
+bool compile_objects(const ModuleFactory& factory, std::vector<CodeGenerators>& gens, int level, bool quick,
+                     int fail_part, std::vector<std::unique_ptr<llvm::MemoryBuffer>>& objects,
                      std::vector<PartStats>& stats, std::string& error) {
-    const std::vector<int> assigned = assign_parts(*m, level, quick, static_cast<int>(gens.size()));
-    int parts = 1;
-    PartOf part_of;
-    {
-        size_t i = 0;
-        for (const llvm::Function& f : *m)
-            if (!f.isDeclaration()) {
-                part_of.emplace(f.getName().str(), assigned[i]);
-                parts = std::max(parts, assigned[i++] + 1);
-            }
-    }
     struct Result {
         std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
         PartStats stats;
+        bool used = false;
         std::string error;
     };
-    std::vector<Result> results(static_cast<size_t>(parts));
-    auto run = [&](int p, llvm::Module& mod) {
-        Result& r = results[static_cast<size_t>(p)];
-        keep_part(mod, part_of, p, r.stats);
-        if (p == fail_part) {
-            r.error = "part " + std::to_string(p) + " failed (test)";
-            return;
-        }
-        if (auto err = emit_part(mod, gens[static_cast<size_t>(p)], level, quick, r.objects, r.stats))
-            r.error = llvm::toString(std::move(err));
-    };
-    // A worker's own copy of the module: in its own context, so that neither part waits for
-    // the other (a context is not thread-safe; ORC serialises the modules sharing one).
-    auto worker = [&](int p) {
+    std::vector<Result> results(gens.size());
+    // Every thread builds its own copy of the module (in its own context, so that no part waits
+    // for another: a context is not thread-safe) and works out the same assignment from it, so
+    // nothing but starting the threads is serial.
+    auto run = [&](int p) {
         Result& r = results[static_cast<size_t>(p)];
         try {
             const auto t0 = Clock::now();
             llvm::LLVMContext ctx;
-            std::unique_ptr<llvm::Module> mod = factory(ctx);
+            std::unique_ptr<llvm::Module> m = factory(ctx, p);
+            if (!m) {
+                r.error = "code generation failed";
+                return;
+            }
+            const std::vector<int> assigned = assign_parts(*m, level, quick, static_cast<int>(gens.size()));
+            if (std::find(assigned.begin(), assigned.end(), p) == assigned.end()) return;  // nothing for this part
+            r.used = true;
+            PartOf part_of;
+            size_t i = 0;
+            for (const llvm::Function& f : *m)
+                if (!f.isDeclaration()) part_of.emplace(f.getName().str(), assigned[i++]);
+            keep_part(*m, part_of, p, r.stats);
+            // Each part checks its own functions: together they check the whole module.
+            std::string verify;
+            llvm::raw_string_ostream vos(verify);
+            if (llvm::verifyModule(*m, &vos)) {
+                r.error = "code generation produced invalid LLVM IR: " + vos.str();
+                return;
+            }
             r.stats.codegen_ms = ms_since(t0);
-            if (!mod) r.error = "code generation failed on a compile thread";
-            else run(p, *mod);
+            if (p == fail_part) {
+                r.error = "part " + std::to_string(p) + " failed (test)";
+                return;
+            }
+            if (auto err = emit_part(*m, gens[static_cast<size_t>(p)], level, quick, r.objects, r.stats))
+                r.error = llvm::toString(std::move(err));
         } catch (const std::exception& e) {
-            // Nothing may escape a thread; the compile fails as an LLVM error would.
+            // Nothing may escape a compile thread: the compile fails as an LLVM error would.
             r.error = std::string("compile thread: ") + e.what();
         }
     };
     std::vector<std::thread> threads;
-    int inline_from = parts;
-    for (int p = 1; p < parts; ++p) {
+    size_t inline_from = gens.size();
+    for (size_t p = 1; p < gens.size(); ++p) {
         try {
-            threads.emplace_back(worker, p);
+            threads.emplace_back(run, static_cast<int>(p));
         } catch (const std::system_error&) {
             // No thread to be had: the remaining parts compile on this one after the first.
             inline_from = p;
             break;
         }
     }
-    run(0, *m);
-    m.reset();
-    for (int p = inline_from; p < parts; ++p) worker(p);
+    run(0);
+    for (size_t p = inline_from; p < gens.size(); ++p) run(static_cast<int>(p));
     for (std::thread& t : threads) t.join();
 
     stats.clear();
     for (Result& r : results) {
         if (!r.error.empty() && error.empty()) error = r.error;
-        stats.push_back(r.stats);
+        if (r.used) stats.push_back(r.stats);
     }
     if (!error.empty()) return false;
     for (Result& r : results)
