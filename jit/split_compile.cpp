@@ -30,14 +30,19 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 
 /// Relative cost of compiling one function (IR pipeline and machine code), in units of about
 /// 27 k instructions. Measured per kernel of the benchmark queries with `opt` and `llc` on the
-/// same pipelines, past each module's fixed cost: per IR instruction before optimisation,
-/// ~90-120 k instructions for type loops and other kernels at the configured level, ~30-60 k
-/// for `optnone` ones on the same code generator, ~25 k at CodeGenOptLevel::None.
+/// same pipelines, past each module's fixed cost, per IR instruction before optimisation:
+/// ~90-120 k instructions for type loops and other kernels at the configured level, ~25 k at
+/// CodeGenOptLevel::None; `optnone` kernels on the configured level's generator fit ~29 k per
+/// instruction plus ~120-160 k per basic block (the greedy register allocator's work grows
+/// with the blocks: multi_sensor's join tail, 354 instructions in 70 blocks, costs ~18 M or
+/// more, a join of 127 in 10 blocks ~5 M). The block weight is the larger end: with the
+/// smaller one multi_sensor's parts came out 47.7 | 52.4 M, with this 49.6 | 50.5.
 double cost(const llvm::Function& f, int level, bool quick) {
-    double per_instruction = 4;
-    if (quick || f.hasFnAttribute(codegen::kFirstStageAttribute)) per_instruction = 0.9;
-    else if (level > 0 && level < 3 && f.hasFnAttribute(codegen::kFastCodegenAttribute)) per_instruction = 1.8;
-    return per_instruction * static_cast<double>(f.getInstructionCount());
+    const auto instructions = static_cast<double>(f.getInstructionCount());
+    if (quick || f.hasFnAttribute(codegen::kFirstStageAttribute)) return 0.9 * instructions;
+    if (level > 0 && level < 3 && f.hasFnAttribute(codegen::kFastCodegenAttribute))
+        return 1.06 * instructions + 6 * static_cast<double>(f.size());
+    return 4 * instructions;
 }
 
 /// What a module of their own costs the kernels for the CodeGenOptLevel::None generator in a
