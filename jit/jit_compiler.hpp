@@ -15,6 +15,13 @@ namespace varpulis::jit {
 struct JitOptions {
     /// Optimisation level of the IR pipeline and the code generator: 0..3 (default O2).
     int opt_level = 2;
+    /// Threads one compile may use: its module is split into as many parts, balanced by
+    /// estimated code-generation cost, each compiled on a thread of its own (LLVMContext and
+    /// target machines included) and linked into one code version. 1: one module on the
+    /// calling thread. At most the number of cores; O3 always compiles one module.
+    int compile_threads = 2;
+    /// Tests only: the part (>= 0) of a split compile that fails as an LLVM error would.
+    int fail_part = -1;
 };
 
 /// How a compile spends its time. Both tiers generate the same module from the plan (the same
@@ -47,6 +54,7 @@ struct CompiledPlan {
     bool cache_hit = false;
     CompileTier tier = CompileTier::Full;
     double compile_ms = 0;         // codegen + optimisation + machine code, or the cache lookup
+    uint32_t parts = 0;            // modules the code was compiled as, concurrently (JitOptions::compile_threads)
     size_t inlined_nodes = 0;      // IR nodes generated inline
     size_t fallback_nodes = 0;     // IR nodes that call the interpreter (vp_eval_fallback)
     std::vector<OperatorStatus> operators;   // every operator of every stream, in plan order

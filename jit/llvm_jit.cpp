@@ -17,16 +17,19 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "codegen/plan_codegen.hpp"
 #include "jit/code_tiers.hpp"
 #include "jit/resident_code.hpp"
+#include "jit/split_compile.hpp"
 #include "runtime/abi.hpp"
 
 namespace varpulis::jit {
@@ -58,14 +61,12 @@ llvm::CodeGenOptLevel codegen_level(int level) {
 
 /// State shared by the compiler and every code version (which may outlive the compiler).
 struct State {
-    std::mutex mu;  // serialises every use of jit and tm
+    std::mutex mu;  // serialises every use of jit and gens
     JitOptions options;
-    /// The one target machine: the IR pipeline's cost model, LLJIT's code generator (a
-    /// SimpleCompiler on it, so every use is under `mu`) and --dump-asm. Made while `jit` is
-    /// built, and outlives it.
-    std::unique_ptr<llvm::TargetMachine> tm;
-    /// The same target at CodeGenOptLevel::None: machine code of CompileTier::Quick modules.
-    std::unique_ptr<llvm::TargetMachine> tm_quick;
+    /// Per compile thread (split_compile.hpp), its target machines: the IR pipeline's cost
+    /// model and the code generators of both tiers; gens[0]'s also --dump-asm's. Made from the
+    /// target LLJIT adjusts for its linker, while `jit` is built, and they outlive it.
+    std::vector<CodeGenerators> gens;
     std::unique_ptr<orc::LLJIT> jit;
     orc::JITDylib* runtime_jd = nullptr;
     std::string cpu;
@@ -73,37 +74,11 @@ struct State {
     uint64_t next_version = 1;
     /// $VARPULIS_JIT_TIMING set: each compile prints where its time went (stderr).
     bool timing = false;
-    /// Time spent in the current compile's IR pipeline and machine-code generation (under mu).
-    double optimise_ms = 0;
-    double object_ms = 0;
-    /// The module being materialised is a CompileTier::Quick one (set by build(), under mu).
-    bool quick = false;
 };
 
 using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-/// LLJIT's code generator, timed for $VARPULIS_JIT_TIMING.
-class TimedCompiler : public orc::SimpleCompiler {
-public:
-    TimedCompiler(llvm::TargetMachine& tm, State& st) : orc::SimpleCompiler(tm), st_(st) {}
-    llvm::Expected<CompileResult> operator()(llvm::Module& m) override {
-        const auto t0 = Clock::now();
-        // The quick tier's modules go through the code generator at CodeGenOptLevel::None: fast
-        // instruction selection and register allocation, no machine-level optimisation. `optnone`
-        // on the default-level generator (what fast-codegen kernels get) still runs the greedy
-        // register allocator and its analyses: 67 M instead of 28 M instructions (multi_sensor).
-        // The same goes for the kernels off the per-event path in a full compile (their own
-        // module: split_cold_kernels()).
-        auto r = st_.quick || cold_module(m) ? orc::SimpleCompiler(*st_.tm_quick)(m) : orc::SimpleCompiler::operator()(m);
-        st_.object_ms += ms_since(t0);
-        return r;
-    }
-
-private:
-    State& st_;
-};
 
 /// One compiled module in its own JITDylib under its own ResourceTracker; destroying it frees
 /// the machine code.
@@ -117,6 +92,7 @@ struct CodeVersion {
     std::vector<runtime::TypeKernel> types;
     std::vector<std::vector<runtime::FilterKernel>> merges;   // per stream, per merge entry
     size_t fallback_count = 0;
+    uint32_t parts = 0;   // modules compiled concurrently
 
     CodeVersion() = default;
     CodeVersion(const CodeVersion&) = delete;
@@ -160,7 +136,7 @@ std::unique_ptr<llvm::Module> verified_module(State& st, const ir::Plan& plan, l
 /// Kernel-shaped code: the kind dispatch of a comparison, an int/float fast path, a helper call
 /// through stack temporaries, field loads and stores of a projection. See warm_up().
 constexpr const char* kWarmupModule = R"IR(
-define internal void @vp_warmup_helper(i32 %op, ptr %a, ptr %b, ptr %ctx, ptr %out) noinline nounwind {
+define void @vp_warmup_helper(i32 %op, ptr %a, ptr %b, ptr %ctx, ptr %out) noinline nounwind {
   store i8 0, ptr %out, align 8
   ret void
 }
@@ -230,28 +206,38 @@ declare double @llvm.trunc.f64(double)
 declare i64 @llvm.fptosi.sat.i64.f64(double)
 )IR";
 
-/// Compiles kWarmupModule once through the whole path (IR pipeline, the code generator of the
-/// full or the quick tier, linker) and frees it again. The first module a process compiles
-/// pays for paging in the parts of libLLVM that code generation runs and for LLVM's lazily
-/// built tables: about as much as compiling a benchmark query. Paying it here, when the JIT is
-/// created (on the compile thread in `--engine auto`), keeps it out of the first plan's compile
-/// latency. A failure only means the first compile stays slower, so it is ignored.
+/// Compiles kWarmupModule once through the whole path (IR pipeline, the code generators of the
+/// full or the quick tier of every compile thread, linker) and frees it again. The first module
+/// a process compiles pays for paging in the parts of libLLVM that code generation runs and for
+/// LLVM's lazily built tables (some per target machine): about as much as compiling a benchmark
+/// query. Paying it here, when the JIT is created (on the compile thread in `--engine auto`),
+/// keeps it out of the first plan's compile latency. A failure only means the first compile
+/// stays slower, so it is ignored.
 void warm_up(State& st, bool quick) {
-    auto ctx = std::make_unique<llvm::LLVMContext>();
-    llvm::SMDiagnostic diag;
-    auto m = llvm::parseAssemblyString(kWarmupModule, diag, *ctx);
-    if (!m) return;
-    m->setDataLayout(st.jit->getDataLayout());
-    m->setTargetTriple(st.jit->getTargetTriple().str());
+    auto parse = [&st](llvm::LLVMContext& ctx, int) {
+        llvm::SMDiagnostic diag;
+        std::unique_ptr<llvm::Module> m = llvm::parseAssemblyString(kWarmupModule, diag, ctx);
+        if (m) {
+            m->setDataLayout(st.jit->getDataLayout());
+            m->setTargetTriple(st.jit->getTargetTriple().str());
+        }
+        return m;
+    };
+    std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
+    std::vector<PartStats> stats;
+    std::string error;
+    if (!compile_objects(parse, st.gens, st.options.opt_level, quick, -1, objects, stats, error)) return;
     auto jd = st.jit->createJITDylib(quick ? "varpulis_warmup_quick" : "varpulis_warmup");
     if (!jd) return llvm::consumeError(jd.takeError());
-    st.quick = quick;
-    if (auto err = st.jit->addIRModule(*jd, orc::ThreadSafeModule(std::move(m), std::move(ctx))))
-        llvm::consumeError(std::move(err));
-    else
+    bool added = true;
+    for (auto& object : objects)
+        if (auto err = st.jit->addObjectFile(*jd, std::move(object))) {
+            llvm::consumeError(std::move(err));
+            added = false;
+        }
+    if (added)
         for (const char* name : {"vp_warmup_filter", "vp_warmup_project"})
             if (auto addr = st.jit->lookup(*jd, name); !addr) llvm::consumeError(addr.takeError());
-    st.quick = false;
     llvm::consumeError(st.jit->getExecutionSession().removeJITDylib(*jd));
 }
 
@@ -285,29 +271,6 @@ private:
     /// is removed again.
     std::shared_ptr<CodeVersion> build(const ir::Plan& plan, std::string key, bool quick, std::string& error) {
         State& st = *state;
-        st.quick = quick;
-        const auto t0 = Clock::now();
-        auto ctx = std::make_unique<llvm::LLVMContext>();
-        std::vector<codegen::KernelSymbol> syms;
-        auto m = codegen::build_module(plan, *ctx, syms);
-        m->setDataLayout(st.jit->getDataLayout());
-        m->setTargetTriple(st.jit->getTargetTriple().str());
-        std::string verify;
-        llvm::raw_string_ostream vos(verify);
-        if (llvm::verifyModule(*m, &vos)) {
-            error = "code generation produced invalid LLVM IR: " + vos.str();
-            return nullptr;
-        }
-        const double codegen_ms = ms_since(t0);
-        size_t functions = 0, instructions = 0;
-        if (st.timing)
-            for (const llvm::Function& f : *m)
-                if (!f.isDeclaration()) {
-                    ++functions;
-                    instructions += f.getInstructionCount();
-                }
-        st.optimise_ms = st.object_ms = 0;
-        const auto t_link = Clock::now();
         auto v = std::make_shared<CodeVersion>();
         v->state = state;
         v->version = st.next_version++;
@@ -316,8 +279,27 @@ private:
         v->ops.resize(plan.streams.size());
         v->merges.resize(plan.streams.size());
         for (size_t s = 0; s < plan.streams.size(); ++s) v->ops[s].resize(plan.streams[s].ops.size());
+
+        // Code generation, optimisation and machine code, in parts on as many threads
+        // (split_compile.hpp): each builds its own copy of the module from the plan.
+        const auto t_parts = Clock::now();
+        std::vector<codegen::KernelSymbol> syms;
+        std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
+        std::vector<PartStats> parts;
+        auto factory = [&st, &plan, &syms](llvm::LLVMContext& c, int part) {
+            std::vector<codegen::KernelSymbol> others;
+            auto m = codegen::build_module(plan, c, part == 0 ? syms : others);
+            m->setDataLayout(st.jit->getDataLayout());
+            m->setTargetTriple(st.jit->getTargetTriple().str());
+            return m;
+        };
+        if (!compile_objects(factory, st.gens, st.options.opt_level, quick, st.options.fail_part, objects, parts, error))
+            return nullptr;
+        const double parts_ms = ms_since(t_parts);
+        v->parts = static_cast<uint32_t>(parts.size());
         if (syms.empty()) return v;  // nothing to compile: no JITDylib
 
+        const auto t_link = Clock::now();
         auto jd = st.jit->createJITDylib("varpulis_v" + std::to_string(v->version));
         if (!jd) {
             error = take_message(jd.takeError());
@@ -329,18 +311,14 @@ private:
             llvm::consumeError(tracker->remove());
             llvm::consumeError(st.jit->getExecutionSession().removeJITDylib(*jd));
         };
-        std::unique_ptr<llvm::Module> cold = quick ? nullptr : split_cold_kernels(*m, st.options.opt_level);
-        orc::ThreadSafeContext tsc(std::move(ctx));
-        for (auto* part : {&m, &cold}) {
-            if (!*part) continue;
-            if (auto err = st.jit->addIRModule(tracker, orc::ThreadSafeModule(std::move(*part), tsc))) {
+        for (auto& object : objects) {
+            if (auto err = st.jit->addObjectFile(tracker, std::move(object))) {
                 error = take_message(std::move(err));
                 discard();
                 return nullptr;
             }
         }
-        // The first lookup materialises the module: optimisation (IRTransformLayer) and
-        // machine code happen here.
+        // The first lookup links the objects.
         for (const auto& sym : syms) {
             auto addr = st.jit->lookup(*jd, sym.name);
             if (!addr) {
@@ -395,12 +373,23 @@ private:
         v->jd = &*jd;
         v->tracker = tracker;
         st.resident.fetch_add(1);
-        if (st.timing)
+        if (st.timing) {
+            size_t functions = 0, instructions = 0;
+            for (const PartStats& p : parts) {
+                functions += p.functions;
+                instructions += p.instructions;
+            }
             std::fprintf(stderr,
-                         "jit timing: %zu functions, %zu IR instructions; codegen %.2f ms, optimise %.2f ms, "
-                         "machine code %.2f ms, link %.2f ms\n",
-                         functions, instructions, codegen_ms, st.optimise_ms, st.object_ms,
-                         ms_since(t_link) - st.optimise_ms - st.object_ms);
+                         "jit timing: %zu functions, %zu IR instructions; %zu part%s %.2f ms, link %.2f ms\n",
+                         functions, instructions, parts.size(), parts.size() == 1 ? "" : "s", parts_ms,
+                         ms_since(t_link));
+            for (size_t i = 0; i < parts.size(); ++i)
+                std::fprintf(stderr,
+                             "jit timing:   part %zu: %zu functions, %zu IR instructions; codegen %.2f ms, optimise "
+                             "%.2f ms, machine code %.2f ms (%s)\n",
+                             i, parts[i].functions, parts[i].instructions, parts[i].codegen_ms, parts[i].optimise_ms,
+                             parts[i].object_ms, parts[i].names.c_str());
+        }
         return v;
     }
 };
@@ -434,6 +423,9 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
     st->timing = timing && *timing && std::string(timing) != "0";
     if (st->options.opt_level < 0) st->options.opt_level = 0;
     if (st->options.opt_level > 3) st->options.opt_level = 3;
+    // More compile threads than cores would only take turns.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    st->gens.resize(static_cast<size_t>(std::clamp(st->options.compile_threads, 1, cores)));
 
     auto jtmb = orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) {
@@ -453,14 +445,20 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
                    .setCompileFunctionCreator(
                        [raw](orc::JITTargetMachineBuilder adjusted)
                            -> llvm::Expected<std::unique_ptr<orc::IRCompileLayer::IRCompiler>> {
-                           auto tm = adjusted.createTargetMachine();
-                           if (!tm) return tm.takeError();
-                           raw->tm = std::move(*tm);
-                           adjusted.setCodeGenOptLevel(llvm::CodeGenOptLevel::None);
-                           auto quick = adjusted.createTargetMachine();
-                           if (!quick) return quick.takeError();
-                           raw->tm_quick = std::move(*quick);
-                           return std::make_unique<TimedCompiler>(*raw->tm, *raw);
+                           // Every compile thread gets target machines of its own. LLJIT's IR
+                           // compile layer is not used (modules arrive as objects), but LLJIT
+                           // wants a compiler.
+                           for (CodeGenerators& g : raw->gens) {
+                               adjusted.setCodeGenOptLevel(codegen_level(raw->options.opt_level));
+                               auto full = adjusted.createTargetMachine();
+                               if (!full) return full.takeError();
+                               g.full = std::move(*full);
+                               adjusted.setCodeGenOptLevel(llvm::CodeGenOptLevel::None);
+                               auto quick = adjusted.createTargetMachine();
+                               if (!quick) return quick.takeError();
+                               g.quick = std::move(*quick);
+                           }
+                           return std::make_unique<orc::SimpleCompiler>(*raw->gens[0].full);
                        })
                    .setPlatformSetUp(orc::setUpInactivePlatform)
                    .create();
@@ -481,19 +479,6 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
         return nullptr;
     }
     st->runtime_jd = &rjd;
-
-    // Every module goes through the optimisation pipeline on its way to machine code. It runs
-    // inside lookup(), i.e. under State::mu.
-    st->jit->getIRTransformLayer().setTransform(
-        [raw](orc::ThreadSafeModule tsm, const orc::MaterializationResponsibility&) -> llvm::Expected<orc::ThreadSafeModule> {
-            tsm.withModuleDo([raw](llvm::Module& m) {
-                const auto t0 = Clock::now();
-                optimise(m, raw->tm.get(), raw->options.opt_level, raw->quick);
-                apply_codegen_tiers(m, raw->options.opt_level);
-                raw->optimise_ms += ms_since(t0);
-            });
-            return tsm;
-        });
 
     static std::once_flag warmed;
     // Both code generators: the quick tier's (fast instruction selection and register
@@ -556,6 +541,7 @@ std::shared_ptr<const CompiledPlan> LlvmJit::compile(const ir::Plan& plan, std::
     out->ir_hash = hash;
     out->cache_hit = hit;
     out->tier = tier;
+    out->parts = code->parts;
     codegen::CodegenStats stats = codegen::codegen_stats(plan);
     out->inlined_nodes = stats.inlined;
     out->fallback_nodes = stats.fallbacks;
@@ -636,7 +622,7 @@ bool LlvmJit::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, 
     auto m = verified_module(*state, plan, ctx, error);
     if (!m) return false;
     if (optimised) {
-        optimise(*m, state->tm.get(), state->options.opt_level, false);
+        optimise(*m, state->gens[0].full.get(), state->options.opt_level, false);
         apply_codegen_tiers(*m, state->options.opt_level);
     }
     out.clear();
@@ -657,9 +643,9 @@ bool LlvmJit::dump_asm(const ir::Plan& plan, std::string& out, std::string& erro
     out.clear();
     for (llvm::Module* part : {m.get(), cold.get()}) {
         if (!part) continue;
-        optimise(*part, state->tm.get(), state->options.opt_level, false);
+        optimise(*part, state->gens[0].full.get(), state->options.opt_level, false);
         apply_codegen_tiers(*part, state->options.opt_level);
-        llvm::TargetMachine& tm = cold_module(*part) ? *state->tm_quick : *state->tm;
+        llvm::TargetMachine& tm = cold_module(*part) ? *state->gens[0].quick : *state->gens[0].full;
         llvm::SmallString<0> buf;
         llvm::raw_svector_ostream os(buf);
         llvm::legacy::PassManager pm;

@@ -9,7 +9,8 @@
 // Both run after other compiles in the same process: the first compile of a process also pays
 // for paging in libLLVM and LLVM's lazy initialisation, which `varpulis explain --engine jit`
 // shows (see docs/performance.md, "JIT compile latency"). The level is -O 2 unless
-// $VARPULIS_JIT_OPT says otherwise.
+// $VARPULIS_JIT_OPT says otherwise; $VARPULIS_JIT_THREADS sets JitOptions::compile_threads (a
+// split compile's other threads are not in the CPU column: compare the Time column).
 
 #include <benchmark/benchmark.h>
 
@@ -35,6 +36,7 @@ const char* const kQueries[] = {"filter",   "aggregation",  "temporal", "ema",  
 jit::JitOptions options() {
     jit::JitOptions o;
     if (const char* level = std::getenv("VARPULIS_JIT_OPT")) o.opt_level = std::atoi(level);
+    if (const char* threads = std::getenv("VARPULIS_JIT_THREADS")) o.compile_threads = std::atoi(threads);
     return o;
 }
 

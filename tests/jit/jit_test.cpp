@@ -13,6 +13,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ir/compiler.hpp"
@@ -558,6 +559,139 @@ stream A = T.window(3).aggregate(s: sum(x), m: max(x * 1.5))
     EXPECT_NE(interp.find("\"y\": 7"), std::string::npos) << interp;
     compiler_->release(quick->version);
     compiler_->release(full->version);
+}
+
+// ---------------------------------------------------------------- split compiles
+
+/// Two input types with a type loop each (windowed aggregates), a join of their results and
+/// kernels for every code generator: a module that splits into two parts.
+const char* const kSplitProgram = R"(
+event Temp:
+    loc: str
+    v: float
+event Pres:
+    loc: str
+    v: float
+stream TS = Temp.partition_by(loc).window(4).aggregate(loc: last(loc), a: avg(v), s: stddev(v), n: count())
+    .having(s > 0.5)
+stream PS = Pres.partition_by(loc).window(3).aggregate(loc: last(loc), a: avg(v), m: max(v))
+stream J = join(TS, PS).on(TS.loc == PS.loc).window(30s)
+    .select(loc: TS.loc, score: TS.s * PS.m, d: TS.a - PS.a).where(score > 1.0)
+    .emit(loc: loc, score: score, d: d)
+)";
+
+std::vector<EventSpec> split_events(Interner& interner) {
+    std::vector<EventSpec> events;
+    std::mt19937_64 rng(11);
+    const char* locs[] = {"n", "s", "e"};
+    for (int i = 0; i < 300; ++i) {
+        Value loc = Value::string(interner.intern(locs[rng() % 3]));
+        Value v = rng() % 9 ? Value::floating(static_cast<double>(rng() % 1000) / 37.0)
+                            : Value::integer(static_cast<int64_t>(rng() % 50));   // off the declared kind
+        events.push_back({rng() % 2 ? "Temp" : "Pres", 1000 + i * 10, {{"loc", loc}, {"v", v}}});
+    }
+    return events;
+}
+
+std::unique_ptr<jit::JitCompiler> jit_with(int threads, int fail_part = -1) {
+    jit::JitOptions o;
+    o.compile_threads = threads;
+    o.fail_part = fail_part;
+    std::string error;
+    auto j = jit::load_jit(o, error);
+    EXPECT_NE(j, nullptr) << error;
+    return j;
+}
+
+TEST_F(JitTest, ASplitCompileGivesTheSameKernelsAndOutputsAsOneModule) {
+    if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one core: compiles are never split";
+    auto c = compile_vpl(kSplitProgram);
+    auto one = jit_with(1);
+    auto two = jit_with(2);
+    ASSERT_TRUE(one && two);
+    Interner interner;
+    const std::vector<EventSpec> events = split_events(interner);
+    const std::string interp = run_engine(*c->plan, interner, events, nullptr, -1);
+    EXPECT_NE(interp.find("\"score\""), std::string::npos) << "the join matches: " << interp;
+    for (jit::CompileTier tier : {jit::CompileTier::Full, jit::CompileTier::Quick}) {
+        const char* name = tier == jit::CompileTier::Full ? "full" : "quick";
+        std::string error;
+        auto a = one->compile(*c->plan, error, tier);
+        ASSERT_NE(a, nullptr) << error;
+        auto b = two->compile(*c->plan, error, tier);
+        ASSERT_NE(b, nullptr) << error;
+        EXPECT_EQ(a->parts, 1u) << name << ": one module";
+        EXPECT_EQ(b->parts, 2u) << name << ": two parts on two threads";
+        EXPECT_EQ(a->ir_hash, b->ir_hash) << name;
+        ASSERT_EQ(a->operators.size(), b->operators.size()) << name;
+        for (size_t i = 0; i < a->operators.size(); ++i)
+            EXPECT_EQ(a->operators[i].compiled, b->operators[i].compiled) << name << ": operator " << i;
+        ASSERT_EQ(a->kernels->types.size(), b->kernels->types.size()) << name;
+        size_t loops = 0;
+        for (size_t t = 0; t < a->kernels->types.size(); ++t) {
+            EXPECT_EQ(a->kernels->types[t] != nullptr, b->kernels->types[t] != nullptr) << name << ": type " << t;
+            loops += b->kernels->types[t] != nullptr;
+        }
+        EXPECT_EQ(loops, 2u) << name << ": Temp and Pres have a type loop each";
+        ASSERT_EQ(a->kernels->ops.size(), b->kernels->ops.size()) << name;
+        for (size_t s = 0; s < a->kernels->ops.size(); ++s)
+            for (size_t k = 0; k < a->kernels->ops[s].size(); ++k) {
+                const OpKernels& x = a->kernels->ops[s][k];
+                const OpKernels& y = b->kernels->ops[s][k];
+                EXPECT_EQ(!!x.chain, !!y.chain) << name << ": stream " << s << " op " << k;
+                EXPECT_EQ(!!x.project, !!y.project) << name << ": stream " << s << " op " << k;
+                EXPECT_EQ(x.joins.size(), y.joins.size()) << name << ": stream " << s << " op " << k;
+            }
+        EXPECT_EQ(run_engine(*c->plan, interner, events, b->kernels, 0), interp) << name << ": split, from the start";
+        EXPECT_EQ(run_engine(*c->plan, interner, events, b->kernels, 97), interp) << name << ": split, after 97";
+        EXPECT_EQ(run_engine(*c->plan, interner, events, a->kernels, 0), interp) << name << ": one module";
+
+        auto again = two->compile(*c->plan, error, tier);
+        ASSERT_NE(again, nullptr) << error;
+        EXPECT_TRUE(again->cache_hit) << name << ": a split version is cached like any other";
+        EXPECT_EQ(again->version, b->version) << name;
+        EXPECT_EQ(again->parts, 2u) << name;
+    }
+    // Freed as a whole: both parts' objects are under the version's one tracker.
+    const size_t resident = two->resident_versions();
+    std::string error;
+    auto d = two->compile(*compile_vpl(std::string(kSplitProgram) + "stream X = Temp.where(v > 3.0)\n")->plan, error);
+    ASSERT_NE(d, nullptr) << error;
+    EXPECT_EQ(d->parts, 2u);
+    EXPECT_EQ(two->resident_versions(), resident + 1);
+    EXPECT_TRUE(two->release(d->version));
+    d.reset();
+    EXPECT_EQ(two->resident_versions(), resident) << "a split version's code is freed with its last user";
+}
+
+TEST_F(JitTest, AFailingPartFailsTheWholeCompileAndLeavesNothingBehind) {
+    if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one core: compiles are never split";
+    auto c = compile_vpl(kSplitProgram);
+    for (int failing : {0, 1}) {
+        auto j = jit_with(2, failing);
+        ASSERT_NE(j, nullptr);
+        for (jit::CompileTier tier : {jit::CompileTier::Full, jit::CompileTier::Quick}) {
+            std::string error;
+            auto r = j->compile(*c->plan, error, tier);
+            EXPECT_EQ(r, nullptr) << "part " << failing << " failed";
+            EXPECT_NE(error.find("part " + std::to_string(failing) + " failed"), std::string::npos) << error;
+            EXPECT_EQ(j->resident_versions(), 0u) << "no code version is left loaded";
+            EXPECT_EQ(j->cached_versions(), 0u) << "nor cached";
+        }
+        // A plan with no kernel compiles no part, so none can fail.
+        std::string error;
+        auto none = j->compile(*compile_vpl("event T:\n    x: int\nstream S = T\n")->plan, error);
+        ASSERT_NE(none, nullptr) << error;
+        EXPECT_EQ(none->parts, 0u);
+    }
+    // The same plan compiles when no part fails, and a second compiler is unaffected.
+    auto ok = jit_with(2);
+    std::string error;
+    auto r = ok->compile(*c->plan, error);
+    ASSERT_NE(r, nullptr) << error;
+    Interner interner;
+    const std::vector<EventSpec> events = split_events(interner);
+    EXPECT_EQ(run_engine(*c->plan, interner, events, r->kernels, 0), run_engine(*c->plan, interner, events, nullptr, -1));
 }
 
 TEST_F(JitTest, ReleaseFreesAVersionOnceUnused) {
