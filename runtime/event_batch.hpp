@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "runtime/input_event.hpp"
 #include "runtime/value.hpp"
 
@@ -39,5 +43,25 @@ struct EventBatch {
         raw_count.clear();
     }
 };
+
+/// The end of the run of events of schema `schemas[i]` that starts at i, at most `end`.
+/// Type kernels take whole runs; with one event type the run is the batch, and a scan of one
+/// compare per event cost ~8 instructions per event on the filter workload, so it compares
+/// eight schemas at a time.
+inline size_t schema_run_end(const int32_t* schemas, size_t i, size_t end) {
+    const int32_t schema = schemas[i];
+    size_t j = i + 1;
+#if defined(__SSE2__)
+    const __m128i want = _mm_set1_epi32(schema);
+    while (j + 8 <= end) {
+        const __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(schemas + j)), want);
+        const __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(schemas + j + 4)), want);
+        if (_mm_movemask_epi8(_mm_and_si128(a, b)) != 0xFFFF) break;
+        j += 8;
+    }
+#endif
+    while (j < end && schemas[j] == schema) ++j;
+    return j;
+}
 
 }  // namespace varpulis::runtime
