@@ -146,8 +146,11 @@ void Generator::speculate_declared_kinds(const std::string& other_name, const ir
     b_.CreateCondBr(kept, declared, other);
     b_.SetInsertPoint(declared);
     known_kinds_ = std::move(kinds);
+    known_block_ = declared;
     body(acc, group_count);
     known_kinds_.clear();
+    known_block_ = nullptr;
+    known_loads_.clear();
     b_.CreateBr(done);
     b_.SetInsertPoint(other);
     llvm::Function* general = outline_feed(other_name, body);
@@ -198,8 +201,10 @@ Generator::OpenGroup Generator::open_group(llvm::Value* access, llvm::Value* slo
                                            const ir::Operator& aggregate, llvm::BasicBlock* miss) {
     const ir::Window& w = window.window;
     auto load = [&](llvm::Type* type, llvm::Value* base, uint64_t offset, const char* name) {
-        return b_.CreateAlignedLoad(type, b_.CreateConstInBoundsGEP1_64(i8_, base, offset),
-                                    llvm::Align(type == i8_ ? 1 : type == i32_ ? 4 : 8), name);
+        llvm::LoadInst* l = b_.CreateAlignedLoad(type, b_.CreateConstInBoundsGEP1_64(i8_, base, offset),
+                                                 llvm::Align(type == i8_ ? 1 : type == i32_ ? 4 : 8), name);
+        if (base == access) access_loads_.push_back({access, offset, l});
+        return l;
     };
     auto require = [&](llvm::Value* ok, const char* name) {
         llvm::BasicBlock* next = block(name);

@@ -127,6 +127,11 @@ public:
     /// of `n` rows of width `width`, in that order per row, the operators generated inline as
     /// in their own kernels; each Emit row goes out through ctx->run->emit. See type_fuses().
     void type_loop(const std::string& name, size_t schema, size_t width, const std::vector<int32_t>& streams);
+    /// Tells alias analysis that no store of the type loop being generated writes its rows.
+    void scope_row_loads(llvm::Value* rows);
+    /// The type loop's open_group loads of WindowAccess fields read locals instead, loaded
+    /// at entry and again after each call (the only code that can move the storage).
+    void cache_window_fields();
 
     size_t fallbacks_used() const { return next_node_; }
 
@@ -414,8 +419,20 @@ private:
     llvm::Value* push_ = nullptr;                  // TypeRun::push
     llvm::Value* ts_base_ = nullptr;                // TypeRun::ts
     std::map<int32_t, llvm::Value*> window_of_;     // stream -> its TypeRun::windows entry
+    /// Loads of a WindowAccess's storage pointers made by open_group (access, offset, load),
+    /// which cache_window_fields() turns into locals refreshed only after calls.
+    struct AccessLoad {
+        llvm::Value* access;
+        uint64_t offset;
+        llvm::LoadInst* load;
+    };
+    std::vector<AccessLoad> access_loads_;
     llvm::Value* enter_open_ = nullptr;             // TypeRun::window_enter_open
     std::map<uint32_t, ValueKind> known_kinds_;     // slots_ slot -> kind it is known to have
+    /// While known_kinds_ holds: the block whose start dominates the whole specialised copy,
+    /// and the payloads loaded there, so a field read by several calls is loaded once.
+    llvm::BasicBlock* known_block_ = nullptr;
+    std::map<std::pair<llvm::Value*, uint32_t>, llvm::Value*> known_loads_;
     // Compiled function bodies (`.process` effect kernels).
     llvm::Value* locals_ = nullptr;                 // the frame, frame_size_ Values; null outside
     size_t frame_size_ = 0;

@@ -674,6 +674,15 @@ struct Engine::Impl {
 
     /// A fused window's results (os.fused_out) through the stream's operators after its aggregate.
     void run_closed(StreamState& st, OpState& os) {
+        const size_t next = static_cast<size_t>(st.first_window) + 2;
+        if (kernels && next < st.plan->ops.size()) {
+            // What run_ops does first when the rest is a tail chain, without its batches
+            // (a count window closes every `size` events of a key).
+            if (ChainKernel tail = kernels->tail(static_cast<size_t>(&st - streams.data()), next)) {
+                run_chain(st, next, tail, os.fused_out.data(), os.fused_out.size(), 0);
+                return;
+            }
+        }
         std::vector<Row> closed = take_batch();
         closed.assign(os.fused_out.begin(), os.fused_out.end());
         run_ops(st, static_cast<size_t>(st.first_window) + 2, std::move(closed), 0);
