@@ -87,15 +87,26 @@ Val Generator::string_constant() { return string_constant_at(next_string_++); }
 Val Generator::string_constant_at(uint64_t id) {
     llvm::Value* table =
         cached_consts_ ? cached_consts_ : ctx_member(offsetof(runtime::KernelContext, consts), "consts");
-    // The table does not change while a kernel runs (the engine fills it when it adopts a
-    // kernel table): invariant loads, so a loop keeps the constant in registers instead of
-    // reloading it after each store to an output row.
-    llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, table, 16 * id);
-    llvm::LoadInst* kind = b_.CreateAlignedLoad(i8_, at, llvm::Align(8));
-    llvm::LoadInst* payload = b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8));
-    for (llvm::LoadInst* l : {kind, payload})
+    // The table holds interned strings only (Engine: Value::string per constant), and does not
+    // change while a kernel runs: the kind is known, and a type loop loads each constant once,
+    // before its loop, instead of after every store to an output row.
+    auto load = [&](llvm::IRBuilder<>& at) {
+        llvm::LoadInst* l = at.CreateAlignedLoad(i64_, at.CreateConstInBoundsGEP1_64(i8_, table, 16 * id + 8), llvm::Align(8));
         l->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(c_, {}));
-    return {kind, payload};
+        return l;
+    };
+    llvm::Value* payload = nullptr;
+    if (auto* def = llvm::dyn_cast<llvm::Instruction>(table); def && table == cached_consts_ && def->getFunction() == fn_) {
+        llvm::Value*& loaded = hoisted_consts_[id];
+        if (!loaded) {
+            llvm::IRBuilder<> entry(def->getNextNode());
+            loaded = load(entry);
+        }
+        payload = loaded;
+    } else {
+        payload = load(b_);
+    }
+    return make(ValueKind::Str, payload);
 }
 
 Val Generator::fallback(const Expr&) {

@@ -365,6 +365,7 @@ void Generator::type_loop(const std::string& name, size_t schema, size_t width, 
     cache_window_fields();
     cached_nodes_ = nullptr;
     cached_consts_ = nullptr;
+    hoisted_consts_.clear();
 }
 
 }  // namespace varpulis::codegen::detail
