@@ -665,6 +665,9 @@ struct Engine::Impl {
 
     void window_close(BatchRun& run, int32_t stream, uint64_t row) {
         stats.events = run.base_events + row + 1;
+        // A count window's next group opens in generated code, so the rows results leave in
+        // scratch are recycled here, as handoff_input does for rows entering the engine.
+        if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
         StreamState& st = streams[static_cast<size_t>(stream)];
         OpState& os = *st.fused_op;
         os.fused_out.clear();
