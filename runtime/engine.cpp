@@ -761,7 +761,8 @@ struct Engine::Impl {
             const size_t w = width(schema);
             if (kernels) {
                 if (TypeKernel kernel = type_kernels[static_cast<size_t>(schema)]) {
-                    const size_t j = schema_run_end(batch.schemas.data(), i, end);
+                    size_t j = i + 1;
+                    while (j < end && batch.schemas[j] == schema) ++j;
                     if (!run_ready) {
                         init_batch_run(run, run_eval);
                         run_ready = true;

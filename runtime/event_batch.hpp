@@ -7,10 +7,6 @@
 #include <cstdint>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "runtime/input_event.hpp"
 #include "runtime/value.hpp"
 
@@ -43,35 +39,5 @@ struct EventBatch {
         raw_count.clear();
     }
 };
-
-/// schema_run_end() from j on, for a run that looks long: eight schemas per compare. Out of
-/// line, so the caller's loop over short runs stays as small as a plain scan.
-[[gnu::noinline]] inline size_t schema_run_end_wide(const int32_t* schemas, size_t j, size_t end, int32_t schema) {
-#if defined(__SSE2__)
-    const __m128i want = _mm_set1_epi32(schema);
-    while (j + 8 <= end) {
-        const __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(schemas + j)), want);
-        const __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(schemas + j + 4)), want);
-        if (_mm_movemask_epi8(_mm_and_si128(a, b)) != 0xFFFF) break;
-        j += 8;
-    }
-#endif
-    while (j < end && schemas[j] == schema) ++j;
-    return j;
-}
-
-/// The end of the run of events of schema `schemas[i]` that starts at i, at most `end`.
-/// Type kernels take whole runs; with one event type the run is the batch, and a scan of one
-/// compare per event cost ~8 instructions per event on the filter workload, so a run longer
-/// than 16 events goes on in schema_run_end_wide; short runs (types alternating, as in
-/// multi_sensor) pay one compare per event for that.
-inline size_t schema_run_end(const int32_t* schemas, size_t i, size_t end) {
-    const int32_t schema = schemas[i];
-    const size_t wide = i + 16;
-    size_t j = i + 1;
-    while (j < end && schemas[j] == schema)
-        if (++j == wide) return schema_run_end_wide(schemas, j, end, schema);
-    return j;
-}
 
 }  // namespace varpulis::runtime
