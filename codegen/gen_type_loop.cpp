@@ -107,6 +107,10 @@ void Generator::cache_window_fields() {
     std::vector<AccessLoad> loads = std::move(access_loads_);
     access_loads_.clear();
     if (loads.empty()) return;
+    // One window only: with two (ema's FastEMA and SlowEMA) the ten pointers did not fit in
+    // registers, and were spilled and refreshed after every call (ema +4 % instructions).
+    for (const AccessLoad& a : loads)
+        if (a.access != loads.front().access) return;
     std::map<std::pair<llvm::Value*, uint64_t>, llvm::AllocaInst*> locals;
     std::vector<llvm::CallInst*> calls;
     // The entry block makes no calls; the loop's blocks follow it.
