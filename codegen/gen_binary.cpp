@@ -193,8 +193,14 @@ Val Generator::comparison(BinaryOp op, const Val& a, const Val& b) {
     if (decided) {
         b_.CreateBr(live[0].second);
     } else {
-        auto* sw = b_.CreateSwitch(pair_code(a, b), slow, static_cast<unsigned>(live.size()));
-        for (const auto& [c, bb] : live) sw->addCase(b_.getInt32(pair(c.x, c.y)), bb);
+        // With one side's kind known (a constant), the other's alone picks the case: the
+        // optimiser kept the shift and or of the pair code (`price > 50.0` in a filter).
+        llvm::Value* code = kb >= 0   ? b_.CreateZExt(a.kind, i32_)
+                            : ka >= 0 ? b_.CreateZExt(b.kind, i32_)
+                                      : pair_code(a, b);
+        auto* sw = b_.CreateSwitch(code, slow, static_cast<unsigned>(live.size()));
+        for (const auto& [c, bb] : live)
+            sw->addCase(b_.getInt32(kb >= 0 ? tag(c.x) : ka >= 0 ? tag(c.y) : pair(c.x, c.y)), bb);
     }
     auto result = [&](llvm::Value* bit) { to(j, boolean(negate ? b_.CreateNot(bit) : bit)); };
 

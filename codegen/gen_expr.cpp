@@ -87,7 +87,26 @@ Val Generator::string_constant() { return string_constant_at(next_string_++); }
 Val Generator::string_constant_at(uint64_t id) {
     llvm::Value* table =
         cached_consts_ ? cached_consts_ : ctx_member(offsetof(runtime::KernelContext, consts), "consts");
-    return reload(b_.CreateConstInBoundsGEP1_64(i8_, table, 16 * id));
+    // The table holds interned strings only (Engine: Value::string per constant), and does not
+    // change while a kernel runs: the kind is known, and a type loop loads each constant once,
+    // before its loop, instead of after every store to an output row.
+    auto load = [&](llvm::IRBuilder<>& at) {
+        llvm::LoadInst* l = at.CreateAlignedLoad(i64_, at.CreateConstInBoundsGEP1_64(i8_, table, 16 * id + 8), llvm::Align(8));
+        l->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(c_, {}));
+        return l;
+    };
+    llvm::Value* payload = nullptr;
+    if (auto* def = llvm::dyn_cast<llvm::Instruction>(table); def && table == cached_consts_ && def->getFunction() == fn_) {
+        llvm::Value*& loaded = hoisted_consts_[id];
+        if (!loaded) {
+            llvm::IRBuilder<> entry(def->getNextNode());
+            loaded = load(entry);
+        }
+        payload = loaded;
+    } else {
+        payload = load(b_);
+    }
+    return make(ValueKind::Str, payload);
 }
 
 Val Generator::fallback(const Expr&) {
@@ -189,10 +208,25 @@ Val Generator::field(const Expr& e) {
         // A slot whose kind the code was specialised for (speculate_declared_kinds) is present.
         auto known = known_kinds_.find(e.slots[0]);
         if (known != known_kinds_.end()) {
-            llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, slots_, 16 * uint64_t{e.slots[0]});
-            return make(known->second,
-                        b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8)));
+            // Loaded once at the top of the specialised copy: an aggregate's calls often share
+            // a field (sum(price * volume), sum(volume)), and their stores to the accumulators
+            // would make LLVM load it again.
+            llvm::Value*& payload = known_loads_[{slots_, e.slots[0]}];
+            if (!payload) {
+                llvm::IRBuilder<> top(known_block_, known_block_->getFirstInsertionPt());
+                llvm::Value* at = top.CreateConstInBoundsGEP1_64(i8_, slots_, 16 * uint64_t{e.slots[0]} + 8);
+                payload = top.CreateAlignedLoad(i64_, at, llvm::Align(8));
+            }
+            return make(known->second, payload);
         }
+    }
+    if (e.slots.size() == 1 && e.index < 0) {
+        // An absent slot holds payload 0 (Value's constructor; generated code stores absent()
+        // as 0 too), so the slot as it is equals the absent value the general form below
+        // would build for it: no branch.
+        llvm::Value* at = b_.CreateConstInBoundsGEP1_64(i8_, slots_, 16 * uint64_t{e.slots[0]});
+        return {b_.CreateAlignedLoad(i8_, at, llvm::Align(8)),
+                b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, at, 8), llvm::Align(8))};
     }
     Join j{block("field.done"), {}};
     for (uint32_t s : e.slots) {

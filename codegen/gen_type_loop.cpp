@@ -3,9 +3,15 @@
 
 #include "codegen/generator.hpp"
 
+#include <llvm/Analysis/ValueTracking.h>
+#include <llvm/IR/IntrinsicInst.h>
+#include <llvm/IR/MDBuilder.h>
+
 #include <algorithm>
 #include <cstddef>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/abi.hpp"
@@ -73,11 +79,80 @@ void Generator::chain(const std::string& name, size_t s, const ir::StreamPlan& s
     b_.CreateRet(b_.getInt32(1));
 }
 
+void Generator::scope_row_loads(llvm::Value* rows) {
+    // `noalias` on the rows is not enough: they reach the engine's callbacks (push,
+    // window_enter), so alias analysis cannot tell a pointer loaded later (an accumulator, an
+    // output entry) from one into the rows, and reloads a field after every store. No store of
+    // the loop writes the rows, which this says in scoped-noalias metadata.
+    llvm::MDBuilder md(c_);
+    llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("type loop");
+    llvm::MDNode* scope = md.createAnonymousAliasScope(domain, "rows");
+    llvm::MDNode* list = llvm::MDNode::get(c_, {scope});
+    for (llvm::BasicBlock& bb : *fn_)
+        for (llvm::Instruction& inst : bb) {
+            if (auto* load = llvm::dyn_cast<llvm::LoadInst>(&inst)) {
+                if (llvm::getUnderlyingObject(load->getPointerOperand(), 0) == rows)
+                    load->setMetadata(llvm::LLVMContext::MD_alias_scope, list);
+            } else if (auto* store = llvm::dyn_cast<llvm::StoreInst>(&inst)) {
+                store->setMetadata(llvm::LLVMContext::MD_noalias, list);
+            }
+        }
+}
+
+void Generator::cache_window_fields() {
+    // The key cache, partitions, groups and accumulators move only when the runtime grows them
+    // (window_enter_open, window_enter, window_close, or anything else the loop calls), but the
+    // loop's stores to accumulators and counts may alias the WindowAccess as far as LLVM
+    // knows, so it reloaded all five pointers for every event.
+    std::vector<AccessLoad> loads = std::move(access_loads_);
+    access_loads_.clear();
+    if (loads.empty()) return;
+    // One window only: with two (ema's FastEMA and SlowEMA) the ten pointers did not fit in
+    // registers, and were spilled and refreshed after every call (ema +4 % instructions).
+    for (const AccessLoad& a : loads)
+        if (a.access != loads.front().access) return;
+    std::map<std::pair<llvm::Value*, uint64_t>, llvm::AllocaInst*> locals;
+    std::vector<llvm::CallInst*> calls;
+    // The entry block makes no calls; the loop's blocks follow it.
+    for (llvm::BasicBlock& bb : *fn_)
+        for (llvm::Instruction& inst : bb)
+            if (auto* call = llvm::dyn_cast<llvm::CallInst>(&inst);
+                call && !llvm::isa<llvm::IntrinsicInst>(call) && &bb != &fn_->getEntryBlock())
+                calls.push_back(call);
+    for (const AccessLoad& a : loads) {
+        auto [it, fresh] = locals.try_emplace({a.access, a.offset}, nullptr);
+        if (fresh) {
+            llvm::Type* type = a.load->getType();
+            it->second = llvm::cast<llvm::AllocaInst>(entry_alloca(8));
+            auto fill = [&](llvm::IRBuilder<>& at) {
+                llvm::LoadInst* l = at.CreateAlignedLoad(type, at.CreateConstInBoundsGEP1_64(i8_, a.access, a.offset),
+                                                         a.load->getAlign());
+                at.CreateAlignedStore(l, it->second, llvm::Align(8));
+            };
+            // `access` is loaded in the entry block, before the loop.
+            llvm::IRBuilder<> at(llvm::cast<llvm::Instruction>(a.access)->getNextNode());
+            fill(at);
+            for (llvm::CallInst* call : calls) {
+                llvm::IRBuilder<> after(call->getNextNode());
+                fill(after);
+            }
+        }
+        llvm::IRBuilder<> here(a.load);
+        llvm::LoadInst* cached = here.CreateAlignedLoad(a.load->getType(), it->second, llvm::Align(8));
+        cached->takeName(a.load);
+        a.load->replaceAllUsesWith(cached);
+        a.load->eraseFromParent();
+    }
+}
+
 void Generator::type_loop(const std::string& name, size_t schema, size_t width, const std::vector<int32_t>& streams) {
     begin(name, llvm::FunctionType::get(i64_, {ptr_, i64_, ptr_}, false));
     llvm::Value* rows = fn_->getArg(0);
     llvm::Value* n = fn_->getArg(1);
     ctx_ = fn_->getArg(2);
+    // Nothing writes the batch's rows while the kernel runs (the engine's callbacks only read
+    // them): their loads stay valid across stores to windows and output rows.
+    fn_->addParamAttr(0, llvm::Attribute::NoAlias);
     rows->setName("rows");
     n->setName("n");
     ctx_->setName("ctx");
@@ -138,6 +213,14 @@ void Generator::type_loop(const std::string& name, size_t schema, size_t width, 
     llvm::Value* flush = b_.CreateAlignedLoad(
         ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, flush)), llvm::Align(8), "flush");
     llvm::Value* out_next_at = b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, out_next));
+    // The loop keeps out_next in a local (a register after SROA), since stores to an entry
+    // may alias the run: written back before flush reads it and when the kernel returns.
+    llvm::Value* out_local = nullptr;
+    if (buffered) {
+        out_local = entry_alloca(8);
+        b_.CreateAlignedStore(b_.CreateAlignedLoad(ptr_, out_next_at, llvm::Align(8), "out.first"), out_local,
+                              llvm::Align(8));
+    }
     llvm::Value* out_end = b_.CreateAlignedLoad(
         ptr_, b_.CreateConstInBoundsGEP1_64(i8_, run, offsetof(runtime::TypeRun, out_end)), llvm::Align(8),
         "out_end");
@@ -206,18 +289,20 @@ void Generator::type_loop(const std::string& name, size_t schema, size_t width, 
                 if (buffered && k == last && op.kind == ir::OpKind::Emit) {
                     // Room for the entry first: a flush delivers the earlier rows' outputs.
                     const uint64_t size = 16 + 16 * items.size();
-                    llvm::Value* at = b_.CreateAlignedLoad(ptr_, out_next_at, llvm::Align(8), "out.next");
+                    llvm::Value* at = b_.CreateAlignedLoad(ptr_, out_local, llvm::Align(8), "out.next");
                     llvm::BasicBlock* check = b_.GetInsertBlock();
                     llvm::BasicBlock* full = block("out.full");
                     llvm::BasicBlock* flushed = block("out.flushed");
                     llvm::BasicBlock* room = block("out.room");
                     b_.CreateCondBr(b_.CreateICmpULE(b_.CreateConstInBoundsGEP1_64(i8_, at, size), out_end), room, full);
                     b_.SetInsertPoint(full);
+                    b_.CreateAlignedStore(at, out_next_at, llvm::Align(8));
                     llvm::CallInst* ok = b_.CreateCall(flush_type, flush, {run});
                     ok->addFnAttr(llvm::Attribute::NoUnwind);
+                    llvm::Value* reset = b_.CreateAlignedLoad(ptr_, out_next_at, llvm::Align(8), "out.reset");
+                    b_.CreateAlignedStore(reset, out_local, llvm::Align(8));
                     b_.CreateCondBr(b_.CreateICmpNE(ok, b_.getInt32(0)), flushed, stop);
                     b_.SetInsertPoint(flushed);
-                    llvm::Value* reset = b_.CreateAlignedLoad(ptr_, out_next_at, llvm::Align(8), "out.reset");
                     b_.CreateBr(room);
                     b_.SetInsertPoint(room);
                     llvm::PHINode* p = b_.CreatePHI(ptr_, 2, "entry");
@@ -242,7 +327,7 @@ void Generator::type_loop(const std::string& name, size_t schema, size_t width, 
             const uint64_t size = 16 + 16 * plan_.schemas[static_cast<size_t>(sp.ops.back().out)].fields.size();
             b_.CreateAlignedStore(b_.getInt32(static_cast<uint32_t>(sid)), entry, llvm::Align(8));
             b_.CreateAlignedStore(i, b_.CreateConstInBoundsGEP1_64(i8_, entry, 8), llvm::Align(8));
-            b_.CreateAlignedStore(b_.CreateConstInBoundsGEP1_64(i8_, entry, size), out_next_at, llvm::Align(8));
+            b_.CreateAlignedStore(b_.CreateConstInBoundsGEP1_64(i8_, entry, size), out_local, llvm::Align(8));
             b_.CreateBr(next);
         } else if (handoff < 0 && (emits || forwards(plan_, sp))) {
             llvm::CallInst* go_on = b_.CreateCall(
@@ -273,11 +358,18 @@ void Generator::type_loop(const std::string& name, size_t schema, size_t width, 
     i->addIncoming(i_next, b_.GetInsertBlock());
     b_.CreateBr(head);
     b_.SetInsertPoint(stop);
+    if (out_local)
+        b_.CreateAlignedStore(b_.CreateAlignedLoad(ptr_, out_local, llvm::Align(8)), out_next_at, llvm::Align(8));
     b_.CreateRet(i);
     b_.SetInsertPoint(done);
+    if (out_local)
+        b_.CreateAlignedStore(b_.CreateAlignedLoad(ptr_, out_local, llvm::Align(8)), out_next_at, llvm::Align(8));
     b_.CreateRet(n);
+    scope_row_loads(rows);
+    cache_window_fields();
     cached_nodes_ = nullptr;
     cached_consts_ = nullptr;
+    hoisted_consts_.clear();
 }
 
 }  // namespace varpulis::codegen::detail

@@ -5,6 +5,7 @@
 #include <llvm/IR/Constants.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -152,8 +153,11 @@ void Generator::speculate_declared_kinds(const std::string& other_name, const ir
     b_.CreateCondBr(kept, declared, other);
     b_.SetInsertPoint(declared);
     known_kinds_ = std::move(kinds);
+    known_block_ = declared;
     body(acc, group_count);
     known_kinds_.clear();
+    known_block_ = nullptr;
+    known_loads_.clear();
     b_.CreateBr(done);
     b_.SetInsertPoint(other);
     llvm::Function* general = outline_feed(other_name, body);
@@ -204,8 +208,10 @@ Generator::OpenGroup Generator::open_group(llvm::Value* access, llvm::Value* slo
                                            const ir::Operator& aggregate, llvm::BasicBlock* miss) {
     const ir::Window& w = window.window;
     auto load = [&](llvm::Type* type, llvm::Value* base, uint64_t offset, const char* name) {
-        return b_.CreateAlignedLoad(type, b_.CreateConstInBoundsGEP1_64(i8_, base, offset),
-                                    llvm::Align(type == i8_ ? 1 : type == i32_ ? 4 : 8), name);
+        llvm::LoadInst* l = b_.CreateAlignedLoad(type, b_.CreateConstInBoundsGEP1_64(i8_, base, offset),
+                                                 llvm::Align(type == i8_ ? 1 : type == i32_ ? 4 : 8), name);
+        if (base == access) access_loads_.push_back({access, offset, l});
+        return l;
     };
     auto require = [&](llvm::Value* ok, const char* name) {
         llvm::BasicBlock* next = block(name);
@@ -244,8 +250,61 @@ Generator::OpenGroup Generator::open_group(llvm::Value* access, llvm::Value* slo
         llvm::Value* pi = b_.CreateZExt(load(i32_, slot, offsetof(runtime::KeyCacheSlot, part), "part.index"), i64_);
         part = b_.CreateInBoundsGEP(i8_, parts, b_.CreateMul(pi, b_.getInt64(sizeof(runtime::WindowPartition))), "part");
     }
-    require(b_.CreateICmpNE(load(i8_, part, offsetof(runtime::WindowPartition, ngroups), "ngroups"), b_.getInt8(0)),
-            "window.open");
+    llvm::Value* is_open =
+        b_.CreateICmpNE(load(i8_, part, offsetof(runtime::WindowPartition, ngroups), "ngroups"), b_.getInt8(0));
+    bool reopens = w.kind == ir::WindowKind::Count;
+    for (const auto& call : aggregate.calls) reopens = reopens && call.fn != frontend::AggregateFn::Ema;
+    if (reopens) {
+        // A count window closes right after its last event; the key's next event opens a new
+        // one in the group the partition keeps (WindowAggregate::open_group through
+        // take_group, which reuses p.groups[0]; close_before does nothing for count windows):
+        // done here with the same stores, instead of a runtime call every `size` events of a
+        // key. A partition that never had a group, or an Ema (its period is evaluated at
+        // opening), goes to the runtime.
+        llvm::BasicBlock* reopen = block("window.reopen");
+        llvm::BasicBlock* reset = block("window.reset");
+        llvm::BasicBlock* open = block("window.open");
+        b_.CreateCondBr(is_open, open, reopen);
+        b_.SetInsertPoint(reopen);
+        llvm::Value* g = load(i32_, part, offsetof(runtime::WindowPartition, groups), "kept.group");
+        b_.CreateCondBr(b_.CreateICmpEQ(g, b_.getInt32(runtime::kNoGroup)), miss, reset);
+        b_.SetInsertPoint(reset);
+        auto store_at = [&](llvm::Value* v, llvm::Value* base, uint64_t offset) {
+            b_.CreateAlignedStore(v, b_.CreateConstInBoundsGEP1_64(i8_, base, offset),
+                                  llvm::Align(v->getType() == i8_ ? 1 : v->getType() == i32_ ? 4 : 8));
+        };
+        store_at(b_.getInt8(1), part, offsetof(runtime::WindowPartition, ngroups));
+        llvm::Value* gi = b_.CreateZExt(g, i64_);
+        llvm::Value* gh = b_.CreateInBoundsGEP(i8_, load(ptr_, access, offsetof(runtime::WindowAccess, groups), "groups"),
+                                               b_.CreateMul(gi, b_.getInt64(sizeof(runtime::GroupHeader))));
+        store_at(b_.getInt64(0), gh, offsetof(runtime::GroupHeader, count));
+        // last_ts: stored below for every entered group, as cursor_at does.
+        llvm::Value* absent_key = b_.getInt32(0);
+        if (aggregate.partition_slot >= 0)
+            absent_key = b_.CreateZExt(
+                b_.CreateICmpEQ(load(i8_, slots, 16 * static_cast<uint64_t>(aggregate.partition_slot), "agg.key.kind"),
+                                b_.getInt8(tag(ValueKind::Absent))),
+                i32_);
+        store_at(absent_key, gh, offsetof(runtime::GroupHeader, absent_key));
+        llvm::Value* acc0 = b_.CreateInBoundsGEP(
+            i8_, load(ptr_, access, offsetof(runtime::WindowAccess, accs), "accs"),
+            b_.CreateMul(gi, b_.getInt64(sizeof(runtime::CallAcc) * aggregate.calls.size())));
+        for (size_t c = 0; c < aggregate.calls.size(); ++c) {   // acc_reset
+            const frontend::AggregateFn fn = aggregate.calls[c].fn;
+            llvm::Value* acc = b_.CreateConstInBoundsGEP1_64(i8_, acc0, sizeof(runtime::CallAcc) * c);
+            const double a = fn == frontend::AggregateFn::Min   ? INFINITY
+                             : fn == frontend::AggregateFn::Max ? -INFINITY
+                                                                : 0.0;
+            store_at(llvm::ConstantFP::get(f64_, a), acc, offsetof(runtime::CallAcc, a));
+            store_at(llvm::ConstantFP::get(f64_, 0.0), acc, offsetof(runtime::CallAcc, b));
+            store_at(b_.getInt64(0), acc, offsetof(runtime::CallAcc, n));
+            store(absent(), b_.CreateConstInBoundsGEP1_64(i8_, acc, offsetof(runtime::CallAcc, v)));
+        }
+        b_.CreateBr(open);
+        b_.SetInsertPoint(open);
+    } else {
+        require(is_open, "window.open");
+    }
     // WindowAggregate::closes: a tumbling window that started, joined before its end; a
     // session the event continues (the gap compared as the runtime does).
     if (w.kind == ir::WindowKind::Tumbling) {

@@ -134,6 +134,11 @@ public:
     /// of `n` rows of width `width`, in that order per row, the operators generated inline as
     /// in their own kernels; each Emit row goes out through ctx->run->emit. See type_fuses().
     void type_loop(const std::string& name, size_t schema, size_t width, const std::vector<int32_t>& streams);
+    /// Tells alias analysis that no store of the type loop being generated writes its rows.
+    void scope_row_loads(llvm::Value* rows);
+    /// The type loop's open_group loads of WindowAccess fields read locals instead, loaded
+    /// at entry and again after each call (the only code that can move the storage).
+    void cache_window_fields();
 
     size_t fallbacks_used() const { return next_node_; }
 
@@ -278,7 +283,39 @@ private:
     /// The `b` member of a Bool: the low payload byte.
     llvm::Value* bool_bit(const Val& v) { return b_.CreateICmpNE(b_.CreateTrunc(v.payload, i8_), b_.getInt8(0)); }
     /// Boolean contexts: true only for Bool true (eval_condition).
-    llvm::Value* truthy(const Val& v) { return b_.CreateAnd(is(v, ValueKind::Bool), bool_bit(v)); }
+    llvm::Value* truthy(const Val& v) {
+        if (llvm::Value* bit = truthy_through_join(v)) return bit;
+        return b_.CreateAnd(is(v, ValueKind::Bool), bool_bit(v));
+    }
+    /// truthy() of a value a Join just built, in the join block: a phi of the test made in
+    /// each predecessor, where a comparison's inline cases know their kind is Bool (the phi of
+    /// kinds hid that from the optimiser, which left a compare of constants in every filter).
+    /// Null when `v` is not such a value.
+    llvm::Value* truthy_through_join(const Val& v) {
+        auto* kind = llvm::dyn_cast<llvm::PHINode>(v.kind);
+        auto* payload = llvm::dyn_cast<llvm::PHINode>(v.payload);
+        if (!kind || !payload || kind->getParent() != b_.GetInsertBlock() || payload->getParent() != kind->getParent())
+            return nullptr;
+        const unsigned n = kind->getNumIncomingValues();
+        if (payload->getNumIncomingValues() != n) return nullptr;
+        for (unsigned i = 0; i < n; ++i) {
+            llvm::BasicBlock* from = kind->getIncomingBlock(i);
+            if (payload->getBasicBlockIndex(from) < 0) return nullptr;
+            for (unsigned k = 0; k < i; ++k)
+                if (kind->getIncomingBlock(k) == from) return nullptr;
+        }
+        llvm::PHINode* bit = llvm::PHINode::Create(b_.getInt1Ty(), n, "truthy", kind->getParent()->getFirstNonPHIIt());
+        for (unsigned i = 0; i < n; ++i) {
+            llvm::BasicBlock* from = kind->getIncomingBlock(i);
+            llvm::IRBuilder<> at(from->getTerminator());
+            llvm::Value* k = kind->getIncomingValue(i);
+            llvm::Value* p = payload->getIncomingValueForBlock(from);
+            bit->addIncoming(at.CreateAnd(at.CreateICmpEQ(k, at.getInt8(tag(ValueKind::Bool))),
+                                          at.CreateICmpNE(at.CreateTrunc(p, i8_), at.getInt8(0))),
+                             from);
+        }
+        return bit;
+    }
     llvm::Value* as_f64(llvm::Value* payload) { return b_.CreateBitCast(payload, f64_); }
     /// A number as a double (value_ops `as_double`): ints converted, floats as they are.
     llvm::Value* as_double(const Val& v) {
@@ -426,8 +463,21 @@ private:
     llvm::Value* push_ = nullptr;                  // TypeRun::push
     llvm::Value* ts_base_ = nullptr;                // TypeRun::ts
     std::map<int32_t, llvm::Value*> window_of_;     // stream -> its TypeRun::windows entry
+    /// Loads of a WindowAccess's storage pointers made by open_group (access, offset, load),
+    /// which cache_window_fields() turns into locals refreshed only after calls.
+    struct AccessLoad {
+        llvm::Value* access;
+        uint64_t offset;
+        llvm::LoadInst* load;
+    };
+    std::vector<AccessLoad> access_loads_;
     llvm::Value* enter_open_ = nullptr;             // TypeRun::window_enter_open
     std::map<uint32_t, ValueKind> known_kinds_;     // slots_ slot -> kind it is known to have
+    /// While known_kinds_ holds: the block whose start dominates the whole specialised copy,
+    /// and the payloads loaded there, so a field read by several calls is loaded once.
+    llvm::BasicBlock* known_block_ = nullptr;
+    std::map<uint64_t, llvm::Value*> hoisted_consts_;   // type loop: string constant -> its pointer
+    std::map<std::pair<llvm::Value*, uint32_t>, llvm::Value*> known_loads_;
     // Compiled function bodies (`.process` effect kernels).
     llvm::Value* locals_ = nullptr;                 // the frame, frame_size_ Values; null outside
     size_t frame_size_ = 0;

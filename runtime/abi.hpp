@@ -107,7 +107,9 @@ struct KernelContext {
 /// arrival closes (the stream's remaining operators, outputs included), and returns the
 /// event's group (runtime/window_state.hpp WindowCursor), or null to stop the loop.
 /// `window_close` (offset 24) closes a count window that the event filled (the partition in
-/// `windows[stream]->cursor.part`); 0 = stop. Before `window_enter`, generated code looks the
+/// `windows[stream]->cursor.part`); 0 = stop. The next event of that partition reopens it in
+/// generated code (the group the partition keeps, reset as WindowAggregate::open_group does)
+/// without entering the engine, so the engine recycles its scratch in `window_close`. Before `window_enter`, generated code looks the
 /// event's open group up itself in `windows[stream]` (offset 48, a runtime/window_state.hpp
 /// WindowAccess: key cache by string address, partitions, groups, accumulators) with the
 /// row's time `ts[row]` (offset 56); when that finds nothing it tries `window_enter_open`
@@ -135,7 +137,9 @@ struct TypeRun {
     /// at 8, the Emit row's Values from 16; entries are 8-aligned and at most
     /// kMaxOutputEntry bytes. When an entry would pass `out_end` (offset 80) they call
     /// `flush` (offset 88), which hands the entries to the engine's output in order and resets
-    /// `out_next`; 0 = stop. The engine flushes what is left after the kernel returns.
+    /// `out_next`; 0 = stop. The engine flushes what is left after the kernel returns. Kernels
+    /// keep their position in a register and store it to `out_next` only before `flush` and
+    /// when they return.
     unsigned char* out_next;
     unsigned char* out_end;
     int32_t (*flush)(TypeRun* self) noexcept;

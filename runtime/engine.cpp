@@ -116,6 +116,10 @@ struct Engine::Impl {
         bool forwards = false;  // other streams read the stream's rows
     };
     std::vector<EmitTarget> emit_targets;
+    /// Per routing schema: the size of a type kernel's output entry when every stream reading
+    /// the schema ends in an Emit of that width that nobody sees (no sink, no readers), so a
+    /// flush only counts its entries; 0 when a flush must look at each (batch_flush).
+    std::vector<uint32_t> counted_entry;
     std::vector<Pending> queue;   // FIFO of SEMANTICS §1.2; `queue_head` is its front
     size_t queue_head = 0;
     std::vector<std::vector<Row>> batch_pool;   // reused batch vectors: no allocation per event
@@ -199,6 +203,20 @@ struct Engine::Impl {
                     t.has_fixed_type = true;
                 }
             }
+        }
+        counted_entry.assign(plan.schemas.size(), 0);
+        for (size_t schema = 0; schema < plan.routes.size() && !sink; ++schema) {
+            uint32_t bytes = 0;
+            for (int32_t sid : plan.routes[schema]) {
+                const EmitTarget& t = emit_targets[static_cast<size_t>(sid)];
+                const uint32_t b = 16 + 16 * t.width;
+                if (!t.emits || t.forwards || (bytes != 0 && b != bytes)) {
+                    bytes = 0;
+                    break;
+                }
+                bytes = b;
+            }
+            counted_entry[schema] = bytes;
         }
         // Input events' field lists are kept only when something reads whole events (the
         // rows of every other operator, stored ones included, are their slots). Windows,
@@ -507,6 +525,7 @@ struct Engine::Impl {
         const Field* const* raw = nullptr;   // null: no raw field lists in the batch
         const uint32_t* raw_count = nullptr;
         size_t width = 0;
+        uint32_t counted_entry = 0;   // Impl::counted_entry of the run's schema
         uint64_t base_events = 0;   // stats.events before the run
         Row row;                    // the row fallbacks evaluate against (begin_row)
         EvalContext* eval = nullptr;
@@ -557,6 +576,11 @@ struct Engine::Impl {
             const unsigned char* end = run.out_next;
             run.out_next = start;
             Impl& m = *run.impl;
+            if (run.counted_entry) {
+                // Every entry is one output nobody sees (Engine ctor): counted, as below.
+                m.stats.outputs += static_cast<uint64_t>(end - start) / run.counted_entry;
+                return;
+            }
             for (const unsigned char* p = start; p < end;) {
                 int32_t stream;
                 std::memcpy(&stream, p, sizeof stream);
@@ -666,6 +690,9 @@ struct Engine::Impl {
 
     void window_close(BatchRun& run, int32_t stream, uint64_t row) {
         stats.events = run.base_events + row + 1;
+        // A count window's next group opens in generated code, so the rows results leave in
+        // scratch are recycled here, as handoff_input does for rows entering the engine.
+        if (queue.empty() && scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
         StreamState& st = streams[static_cast<size_t>(stream)];
         OpState& os = *st.fused_op;
         os.fused_out.clear();
@@ -675,6 +702,15 @@ struct Engine::Impl {
 
     /// A fused window's results (os.fused_out) through the stream's operators after its aggregate.
     void run_closed(StreamState& st, OpState& os) {
+        const size_t next = static_cast<size_t>(st.first_window) + 2;
+        if (kernels && next < st.plan->ops.size()) {
+            // What run_ops does first when the rest is a tail chain, without its batches
+            // (a count window closes every `size` events of a key).
+            if (ChainKernel tail = kernels->tail(static_cast<size_t>(&st - streams.data()), next)) {
+                run_chain(st, next, tail, os.fused_out.data(), os.fused_out.size(), 0);
+                return;
+            }
+        }
         std::vector<Row> closed = take_batch();
         closed.assign(os.fused_out.begin(), os.fused_out.end());
         run_ops(st, static_cast<size_t>(st.first_window) + 2, std::move(closed), 0);
@@ -712,6 +748,7 @@ struct Engine::Impl {
             run.raw_count = batch.raw_count.data() + first;
         }
         run.width = width(schema);
+        run.counted_entry = counted_entry[static_cast<size_t>(schema)];
         run.base_events = stats.events;
         run.row = Row{run.rows, schema, run.ts[0], schema_type[static_cast<size_t>(schema)],
                       run.raw ? run.raw[0] : nullptr, run.raw ? run.raw_count[0] : 0};
