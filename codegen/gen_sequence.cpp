@@ -303,8 +303,11 @@ void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std:
                 b_.CreateCondBr(has_kinds(slots_, kinds), declared, other);
                 b_.SetInsertPoint(declared);
                 known_kinds_ = std::move(kinds);
+                known_block_ = declared;   // where field() loads the known slots, once
                 test_conjuncts(cs, yes, next);
                 known_kinds_.clear();
+                known_block_ = nullptr;
+                known_loads_.clear();
                 b_.SetInsertPoint(other);
                 // The step's own predicate kernel, out of the loop: the general copy inline
                 // would cost every row registers and a stack frame.
