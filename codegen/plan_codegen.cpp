@@ -187,10 +187,11 @@ KernelUse kernel_use(const ir::Plan& plan, const KernelSymbol& k) {
         case KernelKind::Type: return KernelUse::PerEvent;
         case KernelKind::Step: {
             // Beside a transition kernel a sequence's step kernel only checks deferred Kleene
-            // steps at completion, except in the any-match stack mode, which tests every
-            // event with them (and its test kernels only near a cap).
+            // steps at completion; in the any-match stack mode the scan kernel tests events
+            // (one row at a time too: step_verdicts) and calls a step kernel only for a row
+            // whose fields are not of their declared kinds.
             const ir::Operator& op = sp.ops[static_cast<size_t>(k.op)];
-            if (compiles_seq_trans(plan, op) && !(op.nfa && ir::nfa_stack_any_match(*op.nfa))) return KernelUse::OffBatchPath;
+            if (compiles_seq_trans(plan, op)) return KernelUse::OffBatchPath;
             return by_input;
         }
         case KernelKind::Trans:

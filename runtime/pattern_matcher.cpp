@@ -265,11 +265,23 @@ void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scra
 
 bool PatternMatcher::prefilters() const { return impl_->stk_; }
 
+namespace {
+constexpr int64_t kNoSkippedTime = std::numeric_limits<int64_t>::min();
+}  // namespace
+
 uint64_t PatternMatcher::step_verdicts(const Row& row) {
     Impl& m = *impl_;
     uint64_t v = 0;
     if (row.schema < 0 || static_cast<size_t>(row.schema) >= m.stk_types_.size()) {
         // no step of its type
+    } else if (m.scan_) {
+        // The scan kernel on this one row: the step predicates inline, as for batches (the
+        // steps' own kernels are compiled off the per-event path beside it).
+        m.scan_all_.resize(m.stk_types_.size(), 1);
+        SeqScanArgs a{&row.schema, &row.ts, row.slots, m.schema_width_.data(), m.scan_all_.data(), m.scan_all_.size(), 0,
+                      kNoSkippedTime, 0, &m.trans_ctx_};
+        m.scan_(&a, 0, 1);
+        v = a.verdicts;
     } else if (m.stk_step_kernels_) {
         EvalContext ctx = pattern_context(m.rt_, row, m.alias_ptrs_.data(), m.alias_counts_.data());
         KernelContext kc{&ctx, m.kernel_nodes_, m.kernel_consts_, m.alias_ptrs_.data(), m.alias_counts_.data()};
