@@ -297,6 +297,7 @@ void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std:
             // any other row takes the general copy.
             std::map<uint32_t, ValueKind> kinds;
             for (const Expr* c : cs) declared_kinds(c, kinds);
+            llvm::Function* general = nullptr;
             if (!kinds.empty()) {
                 llvm::BasicBlock* declared = block("scan.declared");
                 llvm::BasicBlock* other = block("scan.other");
@@ -311,20 +312,16 @@ void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std:
                 b_.SetInsertPoint(other);
                 // The step's own predicate kernel, out of the loop: the general copy inline
                 // would cost every row registers and a stack frame.
-                llvm::Function* general = s < step_kernels.size() && !step_kernels[s].empty() ? m_.getFunction(step_kernels[s]) : nullptr;
-                if (general) {
-                    llvm::CallInst* call = b_.CreateCall(general, {slots_, ctx_});
-                    call->addFnAttr(llvm::Attribute::NoUnwind);
-                    call->addFnAttr(llvm::Attribute::Cold);
-                    b_.CreateCondBr(b_.CreateICmpNE(call, b_.getInt32(0)), yes, next);
-                    b_.SetInsertPoint(yes);
-                    b_.CreateStore(b_.CreateOr(b_.CreateLoad(i64_, bits), b_.getInt64(uint64_t{1} << s)), bits);
-                    b_.CreateBr(next);
-                    b_.SetInsertPoint(next);
-                    continue;
-                }
+                general = s < step_kernels.size() && !step_kernels[s].empty() ? m_.getFunction(step_kernels[s]) : nullptr;
             }
-            test_conjuncts(cs, yes, next);
+            if (general) {
+                llvm::CallInst* call = b_.CreateCall(general, {slots_, ctx_});
+                call->addFnAttr(llvm::Attribute::NoUnwind);
+                call->addFnAttr(llvm::Attribute::Cold);
+                b_.CreateCondBr(b_.CreateICmpNE(call, b_.getInt32(0)), yes, next);
+            } else {
+                test_conjuncts(cs, yes, next);
+            }
             b_.SetInsertPoint(yes);
             b_.CreateStore(b_.CreateOr(b_.CreateLoad(i64_, bits), b_.getInt64(uint64_t{1} << s)), bits);
             b_.CreateBr(next);

@@ -170,6 +170,7 @@ struct Engine::Impl {
         field_names.resize(plan.schemas.size());
         needs_raw.assign(plan.schemas.size(), false);
         schema_type.assign(plan.schemas.size(), nullptr);
+        for (size_t t = 0; t < plan.schemas.size(); ++t) schema_widths.push_back(static_cast<uint32_t>(width(static_cast<int32_t>(t))));
         for (size_t i = 0; i < plan.schemas.size(); ++i) {
             const ir::Schema& s = plan.schemas[i];
             for (size_t f = 0; f < s.fields.size(); ++f) {
@@ -368,11 +369,7 @@ struct Engine::Impl {
         for (size_t i = 0; i < streams.size(); ++i)
             if (streams[i].fused_op) fused_windows[i] = streams[i].fused_op->fused->access();
         type_kernels.assign(plan.schemas.size(), nullptr);
-        if (!kernels) {
-            select_scans();
-            return;
-        }
-        for (size_t t = 0; t < plan.schemas.size() && t < plan.routes.size(); ++t) {
+        for (size_t t = 0; kernels && t < plan.schemas.size() && t < plan.routes.size(); ++t) {
             TypeKernel k = kernels->type_kernel(t);
             // The kernel updates the accumulators of a window that fuses per event
             // (codegen::type_loop_accumulates): this engine must have fused it too.
@@ -391,10 +388,6 @@ struct Engine::Impl {
 
     /// StreamState::scan_routed, after direct_streams and type_kernels.
     void select_scans() {
-        if (schema_widths.size() != plan.schemas.size()) {
-            schema_widths.clear();
-            for (size_t t = 0; t < plan.schemas.size(); ++t) schema_widths.push_back(static_cast<uint32_t>(width(static_cast<int32_t>(t))));
-        }
         for (StreamState& st : streams) st.scan_routed.clear();
         for (size_t t = 0; t < direct_streams.size(); ++t) {
             StreamState* st = direct_streams[t];

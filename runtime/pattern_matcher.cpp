@@ -265,10 +265,6 @@ void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scra
 
 bool PatternMatcher::prefilters() const { return impl_->stk_; }
 
-namespace {
-constexpr int64_t kNoSkippedTime = std::numeric_limits<int64_t>::min();
-}  // namespace
-
 uint64_t PatternMatcher::step_verdicts(const Row& row) {
     Impl& m = *impl_;
     uint64_t v = 0;
@@ -277,9 +273,8 @@ uint64_t PatternMatcher::step_verdicts(const Row& row) {
     } else if (m.scan_) {
         // The scan kernel on this one row: the step predicates inline, as for batches (the
         // steps' own kernels are compiled off the per-event path beside it).
-        m.scan_all_.resize(m.stk_types_.size(), 1);
         SeqScanArgs a{&row.schema, &row.ts, row.slots, m.schema_width_.data(), m.scan_all_.data(), m.scan_all_.size(), 0,
-                      kNoSkippedTime, 0, &m.trans_ctx_};
+                      Impl::kNoSkipped, 0, &m.trans_ctx_};
         m.scan_(&a, 0, 1);
         v = a.verdicts;
     } else if (m.stk_step_kernels_) {
@@ -378,7 +373,10 @@ void PatternMatcher::set_trans_kernel(SeqTransKernel trans, const ir::Expr* cons
     impl_->set_trans_kernel(trans, nodes, consts, tests);
 }
 
-void PatternMatcher::set_scan_kernel(SeqScanKernel scan) { impl_->scan_ = impl_->stk_ ? scan : nullptr; }
+void PatternMatcher::set_scan_kernel(SeqScanKernel scan) {
+    impl_->scan_ = impl_->stk_ ? scan : nullptr;
+    impl_->scan_all_.assign(impl_->stk_types_.size(), 1);
+}
 
 bool PatternMatcher::has_trans_kernel() const { return impl_->trans_ != nullptr; }
 

@@ -537,7 +537,7 @@ struct PatternMatcher::Impl {
     uint64_t trans_calls_ = 0;
     SeqTransArgs targs_{};
     SeqScanKernel scan_ = nullptr;   // set_scan_kernel (stack mode only)
-    std::vector<uint8_t> scan_all_;  // step_verdicts' `routed` for scan_: every schema
+    std::vector<uint8_t> scan_all_;  // step_verdicts' `routed` for scan_: every schema (set_scan_kernel)
 
     // per-event state
     const Row* cur_row_ = nullptr;
