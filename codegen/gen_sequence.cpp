@@ -3,6 +3,7 @@
 #include "codegen/generator.hpp"
 
 #include <cstddef>
+#include <limits>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -244,19 +245,23 @@ void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std:
     llvm::Value* n_schemas = field(i64_, offsetof(runtime::SeqScanArgs, n_schemas), "n_schemas");
     llvm::Value* offset0 = field(i64_, offsetof(runtime::SeqScanArgs, offset), "offset0");
     llvm::Value* skipped0 = field(i64_, offsetof(runtime::SeqScanArgs, skipped), "skipped0");
+    llvm::Value* taken = field(ptr_, offsetof(runtime::SeqScanArgs, taken), "taken");
+    llvm::Value* cap = field(i64_, offsetof(runtime::SeqScanArgs, cap), "cap");
     ctx_ = field(ptr_, offsetof(runtime::SeqScanArgs, ctx), "ctx");
     // Loop state in allocas (SROA makes them registers in both tiers).
-    llvm::AllocaInst *iv, *off, *skp, *bits;
+    llvm::AllocaInst *iv, *off, *skp, *bits, *nt;
     {
         llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
         iv = eb.CreateAlloca(i64_, nullptr, "i");
         off = eb.CreateAlloca(i64_, nullptr, "offset");
         skp = eb.CreateAlloca(i64_, nullptr, "skipped");
         bits = eb.CreateAlloca(i64_, nullptr, "verdicts");
+        nt = eb.CreateAlloca(i64_, nullptr, "n_taken");
     }
     b_.CreateStore(first, iv);
     b_.CreateStore(offset0, off);
     b_.CreateStore(skipped0, skp);
+    b_.CreateStore(b_.getInt64(0), nt);
     llvm::BasicBlock* head = block("scan.head");
     llvm::BasicBlock* body = block("scan.body");
     llvm::BasicBlock* mine = block("scan.routed");
@@ -330,19 +335,47 @@ void Generator::seq_scan(const std::string& name, const ir::Nfa& nfa, const std:
         b_.CreateBr(judged);
     }
     b_.SetInsertPoint(judged);
-    b_.CreateCondBr(b_.CreateICmpNE(b_.CreateLoad(i64_, bits), b_.getInt64(0)), stop, skip);
+    llvm::BasicBlock* take = block("scan.take");
+    llvm::BasicBlock* advance = block("scan.advance");
+    llvm::Value* v = b_.CreateLoad(i64_, bits);
+    b_.CreateCondBr(b_.CreateICmpNE(v, b_.getInt64(0)), take, skip);
+    // A taken row: its entry, then the skipped time starts again.
+    b_.SetInsertPoint(take);
+    llvm::Value* n = b_.CreateLoad(i64_, nt, "n");
+    llvm::Value* entry = b_.CreateInBoundsGEP(i8_, taken, b_.CreateMul(n, b_.getInt64(sizeof(runtime::SeqTaken))));
+    auto put = [&](llvm::Value* x, size_t field_off) {
+        b_.CreateAlignedStore(x, b_.CreateConstInBoundsGEP1_64(i8_, entry, field_off), llvm::Align(8));
+    };
+    put(i, offsetof(runtime::SeqTaken, row));
+    put(offset, offsetof(runtime::SeqTaken, offset));
+    put(v, offsetof(runtime::SeqTaken, verdicts));
+    put(b_.CreateLoad(i64_, skp), offsetof(runtime::SeqTaken, skipped));
+    b_.CreateStore(b_.getInt64(std::numeric_limits<int64_t>::min()), skp);
+    llvm::Value* n1 = b_.CreateAdd(n, b_.getInt64(1));
+    b_.CreateStore(n1, nt);
+    llvm::BasicBlock* full = block("scan.full");
+    b_.CreateCondBr(b_.CreateICmpUGE(n1, cap), full, advance);
     b_.SetInsertPoint(skip);
     llvm::Value* t = b_.CreateAlignedLoad(i64_, b_.CreateInBoundsGEP(i64_, ts, i), llvm::Align(8), "t");
     llvm::Value* was = b_.CreateLoad(i64_, skp);
     b_.CreateStore(b_.CreateSelect(b_.CreateICmpSGT(t, was), t, was), skp);
-    llvm::Value* w = b_.CreateAlignedLoad(i32_, b_.CreateInBoundsGEP(i32_, widths, sch64), llvm::Align(4), "width");
-    b_.CreateStore(b_.CreateAdd(offset, b_.CreateZExt(w, i64_)), off);
-    b_.CreateStore(b_.CreateAdd(i, b_.getInt64(1)), iv);
+    b_.CreateBr(advance);
+    // Past the row: on with the next, or (`cap` taken) stop after it.
+    auto past = [&] {
+        llvm::Value* w = b_.CreateAlignedLoad(i32_, b_.CreateInBoundsGEP(i32_, widths, sch64), llvm::Align(4), "width");
+        b_.CreateStore(b_.CreateAdd(offset, b_.CreateZExt(w, i64_)), off);
+        b_.CreateStore(b_.CreateAdd(i, b_.getInt64(1)), iv);
+    };
+    b_.SetInsertPoint(advance);
+    past();
     b_.CreateBr(head);
+    b_.SetInsertPoint(full);
+    past();
+    b_.CreateBr(stop);
     b_.SetInsertPoint(stop);
     b_.CreateAlignedStore(b_.CreateLoad(i64_, off), at(offsetof(runtime::SeqScanArgs, offset)), llvm::Align(8));
     b_.CreateAlignedStore(b_.CreateLoad(i64_, skp), at(offsetof(runtime::SeqScanArgs, skipped)), llvm::Align(8));
-    b_.CreateAlignedStore(b_.CreateLoad(i64_, bits), at(offsetof(runtime::SeqScanArgs, verdicts)), llvm::Align(8));
+    b_.CreateAlignedStore(b_.CreateLoad(i64_, nt), at(offsetof(runtime::SeqScanArgs, n_taken)), llvm::Align(8));
     b_.CreateRet(b_.CreateLoad(i64_, iv));
     slots_ = ctx_ = nullptr;
     string_ids_ = nullptr;

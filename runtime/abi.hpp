@@ -279,10 +279,18 @@ using SeqTransKernel = int32_t (*)(const SeqTransArgs* a);
 /// predicates read no alias (the matcher's stack mode, ir::nfa_stack_any_match) and inline
 /// alone: PatternMatcher::scan's loop with the step predicates inline. From row `i` of the
 /// batch, while rows are of a schema routed here (`routed[schema]`, schema < n_schemas) and
-/// before `end`: a row no step takes raises `skipped` to its time and moves `offset` (the
-/// first slot of the row) by its width; the first row some step takes stops the loop with
-/// its verdicts (bit s: step s) in `verdicts`. Returns the row it stopped at (verdicts 0: a
-/// row not routed here, or `end`).
+/// before `end`: a row no step takes raises `skipped` to its time; a row some step takes is
+/// written to `taken[n_taken++]` with its first slot, its verdicts (bit s: step s) and the
+/// `skipped` time before it, which starts again from INT64_MIN; the loop stops once `cap`
+/// rows are taken. `offset` (the first slot of the row at hand) moves by each row's width.
+/// Returns the row it stopped at (fewer than `cap` taken: a row not routed here, or `end`);
+/// `skipped` is then the time of the rows skipped after the last taken one.
+struct SeqTaken {
+    uint64_t row;
+    uint64_t offset;
+    uint64_t verdicts;
+    int64_t skipped;
+};
 struct SeqScanArgs {
     const int32_t* schemas;
     const int64_t* ts;
@@ -292,7 +300,9 @@ struct SeqScanArgs {
     uint64_t n_schemas;
     uint64_t offset;     // in/out
     int64_t skipped;     // in/out
-    uint64_t verdicts;   // out
+    SeqTaken* taken;     // out: [0, n_taken)
+    uint64_t cap;
+    uint64_t n_taken;    // out
     void* ctx;           // KernelContext of the predicates (string constants)
 };
 using SeqScanKernel = uint64_t (*)(SeqScanArgs* a, uint64_t i, uint64_t end);

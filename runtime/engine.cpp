@@ -817,6 +817,7 @@ struct Engine::Impl {
     /// for its steps in one loop and sees only those some step takes, which then go where
     /// run_stateful sends them. Returns the row process_batch goes on with; stops early when
     /// compiled code waits to be swapped in (an event boundary like any other).
+    static constexpr size_t kScanTaken = 32;
     size_t run_scanned(StreamState& st, const EventBatch& batch, size_t i, size_t end, size_t& offset) {
         PatternMatcher& m = *st.ops[0].matcher;
         const bool raw = !batch.raw.empty();
@@ -830,24 +831,33 @@ struct Engine::Impl {
         rows.types = schema_type.data();
         rows.raw = raw ? batch.raw.data() : nullptr;
         rows.raw_count = raw ? batch.raw_count.data() : nullptr;
+        // The rows some step takes, a buffer full per scan call.
+        SeqTaken taken[kScanTaken];
+        PatternMatcher::ScanBuffer buf{taken, kScanTaken, 0, 0};
         while (i < end) {
-            uint64_t verdicts = 0;
-            const size_t j = m.scan(rows, i, end, offset, verdicts);
+            const size_t j = m.scan(rows, i, end, offset, buf);
+            for (size_t k = 0; k < buf.n; ++k) {
+                const SeqTaken& t = taken[k];
+                stats.events += t.row + 1 - i;
+                i = t.row + 1;
+                if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+                const int32_t schema = batch.schemas[t.row];
+                const Row row{batch.values.data() + t.offset, schema, batch.ts[t.row], schema_type[static_cast<size_t>(schema)],
+                              raw ? batch.raw[t.row] : nullptr, raw ? batch.raw_count[t.row] : 0};
+                st.matches.clear();
+                m.on_taken(row, st.matches, scratch, t);
+                if (!st.matches.empty()) run_matches(st, 0, 0);
+                if (!queue.empty()) drain();
+                if (kernels_pending.load(std::memory_order_relaxed) && k + 1 < buf.n) {
+                    // Swapped in at this event boundary: the rest is scanned again.
+                    offset = t.offset + schema_widths[static_cast<size_t>(schema)];
+                    return i;
+                }
+            }
             stats.events += j - i;
             i = j;
-            if (verdicts == 0) break;
-            ++stats.events;
-            if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
-            const int32_t schema = batch.schemas[i];
-            const Row row{batch.values.data() + offset, schema, batch.ts[i], schema_type[static_cast<size_t>(schema)],
-                          raw ? batch.raw[i] : nullptr, raw ? batch.raw_count[i] : 0};
-            st.matches.clear();
-            m.on_event(row, st.matches, scratch, verdicts);
-            if (!st.matches.empty()) run_matches(st, 0, 0);
-            if (!queue.empty()) drain();
-            offset += schema_widths[static_cast<size_t>(schema)];
-            ++i;
-            if (kernels_pending.load(std::memory_order_relaxed)) break;
+            m.skipped_until(buf.tail_skipped);
+            if (buf.n < buf.cap || kernels_pending.load(std::memory_order_relaxed)) break;
         }
         return i;
     }

@@ -273,10 +273,11 @@ uint64_t PatternMatcher::step_verdicts(const Row& row) {
     } else if (m.scan_) {
         // The scan kernel on this one row: the step predicates inline, as for batches (the
         // steps' own kernels are compiled off the per-event path beside it).
+        SeqTaken t{};
         SeqScanArgs a{&row.schema, &row.ts, row.slots, m.schema_width_.data(), m.scan_all_.data(), m.scan_all_.size(), 0,
-                      Impl::kNoSkipped, 0, &m.trans_ctx_};
+                      Impl::kNoSkipped, &t, 1, 0, &m.trans_ctx_};
         m.scan_(&a, 0, 1);
-        v = a.verdicts;
+        v = a.n_taken != 0 ? t.verdicts : 0;
     } else if (m.stk_step_kernels_) {
         EvalContext ctx = pattern_context(m.rt_, row, m.alias_ptrs_.data(), m.alias_counts_.data());
         KernelContext kc{&ctx, m.kernel_nodes_, m.kernel_consts_, m.alias_ptrs_.data(), m.alias_counts_.data()};
@@ -293,23 +294,23 @@ uint64_t PatternMatcher::step_verdicts(const Row& row) {
     return v;
 }
 
-size_t PatternMatcher::scan(const Rows& rows, size_t i, size_t end, size_t& offset, uint64_t& verdicts) {
+size_t PatternMatcher::scan(const Rows& rows, size_t i, size_t end, size_t& offset, ScanBuffer& buf) {
     Impl& m = *impl_;
+    buf.n = 0;
     if (m.scan_) {
-        SeqScanArgs a{rows.schemas, rows.ts, rows.values, rows.widths, rows.routed, rows.n_schemas, offset,
-                      m.skipped_now_, 0, &m.trans_ctx_};
+        SeqScanArgs a{rows.schemas, rows.ts,   rows.values, rows.widths, rows.routed, rows.n_schemas,
+                      offset,       m.skipped_now_, buf.taken, buf.cap,   0,           &m.trans_ctx_};
         i = m.scan_(&a, i, end);
         offset = a.offset;
-        m.skipped_now_ = a.skipped;
-        verdicts = a.verdicts;
+        buf.n = a.n_taken;
+        buf.tail_skipped = a.skipped;
         return i;
     }
     int64_t skipped = m.skipped_now_;
     Row row;
     m.cur_row_ = &row;   // what step tests read, as step_verdicts sets it
     auto loop = [&](auto&& verdicts_of) {
-        uint64_t v = 0;
-        for (; i < end; ++i) {
+        for (; i < end && buf.n < buf.cap; ++i) {
             const int32_t sch = rows.schemas[i];
             if (sch < 0 || static_cast<size_t>(sch) >= rows.n_schemas || !rows.routed[sch]) break;
             row.slots = rows.values + offset;
@@ -320,32 +321,42 @@ size_t PatternMatcher::scan(const Rows& rows, size_t i, size_t end, size_t& offs
                 row.raw = rows.raw[i];
                 row.raw_count = rows.raw_count[i];
             }
-            if ((v = verdicts_of(sch)) != 0) break;
-            if (row.ts > skipped) skipped = row.ts;   // its expiry, for later
+            if (const uint64_t v = verdicts_of(sch); v != 0) {
+                buf.taken[buf.n++] = SeqTaken{i, offset, v, skipped};
+                skipped = Impl::kNoSkipped;
+            } else if (row.ts > skipped) {
+                skipped = row.ts;   // its expiry, for later
+            }
             offset += rows.widths[sch];
         }
-        return v;
     };
     if (m.stk_step_kernels_) {
         // Every step predicate compiled as a filter (it reads the row alone in stack mode):
         // called directly, the cheapest form of the test kernels' verdict.
         EvalContext ctx = pattern_context(m.rt_, row, m.alias_ptrs_.data(), m.alias_counts_.data());
         KernelContext kc{&ctx, m.kernel_nodes_, m.kernel_consts_, m.alias_ptrs_.data(), m.alias_counts_.data()};
-        verdicts = loop([&](int32_t sch) {
+        loop([&](int32_t sch) {
             ctx.now_ms = row.ts;
             return m.stk_kernel_verdicts(row.slots, sch, kc);
         });
     } else {
-        verdicts = loop([&](int32_t sch) {
+        loop([&](int32_t sch) {
             m.targs_.slots = row.slots;
             m.targs_.schema = sch;
             return m.stk_verdicts();
         });
     }
     m.cur_row_ = nullptr;
-    m.skipped_now_ = skipped;
+    buf.tail_skipped = skipped;
     return i;
 }
+
+void PatternMatcher::on_taken(const Row& row, std::vector<Row>& out, Arena& scratch, const SeqTaken& t) {
+    impl_->skipped_now_ = t.skipped;
+    impl_->on_event_stk(row, out, scratch, t.verdicts);
+}
+
+void PatternMatcher::skipped_until(int64_t t) { impl_->skipped_now_ = t; }
 
 uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
 

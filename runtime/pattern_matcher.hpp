@@ -92,12 +92,26 @@ public:
         const Field* const* raw = nullptr;      // per row, or null
         const uint32_t* raw_count = nullptr;    // per row, or null
     };
-    /// step_verdicts over rows [i, end) (`offset`: the first slot of row i, moved along):
-    /// skips the rows no step takes and stops at the first one some step takes (returned, its
-    /// verdicts in `verdicts`), or at `end` or a row not routed here (returned; verdicts 0).
-    /// Only when prefilters(). One call for the runs of rows most events are, in place of a
-    /// step_verdicts call each.
-    size_t scan(const Rows& rows, size_t i, size_t end, size_t& offset, uint64_t& verdicts);
+    /// Where scan() puts the rows some step takes (runtime/abi.hpp SeqTaken: the row, its first
+    /// slot, its verdicts, the time of the rows skipped before it), at most `cap`.
+    struct ScanBuffer {
+        SeqTaken* taken = nullptr;
+        size_t cap = 0;
+        size_t n = 0;
+        int64_t tail_skipped = 0;   // the time of the rows skipped after the last taken one
+    };
+    /// step_verdicts over rows [i, end) (`offset`: the first slot of row i, moved along): the
+    /// rows some step takes go to `buf`, the others only raise a skipped time; stops after
+    /// `buf.cap` taken rows, at `end` or at a row not routed here (returned). Only when
+    /// prefilters(). One call for the runs of rows most events are, in place of a
+    /// step_verdicts call each. Nothing changes until the taken rows go to on_taken in order
+    /// and then skipped_until(buf.tail_skipped); stopping after any of them (and scanning
+    /// again from the row after it) is fine.
+    size_t scan(const Rows& rows, size_t i, size_t end, size_t& offset, ScanBuffer& buf);
+    /// on_event for a row scan() took.
+    void on_taken(const Row& row, std::vector<Row>& out, Arena& scratch, const SeqTaken& t);
+    /// After the last taken row of a scan: the skipped rows after it expire runs at the next event.
+    void skipped_until(int64_t t);
 
     /// Compiled step predicates (KernelTable OpKernels::steps; nullptr: interpret them all).
     /// `nodes` and `consts` complete their KernelContext and must stay valid until replaced.

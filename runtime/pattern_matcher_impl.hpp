@@ -810,25 +810,6 @@ struct PatternMatcher::Impl {
         return Row{slots, out_schema_, ts, match_type_, nullptr, 0};
     }
 
-    /// make_row for bindings that differ from those `base` was made with only in `alias`, now
-    /// bound once to stored event `ev` (its count 1 in both): base's slots with that alias's
-    /// fields replaced. A completion walk's last middle step is often all that varies.
-    Row remake_row(const Row& base, int32_t alias, uint32_t ev, Arena& scratch) {
-        const size_t n = std::max<size_t>(out_fields_.size(), 1);
-        Value* slots = scratch.allocate_array<Value>(n);
-        std::memcpy(static_cast<void*>(slots), base.slots, n * sizeof(Value));
-        if (alias >= 0 && mr_group_[static_cast<size_t>(alias)] >= 0) {
-            const AliasCopy& g = mr_copies_[static_cast<size_t>(mr_group_[static_cast<size_t>(alias)])];
-            const Value* src = ev_slots(ev);
-            const uint32_t avail = evs_[ev].n;
-            for (uint32_t k = g.begin; k < g.end; ++k) {
-                const auto [out, slot] = mr_slots_[k];
-                slots[out] = slot < avail ? src[slot] : Value();
-            }
-        }
-        return Row{slots, base.schema, base.ts, base.type, nullptr, 0};
-    }
-
     /// A completed run: one match, or the subsets of its deferred Kleene step (§9.4 d).
     /// `sink` receives each row in order.
     template <class Sink>
@@ -1414,6 +1395,13 @@ struct PatternMatcher::Impl {
     std::vector<Binding> stk_b_;    // completion walk: the bindings of the chain so far
     uint64_t stk_left_ = 0;         // completion walk: matches it may still report
     std::vector<PathNode> stk_path_;  // stk_paths: the chain so far
+    // Completion walk: the match row every leaf copies (stk_emit). What all matches of one
+    // completion share (the stream name, the current event's fields) is written once, a
+    // root's duration once per root, and an alias's fields whenever the walk binds or
+    // unbinds it (stk_show), so it always shows stk_b_.
+    std::vector<Value> stk_tmpl_;
+    std::vector<std::pair<uint32_t, int32_t>> mr_counts_;  // kAliasCount fields: (field, alias)
+    std::vector<uint32_t> mr_durations_;                   // kDuration fields
 
     void setup_stacks();
     // Roots mode (KCand): shares the roots, expiry and materialisation of the stack mode.
@@ -1481,8 +1469,9 @@ struct PatternMatcher::Impl {
     void stk_push(Partition& P, int32_t s);
     void stk_start(Partition& P);
     void stk_complete(Partition& P, std::vector<Row>& out, Arena& scratch);
-    void stk_walk(const Partition& P, int32_t s, size_t idx, uint64_t pos, int64_t t0, std::vector<Row>& out,
-                  Arena& scratch);
+    void stk_walk(const Partition& P, int32_t s, size_t idx, uint64_t pos, std::vector<Row>& out, Arena& scratch);
+    void stk_show(int32_t alias, Binding b);
+    void stk_emit(std::vector<Row>& out, Arena& scratch);
     void stk_expire(Partition& P);
     void stk_gc(Partition& P);
     void stk_clear(Partition& P);

@@ -25,6 +25,11 @@ void PatternMatcher::Impl::setup_stacks() {
         if (steps_[s].type_id >= 0 && static_cast<size_t>(steps_[s].type_id) < stk_types_.size())
             stk_types_[static_cast<size_t>(steps_[s].type_id)] |= 1ull << s;
     stk_b_.assign(n_aliases_, Binding{});
+    stk_tmpl_.assign(std::max<size_t>(out_fields_.size(), 1), Value());
+    for (uint32_t i : mr_other_) {
+        if (out_fields_[i].kind == OutField::kAliasCount) mr_counts_.emplace_back(i, out_fields_[i].alias);
+        if (out_fields_[i].kind == OutField::kDuration) mr_durations_.push_back(i);
+    }
 }
 
 void PatternMatcher::Impl::stk_init(Partition& P) {
@@ -122,12 +127,34 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
     stk_left_ = std::min<uint64_t>(total, room);
     const uint64_t quota = stk_left_;
     const int32_t a0 = steps_[0].alias;
+    const int32_t cur = steps_[last].alias;
+    // What every match of this completion shares: the stream name and the current event.
+    for (uint32_t i : mr_other_)
+        if (out_fields_[i].kind == OutField::kStreamName) stk_tmpl_[i] = Value::string(stream_name_);
+    // The middle steps' aliases: unbound until the walk binds them.
+    for (int32_t s = 1; s < last; ++s)
+        if (const int32_t a = steps_[s].alias; a >= 0) stk_show(a, Binding{});
+    if (cur >= 0) {
+        if (const int32_t g = mr_group_[static_cast<size_t>(cur)]; g >= 0) {
+            const AliasCopy& c = mr_copies_[static_cast<size_t>(g)];
+            const uint32_t avail = schema_width_[static_cast<size_t>(cur_row_->schema)];
+            for (uint32_t k = c.begin; k < c.end; ++k) {
+                const auto [o, slot] = mr_slots_[k];
+                stk_tmpl_[o] = slot < avail ? cur_row_->slots[slot] : Value();
+            }
+        }
+    }
+    out.reserve(out.size() + quota);
     for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
         const SRoot& R = P.sroots[r];
         if (R.dead) continue;
         if (stk_mid_ > 0 && P.scnt[r * stk_mid_ + stk_mid_ - 1] == 0) continue;  // no run reaches the end
-        if (a0 >= 0) stk_b_[static_cast<size_t>(a0)] = Binding{R.ev, 1};
-        stk_walk(P, 0, r, R.pos, R.ts, out, scratch);
+        if (a0 >= 0) {
+            stk_b_[static_cast<size_t>(a0)] = Binding{R.ev, 1};
+            stk_show(a0, Binding{R.ev, 1});
+        }
+        for (uint32_t i : mr_durations_) stk_tmpl_[i] = Value::integer(now_ - R.ts);
+        stk_walk(P, 0, r, R.pos, out, scratch);
     }
     if (a0 >= 0) stk_b_[static_cast<size_t>(a0)] = Binding{};
     const uint64_t emitted = quota - stk_left_;
@@ -135,11 +162,36 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
     dropped_ += total - emitted;
 }
 
+/// stk_tmpl_ shows binding b of `alias` (none: its fields absent).
+inline void PatternMatcher::Impl::stk_show(int32_t alias, Binding b) {
+    const int32_t g = mr_group_[static_cast<size_t>(alias)];
+    if (g < 0) return;
+    const AliasCopy& c = mr_copies_[static_cast<size_t>(g)];
+    const Value* base = b.ev != kNone ? ev_slots(b.ev) : nullptr;
+    const uint32_t avail = b.ev != kNone ? evs_[b.ev].n : 0;
+    Value* __restrict tmpl = stk_tmpl_.data();
+    for (const auto* k = mr_slots_.data() + c.begin, *e = mr_slots_.data() + c.end; k != e; ++k)
+        tmpl[k->first] = k->second < avail ? base[k->second] : Value();
+}
+
+/// One match: the bindings in stk_b_ (the current event for the last step's alias), what
+/// make_row builds: stk_tmpl_ (the walk keeps it showing stk_b_) with the alias counts.
+inline void PatternMatcher::Impl::stk_emit(std::vector<Row>& out, Arena& scratch) {
+    Value* __restrict tmpl = stk_tmpl_.data();
+    for (const auto& [i, a] : mr_counts_)
+        tmpl[i] = Value::integer(a == steps_[n_steps_ - 1].alias ? 1 : stk_b_[static_cast<size_t>(a)].count);
+    const size_t n = stk_tmpl_.size();
+    Value* slots = scratch.allocate_array<Value>(n);
+    std::memcpy(static_cast<void*>(slots), tmpl, n * sizeof(Value));
+    out.push_back(Row{slots, out_schema_, now_, match_type_, nullptr, 0});
+    --stk_left_;
+}
+
 /// Depth first from element `idx` of step s (a root when s == 0) at arrival position `pos`:
 /// its extensions by position (another event of its Kleene step before the next step's on a
 /// tie, as paths compare), then, at the last middle step, the match with the current event.
-void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, uint64_t pos, int64_t t0,
-                                    std::vector<Row>& out, Arena& scratch) {
+void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, uint64_t pos, std::vector<Row>& out,
+                                    Arena& scratch) {
     const int32_t last = n_steps_ - 1;
     if (s + 1 < last) {  // a chain from here needs a later event of the last middle step
         const std::vector<SEntry>& lv = P.sstk[stk_mid_ - 1];
@@ -152,19 +204,17 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
         const SEntry* e = std::upper_bound(v.data() + P.sstk_head[static_cast<size_t>(s)], end, pos,
                                            [](uint64_t p, const SEntry& x) { return p < x.pos; });
         const int32_t a = steps_[s + 1].alias;
-        const int32_t cur = steps_[last].alias;
-        if (e != end && stk_left_ > 0) {
-            if (a >= 0) stk_b_[static_cast<size_t>(a)] = Binding{e->ev, 1};
-            out.push_back(make_row(stk_b_.data(), t0, now_, now_, scratch, cur));
-            ++e;
-            --stk_left_;
+        for (; e != end && stk_left_ > 0; ++e) {
+            if (a >= 0) {
+                stk_b_[static_cast<size_t>(a)] = Binding{e->ev, 1};
+                stk_show(a, Binding{e->ev, 1});
+            }
+            stk_emit(out, scratch);
         }
-        if (e != end && stk_left_ > 0) {
-            // The other matches differ from the first in `a` alone.
-            const Row first = out.back();
-            for (; e != end && stk_left_ > 0; ++e, --stk_left_) out.push_back(remake_row(first, a, e->ev, scratch));
+        if (a >= 0) {
+            stk_b_[static_cast<size_t>(a)] = Binding{};
+            stk_show(a, Binding{});
         }
-        if (a >= 0) stk_b_[static_cast<size_t>(a)] = Binding{};
         return;
     }
     const SEntry* again = nullptr;
@@ -188,9 +238,13 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
         if (a >= 0) {
             saved = stk_b_[static_cast<size_t>(a)];
             stk_b_[static_cast<size_t>(a)] = Binding{e.ev, is_again ? saved.count + 1 : 1};
+            stk_show(a, stk_b_[static_cast<size_t>(a)]);
         }
-        stk_walk(P, t, at, e.pos, t0, out, scratch);
-        if (a >= 0) stk_b_[static_cast<size_t>(a)] = saved;
+        stk_walk(P, t, at, e.pos, out, scratch);
+        if (a >= 0) {
+            stk_b_[static_cast<size_t>(a)] = saved;
+            stk_show(a, saved);
+        }
     };
     while (stk_left_ > 0 && (again != again_end || next != next_end)) {
         bool take_again = again != again_end && (next == next_end || again->pos <= next->pos);
@@ -202,10 +256,7 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
             descend(s + 1, *next++, at, false);
         }
     }
-    if (s + 1 == last && stk_left_ > 0) {
-        out.push_back(make_row(stk_b_.data(), t0, now_, now_, scratch, steps_[last].alias));
-        --stk_left_;
-    }
+    if (s + 1 == last && stk_left_ > 0) stk_emit(out, scratch);
 }
 
 /// Expiry (§9.5) of P's roots: their runs leave the counts; their events go in stk_gc.
