@@ -834,6 +834,17 @@ struct Engine::Impl {
         // The rows some step takes, a buffer full per scan call.
         SeqTaken taken[kScanTaken];
         PatternMatcher::ScanBuffer buf{taken, kScanTaken, 0, 0};
+        // With a compiled tail chain, matches go through it as the matcher finds them.
+        ChainRun cr;
+        PatternMatcher::MatchSink sink{&Impl::chain_sink, &cr};
+        struct Unset {
+            PatternMatcher& m;
+            ~Unset() { m.set_match_sink(nullptr); }
+        } unset{m};
+        if (ChainKernel tail = kernels ? kernels->tail(static_cast<size_t>(&st - streams.data()), 1) : nullptr) {
+            chain_setup(cr, st, 1, tail, 0);
+            m.set_match_sink(&sink);
+        }
         while (i < end) {
             const size_t j = m.scan(rows, i, end, offset, buf);
             for (size_t k = 0; k < buf.n; ++k) {
@@ -968,36 +979,61 @@ struct Engine::Impl {
         run_chain(st, from, chain, &in, 1, depth);
     }
 
+    /// What run_chain works out once for its rows (`kc` points at `c`: not moved once set up).
+    struct ChainRun {
+        StreamState* st = nullptr;
+        ChainKernel chain = nullptr;
+        const ir::Operator* proj = nullptr;
+        size_t out_width = 0;
+        bool emits = false;
+        bool forwards = false;
+        int depth = 0;
+        EvalContext c;
+        KernelContext kc{};
+        Impl* self = nullptr;
+    };
+    void chain_setup(ChainRun& cr, StreamState& st, size_t from, ChainKernel chain, int depth) {
+        cr.st = &st;
+        cr.chain = chain;
+        cr.depth = depth;
+        cr.self = this;
+        // The chain's last projection: the stream's, when it is one of the chain's operators.
+        if (st.last_projection >= 0 && static_cast<size_t>(st.last_projection) >= from) {
+            cr.proj = &st.plan->ops[static_cast<size_t>(st.last_projection)];
+            cr.out_width = std::max<size_t>(width(cr.proj->out), 1);
+        }
+        cr.emits = cr.proj && cr.proj->kind == ir::OpKind::Emit;
+        cr.forwards = forwards_rows(st, depth);
+        cr.c = context(nullptr);
+        cr.c.has_now = true;
+        cr.kc = kernel_context(&cr.c);
+    }
+    void chain_row(ChainRun& cr, const Row& in) {
+        Value* out = cr.proj ? scratch.allocate_array<Value>(cr.out_width) : nullptr;
+        cr.c.row = &in;   // what row_context(in) sets
+        cr.c.now_ms = in.ts;
+        if (!cr.chain(in.slots, out, &cr.kc)) return;
+        if (!cr.proj) {
+            if (cr.forwards) forward(*cr.st, in, cr.depth);
+            return;
+        }
+        const Row r{out, cr.proj->out, in.ts, cr.emits ? cr.st->name : in.type, nullptr, 0};
+        if (cr.emits) output(*cr.st, *cr.proj, r);
+        if (cr.forwards) forward(*cr.st, r, cr.depth);
+    }
+    /// PatternMatcher::MatchSink on a ChainRun: each match through the compiled tail chain as
+    /// the matcher finds it, the row never copied.
+    static void chain_sink(void* p, const Row& row) {
+        auto* cr = static_cast<ChainRun*>(p);
+        cr->self->chain_row(*cr, row);
+    }
+
     /// run_chain on each of `n` rows in turn (a matcher's matches, a batch): what does not
     /// depend on the row is worked out once.
     void run_chain(StreamState& st, size_t from, ChainKernel chain, const Row* rows, size_t n, int depth) {
-        const ir::StreamPlan& sp = *st.plan;
-        const ir::Operator* proj = nullptr;
-        size_t out_width = 0;
-        // The chain's last projection: the stream's, when it is one of the chain's operators.
-        if (st.last_projection >= 0 && static_cast<size_t>(st.last_projection) >= from) {
-            proj = &sp.ops[static_cast<size_t>(st.last_projection)];
-            out_width = std::max<size_t>(width(proj->out), 1);
-        }
-        const bool emits = proj && proj->kind == ir::OpKind::Emit;
-        const bool forwards = forwards_rows(st, depth);
-        EvalContext c = context(nullptr);
-        c.has_now = true;
-        KernelContext kc = kernel_context(&c);
-        for (size_t i = 0; i < n; ++i) {
-            const Row& in = rows[i];
-            Value* out = proj ? scratch.allocate_array<Value>(out_width) : nullptr;
-            c.row = &in;   // what row_context(in) sets
-            c.now_ms = in.ts;
-            if (!chain(in.slots, out, &kc)) continue;
-            if (!proj) {
-                if (forwards) forward(st, in, depth);
-                continue;
-            }
-            const Row r{out, proj->out, in.ts, emits ? st.name : in.type, nullptr, 0};
-            if (emits) output(st, *proj, r);
-            if (forwards) forward(st, r, depth);
-        }
+        ChainRun cr;
+        chain_setup(cr, st, from, chain, depth);
+        for (size_t i = 0; i < n; ++i) chain_row(cr, rows[i]);
     }
 
     /// Converts a row of one merge input into the stream's merged schema (resolved at build).

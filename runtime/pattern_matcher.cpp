@@ -358,6 +358,8 @@ void PatternMatcher::on_taken(const Row& row, std::vector<Row>& out, Arena& scra
 
 void PatternMatcher::skipped_until(int64_t t) { impl_->skipped_now_ = t; }
 
+void PatternMatcher::set_match_sink(const MatchSink* sink) { impl_->match_sink_ = sink; }
+
 uint64_t PatternMatcher::dropped() const { return impl_->dropped_; }
 
 void PatternMatcher::set_compact_any_match(bool on) { g_compact_any_match.store(on, std::memory_order_relaxed); }

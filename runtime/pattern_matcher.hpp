@@ -110,6 +110,14 @@ public:
     size_t scan(const Rows& rows, size_t i, size_t end, size_t& offset, ScanBuffer& buf);
     /// on_event for a row scan() took.
     void on_taken(const Row& row, std::vector<Row>& out, Arena& scratch, const SeqTaken& t);
+    /// Where the matches of stack-mode completions go one at a time, as they are found, in
+    /// place of `out` (the engine runs its compiled tail chain on each): `fn(ctx, row)`, the
+    /// row valid during the call only. Other matches still go to `out`. Null: all to `out`.
+    struct MatchSink {
+        void (*fn)(void* ctx, const Row& row) = nullptr;
+        void* ctx = nullptr;
+    };
+    void set_match_sink(const MatchSink* sink);
     /// After the last taken row of a scan: the skipped rows after it expire runs at the next event.
     void skipped_until(int64_t t);
 

@@ -1394,6 +1394,7 @@ struct PatternMatcher::Impl {
     std::vector<uint64_t> stk_types_;  // per schema: the steps of that type (bit s)
     std::vector<Binding> stk_b_;    // completion walk: the bindings of the chain so far
     uint64_t stk_left_ = 0;         // completion walk: matches it may still report
+    const MatchSink* match_sink_ = nullptr;   // set_match_sink
     std::vector<PathNode> stk_path_;  // stk_paths: the chain so far
     // Completion walk: the match row every leaf copies (stk_emit). What all matches of one
     // completion share (the stream name, the current event's fields) is written once, a

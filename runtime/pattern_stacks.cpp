@@ -152,7 +152,7 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
             }
         }
     }
-    out.reserve(out.size() + quota);
+    if (!match_sink_) out.reserve(out.size() + quota);
     for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
         const SRoot& R = P.sroots[r];
         if (R.dead) continue;
@@ -188,11 +188,15 @@ inline void PatternMatcher::Impl::stk_emit(std::vector<Row>& out, Arena& scratch
     Value* __restrict tmpl = stk_tmpl_.data();
     for (const auto& [i, a] : mr_counts_)
         tmpl[i] = Value::integer(a == steps_[n_steps_ - 1].alias ? 1 : stk_b_[static_cast<size_t>(a)].count);
+    --stk_left_;
+    if (match_sink_) {
+        match_sink_->fn(match_sink_->ctx, Row{tmpl, out_schema_, now_, match_type_, nullptr, 0});
+        return;
+    }
     const size_t n = stk_tmpl_.size();
     Value* slots = scratch.allocate_array<Value>(n);
     std::memcpy(static_cast<void*>(slots), tmpl, n * sizeof(Value));
     out.push_back(Row{slots, out_schema_, now_, match_type_, nullptr, 0});
-    --stk_left_;
 }
 
 /// Depth first from element `idx` of step s (a root when s == 0) at arrival position `pos`:

@@ -814,6 +814,12 @@ TEST_F(TypeKernelTest, StackPatternsScanTheirRowsInEveryMode) {
         "pattern P = SEQ(A where v < 5 as a, B+ where v >= 3 and s == \"x\" as b, C where v < 4 as c) within 8ms "
         "partition by k strategy skip_till_any_match\n"
         "stream M = P .emit(k: c.k, a: a.v, n: len(b), c: c.v)\n",
+        // Matches through a projection and on to another stream (the compiled tail chain
+        // takes each match as the walk finds it, and the rows it forwards are copies).
+        "pattern P = SEQ(A where v < 5 as a, B where v >= 3 as b, C where v < 4 as c) within 12ms partition by k "
+        "strategy skip_till_any_match\n"
+        "stream M = P .where(b.v != 4) .select(k: c.k, a: a.v, b: b.v)\n"
+        "stream N = M .where(a != 2) .emit(k: k, s: a + b)\n",
     };
     for (size_t p = 0; p < std::size(programs); ++p) {
         for (uint64_t seed : {1u, 2u}) {
