@@ -1471,6 +1471,8 @@ struct PatternMatcher::Impl {
     void stk_start(Partition& P);
     void stk_complete(Partition& P, std::vector<Row>& out, Arena& scratch);
     void stk_walk(const Partition& P, int32_t s, size_t idx, uint64_t pos, std::vector<Row>& out, Arena& scratch);
+    void stk_walk_kleene(const SEntry* v, size_t n, size_t idx, int32_t a, uint32_t count, std::vector<Row>& out,
+                         Arena& scratch);
     void stk_show(int32_t alias, Binding b);
     void stk_emit(std::vector<Row>& out, Arena& scratch);
     void stk_expire(Partition& P);

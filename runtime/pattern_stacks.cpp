@@ -199,6 +199,27 @@ inline void PatternMatcher::Impl::stk_emit(std::vector<Row>& out, Arena& scratch
     out.push_back(Row{slots, out_schema_, now_, match_type_, nullptr, 0});
 }
 
+/// stk_walk at element `idx` of the last middle step when it is a Kleene step (`v`, `n`: its
+/// events; `a`: its alias, bound `count` times): every later event of the step extends the
+/// chain, depth first, then the chain ends here with the current event.
+void PatternMatcher::Impl::stk_walk_kleene(const SEntry* v, size_t n, size_t idx, int32_t a, uint32_t count,
+                                           std::vector<Row>& out, Arena& scratch) {
+    bool rebind = false;
+    for (size_t j = idx + 1; j < n && stk_left_ > 0; ++j) {
+        if (a >= 0) {
+            stk_b_[static_cast<size_t>(a)] = Binding{v[j].ev, count + 1};
+            stk_show(a, Binding{v[j].ev, count + 1});
+            rebind = true;
+        }
+        stk_walk_kleene(v, n, j, a, count + 1, out, scratch);
+    }
+    if (rebind) {
+        stk_b_[static_cast<size_t>(a)] = Binding{v[idx].ev, count};
+        stk_show(a, Binding{v[idx].ev, count});
+    }
+    if (stk_left_ > 0) stk_emit(out, scratch);
+}
+
 /// Depth first from element `idx` of step s (a root when s == 0) at arrival position `pos`:
 /// its extensions by position (another event of its Kleene step before the next step's on a
 /// tie, as paths compare), then, at the last middle step, the match with the current event.
@@ -208,6 +229,12 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
     if (s + 1 < last) {  // a chain from here needs a later event of the last middle step
         const std::vector<SEntry>& lv = P.sstk[stk_mid_ - 1];
         if (lv.size() == P.sstk_head[stk_mid_ - 1] || lv.back().pos <= pos) return;
+    }
+    if (s + 1 == last && steps_[s].kleene) {
+        const std::vector<SEntry>& v = P.sstk[static_cast<size_t>(s - 1)];
+        const int32_t a = steps_[s].alias;
+        stk_walk_kleene(v.data(), v.size(), idx, a, a >= 0 ? stk_b_[static_cast<size_t>(a)].count : 0, out, scratch);
+        return;
     }
     if (s + 2 == last && !steps_[s].kleene && !steps_[s + 1].kleene) {
         // Each later event of the last middle step completes one match: no deeper walk.
