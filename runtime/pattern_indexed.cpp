@@ -4,6 +4,7 @@ namespace varpulis::runtime {
 
 // ------------------------------------------------------------ indexed mode (default strategy)
 void PatternMatcher::Impl::setup_index(size_t ns) {
+    const bool shortcuts = g_indexed_shortcuts.load(std::memory_order_relaxed);
     idx_.assign(n_steps_, IndexInfo{});
     idx_by_type_.assign(ns, {});
     for (int32_t k = 0; k < n_steps_; ++k) {
@@ -19,7 +20,28 @@ void PatternMatcher::Impl::setup_index(size_t ns) {
         ix.alias_field = y;
         ix.rest_owner = conjuncts_except(st.predicate, c);
         ix.rest = ix.rest_owner.get();
+        ix.decides = !ix.rest && shortcuts;
         idx_by_type_[st.type_id].push_back(k);
+    }
+    ix_type_.assign(ns, 0);
+    ix_start_at_.assign(ns, -1);
+    for (size_t t = 0; t < ns; ++t) {
+        if (!idx_by_type_[t].empty()) ix_type_[t] |= kIxBuckets;
+        if (t >= start_type_.size() || !start_type_[t]) continue;
+        ix_type_[t] |= kIxStart;
+        // start_step's loop, decided here when the first step of this type has no predicate
+        // (it qualifies, whatever decides: the kernel gives the same step).
+        for (int32_t s = 0; s < n_start_; ++s) {
+            const StepInfo& st = steps_[static_cast<size_t>(s)];
+            if (st.type_id == static_cast<int32_t>(t)) {
+                if (!st.full && shortcuts) {
+                    ix_type_[t] |= kIxStartAt;
+                    ix_start_at_[t] = s;
+                }
+                break;
+            }
+            if (!st.optional) break;
+        }
     }
 }
 
@@ -446,7 +468,15 @@ inline void PatternMatcher::Impl::advance_run(uint32_t si, int32_t via, std::vec
     int32_t s_taken = -1;
     int32_t old_pos = r.pos;
     const StepInfo& cur = steps_[r.pos];
-    if (trans_) {
+    if (via >= 0 && idx_[via].decides) {
+        // Found in the bucket of its next step (a plain step, the run complete or not: `via`
+        // is required), whose whole predicate is the equality the bucket stands for: the
+        // step the kernel or the loop below would choose.
+        if (finish_in_place(si, via, out, scratch)) return;
+        take(r, b, via, false);
+        took = true;
+        s_taken = via;
+    } else if (trans_) {
         bool capped = false;
         int32_t d = trans(r.pos, b, run_flags(r), via);
         if (d >= 0 && finish_in_place(si, d, out, scratch)) return;
@@ -493,7 +523,8 @@ inline void PatternMatcher::Impl::advance_run(uint32_t si, int32_t via, std::vec
 /// Start (§9.2 step 4) in partition `pid`.
 [[gnu::flatten]] void PatternMatcher::Impl::start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
     auto sink = [&](Row row) { out.push_back(row); };
-    int32_t s = start_step();
+    const auto sch = static_cast<size_t>(cur_row_->schema);
+    int32_t s = ix_type_[sch] & kIxStartAt ? ix_start_at_[sch] : start_step();
     if (s < 0) return;
     bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
     if (stays && parts_[pid].live >= kMaxRuns) {

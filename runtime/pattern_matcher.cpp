@@ -212,8 +212,12 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
         if (indexed_) {
             if (is_step) {
                 uint32_t pid = partitioned_ ? partition_id(find_partition(row, true)) : 0;
-                advance_indexed(pid, out, scratch);
-                start_indexed(pid, out, scratch);
+                // Only the calls this type needs: advance_indexed finds nothing without a
+                // bucket of its type or a run in the scan list.
+                const uint8_t what = ix_type_[static_cast<size_t>(row.schema)];
+                const Partition& P = parts_[pid];
+                if (P.live != 0 && ((what & kIxBuckets) || P.scan_head != kNone)) advance_indexed(pid, out, scratch);
+                if (what & kIxStart) start_indexed(pid, out, scratch);
             }
         } else if (stk_ || kr_) {
             // Stack mode: the step verdicts need no partition; without one, nothing changes.
@@ -356,6 +360,8 @@ void PatternMatcher::set_stack_any_match(bool on) { g_stack_any_match.store(on, 
 void PatternMatcher::set_indexed_list_walk(bool on) { g_list_walk.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_finish_in_place(bool on) { g_finish_in_place.store(on, std::memory_order_relaxed); }
+
+void PatternMatcher::set_indexed_shortcuts(bool on) { g_indexed_shortcuts.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes,
                                       const Value* consts) {

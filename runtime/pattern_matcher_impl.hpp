@@ -43,6 +43,7 @@ inline std::atomic<bool> g_compact_any_match{true};
 inline std::atomic<bool> g_stack_any_match{true};
 inline std::atomic<bool> g_list_walk{true};
 inline std::atomic<bool> g_finish_in_place{true};
+inline std::atomic<bool> g_indexed_shortcuts{true};
 
 namespace {
 
@@ -356,6 +357,8 @@ struct PatternMatcher::Impl {
         const Expr* alias_field = nullptr;  // the run side (ExprOp::AliasField)
         const Expr* rest = nullptr;         // the other conjuncts (null: none)
         ExprPtr rest_owner;
+        // No other conjunct: a run found in this step's bucket enters it (advance_run).
+        bool decides = false;
     };
     static constexpr int32_t kWaitNone = -2;
     static constexpr int32_t kWaitScan = -1;
@@ -393,6 +396,12 @@ struct PatternMatcher::Impl {
     bool indexed_ = false;
     std::vector<IndexInfo> idx_;                      // per step
     std::vector<std::vector<int32_t>> idx_by_type_;   // per schema: indexed steps of that type
+    /// Per schema, what on_event does with an event of that type in indexed mode: look up
+    /// buckets (kIxBuckets), try a start (kIxStart); kIxStartAt: the step a start enters is
+    /// fixed (ix_start_at_), no predicate decides it.
+    static constexpr uint8_t kIxBuckets = 1, kIxStart = 2, kIxStartAt = 4;
+    std::vector<uint8_t> ix_type_;
+    std::vector<int32_t> ix_start_at_;
     std::vector<Slot> slots_;
     std::vector<Binding> sbinds_;                     // per slot, stride n_aliases_
     std::vector<uint64_t> slot_seq_;                  // per slot: r.seq when live, kDeadSeq if not
