@@ -26,6 +26,7 @@ void PatternMatcher::Impl::setup_index(size_t ns) {
     ix_type_.assign(ns, 0);
     ix_start_at_.assign(ns, -1);
     for (size_t t = 0; t < ns; ++t) {
+        if (t < step_type_.size() && step_type_[t]) ix_type_[t] |= kIxStep;
         if (!idx_by_type_[t].empty()) ix_type_[t] |= kIxBuckets;
         if (t >= start_type_.size() || !start_type_[t]) continue;
         ix_type_[t] |= kIxStart;
@@ -312,6 +313,7 @@ void PatternMatcher::Impl::kill_slot(uint32_t si) {
 }
 
 inline void PatternMatcher::Impl::exp_push(const ExpItem& it) {
+    if (it.deadline < next_due_) next_due_ = it.deadline;
     if (fifo_.empty() || it.deadline >= fifo_.back().deadline) {
         fifo_.push_back(it);
         return;
@@ -325,11 +327,9 @@ inline bool PatternMatcher::Impl::exp_later(const ExpItem& x, const ExpItem& y) 
 /// §9.5 over every partition: the runs whose deadline passed (trailing-NOT ones confirmed).
 void PatternMatcher::Impl::expire_indexed(Arena& scratch) {
     confirmed_.clear();
-    // Most events expire nothing: one look at the two fronts, and the prefetches below
-    // (aimed at the next expiries) were already issued when the fronts last moved.
-    if (!(!fifo_.empty() && fifo_.front().deadline < now_) &&
-        !(!eheap_.empty() && eheap_.front().deadline < now_))
-        return;
+    // Most events expire nothing: one look at the earliest deadline, and the prefetches
+    // below (aimed at the next expiries) were already issued when the fronts last moved.
+    if (!(next_due_ < now_)) return;
     for (;;) {
         bool f = !fifo_.empty() && fifo_.front().deadline < now_;
         bool h = !f && !eheap_.empty() && eheap_.front().deadline < now_;
@@ -355,6 +355,7 @@ void PatternMatcher::Impl::expire_indexed(Arena& scratch) {
         }
         kill_slot(it.slot);
     }
+    set_next_due();
     // Runs that expire soon: fetch their state ahead of time (no effect on results).
     if (8 < fifo_.size()) {
         uint32_t u = fifo_[8].slot;

@@ -396,10 +396,11 @@ struct PatternMatcher::Impl {
     bool indexed_ = false;
     std::vector<IndexInfo> idx_;                      // per step
     std::vector<std::vector<int32_t>> idx_by_type_;   // per schema: indexed steps of that type
-    /// Per schema, what on_event does with an event of that type in indexed mode: look up
-    /// buckets (kIxBuckets), try a start (kIxStart); kIxStartAt: the step a start enters is
-    /// fixed (ix_start_at_), no predicate decides it.
-    static constexpr uint8_t kIxBuckets = 1, kIxStart = 2, kIxStartAt = 4;
+    /// Per schema, what on_event does with an event of that type in indexed mode (0: only
+    /// expiry and negations): some step has the type (kIxStep), look up buckets (kIxBuckets),
+    /// try a start (kIxStart); kIxStartAt: the step a start enters is fixed (ix_start_at_),
+    /// no predicate decides it.
+    static constexpr uint8_t kIxBuckets = 1, kIxStart = 2, kIxStartAt = 4, kIxStep = 8;
     std::vector<uint8_t> ix_type_;
     std::vector<int32_t> ix_start_at_;
     std::vector<Slot> slots_;
@@ -412,6 +413,11 @@ struct PatternMatcher::Impl {
     size_t bucket_hint_ = 0;                          // table index of the bucket last found (unlink)
     DeadlineRing<ExpItem> fifo_;                      // deadlines in nondecreasing order
     std::vector<ExpItem> eheap_;                      // the others (min-heap)
+    int64_t next_due_ = kNoDeadline;                  // the earlier of their fronts (kNoDeadline: none)
+    void set_next_due() {
+        next_due_ = fifo_.empty() ? kNoDeadline : fifo_.front().deadline;
+        if (!eheap_.empty() && eheap_.front().deadline < next_due_) next_due_ = eheap_.front().deadline;
+    }
     std::vector<Cand> cands_, merge_buf_;
     // advance_indexed walks a single source list in place (tests turn it off to compare).
     bool list_walk_ = g_list_walk.load(std::memory_order_relaxed);
@@ -1612,6 +1618,7 @@ struct PatternMatcher::Impl {
         }
     }
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch);
+    void on_event_indexed(const Row& row, std::vector<Row>& out, Arena& scratch);
 
     // ------------------------------------------------------------ checkpoints
     std::vector<const std::string*> partition_keys() const;
