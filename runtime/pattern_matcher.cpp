@@ -192,8 +192,16 @@ inline void PatternMatcher::Impl::on_event_indexed(const Row& row, std::vector<R
     if (what & kIxStep) {
         const uint32_t pid = partitioned_ ? partition_id(find_partition(row, true)) : 0;
         const Partition& P = parts_[pid];
-        if (P.live != 0 && ((what & kIxBuckets) || P.scan_head != kNone)) advance_indexed(pid, out, scratch);
-        if (what & kIxStart) start_indexed(pid, out, scratch);
+        if (P.live != 0) {
+            if (const int32_t k = ix_walk_step_[static_cast<size_t>(row.schema)]; k >= 0 && P.scan_head == kNone)
+                walk_bucket(pid, k, out, scratch);
+            else if ((what & kIxBuckets) || P.scan_head != kNone)
+                advance_indexed(pid, out, scratch);
+        }
+        if (what & kIxFresh)
+            start_fresh(pid, ix_start_at_[static_cast<size_t>(row.schema)]);
+        else if (what & kIxStart)
+            start_indexed(pid, out, scratch);
     }
     end_event();
 }

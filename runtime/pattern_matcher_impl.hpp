@@ -155,7 +155,7 @@ struct PatternMatcher::Impl {
         }
         Ev& e = evs_[id];
         uint32_t n = schema_width_[static_cast<size_t>(r.schema)];
-        Value* dst = ev_slots(id);
+        Value* dst = reinterpret_cast<Value*>(reinterpret_cast<std::byte*>(&e) + sizeof(Ev));
         for (uint32_t i = 0; i < n; ++i) dst[i] = r.slots[i];  // trivially copyable; usually 1-4 slots
         e.n = static_cast<uint32_t>(n);
         e.ts = r.ts;
@@ -399,10 +399,16 @@ struct PatternMatcher::Impl {
     /// Per schema, what on_event does with an event of that type in indexed mode (0: only
     /// expiry and negations): some step has the type (kIxStep), look up buckets (kIxBuckets),
     /// try a start (kIxStart); kIxStartAt: the step a start enters is fixed (ix_start_at_),
-    /// no predicate decides it.
-    static constexpr uint8_t kIxBuckets = 1, kIxStart = 2, kIxStartAt = 4, kIxStep = 8;
+    /// no predicate decides it; kIxFresh: and that step is a plain one that neither completes
+    /// nor ends the run (start_fresh).
+    static constexpr uint8_t kIxBuckets = 1, kIxStart = 2, kIxStartAt = 4, kIxStep = 8, kIxFresh = 16;
     std::vector<uint8_t> ix_type_;
     std::vector<int32_t> ix_start_at_;
+    std::vector<int32_t> ix_key_slot_;  // kIxFresh: fresh_key_slot (-1: link decides)
+    // Per schema: its one indexed step when advance_indexed may walk that bucket in place
+    // (list_walk_), -1 otherwise.
+    std::vector<int32_t> ix_walk_step_;
+    int32_t fresh_key_slot(int32_t t, int32_t s) const;
     std::vector<Slot> slots_;
     std::vector<Binding> sbinds_;                     // per slot, stride n_aliases_
     std::vector<uint64_t> slot_seq_;                  // per slot: r.seq when live, kDeadSeq if not
@@ -1534,6 +1540,7 @@ struct PatternMatcher::Impl {
 
     Value field_value(const Expr& e) const;
     Value alias_value(const Expr& e, const Binding* b) const;
+    Value alias_value_in(const Expr& e, int32_t schema, uint32_t n, const Value* slots) const;
     static uint64_t key_hash(const Value& key);
     static uint64_t bucket_hash(uint32_t part, int32_t step, const Value& key);
     bool slot_waits_for(uint32_t u, uint64_t h, uint32_t part, int32_t step, const Value& key) const;
@@ -1546,6 +1553,7 @@ struct PatternMatcher::Impl {
     void bucket_insert(TEntry& t, uint32_t si);
     void bucket_remove(TEntry& t, uint32_t si);
     void link(uint32_t si);
+    void link_bucket(uint32_t si, int32_t k, const Value& key);
     void unlink(uint32_t si);
     uint32_t alloc_slot(uint32_t part);
     void kill_slot(uint32_t si);
@@ -1567,10 +1575,12 @@ struct PatternMatcher::Impl {
     }
 
     void advance_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch);
+    void walk_bucket(uint32_t pid, int32_t k, std::vector<Row>& out, Arena& scratch);
     uint32_t bucket_head(uint32_t pid, int32_t k);
     [[gnu::flatten]] bool finish_in_place(uint32_t si, int32_t s, std::vector<Row>& out, Arena& scratch);
     void advance_run(uint32_t si, int32_t via, std::vector<Row>& out, Arena& scratch);
     [[gnu::flatten]] void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch);
+    void start_fresh(uint32_t pid, int32_t s);
 
     // ------------------------------------------------------------ per event
     void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts,
