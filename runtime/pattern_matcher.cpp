@@ -181,8 +181,7 @@ inline void PatternMatcher::Impl::on_event_indexed(const Row& row, std::vector<R
     // 1. expiry: most events expire nothing (one comparison, without the call).
     if (next_due_ < now_) {
         expire_indexed(scratch);
-        for (const auto& c : confirmed_) out.push_back(c.row);
-        confirmed_.clear();
+        if (!confirmed_.empty()) emit_confirmed(out);
     }
     // 2. negations.
     if (!negs_.empty()) negate_indexed();

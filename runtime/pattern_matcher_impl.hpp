@@ -1561,7 +1561,8 @@ struct PatternMatcher::Impl {
     static bool exp_later(const ExpItem& x, const ExpItem& y);
     void expire_indexed(Arena& scratch);
 
-    void negate_indexed() {
+    // Out of line: on_event_indexed, inlined into the per-event call, stays small.
+    [[gnu::noinline]] void negate_indexed() {
         for (size_t ni = 0; ni < negs_.size(); ++ni) {
             const Negation& n = negs_[ni];
             if (n.type_id != cur_row_->schema) continue;
@@ -1628,7 +1629,12 @@ struct PatternMatcher::Impl {
         }
     }
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch);
-    void on_event_indexed(const Row& row, std::vector<Row>& out, Arena& scratch);
+    [[gnu::always_inline]] void on_event_indexed(const Row& row, std::vector<Row>& out, Arena& scratch);
+    /// Trailing-NOT matches expiry confirmed (indexed mode), out of line: rare.
+    [[gnu::noinline]] void emit_confirmed(std::vector<Row>& out) {
+        for (const auto& c : confirmed_) out.push_back(c.row);
+        confirmed_.clear();
+    }
 
     // ------------------------------------------------------------ checkpoints
     std::vector<const std::string*> partition_keys() const;
