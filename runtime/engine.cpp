@@ -797,6 +797,9 @@ struct Engine::Impl {
                     i = j;
                     continue;
                 }
+            } else if (direct) {
+                i = run_direct(*direct, batch, i, end, offset);
+                continue;
             }
             ++stats.events;
             if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
@@ -810,6 +813,36 @@ struct Engine::Impl {
             }
             offset += w;
             ++i;
+        }
+    }
+
+    /// Rows from `i` on (the first one included) while they go to `st` alone (direct_streams,
+    /// no type kernel, no scan_routed): what the loop of process_batch does for each, without
+    /// its per-row dispatch. Returns the row process_batch goes on with; stops early when
+    /// compiled code waits to be swapped in (an event boundary like any other).
+    [[gnu::noinline]] size_t run_direct(StreamState& st, const EventBatch& batch, size_t i, size_t end, size_t& offset) {
+        // The arrays read per row, loaded once: the matcher's stores could alias them for the
+        // compiler, and none of them changes before the next kernel adoption (which ends the loop).
+        const int32_t* const schemas = batch.schemas.data();
+        const int64_t* const ts = batch.ts.data();
+        const Value* const values = batch.values.data();
+        const Field* const* const raw = batch.raw.empty() ? nullptr : batch.raw.data();
+        const uint32_t* const raw_count = batch.raw_count.data();
+        const StrObj* const* const types = schema_type.data();
+        const uint32_t* const widths = schema_widths.data();
+        StreamState* const* const directs = direct_streams.data();
+        const TypeKernel* const typed = kernels ? type_kernels.data() : nullptr;
+        int32_t schema = schemas[i];
+        for (;;) {
+            ++stats.events;
+            if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
+            const Row row{values + offset, schema, ts[i], types[schema], raw ? raw[i] : nullptr, raw ? raw_count[i] : 0};
+            run_stateful(st, 0, row, 0);
+            if (!queue.empty()) drain();
+            offset += widths[schema];
+            if (++i == end || kernels_pending.load(std::memory_order_relaxed)) return i;
+            schema = schemas[i];
+            if (schema < 0 || directs[schema] != &st || (typed && typed[schema])) return i;
         }
     }
 

@@ -262,6 +262,7 @@ bool PatternMatcher::Impl::load(CheckpointReader& r) {
         });
         fifo_.clear();
         for (const ExpItem& it : items) fifo_.push_back(it);
+        set_next_due();
     } else {
         std::vector<Binding> b(n_aliases_);
         for (Partition& P : parts_) {

@@ -4,6 +4,7 @@ namespace varpulis::runtime {
 
 // ------------------------------------------------------------ indexed mode (default strategy)
 void PatternMatcher::Impl::setup_index(size_t ns) {
+    const bool shortcuts = g_indexed_shortcuts.load(std::memory_order_relaxed);
     idx_.assign(n_steps_, IndexInfo{});
     idx_by_type_.assign(ns, {});
     for (int32_t k = 0; k < n_steps_; ++k) {
@@ -19,8 +20,54 @@ void PatternMatcher::Impl::setup_index(size_t ns) {
         ix.alias_field = y;
         ix.rest_owner = conjuncts_except(st.predicate, c);
         ix.rest = ix.rest_owner.get();
+        ix.decides = !ix.rest && shortcuts;
         idx_by_type_[st.type_id].push_back(k);
     }
+    ix_type_.assign(ns, 0);
+    ix_start_at_.assign(ns, -1);
+    ix_key_slot_.assign(ns, -1);
+    ix_walk_step_.assign(ns, -1);
+    for (size_t t = 0; t < ns; ++t) {
+        if (t < step_type_.size() && step_type_[t]) ix_type_[t] |= kIxStep;
+        if (!idx_by_type_[t].empty()) ix_type_[t] |= kIxBuckets;
+        if (idx_by_type_[t].size() == 1 && list_walk_) ix_walk_step_[t] = idx_by_type_[t][0];
+        if (t >= start_type_.size() || !start_type_[t]) continue;
+        ix_type_[t] |= kIxStart;
+        // start_step's loop, decided here when the first step of this type has no predicate
+        // (it qualifies, whatever decides: the kernel gives the same step).
+        for (int32_t s = 0; s < n_start_; ++s) {
+            const StepInfo& st = steps_[static_cast<size_t>(s)];
+            if (st.type_id == static_cast<int32_t>(t)) {
+                if (!st.full && shortcuts) {
+                    ix_type_[t] |= kIxStartAt;
+                    ix_start_at_[t] = s;
+                    // What start_indexed would then do: take (no deferred candidates), stay
+                    // live (s before the last required step) and wait (link).
+                    if (!st.kleene && !st.deferred && s < last_required_) {
+                        ix_type_[t] |= kIxFresh;
+                        ix_key_slot_[t] = fresh_key_slot(static_cast<int32_t>(t), s);
+                    }
+                }
+                break;
+            }
+            if (!st.optional) break;
+        }
+    }
+}
+
+/// For a run that step `s` just started with an event of schema `t` (its one binding): the
+/// slot of that event its next step's bucket key is (what link's alias_value reads), or -1
+/// when link must find out (no indexed next step, another alias, a missing field).
+int32_t PatternMatcher::Impl::fresh_key_slot(int32_t t, int32_t s) const {
+    const int32_t k = s + 1;
+    if (k >= n_steps_ || !idx_[static_cast<size_t>(k)].ok) return -1;
+    const Expr& e = *idx_[static_cast<size_t>(k)].alias_field;
+    if (e.index < 0 || e.index != steps_[static_cast<size_t>(s)].alias || e.slots.empty() ||
+        static_cast<size_t>(e.index) >= n_aliases_)
+        return -1;
+    int32_t slot = static_cast<int32_t>(e.slots[0]);
+    if (e.slot_schema >= 0 && t != e.slot_schema && !e.names.empty()) slot = plan_.schemas[static_cast<size_t>(t)].slot_of(e.names[0]);
+    return slot >= 0 && static_cast<uint32_t>(slot) < schema_width_[static_cast<size_t>(t)] ? slot : -1;
 }
 
 /// ExprOp::Field on the current row (as eval does).
@@ -38,12 +85,19 @@ inline Value PatternMatcher::Impl::alias_value(const Expr& e, const Binding* b) 
     if (e.index < 0 || e.slots.empty() || static_cast<size_t>(e.index) >= n_aliases_) return Value::absent();
     uint32_t id = b[e.index].ev;
     if (id == kNone) return Value::absent();
+    // The current event, bound just now: read where it lies (its stored copy is the same).
+    if (id == cur_ev_) return alias_value_in(e, cur_row_->schema, schema_width_[static_cast<size_t>(cur_row_->schema)], cur_row_->slots);
     const Ev& ev = evs_[id];
-    if (e.slot_schema >= 0 && ev.schema != e.slot_schema && !e.names.empty()) {
-        int s = plan_.schemas[static_cast<size_t>(ev.schema)].slot_of(e.names[0]);
-        return s >= 0 ? ev_slots(id)[s] : Value::absent();
+    return alias_value_in(e, ev.schema, ev.n, ev_slots(id));
+}
+
+/// alias_value for an alias bound to the event of schema `schema` with slots [0, n).
+inline Value PatternMatcher::Impl::alias_value_in(const Expr& e, int32_t schema, uint32_t n, const Value* slots) const {
+    if (e.slot_schema >= 0 && schema != e.slot_schema && !e.names.empty()) {
+        int s = plan_.schemas[static_cast<size_t>(schema)].slot_of(e.names[0]);
+        return s >= 0 ? slots[s] : Value::absent();
     }
-    return e.slots[0] < ev.n ? ev_slots(id)[e.slots[0]] : Value::absent();
+    return e.slots[0] < n ? slots[e.slots[0]] : Value::absent();
 }
 
 /// Hash of a bucket key: equal keys (values_equal, so 1 and 1.0) hash alike. Ints, and
@@ -193,20 +247,25 @@ void PatternMatcher::Impl::link(uint32_t si) {
     if (trailing_neg_ && r.complete && !cur.kleene) return;  // waits for its deadline only
     int32_t k = r.pos + 1;
     if (!cur.kleene && k < n_steps_ && idx_[k].ok) {
-        Value key = alias_value(*idx_[k].alias_field, sb(si));
-        if (!key.present()) return;  // `field == absent` never holds: the run cannot advance
-        uint64_t h = bucket_hash(S.part, k, key);
-        size_t bi = tfind_or_insert(h, S.part, k, key);
-        Slot& S2 = slots_[si];
-        S2.wait = k;
-        S2.khash = h;
-        S2.key = key;
-        bucket_insert(table_[bi], si);
+        link_bucket(si, k, alias_value(*idx_[k].alias_field, sb(si)));
         return;
     }
     S.wait = kWaitScan;
     Partition& P = parts_[S.part];
     list_insert(P.scan_head, P.scan_tail, si);
+}
+
+/// link for a run whose next step `k` is indexed, `key` the value of its alias field.
+inline void PatternMatcher::Impl::link_bucket(uint32_t si, int32_t k, const Value& key) {
+    if (!key.present()) return;  // `field == absent` never holds: the run cannot advance
+    const uint32_t part = slots_[si].part;
+    uint64_t h = bucket_hash(part, k, key);
+    size_t bi = tfind_or_insert(h, part, k, key);
+    Slot& S = slots_[si];
+    S.wait = k;
+    S.khash = h;
+    S.key = key;
+    bucket_insert(table_[bi], si);
 }
 
 inline void PatternMatcher::Impl::unlink(uint32_t si) {
@@ -265,7 +324,11 @@ uint32_t PatternMatcher::Impl::alloc_slot(uint32_t part) {
         r.deferred.clear();
         r.positions.clear();
     }
-    std::fill_n(sb(si), n_aliases_, Binding{});
+    if (n_aliases_ <= 2) {
+        S.inl[0] = S.inl[1] = Binding{};
+    } else {
+        std::fill_n(sb(si), n_aliases_, Binding{});
+    }
     ++parts_[part].live;
     return si;
 }
@@ -290,6 +353,7 @@ void PatternMatcher::Impl::kill_slot(uint32_t si) {
 }
 
 inline void PatternMatcher::Impl::exp_push(const ExpItem& it) {
+    if (it.deadline < next_due_) next_due_ = it.deadline;
     if (fifo_.empty() || it.deadline >= fifo_.back().deadline) {
         fifo_.push_back(it);
         return;
@@ -303,11 +367,9 @@ inline bool PatternMatcher::Impl::exp_later(const ExpItem& x, const ExpItem& y) 
 /// §9.5 over every partition: the runs whose deadline passed (trailing-NOT ones confirmed).
 void PatternMatcher::Impl::expire_indexed(Arena& scratch) {
     confirmed_.clear();
-    // Most events expire nothing: one look at the two fronts, and the prefetches below
-    // (aimed at the next expiries) were already issued when the fronts last moved.
-    if (!(!fifo_.empty() && fifo_.front().deadline < now_) &&
-        !(!eheap_.empty() && eheap_.front().deadline < now_))
-        return;
+    // Most events expire nothing: one look at the earliest deadline, and the prefetches
+    // below (aimed at the next expiries) were already issued when the fronts last moved.
+    if (!(next_due_ < now_)) return;
     for (;;) {
         bool f = !fifo_.empty() && fifo_.front().deadline < now_;
         bool h = !f && !eheap_.empty() && eheap_.front().deadline < now_;
@@ -333,6 +395,7 @@ void PatternMatcher::Impl::expire_indexed(Arena& scratch) {
         }
         kill_slot(it.slot);
     }
+    set_next_due();
     // Runs that expire soon: fetch their state ahead of time (no effect on results).
     if (8 < fifo_.size()) {
         uint32_t u = fifo_[8].slot;
@@ -370,13 +433,7 @@ void PatternMatcher::Impl::advance_indexed(uint32_t pid, std::vector<Row>& out, 
     // or the scan list), and no run joins a list before start, so reading the next link
     // before advancing visits exactly the runs the list held when the event arrived.
     if (list_walk_ && by_index && P.scan_head == kNone && idx_by_type_[sch].size() == 1) {
-        int32_t k = idx_by_type_[sch][0];
-        uint32_t head = bucket_head(pid, k);
-        for (uint32_t u = head; u != kNone;) {
-            uint32_t next = slots_[u].next;
-            advance_run(u, k, out, scratch);
-            u = next;
-        }
+        walk_bucket(pid, idx_by_type_[sch][0], out, scratch);
         return;
     }
     if (list_walk_ && !by_index && slots_[P.scan_head].next == kNone) {
@@ -407,6 +464,15 @@ void PatternMatcher::Impl::advance_indexed(uint32_t pid, std::vector<Row>& out, 
         add_source(begin);
     }
     for (const Cand& c : cands_) advance_run(c.slot, c.via, out, scratch);
+}
+
+/// advance_indexed when the event's runs are those of one bucket, of indexed step `k`.
+void PatternMatcher::Impl::walk_bucket(uint32_t pid, int32_t k, std::vector<Row>& out, Arena& scratch) {
+    for (uint32_t u = bucket_head(pid, k); u != kNone;) {
+        uint32_t next = slots_[u].next;
+        advance_run(u, k, out, scratch);
+        u = next;
+    }
 }
 
 /// First run of the bucket the current event's value selects for indexed step `k` in
@@ -446,7 +512,15 @@ inline void PatternMatcher::Impl::advance_run(uint32_t si, int32_t via, std::vec
     int32_t s_taken = -1;
     int32_t old_pos = r.pos;
     const StepInfo& cur = steps_[r.pos];
-    if (trans_) {
+    if (via >= 0 && idx_[via].decides) {
+        // Found in the bucket of its next step (a plain step, the run complete or not: `via`
+        // is required), whose whole predicate is the equality the bucket stands for: the
+        // step the kernel or the loop below would choose.
+        if (finish_in_place(si, via, out, scratch)) return;
+        take(r, b, via, false);
+        took = true;
+        s_taken = via;
+    } else if (trans_) {
         bool capped = false;
         int32_t d = trans(r.pos, b, run_flags(r), via);
         if (d >= 0 && finish_in_place(si, d, out, scratch)) return;
@@ -493,7 +567,8 @@ inline void PatternMatcher::Impl::advance_run(uint32_t si, int32_t via, std::vec
 /// Start (§9.2 step 4) in partition `pid`.
 [[gnu::flatten]] void PatternMatcher::Impl::start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch) {
     auto sink = [&](Row row) { out.push_back(row); };
-    int32_t s = start_step();
+    const auto sch = static_cast<size_t>(cur_row_->schema);
+    int32_t s = ix_type_[sch] & kIxStartAt ? ix_start_at_[sch] : start_step();
     if (s < 0) return;
     bool stays = s < last_required_ || trailing_neg_ || steps_[s].alive_after;
     if (stays && parts_[pid].live >= kMaxRuns) {
@@ -511,6 +586,33 @@ inline void PatternMatcher::Impl::advance_run(uint32_t si, int32_t via, std::vec
     if (has_within_) exp_push({r.deadline, r.seq, si});
     if (after_take(r, b, s, false, scratch, sink) == After::Done)
         kill_slot(si);
+    else
+        link(si);
+}
+
+/// start_indexed for a type marked kIxFresh: the run takes the event for step `s` and waits
+/// for its next one, the decisions start_indexed makes known already.
+void PatternMatcher::Impl::start_fresh(uint32_t pid, int32_t s) {
+    if (parts_[pid].live >= kMaxRuns) {
+        ++dropped_;
+        return;
+    }
+    const uint32_t si = alloc_slot(pid);
+    Run& r = slots_[si].r;
+    r.seq = next_seq_++;
+    slot_seq_[si] = r.seq;
+    r.t0 = r.last_ts = now_;
+    r.deadline = deadline_now();
+    r.pos = s;
+    r.step_count = 1;
+    if (const int32_t a = steps_[static_cast<size_t>(s)].alias; a >= 0) {
+        const uint32_t ev = cur_ev();
+        ref(ev);
+        sb(si)[a] = Binding{ev, 1};
+    }
+    if (has_within_) exp_push({r.deadline, r.seq, si});
+    if (const int32_t ks = ix_key_slot_[static_cast<size_t>(cur_row_->schema)]; ks >= 0)
+        link_bucket(si, s + 1, cur_row_->slots[ks]);
     else
         link(si);
 }

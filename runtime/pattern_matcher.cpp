@@ -174,6 +174,37 @@ inline void PatternMatcher::Impl::set_trans_kernel(SeqTransKernel k, const ir::E
     targs_.rec = evs_.rec;  // fixed once the matcher is built
 }
 
+/// on_event in the indexed mode (a Sequence under skip_till_next_match): its decisions, with
+/// those fixed by the mode taken out, and per event type only the calls it needs.
+inline void PatternMatcher::Impl::on_event_indexed(const Row& row, std::vector<Row>& out, Arena& scratch) {
+    begin_event(row);
+    // 1. expiry: most events expire nothing (one comparison, without the call).
+    if (next_due_ < now_) {
+        expire_indexed(scratch);
+        if (!confirmed_.empty()) emit_confirmed(out);
+    }
+    // 2. negations.
+    if (!negs_.empty()) negate_indexed();
+    // 3./4. advance and start in the event's partition: advance_indexed finds nothing
+    // without a bucket of the event's type or a run in the scan list.
+    const uint8_t what = row.schema >= 0 && static_cast<size_t>(row.schema) < ix_type_.size() ? ix_type_[static_cast<size_t>(row.schema)] : 0;
+    if (what & kIxStep) {
+        const uint32_t pid = partitioned_ ? partition_id(find_partition(row, true)) : 0;
+        const Partition& P = parts_[pid];
+        if (P.live != 0) {
+            if (const int32_t k = ix_walk_step_[static_cast<size_t>(row.schema)]; k >= 0 && P.scan_head == kNone)
+                walk_bucket(pid, k, out, scratch);
+            else if ((what & kIxBuckets) || P.scan_head != kNone)
+                advance_indexed(pid, out, scratch);
+        }
+        if (what & kIxFresh)
+            start_fresh(pid, ix_start_at_[static_cast<size_t>(row.schema)]);
+        else if (what & kIxStart)
+            start_indexed(pid, out, scratch);
+    }
+    end_event();
+}
+
 inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
     begin_event(row);
     if (form_ == ir::Nfa::Form::Or) {
@@ -181,13 +212,7 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
     } else {
         // 1. expiry (all partitions); trailing-NOT confirmations first, oldest run first.
         if (has_within_) {
-            if (indexed_) {
-                // Most events expire nothing: one look at the two fronts, without the call.
-                if ((!fifo_.empty() && fifo_.front().deadline < now_) || (!eheap_.empty() && eheap_.front().deadline < now_))
-                    expire_indexed(scratch);
-            } else {
-                expire_due(scratch);
-            }
+            expire_due(scratch);
             for (const auto& c : confirmed_) {
                 if (strategy_ == Strategy::SkipTillAnyMatch && reported_ >= kMaxMatchesPerEvent) {
                     ++dropped_;
@@ -199,23 +224,12 @@ inline void PatternMatcher::Impl::on_event(const Row& row, std::vector<Row>& out
             confirmed_.clear();
         }
         // 2. negations (all partitions).
-        if (!negs_.empty()) {
-            if (indexed_)
-                negate_indexed();
-            else
-                negate();
-        }
+        if (!negs_.empty()) negate();
         // 3./4. advance and start in the event's partition.
         bool is_step = row.schema >= 0 && static_cast<size_t>(row.schema) < step_type_.size() &&
                        step_type_[row.schema];
         bool strict = strategy_ == Strategy::StrictContiguity;
-        if (indexed_) {
-            if (is_step) {
-                uint32_t pid = partitioned_ ? partition_id(find_partition(row, true)) : 0;
-                advance_indexed(pid, out, scratch);
-                start_indexed(pid, out, scratch);
-            }
-        } else if (stk_ || kr_) {
+        if (stk_ || kr_) {
             // Stack mode: the step verdicts need no partition; without one, nothing changes.
             if (uint64_t verdicts = !is_step ? 0 : stk_ ? stk_verdicts() : 1)
                 step_compact(row, verdicts, out, scratch);
@@ -256,7 +270,10 @@ PatternMatcher::PatternMatcher(Runtime& rt, const ir::StreamPlan& stream, const 
 PatternMatcher::~PatternMatcher() = default;
 
 void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scratch) {
-    impl_->on_event(row, out, scratch);
+    if (impl_->indexed_)
+        impl_->on_event_indexed(row, out, scratch);
+    else
+        impl_->on_event(row, out, scratch);
 }
 
 void PatternMatcher::on_event(const Row& row, std::vector<Row>& out, Arena& scratch, uint64_t verdicts) {
@@ -369,6 +386,8 @@ void PatternMatcher::set_stack_any_match(bool on) { g_stack_any_match.store(on, 
 void PatternMatcher::set_indexed_list_walk(bool on) { g_list_walk.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_finish_in_place(bool on) { g_finish_in_place.store(on, std::memory_order_relaxed); }
+
+void PatternMatcher::set_indexed_shortcuts(bool on) { g_indexed_shortcuts.store(on, std::memory_order_relaxed); }
 
 void PatternMatcher::set_step_kernels(const std::vector<FilterKernel>* steps, const ir::Expr* const* nodes,
                                       const Value* consts) {

@@ -160,6 +160,12 @@ public:
     /// true); false always takes the event first, the general path to compare against.
     static void set_finish_in_place(bool on);
 
+    /// Tests: whether matchers built from now on may, in the indexed mode, leave predicates
+    /// untested where none is left: a start whose step has no predicate (the event's type
+    /// decides), a run found in the bucket of a step whose whole predicate is the bucket's
+    /// equality (default true); false tests them as any other, the path to compare against.
+    static void set_indexed_shortcuts(bool on);
+
     /// Runs not started, absorptions ignored and matches not reported because of a cap (§9.2).
     uint64_t dropped() const;
 

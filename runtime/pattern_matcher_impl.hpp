@@ -43,6 +43,7 @@ inline std::atomic<bool> g_compact_any_match{true};
 inline std::atomic<bool> g_stack_any_match{true};
 inline std::atomic<bool> g_list_walk{true};
 inline std::atomic<bool> g_finish_in_place{true};
+inline std::atomic<bool> g_indexed_shortcuts{true};
 
 namespace {
 
@@ -154,7 +155,7 @@ struct PatternMatcher::Impl {
         }
         Ev& e = evs_[id];
         uint32_t n = schema_width_[static_cast<size_t>(r.schema)];
-        Value* dst = ev_slots(id);
+        Value* dst = reinterpret_cast<Value*>(reinterpret_cast<std::byte*>(&e) + sizeof(Ev));
         for (uint32_t i = 0; i < n; ++i) dst[i] = r.slots[i];  // trivially copyable; usually 1-4 slots
         e.n = static_cast<uint32_t>(n);
         e.ts = r.ts;
@@ -356,6 +357,8 @@ struct PatternMatcher::Impl {
         const Expr* alias_field = nullptr;  // the run side (ExprOp::AliasField)
         const Expr* rest = nullptr;         // the other conjuncts (null: none)
         ExprPtr rest_owner;
+        // No other conjunct: a run found in this step's bucket enters it (advance_run).
+        bool decides = false;
     };
     static constexpr int32_t kWaitNone = -2;
     static constexpr int32_t kWaitScan = -1;
@@ -393,6 +396,19 @@ struct PatternMatcher::Impl {
     bool indexed_ = false;
     std::vector<IndexInfo> idx_;                      // per step
     std::vector<std::vector<int32_t>> idx_by_type_;   // per schema: indexed steps of that type
+    /// Per schema, what on_event does with an event of that type in indexed mode (0: only
+    /// expiry and negations): some step has the type (kIxStep), look up buckets (kIxBuckets),
+    /// try a start (kIxStart); kIxStartAt: the step a start enters is fixed (ix_start_at_),
+    /// no predicate decides it; kIxFresh: and that step is a plain one that neither completes
+    /// nor ends the run (start_fresh).
+    static constexpr uint8_t kIxBuckets = 1, kIxStart = 2, kIxStartAt = 4, kIxStep = 8, kIxFresh = 16;
+    std::vector<uint8_t> ix_type_;
+    std::vector<int32_t> ix_start_at_;
+    std::vector<int32_t> ix_key_slot_;  // kIxFresh: fresh_key_slot (-1: link decides)
+    // Per schema: its one indexed step when advance_indexed may walk that bucket in place
+    // (list_walk_), -1 otherwise.
+    std::vector<int32_t> ix_walk_step_;
+    int32_t fresh_key_slot(int32_t t, int32_t s) const;
     std::vector<Slot> slots_;
     std::vector<Binding> sbinds_;                     // per slot, stride n_aliases_
     std::vector<uint64_t> slot_seq_;                  // per slot: r.seq when live, kDeadSeq if not
@@ -403,6 +419,11 @@ struct PatternMatcher::Impl {
     size_t bucket_hint_ = 0;                          // table index of the bucket last found (unlink)
     DeadlineRing<ExpItem> fifo_;                      // deadlines in nondecreasing order
     std::vector<ExpItem> eheap_;                      // the others (min-heap)
+    int64_t next_due_ = kNoDeadline;                  // the earlier of their fronts (kNoDeadline: none)
+    void set_next_due() {
+        next_due_ = fifo_.empty() ? kNoDeadline : fifo_.front().deadline;
+        if (!eheap_.empty() && eheap_.front().deadline < next_due_) next_due_ = eheap_.front().deadline;
+    }
     std::vector<Cand> cands_, merge_buf_;
     // advance_indexed walks a single source list in place (tests turn it off to compare).
     bool list_walk_ = g_list_walk.load(std::memory_order_relaxed);
@@ -1511,6 +1532,7 @@ struct PatternMatcher::Impl {
 
     Value field_value(const Expr& e) const;
     Value alias_value(const Expr& e, const Binding* b) const;
+    Value alias_value_in(const Expr& e, int32_t schema, uint32_t n, const Value* slots) const;
     static uint64_t key_hash(const Value& key);
     static uint64_t bucket_hash(uint32_t part, int32_t step, const Value& key);
     bool slot_waits_for(uint32_t u, uint64_t h, uint32_t part, int32_t step, const Value& key) const;
@@ -1523,6 +1545,7 @@ struct PatternMatcher::Impl {
     void bucket_insert(TEntry& t, uint32_t si);
     void bucket_remove(TEntry& t, uint32_t si);
     void link(uint32_t si);
+    void link_bucket(uint32_t si, int32_t k, const Value& key);
     void unlink(uint32_t si);
     uint32_t alloc_slot(uint32_t part);
     void kill_slot(uint32_t si);
@@ -1530,7 +1553,8 @@ struct PatternMatcher::Impl {
     static bool exp_later(const ExpItem& x, const ExpItem& y);
     void expire_indexed(Arena& scratch);
 
-    void negate_indexed() {
+    // Out of line: on_event_indexed, inlined into the per-event call, stays small.
+    [[gnu::noinline]] void negate_indexed() {
         for (size_t ni = 0; ni < negs_.size(); ++ni) {
             const Negation& n = negs_[ni];
             if (n.type_id != cur_row_->schema) continue;
@@ -1544,10 +1568,12 @@ struct PatternMatcher::Impl {
     }
 
     void advance_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch);
+    void walk_bucket(uint32_t pid, int32_t k, std::vector<Row>& out, Arena& scratch);
     uint32_t bucket_head(uint32_t pid, int32_t k);
     [[gnu::flatten]] bool finish_in_place(uint32_t si, int32_t s, std::vector<Row>& out, Arena& scratch);
     void advance_run(uint32_t si, int32_t via, std::vector<Row>& out, Arena& scratch);
     [[gnu::flatten]] void start_indexed(uint32_t pid, std::vector<Row>& out, Arena& scratch);
+    void start_fresh(uint32_t pid, int32_t s);
 
     // ------------------------------------------------------------ per event
     void set_trans_kernel(SeqTransKernel k, const ir::Expr* const* nodes, const Value* consts,
@@ -1595,6 +1621,12 @@ struct PatternMatcher::Impl {
         }
     }
     void on_event(const Row& row, std::vector<Row>& out, Arena& scratch);
+    [[gnu::always_inline]] void on_event_indexed(const Row& row, std::vector<Row>& out, Arena& scratch);
+    /// Trailing-NOT matches expiry confirmed (indexed mode), out of line: rare.
+    [[gnu::noinline]] void emit_confirmed(std::vector<Row>& out) {
+        for (const auto& c : confirmed_) out.push_back(c.row);
+        confirmed_.clear();
+    }
 
     // ------------------------------------------------------------ checkpoints
     std::vector<const std::string*> partition_keys() const;

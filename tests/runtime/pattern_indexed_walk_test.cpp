@@ -24,14 +24,17 @@ using namespace varpulis::test_support;
 
 class WalkHarness : public PlanFixture {
 public:
-    WalkHarness(const std::string& src, const std::string& stream, bool walk, bool in_place = true) : PlanFixture(src) {
+    WalkHarness(const std::string& src, const std::string& stream, bool walk, bool in_place = true, bool shortcuts = true)
+        : PlanFixture(src) {
         PatternMatcher::set_indexed_list_walk(walk);
         PatternMatcher::set_finish_in_place(in_place);
+        PatternMatcher::set_indexed_shortcuts(shortcuts);
         for_operator(stream, ir::OpKind::Sequence, [&](const ir::StreamPlan& sp, const ir::Operator& op) {
             matcher_ = std::make_unique<PatternMatcher>(rt_, sp, op);
         });
         PatternMatcher::set_indexed_list_walk(true);
         PatternMatcher::set_finish_in_place(true);
+        PatternMatcher::set_indexed_shortcuts(true);
     }
 
     /// Feeds one event; returns every field of every match row, one string per row.
@@ -73,6 +76,10 @@ const char* const kQueries[] = {
     // whose type also starts runs (the event completes some runs and is stored for others)
     "pattern P = SEQ(A as x, A where id == x.id as y) within 10ms\n"
     "stream M = P .emit(x: x.v, y: y.v, yk: y.k, n: len(y), m: len(x))",
+    // predicate-free starts of two types (an optional first step), a bucket step whose
+    // equality is its whole predicate after an unindexed one, an event-side key of B's
+    "pattern P = SEQ(B? as o, A as a, C where id == a.v as c, B where v == a.id as b) within 16ms\n"
+    "stream M = P .emit(o: o.v, a: a.id, c: c.v, b: b.k)",
 };
 
 /// The event types a query's steps read (only those are routed to its matcher).
@@ -136,6 +143,35 @@ TEST(PatternIndexedWalk, FinishInPlaceAgreesWithTakingTheEvent) {
                 ASSERT_EQ(in_place.m().live_runs(), taken.m().live_runs()) << "query " << qi << " seed " << seed << " event " << i;
             }
             EXPECT_EQ(in_place.m().dropped(), taken.m().dropped()) << "query " << qi << " seed " << seed;
+        }
+        EXPECT_GT(rows, 50u) << "query " << qi << " matches too rarely to compare the paths";
+    }
+}
+
+/// Starts decided by the event's type when the step has no predicate, and runs entering the
+/// step whose bucket they were found in when its equality is its whole predicate: the same
+/// rows, live runs and drops as testing those predicates.
+TEST(PatternIndexedWalk, ShortcutsAgreeWithTestingThePredicates) {
+    for (size_t qi = 0; qi < std::size(kQueries); ++qi) {
+        std::string q = std::string(kEvents) + kQueries[qi];
+        std::vector<std::string> types = step_types(kQueries[qi]);
+        size_t rows = 0;
+        for (uint32_t seed = 1; seed <= 6; ++seed) {
+            WalkHarness fast(q, "M", true, true, true), tested(q, "M", true, true, false);
+            std::mt19937 rng(seed * 15485863 + static_cast<uint32_t>(qi));
+            int64_t ts = 0;
+            for (size_t i = 0; i < 600; ++i) {
+                ts += static_cast<int64_t>(rng() % 3);
+                if (rng() % 16 == 0) ts -= 2;
+                const std::string& type = types[rng() % types.size()];
+                int64_t k = rng() % 3, id = rng() % 5, v = rng() % 10;
+                auto a = fast.feed(type, ts, {{"k", I(k)}, {"id", I(id)}, {"v", I(v)}});
+                auto b = tested.feed(type, ts, {{"k", I(k)}, {"id", I(id)}, {"v", I(v)}});
+                ASSERT_EQ(a, b) << "query " << qi << " seed " << seed << " event " << i;
+                rows += a.size();
+                ASSERT_EQ(fast.m().live_runs(), tested.m().live_runs()) << "query " << qi << " seed " << seed << " event " << i;
+            }
+            EXPECT_EQ(fast.m().dropped(), tested.m().dropped()) << "query " << qi << " seed " << seed;
         }
         EXPECT_GT(rows, 50u) << "query " << qi << " matches too rarely to compare the paths";
     }
