@@ -22,8 +22,9 @@ namespace varpulis::jit {
 
 namespace {
 
-/// More arguments than the registers left beside a kernel's own would go through the stack.
-constexpr size_t kMaxParameters = 3;
+/// Beyond this many, the set is left alone: arguments past the registers go through the stack,
+/// and a loop with many of them live would spill them all.
+constexpr size_t kMaxParameters = 8;
 
 bool eligible(const llvm::Function& f) {
     return !f.isDeclaration() && !f.isVarArg() && !f.hasPersonalityFn() &&
@@ -285,7 +286,7 @@ TwinStats merge_twin_functions(llvm::Module& m, const std::unordered_set<std::st
         // The first member's body moves (a copy would cost about as much as the comparisons).
         shared->splice(shared->end(), &first);
         for (unsigned i = 0; i < first.arg_size(); ++i) {
-            shared->getArg(i)->takeName(first.getArg(i));
+            shared->getArg(i)->setName(first.getArg(i)->getName());
             first.getArg(i)->replaceAllUsesWith(shared->getArg(i));
         }
         for (auto& [pos, values] : at)

@@ -26,7 +26,7 @@ struct TwinStats {
 /// kernels; a per-event kernel would pay a call more per event), finds the sets that are the
 /// same instruction for instruction, operand for operand, but for integer and floating-point
 /// constants in operands that may be values (not a switch case, an alloca size, a struct
-/// index, an intrinsic's immediate or a memory intrinsic's length), and at most a few distinct
+/// index, an intrinsic's immediate or a memory intrinsic's length), and at most eight distinct
 /// ones per set. Identical functions: the first keeps its body; the others become a tail call
 /// of it when `kernels` holds their name (the engine looks them up), else their calls go to the
 /// first and they are deleted. Sets that differ in constants: the first function's body moves
