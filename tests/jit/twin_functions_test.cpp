@@ -123,6 +123,10 @@ TEST_F(TwinFunctionsTest, LoopsDifferingInConstantsCallOneBodyWithTheirOwn) {
     EXPECT_TRUE(shared->hasParamAttribute(0, llvm::Attribute::NoAlias));
     EXPECT_EQ(callee_of(*m, "loop_a"), shared);
     EXPECT_EQ(callee_of(*m, "loop_b"), shared);
+    for (const char* f : {"loop_a", "loop_b"})
+        EXPECT_TRUE(m->getFunction(f)->hasFnAttribute("varpulis-first-stage"))
+            << f << ": a call per batch is compiled by the quick code generator";
+    EXPECT_FALSE(shared->hasFnAttribute("varpulis-first-stage"));
     const std::string text = print(*m);
     EXPECT_NE(text.find("call i64 @loop_a_twins(ptr %rows, i64 %n, ptr %ctx, double 5.000000e+00, i32 0)"),
               std::string::npos)
