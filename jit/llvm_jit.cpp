@@ -11,7 +11,6 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
-#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Support/SourceMgr.h>
 #include <llvm/Support/TargetSelect.h>
@@ -253,17 +252,6 @@ void warm_up(State& st, bool quick) {
     llvm::consumeError(st.jit->getExecutionSession().removeJITDylib(*jd));
 }
 
-/// The post-register-allocation list scheduler, which the default code generator runs for
-/// CPUs whose scheduling model asks for it (znver3 among them), only reorders instructions
-/// that out-of-order cores reorder themselves, and is ~9 % of a type loop's machine code
-/// (ema: 3.3 of 38.2 M instructions in `llc`). It has no per-function switch; its option is
-/// set as `-post-RA-scheduler=false` would, once, for the process (only the JIT uses LLVM).
-void skip_post_ra_scheduling() {
-    auto& options = llvm::cl::getRegisteredOptions();
-    auto it = options.find("post-RA-scheduler");
-    if (it != options.end()) it->second->addOccurrence(1, "post-RA-scheduler", "false");
-}
-
 class LlvmJit final : public JitCompiler {
 public:
     explicit LlvmJit(std::shared_ptr<State> st) : state(std::move(st)) {}
@@ -442,7 +430,6 @@ std::unique_ptr<JitCompiler> create_llvm_jit(const JitOptions& options, const ru
     std::call_once(once, [] {
         native_ok = !llvm::InitializeNativeTarget() && !llvm::InitializeNativeTargetAsmPrinter() &&
                     !llvm::InitializeNativeTargetAsmParser();
-        skip_post_ra_scheduling();
     });
     if (!native_ok) {
         error = "LLVM has no code generator for this host";
