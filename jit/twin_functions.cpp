@@ -161,11 +161,9 @@ private:
         for (size_t k = 0; k < mi.size(); ++k) {
             if (mi[k].first != mj[k].first) return false;
             if (mi[k].first == llvm::LLVMContext::MD_alias_scope || mi[k].first == llvm::LLVMContext::MD_noalias) {
-                auto [it, fresh] = scopes_.emplace(mi[k].second, mj[k].second);
-                auto [back, back_fresh] = scopes_back_.emplace(mj[k].second, mi[k].second);
+                const auto it = scopes_.emplace(mi[k].second, mj[k].second).first;
+                const auto back = scopes_back_.emplace(mj[k].second, mi[k].second).first;
                 if (it->second != mj[k].second || back->second != mi[k].second) return false;
-                (void)fresh;
-                (void)back_fresh;
             } else if (mi[k].second != mj[k].second) {
                 return false;
             }
