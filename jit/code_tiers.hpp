@@ -17,7 +17,7 @@ namespace varpulis::jit {
 /// At O1/O2 the kernels the batch path never calls (codegen::kFirstStageAttribute) get the
 /// quick tier's pipeline even in a full compile, and at O2 type loops (codegen::kTypeLoopAttribute)
 /// and Occasional kernels (codegen::kFastCodegenAttribute) skip its second round (GVN,
-/// JumpThreading, SimplifyCFG).
+/// InstCombine, JumpThreading, SimplifyCFG).
 void optimise(llvm::Module& m, llvm::TargetMachine* tm, int level, bool quick);
 
 /// After the IR pipeline, at O1 and O2: the kernels marked for the fast code generator

@@ -25,11 +25,13 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "codegen/plan_codegen.hpp"
 #include "jit/code_tiers.hpp"
 #include "jit/resident_code.hpp"
 #include "jit/split_compile.hpp"
+#include "jit/twin_functions.hpp"
 #include "runtime/abi.hpp"
 
 namespace varpulis::jit {
@@ -111,19 +113,28 @@ struct CodeVersion {
     }
 };
 
-/// A plan's module for dumps, in `ctx`, with the JIT's target.
-std::unique_ptr<llvm::Module> module_for(State& st, const ir::Plan& plan, llvm::LLVMContext& ctx) {
+/// The names the engine looks kernels up by.
+std::unordered_set<std::string> kernel_names(const std::vector<codegen::KernelSymbol>& syms) {
+    std::unordered_set<std::string> names;
+    for (const auto& sym : syms) names.insert(sym.name);
+    return names;
+}
+
+/// A plan's module for dumps, in `ctx`, with the JIT's target; `compiled`: with its twin
+/// kernels merged, as compiles make it (twin_functions.hpp).
+std::unique_ptr<llvm::Module> module_for(State& st, const ir::Plan& plan, llvm::LLVMContext& ctx, bool compiled) {
     std::vector<codegen::KernelSymbol> syms;
     auto m = codegen::build_module(plan, ctx, syms);
     m->setDataLayout(st.jit->getDataLayout());
     m->setTargetTriple(st.jit->getTargetTriple().str());
+    if (compiled) merge_twin_functions(*m, kernel_names(syms));
     return m;
 }
 
 /// The plan's module, or null with `error` set when code generation produced invalid IR.
 std::unique_ptr<llvm::Module> verified_module(State& st, const ir::Plan& plan, llvm::LLVMContext& ctx,
-                                              std::string& error) {
-    auto m = module_for(st, plan, ctx);
+                                              bool compiled, std::string& error) {
+    auto m = module_for(st, plan, ctx, compiled);
     std::string verify;
     llvm::raw_string_ostream vos(verify);
     if (llvm::verifyModule(*m, &vos)) {
@@ -286,11 +297,15 @@ private:
         std::vector<codegen::KernelSymbol> syms;
         std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
         std::vector<PartStats> parts;
-        auto factory = [&st, &plan, &syms](llvm::LLVMContext& c, int part) {
+        TwinStats twins;
+        auto factory = [&st, &plan, &syms, &twins](llvm::LLVMContext& c, int part) {
             std::vector<codegen::KernelSymbol> others;
-            auto m = codegen::build_module(plan, c, part == 0 ? syms : others);
+            std::vector<codegen::KernelSymbol>& own = part == 0 ? syms : others;
+            auto m = codegen::build_module(plan, c, own);
             m->setDataLayout(st.jit->getDataLayout());
             m->setTargetTriple(st.jit->getTargetTriple().str());
+            const TwinStats merged = merge_twin_functions(*m, kernel_names(own));
+            if (part == 0) twins = merged;
             return m;
         };
         if (!compile_objects(factory, st.gens, st.options.opt_level, quick, st.options.fail_part, objects, parts, error))
@@ -389,6 +404,9 @@ private:
                              "%.2f ms, machine code %.2f ms (%s)\n",
                              i, parts[i].functions, parts[i].instructions, parts[i].codegen_ms, parts[i].optimise_ms,
                              parts[i].object_ms, parts[i].names.c_str());
+            if (twins.merged)
+                std::fprintf(stderr, "jit timing:   twins: %zu kernels run %zu shared bodies (%zu constant arguments)\n",
+                             twins.merged, twins.shared, twins.parameters);
         }
         return v;
     }
@@ -619,7 +637,7 @@ size_t LlvmJit::cached_versions() const {
 bool LlvmJit::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, std::string& error) {
     std::lock_guard<std::mutex> lock(state->mu);
     llvm::LLVMContext ctx;
-    auto m = verified_module(*state, plan, ctx, error);
+    auto m = verified_module(*state, plan, ctx, optimised, error);
     if (!m) return false;
     if (optimised) {
         optimise(*m, state->gens[0].full.get(), state->options.opt_level, false);
@@ -635,7 +653,7 @@ bool LlvmJit::dump_llvm(const ir::Plan& plan, bool optimised, std::string& out, 
 bool LlvmJit::dump_asm(const ir::Plan& plan, std::string& out, std::string& error) {
     std::lock_guard<std::mutex> lock(state->mu);
     llvm::LLVMContext ctx;
-    auto m = verified_module(*state, plan, ctx, error);
+    auto m = verified_module(*state, plan, ctx, true, error);
     if (!m) return false;
     // As a full compile makes it: the kernels off the per-event path from their own module,
     // by the CodeGenOptLevel::None code generator, after the others.

@@ -1,12 +1,15 @@
 #include "jit/split_compile.hpp"
 
-#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
+#include <llvm/ADT/SmallVector.h>
 #include <llvm/IR/Function.h>
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/MC/MCContext.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/SmallVectorMemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
@@ -21,6 +24,39 @@
 #include "jit/code_tiers.hpp"
 
 namespace varpulis::jit {
+
+/// Object code for modules through one target machine's code-generator pipeline, built once:
+/// `addPassesToEmitMC` schedules ~100 passes and costs ~2.2 M instructions per module (5 % of
+/// ema's longest compile thread) when made per module as orc::SimpleCompiler does. The legacy
+/// pass manager runs again on the next module as `llc -run-twice` runs it: its passes
+/// initialise per module and finish it (the MC context and object streamer reset, machine
+/// functions freed per function). Not thread-safe: one per thread and target machine.
+class ObjectEmitter {
+public:
+    explicit ObjectEmitter(llvm::TargetMachine& tm) : tm_(tm), os_(buffer_) {}
+
+    llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> emit(llvm::Module& m) {
+        if (!ready_) {
+            llvm::MCContext* ctx = nullptr;
+            if (tm_.addPassesToEmitMC(pm_, ctx, os_))
+                return llvm::make_error<llvm::StringError>("the target cannot emit object code",
+                                                           llvm::inconvertibleErrorCode());
+            ready_ = true;
+        }
+        buffer_.clear();
+        pm_.run(m);
+        // The stream keeps referring to buffer_, which the move leaves empty and valid.
+        return std::make_unique<llvm::SmallVectorMemoryBuffer>(std::move(buffer_), m.getModuleIdentifier() + "-jitted-objectbuffer",
+                                                               /*RequiresNullTerminator=*/false);
+    }
+
+private:
+    llvm::TargetMachine& tm_;
+    llvm::SmallVector<char, 0> buffer_;
+    llvm::raw_svector_ostream os_;
+    llvm::legacy::PassManager pm_;   // destroyed first: its passes refer to the stream
+    bool ready_ = false;
+};
 
 namespace {
 
@@ -82,8 +118,10 @@ llvm::Error emit_part(llvm::Module& m, CodeGenerators& gen, int level, bool quic
         apply_codegen_tiers(*part, level);
         stats.optimise_ms += ms_since(t0);
         t0 = Clock::now();
-        llvm::TargetMachine& tm = quick || cold_module(*part) ? *gen.quick : *gen.full;
-        auto obj = llvm::orc::SimpleCompiler(tm)(*part);
+        const bool none = quick || cold_module(*part);
+        std::unique_ptr<ObjectEmitter>& emitter = none ? gen.quick_emitter : gen.full_emitter;
+        if (!emitter) emitter = std::make_unique<ObjectEmitter>(none ? *gen.quick : *gen.full);
+        auto obj = emitter->emit(*part);
         stats.object_ms += ms_since(t0);
         if (!obj) return obj.takeError();
         out.push_back(std::move(*obj));
@@ -92,6 +130,11 @@ llvm::Error emit_part(llvm::Module& m, CodeGenerators& gen, int level, bool quic
 }
 
 }  // namespace
+
+CodeGenerators::CodeGenerators() = default;
+CodeGenerators::CodeGenerators(CodeGenerators&&) noexcept = default;
+CodeGenerators& CodeGenerators::operator=(CodeGenerators&&) noexcept = default;
+CodeGenerators::~CodeGenerators() = default;
 
 std::vector<int> assign_parts(const llvm::Module& m, int level, bool quick, int max_parts) {
     std::vector<double> costs;

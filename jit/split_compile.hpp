@@ -19,11 +19,22 @@ class TargetMachine;
 
 namespace varpulis::jit {
 
+class ObjectEmitter;
+
 /// The code generators of one compile thread: a TargetMachine must not be used by two
-/// threads at once (it builds and caches its subtargets lazily).
+/// threads at once (it builds and caches its subtargets lazily), nor an emitter.
 struct CodeGenerators {
+    CodeGenerators();
+    CodeGenerators(CodeGenerators&&) noexcept;
+    CodeGenerators& operator=(CodeGenerators&&) noexcept;
+    ~CodeGenerators();
+
     std::unique_ptr<llvm::TargetMachine> full;    // the configured optimisation level
     std::unique_ptr<llvm::TargetMachine> quick;   // CodeGenOptLevel::None
+    /// Per target machine, the code generator's pass manager, made by the first module it
+    /// compiles and kept for the next (split_compile.cpp); destroyed before the machines.
+    std::unique_ptr<ObjectEmitter> full_emitter;
+    std::unique_ptr<ObjectEmitter> quick_emitter;
 };
 
 /// Where one part's time went ($VARPULIS_JIT_TIMING).
