@@ -891,7 +891,12 @@ struct Engine::Impl {
                 st.matches.clear();
                 m.on_taken(row, st.matches, scratch, t);
                 if (!st.matches.empty()) run_matches(st, 0, 0);
-                if (!queue.empty()) drain();
+                if (!queue.empty()) {
+                    // Rows drain() brings this matcher come at another depth: through `out`.
+                    m.set_match_sink(nullptr);
+                    drain();
+                    if (cr.chain) m.set_match_sink(&sink);
+                }
                 if (kernels_pending.load(std::memory_order_relaxed) && k + 1 < buf.n) {
                     // Swapped in at this event boundary: the rest is scanned again.
                     offset = t.offset + schema_widths[static_cast<size_t>(schema)];

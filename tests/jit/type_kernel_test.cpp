@@ -820,6 +820,12 @@ TEST_F(TypeKernelTest, StackPatternsScanTheirRowsInEveryMode) {
         "strategy skip_till_any_match\n"
         "stream M = P .where(b.v != 4) .select(k: c.k, a: a.v, b: b.v)\n"
         "stream N = M .where(a != 2) .emit(k: k, s: a + b)\n",
+        // A middle step on another stream's output: A and C rows are scanned, Bx rows reach
+        // the matcher one level down, from drain() between two scanned rows.
+        "stream Bx = B .where(v > 2) .emit(k: k, v: v)\n"
+        "pattern P = SEQ(A where v < 5 as a, Bx as b, C where v < 4 as c) within 8ms partition by k "
+        "strategy skip_till_any_match\n"
+        "stream M = P .emit(k: c.k, a: a.v, b: b.v, c: c.v)\n",
     };
     for (size_t p = 0; p < std::size(programs); ++p) {
         for (uint64_t seed : {1u, 2u}) {
