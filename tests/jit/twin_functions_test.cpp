@@ -63,12 +63,9 @@ protected:
     llvm::LLVMContext ctx_;
 };
 
-/// Two loops differing in a comparison constant and a call argument, with one more constant
-/// they share.
-constexpr const char* kTwoLoops = R"IR(
-declare void @helper(i32, ptr)
-
-define i64 @loop_a(ptr noalias %rows, i64 %n, ptr %ctx) #0 {
+/// A loop over rows comparing each with `threshold` and passing `k` (or 7) to a helper.
+std::string loop_ir(const std::string& name, const std::string& threshold, int k) {
+    return "define i64 @" + name + R"IR((ptr noalias %rows, i64 %n, ptr %ctx) #0 {
 entry:
   br label %head
 head:
@@ -78,27 +75,8 @@ head:
 body:
   %p = getelementptr inbounds i8, ptr %rows, i64 %i
   %x = load double, ptr %p, align 8
-  %big = fcmp ogt double %x, 5.000000e+00
-  %k = select i1 %big, i32 0, i32 7
-  call void @helper(i32 %k, ptr %ctx)
-  %next = add nuw i64 %i, 1
-  br label %head
-done:
-  ret i64 %n
-}
-
-define i64 @loop_b(ptr noalias %rows, i64 %n, ptr %ctx) #0 {
-entry:
-  br label %head
-head:
-  %i = phi i64 [ 0, %entry ], [ %next, %body ]
-  %more = icmp ult i64 %i, %n
-  br i1 %more, label %body, label %done
-body:
-  %p = getelementptr inbounds i8, ptr %rows, i64 %i
-  %x = load double, ptr %p, align 8
-  %big = fcmp ogt double %x, 1.000000e+01
-  %k = select i1 %big, i32 1, i32 7
+  %big = fcmp ogt double %x, )IR" + threshold + R"IR(
+  %k = select i1 %big, i32 )IR" + std::to_string(k) + R"IR(, i32 7
   call void @helper(i32 %k, ptr %ctx)
   %next = add nuw i64 %i, 1
   br label %head
@@ -106,6 +84,12 @@ done:
   ret i64 %n
 }
 )IR";
+}
+
+/// Two loops differing in a comparison constant and a call argument, with one more constant
+/// they share.
+const std::string kTwoLoops = "declare void @helper(i32, ptr)\n\n" + loop_ir("loop_a", "5.000000e+00", 0) + "\n" +
+                              loop_ir("loop_b", "1.000000e+01", 1);
 
 TEST_F(TwinFunctionsTest, LoopsDifferingInConstantsCallOneBodyWithTheirOwn) {
     auto m = parse(kTwoLoops);
