@@ -1,13 +1,5 @@
 #include "runtime/pattern_matcher_impl.hpp"
 
-// The per-step loops here run over one or two middle steps: vectorised, GCC sets each of
-// them up with ~40 instructions for nothing.
-#if defined(__GNUC__) && !defined(__clang__)
-#define VP_SHORT_LOOPS [[gnu::optimize("no-tree-vectorize")]]
-#else
-#define VP_SHORT_LOOPS
-#endif
-
 namespace varpulis::runtime {
 
 // Stack mode of the compact skip_till_any_match form (see SRoot). A run is a chain: a root
@@ -48,7 +40,7 @@ void PatternMatcher::Impl::stk_init(Partition& P) {
 
 /// skip_till_any_match advance and start (§9.10) on P in stack form; `verdicts` from
 /// stk_verdicts.
-VP_SHORT_LOOPS void PatternMatcher::Impl::step_stk(Partition& P, uint64_t verdicts, std::vector<Row>& out, Arena& scratch) {
+void PatternMatcher::Impl::step_stk(Partition& P, uint64_t verdicts, std::vector<Row>& out, Arena& scratch) {
     const int32_t last = n_steps_ - 1;
     if (P.stot.empty()) stk_init(P);
     const uint64_t* tot = P.stot.data();
@@ -83,7 +75,7 @@ VP_SHORT_LOOPS void PatternMatcher::Impl::step_stk(Partition& P, uint64_t verdic
 }
 
 /// The current event extends every run ending at step s - 1 (or at Kleene step s) into s.
-VP_SHORT_LOOPS void PatternMatcher::Impl::stk_push(Partition& P, int32_t s) {
+void PatternMatcher::Impl::stk_push(Partition& P, int32_t s) {
     const size_t mid = stk_mid_;
     const size_t k = static_cast<size_t>(s - 1);
     const bool kleene = steps_[s].kleene;
@@ -299,7 +291,7 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
 }
 
 /// Expiry (§9.5) of P's roots: their runs leave the counts; their events go in stk_gc.
-VP_SHORT_LOOPS void PatternMatcher::Impl::stk_expire(Partition& P) {
+void PatternMatcher::Impl::stk_expire(Partition& P) {
     const size_t mid = stk_mid_;
     if (!kr_ && P.sroots_sorted) {
         // Deadlines in order (the usual case): the expired roots are the ones before the
