@@ -1417,10 +1417,10 @@ struct PatternMatcher::Impl {
     uint64_t stk_left_ = 0;         // completion walk: matches it may still report
     const MatchSink* match_sink_ = nullptr;   // set_match_sink
     std::vector<PathNode> stk_path_;  // stk_paths: the chain so far
-    // Completion walk: the match row every leaf copies (stk_emit). What all matches of one
-    // completion share (the stream name, the current event's fields) is written once, a
-    // root's duration once per root, and an alias's fields whenever the walk binds or
-    // unbinds it (stk_show), so it always shows stk_b_.
+    // Completion walk: the match row every leaf copies (stk_emit). The stream name is written
+    // once (setup_stacks), the current event's fields once per completion, a root's duration
+    // once per root, and an alias's fields whenever the walk binds or unbinds it (stk_bind),
+    // so it always shows stk_b_.
     std::vector<Value> stk_tmpl_;
     std::vector<std::pair<uint32_t, int32_t>> mr_counts_;  // kAliasCount fields: (field, alias)
     std::vector<uint32_t> mr_durations_;                   // kDuration fields
@@ -1494,7 +1494,8 @@ struct PatternMatcher::Impl {
     void stk_walk(const Partition& P, int32_t s, size_t idx, uint64_t pos, std::vector<Row>& out, Arena& scratch);
     void stk_walk_kleene(const SEntry* v, size_t n, size_t idx, int32_t a, uint32_t count, std::vector<Row>& out,
                          Arena& scratch);
-    void stk_show(int32_t alias, Binding b);
+    void stk_show(int32_t alias, const Value* base, uint32_t avail);
+    void stk_bind(int32_t alias, Binding b);
     void stk_emit(std::vector<Row>& out, Arena& scratch);
     void stk_expire(Partition& P);
     void stk_gc(Partition& P);

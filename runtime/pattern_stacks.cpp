@@ -27,6 +27,7 @@ void PatternMatcher::Impl::setup_stacks() {
     stk_b_.assign(n_aliases_, Binding{});
     stk_tmpl_.assign(std::max<size_t>(out_fields_.size(), 1), Value());
     for (uint32_t i : mr_other_) {
+        if (out_fields_[i].kind == OutField::kStreamName) stk_tmpl_[i] = Value::string(stream_name_);   // never changes
         if (out_fields_[i].kind == OutField::kAliasCount) mr_counts_.emplace_back(i, out_fields_[i].alias);
         if (out_fields_[i].kind == OutField::kDuration) mr_durations_.push_back(i);
     }
@@ -128,31 +129,17 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
     const uint64_t quota = stk_left_;
     const int32_t a0 = steps_[0].alias;
     const int32_t cur = steps_[last].alias;
-    // What every match of this completion shares: the stream name and the current event.
-    for (uint32_t i : mr_other_)
-        if (out_fields_[i].kind == OutField::kStreamName) stk_tmpl_[i] = Value::string(stream_name_);
-    // The middle steps' aliases: unbound until the walk binds them.
+    // The middle steps' aliases: unbound until the walk binds them; the current event's
+    // fields, the same for every match of this completion.
     for (int32_t s = 1; s < last; ++s)
-        if (const int32_t a = steps_[s].alias; a >= 0) stk_show(a, Binding{});
-    if (cur >= 0) {
-        if (const int32_t g = mr_group_[static_cast<size_t>(cur)]; g >= 0) {
-            const AliasCopy& c = mr_copies_[static_cast<size_t>(g)];
-            const uint32_t avail = schema_width_[static_cast<size_t>(cur_row_->schema)];
-            for (uint32_t k = c.begin; k < c.end; ++k) {
-                const auto [o, slot] = mr_slots_[k];
-                stk_tmpl_[o] = slot < avail ? cur_row_->slots[slot] : Value();
-            }
-        }
-    }
+        if (const int32_t a = steps_[s].alias; a >= 0) stk_show(a, nullptr, 0);
+    if (cur >= 0) stk_show(cur, cur_row_->slots, schema_width_[static_cast<size_t>(cur_row_->schema)]);
     if (!match_sink_) out.reserve(out.size() + quota);
     for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
         const SRoot& R = P.sroots[r];
         if (R.dead) continue;
         if (stk_mid_ > 0 && P.scnt[r * stk_mid_ + stk_mid_ - 1] == 0) continue;  // no run reaches the end
-        if (a0 >= 0) {
-            stk_b_[static_cast<size_t>(a0)] = Binding{R.ev, 1};
-            stk_show(a0, Binding{R.ev, 1});
-        }
+        if (a0 >= 0) stk_bind(a0, Binding{R.ev, 1});
         for (uint32_t i : mr_durations_) stk_tmpl_[i] = Value::integer(now_ - R.ts);
         stk_walk(P, 0, r, R.pos, out, scratch);
     }
@@ -162,16 +149,24 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
     dropped_ += total - emitted;
 }
 
-/// stk_tmpl_ shows binding b of `alias` (none: its fields absent).
-inline void PatternMatcher::Impl::stk_show(int32_t alias, Binding b) {
+/// stk_tmpl_ shows `alias` bound to an event with slots [0, avail) at `base` (none: avail 0,
+/// its fields absent).
+inline void PatternMatcher::Impl::stk_show(int32_t alias, const Value* base, uint32_t avail) {
     const int32_t g = mr_group_[static_cast<size_t>(alias)];
     if (g < 0) return;
     const AliasCopy& c = mr_copies_[static_cast<size_t>(g)];
-    const Value* base = b.ev != kNone ? ev_slots(b.ev) : nullptr;
-    const uint32_t avail = b.ev != kNone ? evs_[b.ev].n : 0;
     Value* __restrict tmpl = stk_tmpl_.data();
     for (const auto* k = mr_slots_.data() + c.begin, *e = mr_slots_.data() + c.end; k != e; ++k)
         tmpl[k->first] = k->second < avail ? base[k->second] : Value();
+}
+
+/// The walk binds `alias` to b (a stored event, or none), in stk_b_ and in stk_tmpl_.
+inline void PatternMatcher::Impl::stk_bind(int32_t alias, Binding b) {
+    stk_b_[static_cast<size_t>(alias)] = b;
+    if (b.ev != kNone)
+        stk_show(alias, ev_slots(b.ev), evs_[b.ev].n);
+    else
+        stk_show(alias, nullptr, 0);
 }
 
 /// One match: the bindings in stk_b_ (the current event for the last step's alias), what
@@ -199,16 +194,12 @@ void PatternMatcher::Impl::stk_walk_kleene(const SEntry* v, size_t n, size_t idx
     bool rebind = false;
     for (size_t j = idx + 1; j < n && stk_left_ > 0; ++j) {
         if (a >= 0) {
-            stk_b_[static_cast<size_t>(a)] = Binding{v[j].ev, count + 1};
-            stk_show(a, Binding{v[j].ev, count + 1});
+            stk_bind(a, Binding{v[j].ev, count + 1});
             rebind = true;
         }
         stk_walk_kleene(v, n, j, a, count + 1, out, scratch);
     }
-    if (rebind) {
-        stk_b_[static_cast<size_t>(a)] = Binding{v[idx].ev, count};
-        stk_show(a, Binding{v[idx].ev, count});
-    }
+    if (rebind) stk_bind(a, Binding{v[idx].ev, count});
     if (stk_left_ > 0) stk_emit(out, scratch);
 }
 
@@ -236,16 +227,10 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
                                            [](uint64_t p, const SEntry& x) { return p < x.pos; });
         const int32_t a = steps_[s + 1].alias;
         for (; e != end && stk_left_ > 0; ++e) {
-            if (a >= 0) {
-                stk_b_[static_cast<size_t>(a)] = Binding{e->ev, 1};
-                stk_show(a, Binding{e->ev, 1});
-            }
+            if (a >= 0) stk_bind(a, Binding{e->ev, 1});
             stk_emit(out, scratch);
         }
-        if (a >= 0) {
-            stk_b_[static_cast<size_t>(a)] = Binding{};
-            stk_show(a, Binding{});
-        }
+        if (a >= 0) stk_bind(a, Binding{});
         return;
     }
     const SEntry* again = nullptr;
@@ -268,14 +253,10 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
         Binding saved{};
         if (a >= 0) {
             saved = stk_b_[static_cast<size_t>(a)];
-            stk_b_[static_cast<size_t>(a)] = Binding{e.ev, is_again ? saved.count + 1 : 1};
-            stk_show(a, stk_b_[static_cast<size_t>(a)]);
+            stk_bind(a, Binding{e.ev, is_again ? saved.count + 1 : 1});
         }
         stk_walk(P, t, at, e.pos, out, scratch);
-        if (a >= 0) {
-            stk_b_[static_cast<size_t>(a)] = saved;
-            stk_show(a, saved);
-        }
+        if (a >= 0) stk_bind(a, saved);
     };
     while (stk_left_ > 0 && (again != again_end || next != next_end)) {
         bool take_again = again != again_end && (next == next_end || again->pos <= next->pos);
@@ -290,114 +271,38 @@ void PatternMatcher::Impl::stk_walk(const Partition& P, int32_t s, size_t idx, u
     if (s + 1 == last && stk_left_ > 0) stk_emit(out, scratch);
 }
 
-/// Expiry (§9.5) of P's roots: their runs leave the counts; their events go in stk_gc.
-void PatternMatcher::Impl::stk_expire(Partition& P) {
-    const size_t mid = stk_mid_;
-    if (!kr_ && P.sroots_sorted) {
-        // Deadlines in order (the usual case): the expired roots are the ones before the
-        // first live root, dropped in the same pass; locals, so the unrefs do not make every
-        // vector reload.
-        SRoot* roots = P.sroots.data();
-        const size_t n = P.sroots.size();
-        const uint64_t* cnt = P.scnt.data();
-        uint64_t* tot = P.stot.data();
-        const int64_t now = now_;
-        size_t r = P.sroot_head;
-        uint64_t gone = 0;
-        for (; r < n && (roots[r].dead || roots[r].deadline < now); ++r) {
-            if (!roots[r].dead) {
-                roots[r].dead = 1;
-                ++gone;
-                const uint64_t* c = cnt + r * mid;
-                for (size_t k = 0; k < mid; ++k) {
-                    tot[k + 1] -= c[k];
-                    gone += c[k];
-                }
-                --tot[0];
-            }
-            unref(roots[r].ev);
-        }
-        P.dpaths -= gone;
-        P.sroot_head = r;
-        if (r == n) {
-            stk_clear(P);
-            return;
-        }
-        const uint64_t first = roots[r].pos;
-        for (size_t k = 0; k < mid; ++k) {
-            std::vector<SEntry>& v = P.sstk[k];
-            const SEntry* e = v.data();
-            const size_t size = v.size();
-            size_t sh = P.sstk_head[k];
-            for (; sh < size && e[sh].pos < first; ++sh) unref(e[sh].ev);
-            if (sh == size) {
-                v.clear();
-                sh = 0;
-            } else if (sh >= 32 && sh * 2 >= size) {
-                v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(sh));
-                sh = 0;
-            }
-            P.sstk_head[k] = sh;
-        }
-        if (r >= 32 && r * 2 >= n) {
-            P.sroots.erase(P.sroots.begin(), P.sroots.begin() + static_cast<std::ptrdiff_t>(r));
-            P.scnt.erase(P.scnt.begin(), P.scnt.begin() + static_cast<std::ptrdiff_t>(r * mid));
-            P.sroot_base += static_cast<uint32_t>(r);
-            P.sroot_head = 0;
-        }
-        return;
-    }
-    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
-        SRoot& R = P.sroots[r];
-        if (R.dead) continue;
-        if (R.deadline >= now_) {
-            if (P.sroots_sorted) break;
-            continue;
-        }
-        R.dead = 1;
-        if (kr_) {  // the root alone and every subset of its candidates
-            P.dpaths -= 1ull << R.n;
-            if (dprune_ && R.pkind == kNoPrune) --P.dnoprune;
-            continue;
-        }
-        --P.stot[0];
-        --P.dpaths;
-        const uint64_t* c = P.scnt.data() + r * mid;
-        for (size_t k = 0; k < mid; ++k) {
-            P.stot[k + 1] -= c[k];
-            P.dpaths -= c[k];
-        }
-    }
-    stk_gc(P);
-}
-
 /// Drops the dead roots at the front and the events no live root precedes (no run can
 /// reach them any more: every chain starts at a root before its events).
-void PatternMatcher::Impl::stk_gc(Partition& P) {
+inline void PatternMatcher::Impl::stk_gc(Partition& P) {
+    const SRoot* const roots = P.sroots.data();
+    const size_t n = P.sroots.size();
     size_t h = P.sroot_head;
-    for (; h < P.sroots.size() && P.sroots[h].dead; ++h) {
+    for (; h < n && roots[h].dead; ++h) {
         if (kr_) roots_unref(P, h);
-        unref(P.sroots[h].ev);
+        unref(roots[h].ev);
     }
     P.sroot_head = h;
-    if (h == P.sroots.size()) {
+    if (h == n) {
         stk_clear(P);
         return;
     }
-    const uint64_t first = P.sroots[h].pos;
+    const uint64_t first = roots[h].pos;
     for (size_t k = 0; k < stk_mid_; ++k) {
         std::vector<SEntry>& v = P.sstk[k];
-        size_t& sh = P.sstk_head[k];
-        while (sh < v.size() && v[sh].pos < first) unref(v[sh++].ev);
-        if (sh == v.size()) {
+        const SEntry* const e = v.data();
+        const size_t size = v.size();
+        size_t sh = P.sstk_head[k];
+        for (; sh < size && e[sh].pos < first; ++sh) unref(e[sh].ev);
+        if (sh == size) {
             v.clear();
             sh = 0;
-        } else if (sh >= 32 && sh * 2 >= v.size()) {
+        } else if (sh >= 32 && sh * 2 >= size) {
             v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(sh));
             sh = 0;
         }
+        P.sstk_head[k] = sh;
     }
-    if (h >= 32 && h * 2 >= P.sroots.size()) {
+    if (h >= 32 && h * 2 >= n) {
         P.sroots.erase(P.sroots.begin(), P.sroots.begin() + static_cast<std::ptrdiff_t>(h));
         P.scnt.erase(P.scnt.begin(), P.scnt.begin() + static_cast<std::ptrdiff_t>(h * stk_mid_));
         P.sroot_base += static_cast<uint32_t>(h);
@@ -412,6 +317,42 @@ void PatternMatcher::Impl::stk_gc(Partition& P) {
         }
         P.dsorted.resize(w);
     }
+}
+
+/// Expiry (§9.5) of P's roots: their runs leave the counts; their events go in stk_gc.
+/// Locals throughout: the counts and unrefs would otherwise make every vector reload.
+void PatternMatcher::Impl::stk_expire(Partition& P) {
+    const size_t mid = stk_mid_;
+    SRoot* const roots = P.sroots.data();
+    const size_t n = P.sroots.size();
+    const uint64_t* const cnt = P.scnt.data();
+    uint64_t* const tot = P.stot.data();
+    const int64_t now = now_;
+    const bool sorted = P.sroots_sorted;
+    uint64_t gone = 0;
+    for (size_t r = P.sroot_head; r < n; ++r) {
+        SRoot& R = roots[r];
+        if (R.dead) continue;
+        if (R.deadline >= now) {
+            if (sorted) break;
+            continue;
+        }
+        R.dead = 1;
+        if (kr_) {  // the root alone and every subset of its candidates
+            gone += 1ull << R.n;
+            if (dprune_ && R.pkind == kNoPrune) --P.dnoprune;
+            continue;
+        }
+        --tot[0];
+        ++gone;
+        const uint64_t* c = cnt + r * mid;
+        for (size_t k = 0; k < mid; ++k) {
+            tot[k + 1] -= c[k];
+            gone += c[k];
+        }
+    }
+    P.dpaths -= gone;
+    stk_gc(P);
 }
 
 /// Drops every root and event (their references); the partition keeps no stack state.
