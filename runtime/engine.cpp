@@ -882,12 +882,12 @@ struct Engine::Impl {
             const size_t j = m.scan(rows, i, end, offset, buf);
             for (size_t k = 0; k < buf.n; ++k) {
                 const SeqTaken& t = taken[k];
-                stats.events += t.row + 1 - i;
+                stats.events += t.row + 1 - i;   // the current event counted, as outputs see it
                 i = t.row + 1;
                 if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
-                const int32_t schema = batch.schemas[t.row];
-                const Row row{batch.values.data() + t.offset, schema, batch.ts[t.row], schema_type[static_cast<size_t>(schema)],
-                              raw ? batch.raw[t.row] : nullptr, raw ? batch.raw_count[t.row] : 0};
+                const int32_t schema = rows.schemas[t.row];
+                const Row row{rows.values + t.offset, schema, rows.ts[t.row], rows.types[schema],
+                              raw ? rows.raw[t.row] : nullptr, raw ? rows.raw_count[t.row] : 0};
                 st.matches.clear();
                 m.on_taken(row, st.matches, scratch, t);
                 if (!st.matches.empty()) run_matches(st, 0, 0);
@@ -899,7 +899,7 @@ struct Engine::Impl {
                 }
                 if (kernels_pending.load(std::memory_order_relaxed) && k + 1 < buf.n) {
                     // Swapped in at this event boundary: the rest is scanned again.
-                    offset = t.offset + schema_widths[static_cast<size_t>(schema)];
+                    offset = t.offset + rows.widths[schema];
                     return i;
                 }
             }

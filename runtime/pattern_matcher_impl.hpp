@@ -526,6 +526,25 @@ struct PatternMatcher::Impl {
                 heap.pop_back();
             }
         }
+        /// Pops the first entry due before `now` into `p`; false when there is none.
+        bool pop_due(int64_t now, uint32_t& p) {
+            if (heap.empty()) {  // times in order: the fifo alone, one test
+                if (head == fifo.size() || fifo[head].first >= now) return false;
+                p = fifo[head].second;
+                if (++head == fifo.size()) {
+                    fifo.clear();
+                    head = 0;
+                } else if (head >= 4096 && head * 2 >= fifo.size()) {
+                    fifo.erase(fifo.begin(), fifo.begin() + static_cast<std::ptrdiff_t>(head));
+                    head = 0;
+                }
+                return true;
+            }
+            if (empty() || top().first >= now) return false;
+            p = top().second;
+            pop();
+            return true;
+        }
         /// Every entry in pop order (checkpoints).
         std::vector<HeapItem> sorted() const {
             std::vector<HeapItem> all(fifo.begin() + static_cast<std::ptrdiff_t>(head), fifo.end());
@@ -963,9 +982,7 @@ struct PatternMatcher::Impl {
 
     void expire(Arena& scratch) {
         confirmed_.clear();
-        while (!expiry_.empty() && expiry_.top().first < now_) {
-            uint32_t p = expiry_.top().second;
-            expiry_.pop();
+        for (uint32_t p; expiry_.pop_due(now_, p);) {
             Partition& P = parts_[p];
             if (P.swept_at == event_no_) continue;
             P.swept_at = event_no_;
@@ -1412,6 +1429,9 @@ struct PatternMatcher::Impl {
 
     bool stk_ = false;
     size_t stk_mid_ = 0;            // middle steps: 1 .. n_steps_ - 2
+    // One plain middle step (SEQ(A, B, C)): a root's runs are the step's events after it, so
+    // no per-root counts (scnt) are kept; stk_runs_after counts them when the root expires.
+    bool stk_nocnt_ = false;
     std::vector<uint64_t> stk_types_;  // per schema: the steps of that type (bit s)
     std::vector<Binding> stk_b_;    // completion walk: the bindings of the chain so far
     uint64_t stk_left_ = 0;         // completion walk: matches it may still report
@@ -1499,6 +1519,8 @@ struct PatternMatcher::Impl {
     void stk_emit(std::vector<Row>& out, Arena& scratch);
     void stk_expire(Partition& P);
     void stk_gc(Partition& P);
+    void stk_trim(Partition& P, size_t h);
+    uint64_t stk_runs_after(const Partition& P, uint64_t pos) const;
     void stk_clear(Partition& P);
     void stk_materialize(Partition& P);
     void stk_paths(const Partition& P, std::vector<PathNode>& nodes, std::vector<PathRef>& paths) const;

@@ -20,6 +20,7 @@ void PatternMatcher::Impl::setup_stacks() {
         if (!st.reads_full.empty() || !st.reads_first.empty() || st.reads_len || st.own) return;
     stk_ = true;
     stk_mid_ = static_cast<size_t>(n_steps_ - 2);
+    stk_nocnt_ = !kr_ && stk_mid_ == 1 && !steps_[1].kleene;
     stk_types_.assign(plan_.schemas.size(), 0);
     for (int32_t s = 0; s < n_steps_; ++s)
         if (steps_[s].type_id >= 0 && static_cast<size_t>(steps_[s].type_id) < stk_types_.size())
@@ -81,6 +82,8 @@ void PatternMatcher::Impl::stk_push(Partition& P, int32_t s) {
     const size_t k = static_cast<size_t>(s - 1);
     const bool kleene = steps_[s].kleene;
     uint64_t added = 0;
+    if (stk_nocnt_) added = P.stot[0];  // one more run per live root
+    else
     for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
         if (P.sroots[r].dead) continue;
         uint64_t* c = P.scnt.data() + r * mid;
@@ -110,7 +113,8 @@ void PatternMatcher::Impl::stk_start(Partition& P) {
     if (kr_) {
         roots_reserve(P);
     } else {
-        for (size_t k = 0; k < stk_mid_; ++k) P.scnt.push_back(0);  // (resize: a fill_insert call)
+        if (!stk_nocnt_)
+            for (size_t k = 0; k < stk_mid_; ++k) P.scnt.push_back(0);  // (resize: a fill_insert call)
         ++P.stot[0];
     }
     ++P.dpaths;
@@ -138,7 +142,7 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
     for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
         const SRoot& R = P.sroots[r];
         if (R.dead) continue;
-        if (stk_mid_ > 0 && P.scnt[r * stk_mid_ + stk_mid_ - 1] == 0) continue;  // no run reaches the end
+        if (stk_mid_ > 0 && !stk_nocnt_ && P.scnt[r * stk_mid_ + stk_mid_ - 1] == 0) continue;  // no run reaches the end
         if (a0 >= 0) stk_bind(a0, Binding{R.ev, 1});
         for (uint32_t i : mr_durations_) stk_tmpl_[i] = Value::integer(now_ - R.ts);
         stk_walk(P, 0, r, R.pos, out, scratch);
@@ -286,7 +290,14 @@ inline void PatternMatcher::Impl::stk_gc(Partition& P) {
         stk_clear(P);
         return;
     }
-    const uint64_t first = roots[h].pos;
+    stk_trim(P, h);
+}
+
+/// The middle steps' events before root h (the first live one) dropped, and the roots before
+/// it once they are half the vector.
+inline void PatternMatcher::Impl::stk_trim(Partition& P, size_t h) {
+    const size_t n = P.sroots.size();
+    const uint64_t first = P.sroots[h].pos;
     for (size_t k = 0; k < stk_mid_; ++k) {
         std::vector<SEntry>& v = P.sstk[k];
         const SEntry* const e = v.data();
@@ -304,7 +315,7 @@ inline void PatternMatcher::Impl::stk_gc(Partition& P) {
     }
     if (h >= 32 && h * 2 >= n) {
         P.sroots.erase(P.sroots.begin(), P.sroots.begin() + static_cast<std::ptrdiff_t>(h));
-        P.scnt.erase(P.scnt.begin(), P.scnt.begin() + static_cast<std::ptrdiff_t>(h * stk_mid_));
+        if (!stk_nocnt_) P.scnt.erase(P.scnt.begin(), P.scnt.begin() + static_cast<std::ptrdiff_t>(h * stk_mid_));
         P.sroot_base += static_cast<uint32_t>(h);
         P.sroot_head = 0;
     }
@@ -330,6 +341,47 @@ void PatternMatcher::Impl::stk_expire(Partition& P) {
     const int64_t now = now_;
     const bool sorted = P.sroots_sorted;
     uint64_t gone = 0;
+    if (sorted && !kr_) {
+        // Deadlines in order: the expired roots are the ones from the head on, and none is
+        // marked dead (stk_gc drops dead roots at the head), so they go at once.
+        size_t h = P.sroot_head;
+        // stk_nocnt_: the step's events after each root, by one pointer (roots by position).
+        const SEntry* e = nullptr;
+        const SEntry* e_end = nullptr;
+        if (stk_nocnt_) {
+            e = P.sstk[0].data() + P.sstk_head[0];
+            e_end = P.sstk[0].data() + P.sstk[0].size();
+        }
+        for (; h < n && roots[h].deadline < now; ++h) {
+            --tot[0];
+            ++gone;
+            if (stk_nocnt_) {
+                while (e != e_end && e->pos < roots[h].pos) ++e;
+                const auto runs = static_cast<uint64_t>(e_end - e);
+                tot[1] -= runs;
+                gone += runs;
+            } else if (mid == 1) {  // (the loop below, vectorised, costs more than the work)
+                const uint64_t* c = cnt + h * mid;
+                tot[1] -= c[0];
+                gone += c[0];
+            } else {
+                const uint64_t* c = cnt + h * mid;
+                for (size_t k = 0; k < mid; ++k) {
+                    tot[k + 1] -= c[k];
+                    gone += c[k];
+                }
+            }
+            unref(roots[h].ev);
+        }
+        if (h == P.sroot_head) return;
+        P.dpaths -= gone;
+        P.sroot_head = h;
+        if (h == n)
+            stk_clear(P);
+        else
+            stk_trim(P, h);
+        return;
+    }
     for (size_t r = P.sroot_head; r < n; ++r) {
         SRoot& R = roots[r];
         if (R.dead) continue;
@@ -345,6 +397,12 @@ void PatternMatcher::Impl::stk_expire(Partition& P) {
         }
         --tot[0];
         ++gone;
+        if (stk_nocnt_) {
+            const uint64_t runs = stk_runs_after(P, R.pos);
+            tot[1] -= runs;
+            gone += runs;
+            continue;
+        }
         const uint64_t* c = cnt + r * mid;
         for (size_t k = 0; k < mid; ++k) {
             tot[k + 1] -= c[k];
@@ -353,6 +411,16 @@ void PatternMatcher::Impl::stk_expire(Partition& P) {
     }
     P.dpaths -= gone;
     stk_gc(P);
+}
+
+/// stk_nocnt_: the runs of a live root at `pos`, one per event of the middle step after it
+/// (each came while the root was live; stk_trim drops only events before every live root).
+uint64_t PatternMatcher::Impl::stk_runs_after(const Partition& P, uint64_t pos) const {
+    const std::vector<SEntry>& v = P.sstk[0];
+    const SEntry* end = v.data() + v.size();
+    const SEntry* e = std::upper_bound(v.data() + P.sstk_head[0], end, pos,
+                                       [](uint64_t p, const SEntry& x) { return p < x.pos; });
+    return static_cast<uint64_t>(end - e);
 }
 
 /// Drops every root and event (their references); the partition keeps no stack state.
