@@ -1521,6 +1521,7 @@ struct PatternMatcher::Impl {
     void stk_gc(Partition& P);
     void stk_trim(Partition& P, size_t h);
     uint64_t stk_runs_after(const Partition& P, uint64_t pos) const;
+    void stk_complete_plain(const Partition& P, std::vector<Row>& out, Arena& scratch);
     void stk_clear(Partition& P);
     void stk_materialize(Partition& P);
     void stk_paths(const Partition& P, std::vector<PathNode>& nodes, std::vector<PathRef>& paths) const;

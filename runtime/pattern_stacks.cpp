@@ -139,6 +139,9 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
         if (const int32_t a = steps_[s].alias; a >= 0) stk_show(a, nullptr, 0);
     if (cur >= 0) stk_show(cur, cur_row_->slots, schema_width_[static_cast<size_t>(cur_row_->schema)]);
     if (!match_sink_) out.reserve(out.size() + quota);
+    if (stk_nocnt_) {
+        stk_complete_plain(P, out, scratch);
+    } else {
     for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
         const SRoot& R = P.sroots[r];
         if (R.dead) continue;
@@ -147,10 +150,50 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
         for (uint32_t i : mr_durations_) stk_tmpl_[i] = Value::integer(now_ - R.ts);
         stk_walk(P, 0, r, R.pos, out, scratch);
     }
+    }
     if (a0 >= 0) stk_b_[static_cast<size_t>(a0)] = Binding{};
     const uint64_t emitted = quota - stk_left_;
     reported_ += emitted;
     dropped_ += total - emitted;
+}
+
+/// stk_complete when stk_nocnt_: the matches of each live root are the middle step's events
+/// after it, in order (what stk_walk does from a root, with one pointer over the step's events
+/// for all roots, as both go by position).
+void PatternMatcher::Impl::stk_complete_plain(const Partition& P, std::vector<Row>& out, Arena& scratch) {
+    const int32_t a0 = steps_[0].alias;
+    const int32_t a1 = steps_[1].alias;
+    const std::vector<SEntry>& v = P.sstk[0];
+    const SEntry* e = v.data() + P.sstk_head[0];
+    const SEntry* const end = v.data() + v.size();
+    // The template slots of the middle alias, rewritten per match (stk_show, loaded once).
+    const std::pair<uint32_t, uint32_t>* k1 = nullptr;
+    const std::pair<uint32_t, uint32_t>* k1_end = nullptr;
+    if (a1 >= 0) {
+        stk_b_[static_cast<size_t>(a1)] = Binding{kNone, 1};  // (its count: one event)
+        if (const int32_t g = mr_group_[static_cast<size_t>(a1)]; g >= 0) {
+            k1 = mr_slots_.data() + mr_copies_[static_cast<size_t>(g)].begin;
+            k1_end = mr_slots_.data() + mr_copies_[static_cast<size_t>(g)].end;
+        }
+    }
+    Value* const tmpl = stk_tmpl_.data();
+    const bool durations = !mr_durations_.empty();
+    for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
+        const SRoot& R = P.sroots[r];
+        if (R.dead) continue;
+        while (e != end && e->pos < R.pos) ++e;
+        if (e == end) break;  // no later event for this root nor the ones after it
+        if (a0 >= 0) stk_bind(a0, Binding{R.ev, 1});
+        if (durations)
+            for (uint32_t i : mr_durations_) tmpl[i] = Value::integer(now_ - R.ts);
+        for (const SEntry* f = e; f != end && stk_left_ > 0; ++f) {
+            const Ev& ev = evs_[f->ev];
+            const Value* base = ev_slots(f->ev);
+            for (const auto* k = k1; k != k1_end; ++k) tmpl[k->first] = k->second < ev.n ? base[k->second] : Value();
+            stk_emit(out, scratch);
+        }
+    }
+    if (a1 >= 0) stk_b_[static_cast<size_t>(a1)] = Binding{};
 }
 
 /// stk_tmpl_ shows `alias` bound to an event with slots [0, avail) at `base` (none: avail 0,
