@@ -1,7 +1,9 @@
 // `varpulis simulate`: run a program over an event file (FORMATS.md §4, SEMANTICS §15).
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -27,6 +29,86 @@
 namespace varpulis::cli {
 
 namespace {
+
+/// Streaming input: a thread parses the file ahead of the engine and hands over the same
+/// batches, in order, as a sequential loop would read them (strings stay valid: the reader's
+/// arena is never reset; field arrays, see below). A failed batch ends the input exactly
+/// where the sequential loop did. Started before the JIT compiles, so reading overlaps it.
+class ReadAhead {
+public:
+    struct Batch {
+        std::vector<runtime::InputEvent> events;
+        bool ok = true;
+        runtime::ReadError err;
+    };
+
+    /// `recycle_fields`: nothing reads whole events after a batch is processed, so its field
+    /// arrays go to a ring of arenas, reused instead of growing the reader's arena by the whole
+    /// input (fresh pages cost page faults). Batch j may fill arena j % kArenas once batch
+    /// j - kArenas is processed: while j is read, at most kMaxReady batches wait and one is
+    /// being processed, so batch j - kMaxReady - 2 is long done.
+    ReadAhead(runtime::EventReader& reader, bool recycle_fields) : reader_(reader) {
+        if (recycle_fields)
+            for (size_t i = 0; i < kArenas; ++i) field_arenas_.push_back(std::make_unique<runtime::Arena>(1 << 18));
+        thread_ = std::thread([this] { run(); });
+    }
+    ~ReadAhead() { stop(); }
+    ReadAhead(const ReadAhead&) = delete;
+    ReadAhead& operator=(const ReadAhead&) = delete;
+
+    /// The next batch (empty events: the end; !ok: a read error).
+    Batch next() {
+        Batch b;
+        {
+            std::unique_lock<std::mutex> lk(mu_);
+            cv_.wait(lk, [&] { return !ready_.empty(); });
+            b = std::move(ready_.front());
+            ready_.pop_front();
+        }
+        cv_.notify_all();
+        return b;
+    }
+
+    void stop() {
+        if (!thread_.joinable()) return;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+private:
+    static constexpr size_t kMaxReady = 8;
+    static constexpr size_t kArenas = kMaxReady + 3;
+
+    void run() {
+        for (size_t j = 0;; ++j) {
+            Batch b;
+            runtime::Arena* fields = field_arenas_.empty() ? nullptr : field_arenas_[j % kArenas].get();
+            if (fields) fields->reset();
+            b.ok = reader_.next_batch(b.events, b.err, 4096, fields);
+            bool last = !b.ok || b.events.empty();
+            {
+                std::unique_lock<std::mutex> lk(mu_);
+                cv_.wait(lk, [&] { return stop_ || ready_.size() < kMaxReady; });
+                if (stop_) return;
+                ready_.push_back(std::move(b));
+            }
+            cv_.notify_all();
+            if (last) return;
+        }
+    }
+
+    runtime::EventReader& reader_;
+    std::vector<std::unique_ptr<runtime::Arena>> field_arenas_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Batch> ready_;
+    bool stop_ = false;
+    std::thread thread_;   // last: started once everything above exists
+};
 
 constexpr const char* kUsage = "varpulis simulate --program FILE --events FILE [options]";
 constexpr const char* kHelp =
@@ -177,6 +259,7 @@ int run_simulate(const Args& args) {
     runtime::OutputSink sink;
     if (!o.quiet) sink = [&](const runtime::OutputEvent& e) { writer.write(e); };
     runtime::Engine engine(plan, interner, std::move(sink), stderr);
+    runtime::ReadError err;
 
     // Tiering. Code versions keep what they need of the compiler alive; the background thread
     // is declared last, so it is joined before anything it uses goes away. In auto mode the
@@ -188,15 +271,28 @@ int run_simulate(const Args& args) {
     std::string background_error;
     const bool swap_on_count = o.mode == EngineMode::Auto && o.swap_after >= 0;
     bool swapped = false;
+    // Set while the background thread compiles: a run that ends first does not wait for it.
+    std::atomic<bool> background_busy{false};
+    struct Done {
+        std::atomic<bool>& busy;
+        ~Done() { busy.store(false, std::memory_order_release); }
+    };
     std::jthread background;
     // Tiering starts once the run has lasted kTierDelay: shorter runs finish before compiled
     // code could pay off, so they never load LLVM. A forced swap (--swap-after) starts at once.
     constexpr auto kTierDelay = std::chrono::milliseconds(20);
+    constexpr auto kTierMinRest = std::chrono::milliseconds(200);
+    constexpr int kTierNice = 5;
     bool tier_started = false;
     auto start_tiering = [&] {
         if (tier_started || o.mode != EngineMode::Auto) return;
         tier_started = true;
+        background_busy.store(true);
         background = std::jthread([&] {
+            Done done{background_busy};
+            // Below the reader, engine and writer threads: on a busy machine (two cores, all
+            // three at work end to end) compiling takes the idle time rather than theirs.
+            setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kTierNice);
             compiler = jit::load_jit(jopts, background_error);
             if (!compiler) {
                 std::fprintf(stderr, "warning: jit unavailable (%s); interpreting\n", background_error.c_str());
@@ -227,6 +323,15 @@ int run_simulate(const Args& args) {
             background_result = std::move(c);
         });
     };
+    // Streaming input: the reader starts now, so parsing overlaps loading and compiling.
+    std::unique_ptr<ReadAhead> read_ahead;
+    if (!o.preload) {
+        if (!reader.open(o.events, err)) {
+            report_read_error(o.events, err);
+            return 1;
+        }
+        read_ahead = std::make_unique<ReadAhead>(reader, !engine.keeps_field_lists());
+    }
     // --engine jit compiles in two stages by default: the quick tier first (the engine starts on
     // it), then the fully optimised version on the background thread, which the engine adopts
     // at an event boundary as in auto mode. With --preload the second stage is usually done
@@ -245,7 +350,9 @@ int run_simulate(const Args& args) {
         if (o.verbose) print_jit_summary(*c, *compiler);
         engine.install_kernels(c->kernels);
         if (c->tier == jit::CompileTier::Quick && o.tiers == JitTiers::TwoStage) {
+            background_busy.store(true);
             background = std::jthread([&] {
+                Done done{background_busy};
                 auto full = compiler->compile(plan, background_error);
                 if (full) engine.install_kernels(full->kernels);
                 // One plan, two compiles: LLVM's code is not needed again in this process.
@@ -274,9 +381,27 @@ int run_simulate(const Args& args) {
     bool have_ts = false;
     // Every 1024 events, or after each prepared batch: start tiering once the run has lasted
     // kTierDelay, and show progress.
+    // How far the run is (0 to 1; -1: unknown, e.g. a pipe): events processed of those preloaded,
+    // or the share of the event file read.
+    uint64_t preloaded_events = 0;
+    auto run_fraction = [&]() -> double {
+        if (o.preload)
+            return preloaded_events ? static_cast<double>(engine.stats().events) / static_cast<double>(preloaded_events) : -1;
+        return reader.input_fraction();
+    };
     auto between_events = [&] {
-        if (!tier_started && o.mode == EngineMode::Auto && std::chrono::steady_clock::now() - started >= kTierDelay)
-            start_tiering();
+        if (!tier_started && o.mode == EngineMode::Auto) {
+            const auto elapsed = std::chrono::steady_clock::now() - started;
+            if (elapsed >= kTierDelay) {
+                // Compiling costs tens of milliseconds of CPU (LLVM loaded, two compiles) that a
+                // short input never wins back, end to end on a busy machine least of all: it
+                // starts only when the rest of the run, estimated from how far it is, is long.
+                const double f = run_fraction();
+                if (f < 0 || (f > 0 && std::chrono::duration<double>(elapsed).count() * (1 - f) / f >=
+                                           std::chrono::duration<double>(kTierMinRest).count()))
+                    start_tiering();
+            }
+        }
         if (progress) {
             auto now = std::chrono::steady_clock::now();
             if (now - last_progress > std::chrono::seconds(3)) {
@@ -318,7 +443,6 @@ int run_simulate(const Args& args) {
         if ((engine.stats().events & 0x3FF) == 0) between_events();
     };
 
-    runtime::ReadError err;
     std::vector<runtime::InputEvent> events;
     double process_seconds = 0;
     if (o.preload && o.immediate) {
@@ -346,7 +470,9 @@ int run_simulate(const Args& args) {
             engine.prepare(events.data(), events.size(), batches.back());
         }
         std::vector<runtime::InputEvent>().swap(events);
+        for (const auto& b : batches) preloaded_events += b.size();
         auto t0 = std::chrono::steady_clock::now();
+        started = t0;   // the run (tiering, progress) starts with processing
         for (const auto& b : batches) run_batch(b);
         engine.finish();
         process_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -356,63 +482,15 @@ int run_simulate(const Args& args) {
             report_read_error(o.events, err);
             return 1;
         }
+        preloaded_events = events.size();
         auto t0 = std::chrono::steady_clock::now();
+        started = t0;
         for (const auto& ev : events) feed(ev);
         engine.finish();
         process_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     } else {
-        if (!reader.open(o.events, err)) {
-            report_read_error(o.events, err);
-            return 1;
-        }
-        // The reader thread hands over the same batches, in order, as a sequential loop would
-        // read them; the engine thread processes them (strings stay valid: the reader's arena is
-        // never reset; field arrays, see field_arenas). A failed batch ends the input exactly
-        // where the sequential loop did.
-        struct Batch {
-            std::vector<runtime::InputEvent> events;
-            bool ok = true;
-            runtime::ReadError err;
-        };
-        std::mutex mu;
-        std::condition_variable cv;
-        std::deque<Batch> ready;
-        bool stop = false;
-        constexpr size_t kMaxReady = 8;
-        // When nothing reads whole events later, a batch's field arrays are dead once it is
-        // processed: they go to a ring of arenas, reused instead of growing the reader's arena
-        // by the whole input (fresh pages cost page faults). Batch j may fill arena j % kArenas
-        // once batch j - kArenas is processed: while j is read, at most kMaxReady batches wait
-        // and one is being processed, so batch j - kMaxReady - 2 is long done.
-        constexpr size_t kArenas = kMaxReady + 3;
-        std::vector<std::unique_ptr<runtime::Arena>> field_arenas;
-        if (!engine.keeps_field_lists())
-            for (size_t i = 0; i < kArenas; ++i) field_arenas.push_back(std::make_unique<runtime::Arena>(1 << 18));
-        std::thread read_thread([&] {
-            for (size_t j = 0;; ++j) {
-                Batch b;
-                runtime::Arena* fields = field_arenas.empty() ? nullptr : field_arenas[j % kArenas].get();
-                if (fields) fields->reset();
-                b.ok = reader.next_batch(b.events, b.err, 4096, fields);
-                bool last = !b.ok || b.events.empty();
-                {
-                    std::unique_lock<std::mutex> lk(mu);
-                    cv.wait(lk, [&] { return stop || ready.size() < kMaxReady; });
-                    if (stop) return;
-                    ready.push_back(std::move(b));
-                }
-                cv.notify_all();
-                if (last) return;
-            }
-        });
-        auto stop_reading = [&] {
-            {
-                std::lock_guard<std::mutex> lk(mu);
-                stop = true;
-            }
-            cv.notify_all();
-            read_thread.join();
-        };
+        ReadAhead& ahead = *read_ahead;
+        auto stop_reading = [&] { ahead.stop(); };
         // Reader names (read_interner) -> engine names (interner).
         std::unordered_map<const runtime::StrObj*, const runtime::StrObj*> names;
         struct NameCache {
@@ -431,15 +509,11 @@ int run_simulate(const Args& args) {
             c.to = t;
             return t;
         };
+        const bool keeps_fields = engine.keeps_field_lists();
+        const runtime::Engine::ForeignNames foreign{
+            [](void* ctx, const runtime::StrObj* s) { return (*static_cast<decltype(map_name)*>(ctx))(s); }, &map_name};
         while (true) {
-            Batch b;
-            {
-                std::unique_lock<std::mutex> lk(mu);
-                cv.wait(lk, [&] { return !ready.empty(); });
-                b = std::move(ready.front());
-                ready.pop_front();
-            }
-            cv.notify_all();
+            ReadAhead::Batch b = ahead.next();
             if (!b.ok) {
                 stop_reading();
                 writer.flush();
@@ -447,13 +521,20 @@ int run_simulate(const Args& args) {
                 return 1;
             }
             if (b.events.empty()) break;
+            if (o.immediate && !keeps_fields) {
+                // Rows a batch at a time: the fused per-type loops apply, as with --preload
+                // (filter and aggregation run a fifth of the instructions per event). The rows
+                // keep no names, so prepare maps the reader's names only as it meets them.
+                stream_batch.clear();
+                engine.prepare(b.events.data(), b.events.size(), stream_batch, foreign);
+                run_batch(stream_batch);
+                continue;
+            }
             for (auto& ev : b.events) {
                 ev.type = map_name(ev.type);
                 for (uint32_t f = 0; f < ev.field_count; ++f) ev.fields[f].name = map_name(ev.fields[f].name);
             }
             if (o.immediate) {
-                // Rows a batch at a time: the fused per-type loops apply, as with --preload
-                // (filter and aggregation run a fifth of the instructions per event).
                 stream_batch.clear();
                 engine.prepare(b.events.data(), b.events.size(), stream_batch);
                 run_batch(stream_batch);
@@ -467,18 +548,29 @@ int run_simulate(const Args& args) {
     }
     writer.flush();
     if (progress) std::fputc('\n', stderr);
-    if (background.joinable()) background.join();
-    if (o.mode == EngineMode::Auto && !tier_started && o.verbose)
-        std::fprintf(stderr, "jit: not started (the run took less than %lld ms)\n",
-                     static_cast<long long>(kTierDelay.count()));
-    if (o.mode == EngineMode::Jit && compiler && !background_result && !background_error.empty())
-        std::fprintf(stderr, "warning: jit: %s; the first stage's code ran throughout\n", background_error.c_str());
-    if (o.mode == EngineMode::Jit && background_result && o.verbose) print_jit_summary(*background_result, *compiler);
-    if (o.mode == EngineMode::Auto && compiler) {
-        if (!background_result)
-            std::fprintf(stderr, "warning: jit: %s; interpreted throughout\n", background_error.c_str());
-        else if (o.verbose)
-            print_jit_summary(*background_result, *compiler);
+    // Auto mode: a compile still running when the input is done could only pay off after the
+    // end, so the process does not wait for it (it ends with _Exit below, LLVM's code still
+    // running on that thread, once every output and message is written). --engine jit reports
+    // both of its stages, so it waits.
+    const bool abandon = o.mode == EngineMode::Auto && background.joinable() &&
+                         background_busy.load(std::memory_order_acquire);
+    if (abandon) {
+        if (o.verbose) std::fprintf(stderr, "jit: the input ended before compiling did; not waiting for it\n");
+    } else {
+        if (background.joinable()) background.join();
+        if (o.mode == EngineMode::Auto && !tier_started && o.verbose)
+            std::fprintf(stderr, "jit: not started (the run was estimated too short to win back compiling: "
+                                 "under %lld ms, or under %lld ms left after it)\n",
+                         static_cast<long long>(kTierDelay.count()), static_cast<long long>(kTierMinRest.count()));
+        if (o.mode == EngineMode::Jit && compiler && !background_result && !background_error.empty())
+            std::fprintf(stderr, "warning: jit: %s; the first stage's code ran throughout\n", background_error.c_str());
+        if (o.mode == EngineMode::Jit && background_result && o.verbose) print_jit_summary(*background_result, *compiler);
+        if (o.mode == EngineMode::Auto && compiler) {
+            if (!background_result)
+                std::fprintf(stderr, "warning: jit: %s; interpreted throughout\n", background_error.c_str());
+            else if (o.verbose)
+                print_jit_summary(*background_result, *compiler);
+        }
     }
     for (const auto& d : engine.drops()) {
         if (d.pattern_caps)
@@ -498,6 +590,11 @@ int run_simulate(const Args& args) {
     std::fprintf(stderr, "events=%llu outputs=%llu process_seconds=%.6f events_per_second=%.0f\n",
                  static_cast<unsigned long long>(st.events), static_cast<unsigned long long>(st.outputs),
                  process_seconds, rate);
+    if (abandon) {
+        std::fflush(stdout);
+        std::fflush(stderr);
+        std::_Exit(0);
+    }
     return 0;
 }
 

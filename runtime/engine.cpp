@@ -429,10 +429,10 @@ struct Engine::Impl {
 
     /// The routing schema of input type `type`, -1 when no stream reads it. Routing is fixed
     /// once built: a small direct-mapped cache in front of the map.
-    int32_t route(const StrObj* type) {
+    int32_t route(const StrObj* type, const Engine::ForeignNames* foreign = nullptr) {
         RouteCache& rc = route_cache[(reinterpret_cast<uintptr_t>(type) >> 4) & (kRouteCache - 1)];
         if (rc.type != type || !rc.valid) {
-            auto it = routing.find(type);
+            auto it = routing.find(foreign ? foreign->to_own(foreign->ctx, type) : type);
             rc.type = type;
             rc.valid = true;
             rc.schema = it == routing.end() || plan.routes[static_cast<size_t>(it->second)].empty() ? -1 : it->second;
@@ -441,7 +441,7 @@ struct Engine::Impl {
     }
 
     /// Writes the row of `ev` in routing schema `schema` to `slots` (width(schema) values).
-    void fill_row(const InputEvent& ev, int32_t schema, Value* slots) {
+    void fill_row(const InputEvent& ev, int32_t schema, Value* slots, const Engine::ForeignNames* foreign = nullptr) {
         size_t w = width(schema);
         for (size_t i = 0; i < w; ++i) slots[i] = Value::absent();
         auto& layout = layout_cache[static_cast<size_t>(schema)];
@@ -450,7 +450,7 @@ struct Engine::Impl {
             const Field& field = ev.fields[f];
             if (layout[f].first != field.name) {
                 const auto& map = field_slots[static_cast<size_t>(schema)];
-                auto s = map.find(field.name);
+                auto s = map.find(foreign ? foreign->to_own(foreign->ctx, field.name) : field.name);
                 layout[f] = {field.name, s == map.end() ? -1 : static_cast<int32_t>(s->second)};
             }
             if (layout[f].second >= 0) slots[layout[f].second] = field.value;
@@ -482,13 +482,13 @@ struct Engine::Impl {
         if (!queue.empty()) drain();
     }
 
-    void prepare(const InputEvent* events, size_t n, EventBatch& out) {
+    void prepare(const InputEvent* events, size_t n, EventBatch& out, const Engine::ForeignNames* foreign = nullptr) {
         const size_t first = out.size();
         size_t total = 0;
         out.schemas.reserve(first + n);
         out.ts.reserve(first + n);
         for (size_t i = 0; i < n; ++i) {
-            int32_t schema = route(events[i].type);
+            int32_t schema = route(events[i].type, foreign);
             out.schemas.push_back(schema);
             out.ts.push_back(events[i].timestamp_ms);
             total += width(schema);
@@ -506,7 +506,7 @@ struct Engine::Impl {
         for (size_t i = 0; i < n; ++i) {
             int32_t schema = out.schemas[first + i];
             if (schema < 0) continue;
-            fill_row(events[i], schema, out.values.data() + at);
+            fill_row(events[i], schema, out.values.data() + at, foreign);
             at += width(schema);
         }
     }
@@ -1882,6 +1882,10 @@ Engine::~Engine() = default;
 void Engine::process(const InputEvent& event) { impl_->process(event); }
 
 void Engine::prepare(const InputEvent* events, size_t n, EventBatch& out) { impl_->prepare(events, n, out); }
+
+void Engine::prepare(const InputEvent* events, size_t n, EventBatch& out, const ForeignNames& names) {
+    impl_->prepare(events, n, out, &names);
+}
 
 void Engine::process_batch(const EventBatch& batch, size_t first, size_t count) {
     impl_->process_batch(batch, first, count);

@@ -71,6 +71,15 @@ public:
     /// slots. Only converts: no state, statistics or outputs change. The batch is valid for
     /// this engine (its plan) only; the events' arena must outlive it.
     void prepare(const InputEvent* events, size_t n, EventBatch& out);
+    /// Event type and field names interned by another Interner (a reader thread's): `to_own`
+    /// translates one to this engine's. prepare() with it reads such events without their names
+    /// being rewritten first; it asks only for a name it has not met (its caches are by name).
+    /// For callers whose engine does not keep field lists (keeps_field_lists()).
+    struct ForeignNames {
+        const StrObj* (*to_own)(void* ctx, const StrObj* name) = nullptr;
+        void* ctx = nullptr;
+    };
+    void prepare(const InputEvent* events, size_t n, EventBatch& out, const ForeignNames& names);
     /// Processes events [first, first + count) of a batch prepare() built (clipped to its
     /// size): exactly what process() on each of those events in turn does (outputs, their
     /// order, statistics, kernel adoption at event boundaries). With compiled kernels, a run

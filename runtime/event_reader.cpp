@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -187,6 +188,11 @@ struct EventReader::Impl {
     size_t cap = 0;
     size_t begin = 0;
     size_t end = 0;
+    // Progress through a regular file (input_fraction): its size, the bytes consumed before
+    // buf[0], and the bytes consumed as of the last batch (read by another thread).
+    uint64_t file_size = 0;
+    uint64_t shifted = 0;
+    std::atomic<uint64_t> consumed{0};
     int fd = -1;
     bool eof = true;
     bool discarding = false;  // skipping the rest of an over-long line
@@ -252,6 +258,8 @@ struct EventReader::Impl {
     void reset_input(EventFormat f) {
         close_fd();
         begin = end = 0;
+        file_size = shifted = 0;
+        consumed.store(0, std::memory_order_relaxed);
         eof = true;
         discarding = false;
         format = f;
@@ -268,6 +276,7 @@ struct EventReader::Impl {
         std::unique_ptr<char[]> nb(new char[ncap]);
         if (end > begin) std::memcpy(nb.get(), buf.get() + begin, end - begin);
         end -= begin;
+        shifted += begin;
         begin = 0;
         buf = std::move(nb);
         cap = ncap;
@@ -286,6 +295,7 @@ struct EventReader::Impl {
         struct stat st {};
         size_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
         if (size_hint != nullptr) *size_hint = size;
+        if (S_ISREG(st.st_mode)) file_size = size;
         // Small files in one read; large ones in chunks through a fixed buffer.
         ensure_capacity(std::min(size + 1, kReadChunk + ReadLimits::kMaxLineBytes + 2));
         return true;
@@ -370,6 +380,7 @@ struct EventReader::Impl {
             if (begin > 0) {
                 std::memmove(buf.get(), buf.get() + begin, end - begin);
                 end -= begin;
+                shifted += begin;
                 begin = 0;
             }
             if (cap - kPadding - end < kReadChunk / 2) ensure_capacity(end + kReadChunk);
@@ -1236,7 +1247,14 @@ bool EventReader::next_batch(std::vector<InputEvent>& out, ReadError& err, size_
     impl_->field_arena = field_arena != nullptr ? field_arena : &impl_->arena;
     bool ok = impl_->read_events(out, err, max_events);
     impl_->field_arena = &impl_->arena;
+    impl_->consumed.store(impl_->shifted + impl_->begin, std::memory_order_relaxed);
     return ok;
+}
+
+double EventReader::input_fraction() const {
+    const uint64_t size = impl_->file_size;
+    if (size == 0) return -1;
+    return std::min(1.0, static_cast<double>(impl_->consumed.load(std::memory_order_relaxed)) / static_cast<double>(size));
 }
 
 bool EventReader::parse_json_event(std::string_view json, int64_t default_ts_ms, InputEvent& out, ReadError& err) {

@@ -81,6 +81,10 @@ public:
     bool next_batch(std::vector<InputEvent>& out, ReadError& err, size_t max_events = 4096,
                     Arena* field_arena = nullptr);
 
+    /// The share of a regular file's bytes consumed as of the last next_batch (0 to 1; safe to
+    /// call from another thread), or -1 when the input's size is unknown (a pipe, text).
+    double input_fraction() const;
+
     /// Calls `f(const InputEvent&)` for every event of `path`, in file order.
     template <class F>
     bool for_each_event(const std::string& path, F&& f, ReadError& err, size_t batch = 4096) {

@@ -169,6 +169,10 @@ with tempfile.TemporaryDirectory() as tmp:
             cwd=tmp)
     case("simulate jit one full compile", p.returncode == 0 and "first stage" not in p.stderr
          and p.stderr.count("operators compiled in") == 1, p.stderr[-600:])
+    # --engine auto on a few events: done long before compiling could pay off, so no LLVM.
+    p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", "--immediate", "--engine", "auto", "-v", cwd=tmp)
+    case("simulate auto short input", p.returncode == 0 and "jit: not started" in p.stderr
+         and "operators compiled in" not in p.stderr, p.stderr[-600:])
     p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", "--engine", "jit", "--jit-tier", "fast", cwd=tmp)
     case("simulate unknown jit tier", p.returncode == 2 and "unknown jit tier" in p.stderr, p.stderr[-300:])
     p = run("simulate", "-p", "good.vpl", "-e", "ev.evt", "--immediate", "--preload", "--quiet", cwd=tmp)

@@ -282,8 +282,10 @@ namespace {
 
 /// Outputs of `program` over `events`, run per event (process) or prepared in batches of 3
 /// whose field arrays share one arena that is reset before each batch is read.
+/// `translations` (non-null): the reader interns names in an Interner of its own, as a
+/// reader thread does, and prepare() maps them through Engine::ForeignNames, counting here.
 std::vector<std::string> run_fields_recycled(const std::string& program, const std::string& events, bool recycle,
-                                             bool* keeps = nullptr) {
+                                             bool* keeps = nullptr, size_t* translations = nullptr) {
     auto c = ir::compile_source("t.vpl", program, ir::CompileStage::Lower);
     EXPECT_TRUE(c->ok()) << frontend::render_all(c->file, c->diags);
     if (!c->ok()) return {};
@@ -300,7 +302,20 @@ std::vector<std::string> run_fields_recycled(const std::string& program, const s
         out.push_back(f);
     }, stderr);
     if (keeps) *keeps = engine.keeps_field_lists();
-    EventReader reader(interner, arena);
+    Interner reader_names;
+    EventReader reader(translations ? reader_names : interner, arena);
+    struct Translate {
+        Interner& own;
+        size_t& calls;
+    };
+    size_t unused = 0;
+    Translate tr{interner, translations ? *translations : unused};
+    const Engine::ForeignNames foreign{[](void* ctx, const StrObj* s) {
+                                           auto* t = static_cast<Translate*>(ctx);
+                                           ++t->calls;
+                                           return t->own.intern(s->view());
+                                       },
+                                       &tr};
     reader.open_text(events, EventFormat::Evt);
     std::vector<InputEvent> batch;
     std::vector<EventBatch> prepared;
@@ -314,7 +329,10 @@ std::vector<std::string> run_fields_recycled(const std::string& program, const s
             continue;
         }
         prepared.emplace_back();
-        engine.prepare(batch.data(), batch.size(), prepared.back());
+        if (translations)
+            engine.prepare(batch.data(), batch.size(), prepared.back(), foreign);
+        else
+            engine.prepare(batch.data(), batch.size(), prepared.back());
         // Scribble over the recycled field arrays: nothing may read them any more.
         for (auto& ev : batch) std::memset(static_cast<void*>(ev.fields), 0xAB, ev.field_count * sizeof(Field));
     }
@@ -338,6 +356,13 @@ TEST(EngineTest, FieldArraysMayBeRecycledAfterPrepareWhenNoOperatorKeepsThem) {
     EXPECT_FALSE(keeps);
     auto plain = run_fields_recycled(program, events, false);
     EXPECT_EQ(recycled, plain);
+    // Names from another interner, mapped as prepare meets them: the same outputs, and a
+    // mapping per name (the type and two fields), not per event.
+    size_t translations = 0;
+    auto foreign = run_fields_recycled(program, events, true, nullptr, &translations);
+    EXPECT_EQ(foreign, plain);
+    EXPECT_GE(translations, 3u);
+    EXPECT_LE(translations, 6u);
     EXPECT_EQ(plain.size(), 31u);  // 11 with v > 2, and all 20 through C
 }
 

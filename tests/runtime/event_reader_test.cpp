@@ -75,6 +75,39 @@ std::string slurp(const std::filesystem::path& p) {
 
 }  // namespace
 
+// ---------------------------------------------------------------- progress
+
+TEST(EventReaderTest, InputFractionFollowsTheBatchesThroughAFile) {
+    const auto path = std::filesystem::temp_directory_path() / "varpulis_reader_fraction.evt";
+    {
+        std::ofstream out(path);
+        for (int i = 0; i < 1000; ++i) out << "@" << i << " T { v: " << i << " }\n";
+    }
+    Interner interner;
+    Arena arena;
+    EventReader reader(interner, arena);
+    ReadError err;
+    ASSERT_TRUE(reader.open(path.string(), err)) << err.message;
+    EXPECT_EQ(reader.input_fraction(), 0.0);
+    std::vector<InputEvent> batch;
+    double last = 0;
+    size_t events = 0;
+    for (;;) {
+        ASSERT_TRUE(reader.next_batch(batch, err, 100)) << err.message;
+        if (batch.empty()) break;
+        events += batch.size();
+        const double f = reader.input_fraction();
+        EXPECT_GT(f, last) << "after " << events << " events";
+        EXPECT_NEAR(f, static_cast<double>(events) / 1000.0, 0.02) << "lines of nearly equal length";
+        last = f;
+    }
+    EXPECT_EQ(events, 1000u);
+    EXPECT_DOUBLE_EQ(reader.input_fraction(), 1.0);
+    reader.open_text("T { v: 1 }\n", EventFormat::Evt);
+    EXPECT_LT(reader.input_fraction(), 0.0) << "text has no file size";
+    std::filesystem::remove(path);
+}
+
 // ---------------------------------------------------------------- line forms
 
 TEST(EventReaderTest, SkipsCommentsAndBlankLines) {
