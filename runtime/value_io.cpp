@@ -1,5 +1,6 @@
 #include "runtime/value_io.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -134,16 +135,51 @@ void append_fields_line(std::string& out, std::string_view stream, std::string_v
 
 }  // namespace
 
+namespace {
+
+// "00" "01" ... "99": two digits per division (output writers print millions of integers).
+constexpr auto kDigitPairs = [] {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+        t[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+        t[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+    }
+    return t;
+}();
+
+/// The decimal digits of `u`, written backwards so that they end at `end`; returns the first.
+inline char* decimal_digits(uint64_t u, char* end) {
+    char* p = end;
+    while (u >= 100) {
+        const uint64_t q = u / 100;
+        p -= 2;
+        std::memcpy(p, kDigitPairs.data() + 2 * (u - q * 100), 2);
+        u = q;
+    }
+    if (u >= 10) {
+        p -= 2;
+        std::memcpy(p, kDigitPairs.data() + 2 * u, 2);
+    } else {
+        *--p = static_cast<char>('0' + u);
+    }
+    return p;
+}
+
+}  // namespace
+
 void append_uint(std::string& out, uint64_t v) {
     char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
+    char* const end = buf + sizeof buf;
+    const char* p = decimal_digits(v, end);
+    out.append(p, static_cast<size_t>(end - p));
 }
 
 void append_int(std::string& out, int64_t v) {
     char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
+    char* const end = buf + sizeof buf;
+    char* p = decimal_digits(v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v), end);
+    if (v < 0) *--p = '-';
+    out.append(p, static_cast<size_t>(end - p));
 }
 
 void append_json_float(std::string& out, double v) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 using namespace varpulis::runtime;
 
@@ -191,4 +192,24 @@ TEST(ValueIoTest, InternerGivesCanonicalPointers) {
     EXPECT_EQ(in.find("name42"), first[42]) << "find";
     EXPECT_EQ(in.find("absent"), nullptr) << "find of unknown";
     EXPECT_EQ(in.intern(""), in.intern("")) << "empty string interned";
+}
+
+TEST(ValueIoTest, IntegersPrintAsToStringDoes) {
+    // Every digit count, both signs, the extremes and a spread of values.
+    std::vector<int64_t> vs = {0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65536, 1999999, 123456789012345LL,
+                               std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
+                               std::numeric_limits<int64_t>::min() + 1};
+    for (uint64_t x = 7; x < (1ULL << 62); x = x * 13 + 5) vs.push_back(static_cast<int64_t>(x));
+    for (int64_t v : vs) {
+        for (int64_t s : {v, v == std::numeric_limits<int64_t>::min() ? v : -v}) {
+            std::string out = "x";
+            append_int(out, s);
+            EXPECT_EQ(out, "x" + std::to_string(s));
+            if (s >= 0) {
+                std::string u;
+                append_uint(u, static_cast<uint64_t>(s) * 2);
+                EXPECT_EQ(u, std::to_string(static_cast<uint64_t>(s) * 2));
+            }
+        }
+    }
 }
