@@ -111,6 +111,7 @@ void OutputWriter::encode_json(const OutputEvent& e) {
         put(buf_, e.field_count);
         for (uint32_t i = 0; i < e.field_count; ++i) put_str(buf_, e.names[i]->view());
     }
+    if (encode_flat(e)) return;
     buf_.push_back('E');
     put(buf_, e.timestamp_ms);
     for (uint32_t i = 0; i < e.field_count; ++i) {
@@ -147,6 +148,57 @@ void OutputWriter::encode_json(const OutputEvent& e) {
         }
     }
     put(buf_, kEnd);
+}
+
+/// encode_json's 'E' record for an output of scalars and short strings, built in a local buffer
+/// and appended at once (one append per output instead of three per field: outputs are many).
+/// False, nothing written: some value needs the general path.
+bool OutputWriter::encode_flat(const OutputEvent& e) {
+    char rec[512];
+    char* p = rec;
+    char* const limit = rec + sizeof rec - 4;   // room for kEnd
+    auto raw = [&p](const auto& v) {
+        std::memcpy(p, &v, sizeof v);
+        p += sizeof v;
+    };
+    *p++ = 'E';
+    raw(e.timestamp_ms);
+    for (uint32_t i = 0; i < e.field_count; ++i) {
+        const Value& v = e.values[i];
+        if (!v.present()) continue;
+        if (limit - p < 13) return false;
+        raw(i);
+        switch (v.kind) {
+            case ValueKind::Int:
+            case ValueKind::Timestamp:
+                *p++ = 'i';
+                raw(v.i);
+                break;
+            case ValueKind::Duration:
+                *p++ = 'u';
+                raw(static_cast<uint64_t>(v.i));
+                break;
+            case ValueKind::Float:
+                *p++ = 'f';
+                raw(v.f);
+                break;
+            case ValueKind::Bool: *p++ = v.b ? 't' : 'F'; break;
+            case ValueKind::Null: *p++ = 'n'; break;
+            case ValueKind::Str: {
+                const std::string_view str = v.str();
+                if (static_cast<size_t>(limit - p) < 5 + str.size()) return false;
+                *p++ = 's';
+                raw(static_cast<uint32_t>(str.size()));
+                std::memcpy(p, str.data(), str.size());
+                p += str.size();
+                break;
+            }
+            default: return false;   // arrays and maps: rendered at once (encode_json)
+        }
+    }
+    raw(kEnd);
+    buf_.append(rec, static_cast<size_t>(p - rec));
+    return true;
 }
 
 void OutputWriter::render_block(const std::string& block, std::string& text) {
