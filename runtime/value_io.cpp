@@ -1,5 +1,6 @@
 #include "runtime/value_io.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -182,12 +183,76 @@ void append_int(std::string& out, int64_t v) {
     out.append(p, static_cast<size_t>(end - p));
 }
 
+namespace {
+
+/// std::to_chars(v) (the shortest form that reads back as v, fixed notation on a tie with
+/// scientific; ".0" after an integral form, as JSON output writes it) for the common case of a value with a few decimals, e.g. 52.54, without the
+/// general algorithm (several hundred instructions per value): the fewest decimals k for which
+/// the integer m nearest to v * 10^k gives v back as m / 10^k (both exact doubles, the division
+/// correctly rounded, so "m / 10^k" reads back as v), when no neighbour of m does too (then
+/// the shortest form could be another string of that length) and fixed notation is no longer
+/// than scientific. Returns the end of the text, or null for the general path.
+char* short_decimal(double v, char* buf) {
+    static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    const double a = std::fabs(v);
+    if (!(a >= 1e-3 && a < 1e15)) return nullptr;   // zero, tiny, huge: the general path
+    for (int k = 0; k < 7; ++k) {
+        const double scaled = a * kPow10[k];
+        if (scaled >= 4503599627370496.0) return nullptr;   // 2^52: m exact, the rounding error of the product below 1/4
+        // (Truncating scaled + 1/2: a value that reads back is within a few ulps of an integer,
+        // so this finds it; anything else fails the test below, as it should.)
+        const auto m = static_cast<uint64_t>(scaled + 0.5);
+        if (static_cast<double>(m) / kPow10[k] != a) continue;
+        if (static_cast<double>(m + 1) / kPow10[k] == a || (m > 0 && static_cast<double>(m - 1) / kPow10[k] == a))
+            return nullptr;
+        // Lengths: fixed = digits of m (at least k + 1) plus the point; scientific = the
+        // significant digits (m without trailing zeros), a point after the first of several,
+        // and e+XX.
+        char digits[24];
+        char* const dend = digits + sizeof digits;
+        const char* d = decimal_digits(m, dend);
+        const auto nd = static_cast<int>(dend - d);
+        int nsig = nd;
+        while (nsig > 1 && d[nsig - 1] == '0') --nsig;
+        const int exp10 = nd - 1 - k;
+        const int sci = nsig + (nsig > 1 ? 1 : 0) + 2 + (exp10 >= 100 || exp10 <= -100 ? 3 : 2);
+        const int fixed = k == 0 ? nd : std::max(nd, k + 1) + 1;
+        if (fixed > sci) return nullptr;
+        char* p = buf;
+        if (v < 0) *p++ = '-';
+        if (k == 0) {   // an integral form: JSON gets ".0" (append_json_float)
+            std::memcpy(p, d, static_cast<size_t>(nd));
+            std::memcpy(p + nd, ".0", 2);
+            return p + nd + 2;
+        }
+        if (nd <= k) {   // 0.00ddd
+            *p++ = '0';
+            *p++ = '.';
+            for (int z = nd; z < k; ++z) *p++ = '0';
+            std::memcpy(p, d, static_cast<size_t>(nd));
+            return p + nd;
+        }
+        std::memcpy(p, d, static_cast<size_t>(nd - k));
+        p += nd - k;
+        *p++ = '.';
+        std::memcpy(p, d + (nd - k), static_cast<size_t>(k));
+        return p + k;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
 void append_json_float(std::string& out, double v) {
     if (!std::isfinite(v)) {
         out += "null";
         return;
     }
     char buf[40];
+    if (char* end = short_decimal(v, buf)) {
+        out.append(buf, end);
+        return;
+    }
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, r.ptr);
     for (const char* p = buf; p < r.ptr; ++p)

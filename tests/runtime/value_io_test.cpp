@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <random>
 #include <limits>
 #include <string>
 #include <vector>
@@ -211,5 +213,36 @@ TEST(ValueIoTest, IntegersPrintAsToStringDoes) {
                 EXPECT_EQ(u, std::to_string(static_cast<uint64_t>(s) * 2));
             }
         }
+    }
+}
+
+TEST(ValueIoTest, FloatsPrintAsToCharsDoes) {
+    // append_json_float's short path against std::to_chars (plus ".0" for an integral form):
+    // values with a few decimals (the short path), their neighbours, integers with trailing
+    // zeros (scientific wins), tiny and huge values, both signs.
+    auto expected = [](double v) {
+        char buf[64];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        std::string s(buf, r.ptr);
+        if (s.find_first_of(".e") == std::string::npos) s += ".0";
+        return s;
+    };
+    std::mt19937_64 rng(7);
+    std::vector<double> vs = {0.0, -0.0, 0.001, 0.0001, 0.05, 0.1, 0.3, 0.1 + 0.2, 1.0, 60.0, 123.0, 1200.0, 1e6,
+                              1234567.0, 1e15, 1e15 - 1, 4503599627370495.5, 52.54, 129.16, 999999.999999, 1e-3,
+                              123456.123456, 2.5e-7, 1e300};
+    for (int i = 0; i < 200000; ++i) {
+        const int k = static_cast<int>(rng() % 8);
+        const double m = static_cast<double>(rng() % 100000000);
+        double v = m / std::pow(10.0, k);
+        if (i % 3 == 0) v = std::nextafter(v, 1e300);
+        if (i % 7 == 0) v = static_cast<double>(rng() % 1000000) * std::pow(10.0, static_cast<int>(rng() % 12));
+        if (i % 11 == 0) v = std::ldexp(static_cast<double>(rng() >> 11), -static_cast<int>(rng() % 80));
+        vs.push_back(i % 2 ? -v : v);
+    }
+    for (double v : vs) {
+        std::string got;
+        append_json_float(got, v);
+        ASSERT_EQ(got, expected(v)) << "value " << v;
     }
 }
