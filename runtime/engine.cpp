@@ -833,10 +833,19 @@ struct Engine::Impl {
         StreamState* const* const directs = direct_streams.data();
         const TypeKernel* const typed = kernels ? type_kernels.data() : nullptr;
         int32_t schema = schemas[i];
+        // One row object, its fields rewritten per event (the matcher takes it by reference).
+        Row row{nullptr, 0, 0, nullptr, nullptr, 0};
         for (;;) {
             ++stats.events;
             if (scratch.bytes_used() >= kScratchResetBytes) scratch.reset();
-            const Row row{values + offset, schema, ts[i], types[schema], raw ? raw[i] : nullptr, raw ? raw_count[i] : 0};
+            row.slots = values + offset;
+            row.schema = schema;
+            row.ts = ts[i];
+            row.type = types[schema];
+            if (raw) {
+                row.raw = raw[i];
+                row.raw_count = raw_count[i];
+            }
             run_stateful(st, 0, row, 0);
             if (!queue.empty()) drain();
             offset += widths[schema];

@@ -294,7 +294,11 @@ inline void PatternMatcher::Impl::unlink(uint32_t si) {
     S.key = Value();
 }
 
-uint32_t PatternMatcher::Impl::alloc_slot(uint32_t part) {
+uint32_t PatternMatcher::Impl::alloc_slot(uint32_t part) { return alloc_slot_inline(part); }
+
+/// alloc_slot where runs start (start_fresh, start_indexed): inline, so the stores that start a
+/// run right after meet the ones here.
+[[gnu::always_inline]] inline uint32_t PatternMatcher::Impl::alloc_slot_inline(uint32_t part) {
     uint32_t si;
     if (!free_slots_.empty()) {
         si = free_slots_.back();
@@ -575,7 +579,7 @@ inline void PatternMatcher::Impl::advance_run(uint32_t si, int32_t via, std::vec
         ++dropped_;
         return;
     }
-    uint32_t si = alloc_slot(pid);
+    uint32_t si = alloc_slot_inline(pid);
     Run& r = slots_[si].r;
     Binding* b = sb(si);
     r.seq = next_seq_++;
@@ -597,7 +601,7 @@ void PatternMatcher::Impl::start_fresh(uint32_t pid, int32_t s) {
         ++dropped_;
         return;
     }
-    const uint32_t si = alloc_slot(pid);
+    const uint32_t si = alloc_slot_inline(pid);
     Run& r = slots_[si].r;
     r.seq = next_seq_++;
     slot_seq_[si] = r.seq;

@@ -1572,6 +1572,7 @@ struct PatternMatcher::Impl {
     void link_bucket(uint32_t si, int32_t k, const Value& key);
     void unlink(uint32_t si);
     uint32_t alloc_slot(uint32_t part);
+    uint32_t alloc_slot_inline(uint32_t part);
     void kill_slot(uint32_t si);
     void exp_push(const ExpItem& it);
     static bool exp_later(const ExpItem& x, const ExpItem& y);
