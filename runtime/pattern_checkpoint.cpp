@@ -71,7 +71,11 @@ void PatternMatcher::Impl::save(CheckpointWriter& w) const {
                 dag_bind_store.insert(dag_bind_store.end(), b, b + n_aliases_);
             };
             if (!parts_[p].dnodes.empty()) dag_runs(parts_[p], keep);
-            if (!parts_[p].sroots.empty()) stk_runs(parts_[p], keep);
+            if (!parts_[p].sroots.empty())
+                stk_runs(parts_[p], [&](Run&& r, const Binding* b) {
+                    // Lazy expiry: runs of roots eager expiry would have dropped stay out.
+                    if (!stk_lazy_ || r.deadline >= stk_hwm_) keep(std::move(r), b);
+                });
         }
         first[parts_.size()] = dag_run_store.size();
         // Runs that events skipped since the last on_event have expired (see skipped_now_)
@@ -129,6 +133,16 @@ void PatternMatcher::Impl::save(CheckpointWriter& w) const {
             k += n;
         }
         std::vector<HeapItem> pending = expiry_.sorted();
+        if (stk_lazy_) {
+            // The deadlines lazy expiry keeps no entry for: the queue eager expiry would hold.
+            for (uint32_t p = 0; p < parts_.size(); ++p) {
+                const Partition& P = parts_[p];
+                if (P.materialized) continue;
+                for (size_t r = P.sroot_head; r < P.sroots.size(); ++r)
+                    if (!P.sroots[r].dead && P.sroots[r].deadline >= stk_hwm_) pending.emplace_back(P.sroots[r].deadline, p);
+            }
+            std::sort(pending.begin(), pending.end());
+        }
         w.count(pending.size());
         for (const HeapItem& it : pending) {
             w.i64(it.first);
@@ -204,6 +218,10 @@ bool PatternMatcher::Impl::load(CheckpointReader& r) {
     if (!r.ok()) return false;
     if (indexed != indexed_) return r.fail("pattern matcher mode does not match");
     if (!partitioned_ && np != 1) return r.fail("unpartitioned pattern with several partitions");
+    // Partitions are rebuilt: lazy expiry starts over (loaded runs are plain, expired eagerly).
+    stk_parts_.clear();
+    stk_hwm_ = stk_sweep_at_ = std::numeric_limits<int64_t>::min();
+    stk_lazy_ = stk_ && has_within_;
     if (partitioned_) {
         parts_.clear();
         int_part_.clear();  // caches of partition indexes
@@ -285,6 +303,7 @@ bool PatternMatcher::Impl::load(CheckpointReader& r) {
         }
     }
     if (!r.ok()) return false;
+    for (Partition& P : parts_) P.stk_listed = false;
     // Events no run binds (only in a forged blob) go back to the free list.
     for (uint32_t id : ids)
         if (evs_[id].refs == 0) free_evs_.push_back(id);

@@ -270,6 +270,7 @@ struct PatternMatcher::Impl {
         // events. `*_head`: entries before it are gone.
         bool materialized = false;  // (compact forms, see below)
         bool sroots_sorted = true;  // root deadlines nondecreasing along sroots
+        bool stk_listed = false;    // in stk_parts_ (lazy expiry)
         size_t sroot_head = 0;
         uint64_t dpaths = 0;  // live runs the compact form stands for
         std::vector<uint64_t> stot;
@@ -1432,6 +1433,18 @@ struct PatternMatcher::Impl {
     // One plain middle step (SEQ(A, B, C)): a root's runs are the step's events after it, so
     // no per-root counts (scnt) are kept; stk_runs_after counts them when the root expires.
     bool stk_nocnt_ = false;
+    // Lazy expiry of stack-mode roots (with `within`): a root is dead once some event after it
+    // came later than its deadline, i.e. once its deadline is below the latest expiry time
+    // so far (stk_hwm_) — exact for roots whose deadline was not already below it when they
+    // started (time gone back by more than `within`: then the matcher turns eager for good,
+    // stk_go_eager). So roots get no expiry-queue entries: a partition drops its dead roots
+    // when an event reaches it (step_compact), and every four `within` all partitions that hold
+    // roots are swept (stk_sweep), so idle ones do not keep them. live_runs() and
+    // checkpoints leave the dead ones out as eager expiry would have.
+    bool stk_lazy_ = false;
+    int64_t stk_hwm_ = std::numeric_limits<int64_t>::min();
+    int64_t stk_sweep_at_ = std::numeric_limits<int64_t>::min();
+    std::vector<uint32_t> stk_parts_;   // partitions that may hold roots (Partition::stk_listed)
     std::vector<uint64_t> stk_types_;  // per schema: the steps of that type (bit s)
     std::vector<Binding> stk_b_;    // completion walk: the bindings of the chain so far
     uint64_t stk_left_ = 0;         // completion walk: matches it may still report
@@ -1518,6 +1531,18 @@ struct PatternMatcher::Impl {
     void stk_bind(int32_t alias, Binding b);
     void stk_emit(std::vector<Row>& out, Arena& scratch);
     void stk_expire(Partition& P);
+    void stk_expire_lazy(Partition& P) {
+        if (P.sroot_head == P.sroots.size() || P.materialized) return;
+        // Sorted deadlines: nothing is due while the first live root is not.
+        if (P.sroots_sorted && P.sroots[P.sroot_head].deadline >= stk_hwm_) return;
+        const int64_t now = now_;
+        now_ = stk_hwm_;
+        stk_expire(P);
+        now_ = now;
+    }
+    void stk_sweep();
+    void stk_go_eager();
+    uint64_t stk_dead_runs(const Partition& P) const;
     void stk_gc(Partition& P);
     void stk_trim(Partition& P, size_t h);
     uint64_t stk_runs_after(const Partition& P, uint64_t pos) const;
@@ -1625,6 +1650,10 @@ struct PatternMatcher::Impl {
     void expire_due(Arena& scratch) {
         const int64_t t = std::max(now_, skipped_now_);
         skipped_now_ = kNoSkipped;
+        if (stk_lazy_) {
+            if (t > stk_hwm_) stk_hwm_ = t;
+            if (stk_hwm_ >= stk_sweep_at_) stk_sweep();
+        }
         if (!expiry_.empty() && expiry_.top().first < t) {
             now_ = t;
             expire(scratch);
@@ -1636,6 +1665,7 @@ struct PatternMatcher::Impl {
     void step_compact(const Row& row, uint64_t verdicts, std::vector<Row>& out, Arena& scratch) {
         Partition& P = *find_partition(row, true);
         if (P.materialized && P.runs.empty()) P.materialized = false;
+        if (stk_lazy_) stk_expire_lazy(P);
         if (P.materialized) {
             step_any(P, scratch);
             flush_completions(out);
@@ -1664,7 +1694,7 @@ struct PatternMatcher::Impl {
 
     size_t live_runs() const {
         size_t n = 0;
-        for (const auto& P : parts_) n += indexed_ ? P.live : live_count(P) + P.dpaths;
+        for (const auto& P : parts_) n += indexed_ ? P.live : live_count(P) + P.dpaths - (stk_lazy_ ? stk_dead_runs(P) : 0);
         return n;
     }};
 

@@ -21,6 +21,7 @@ void PatternMatcher::Impl::setup_stacks() {
     stk_ = true;
     stk_mid_ = static_cast<size_t>(n_steps_ - 2);
     stk_nocnt_ = !kr_ && stk_mid_ == 1 && !steps_[1].kleene;
+    stk_lazy_ = has_within_;
     stk_types_.assign(plan_.schemas.size(), 0);
     for (int32_t s = 0; s < n_steps_; ++s)
         if (steps_[s].type_id >= 0 && static_cast<size_t>(steps_[s].type_id) < stk_types_.size())
@@ -106,6 +107,7 @@ void PatternMatcher::Impl::stk_start(Partition& P) {
     R.deadline = deadline_now();
     R.ev = cur_ev();
     ref(R.ev);
+    if (stk_lazy_ && R.deadline < stk_hwm_) stk_go_eager();   // this root then expires eagerly too
     if (P.sroot_head < P.sroots.size() && R.deadline < P.sroots.back().deadline) P.sroots_sorted = false;
     // Roots mode: sorted by first.y where they may be skipped (setup_prune).
     if (kr_ && dprune_) R.pkind = sort_root(P, P.sroot_base + static_cast<uint32_t>(P.sroots.size()));
@@ -119,7 +121,65 @@ void PatternMatcher::Impl::stk_start(Partition& P) {
     }
     ++P.dpaths;
     ++next_seq_;
-    if (has_within_) expiry_.push({R.deadline, partition_id(&P)});
+    if (!stk_lazy_) {
+        if (has_within_) expiry_.push({R.deadline, partition_id(&P)});
+    } else if (!P.stk_listed) {
+        P.stk_listed = true;
+        stk_parts_.push_back(partition_id(&P));
+    }
+}
+
+/// Lazy expiry (stk_lazy_): every partition that holds roots drops its dead ones; the ones
+/// left without roots leave the list. Next sweep four `within` later (an idle partition keeps
+/// dead roots for at most about five).
+void PatternMatcher::Impl::stk_sweep() {
+    size_t w = 0;
+    for (uint32_t p : stk_parts_) {
+        Partition& P = parts_[p];
+        stk_expire_lazy(P);
+        if (P.sroot_head < P.sroots.size()) {
+            stk_parts_[w++] = p;
+        } else {
+            P.stk_listed = false;
+        }
+    }
+    stk_parts_.resize(w);
+    stk_sweep_at_ = stk_hwm_ + 4 * std::max<int64_t>(within_, 1);
+}
+
+/// Time went back by more than `within`: a root started with its deadline below stk_hwm_,
+/// which lazy expiry would take for dead. From here on expiry is eager as for other forms:
+/// the dead roots dropped now, every live root's deadline queued.
+void PatternMatcher::Impl::stk_go_eager() {
+    const int64_t now = now_;
+    for (uint32_t p : stk_parts_) {
+        Partition& P = parts_[p];
+        P.stk_listed = false;
+        stk_expire_lazy(P);
+        if (P.materialized) continue;
+        for (size_t r = P.sroot_head; r < P.sroots.size(); ++r)
+            if (!P.sroots[r].dead) expiry_.push({P.sroots[r].deadline, p});
+    }
+    now_ = now;
+    stk_parts_.clear();
+    stk_lazy_ = false;
+}
+
+/// live_runs() under lazy expiry: P's runs that eager expiry would have dropped by now.
+uint64_t PatternMatcher::Impl::stk_dead_runs(const Partition& P) const {
+    if (P.materialized || P.sroot_head == P.sroots.size()) return 0;
+    uint64_t gone = 0;
+    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
+        const SRoot& R = P.sroots[r];
+        if (R.dead || R.deadline >= stk_hwm_) continue;
+        ++gone;
+        if (stk_nocnt_) {
+            gone += stk_runs_after(P, R.pos);
+        } else {
+            for (size_t k = 0; k < stk_mid_; ++k) gone += P.scnt[r * stk_mid_ + k];
+        }
+    }
+    return gone;
 }
 
 /// Every run ending at the last middle step completes with the current event: reported in
