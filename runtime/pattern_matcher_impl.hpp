@@ -513,15 +513,18 @@ struct PatternMatcher::Impl {
         }
         bool from_fifo() const { return heap.empty() || (head < fifo.size() && fifo[head] < heap.front()); }
         const HeapItem& top() const { return from_fifo() ? fifo[head] : heap.front(); }
+        void pop_fifo() {
+            if (++head == fifo.size()) {
+                fifo.clear();
+                head = 0;
+            } else if (head >= 4096 && head * 2 >= fifo.size()) {
+                fifo.erase(fifo.begin(), fifo.begin() + static_cast<std::ptrdiff_t>(head));
+                head = 0;
+            }
+        }
         void pop() {
             if (from_fifo()) {
-                if (++head == fifo.size()) {
-                    fifo.clear();
-                    head = 0;
-                } else if (head >= 4096 && head * 2 >= fifo.size()) {
-                    fifo.erase(fifo.begin(), fifo.begin() + static_cast<std::ptrdiff_t>(head));
-                    head = 0;
-                }
+                pop_fifo();
             } else {
                 std::pop_heap(heap.begin(), heap.end(), std::greater<HeapItem>());
                 heap.pop_back();
@@ -532,13 +535,7 @@ struct PatternMatcher::Impl {
             if (heap.empty()) {  // times in order: the fifo alone, one test
                 if (head == fifo.size() || fifo[head].first >= now) return false;
                 p = fifo[head].second;
-                if (++head == fifo.size()) {
-                    fifo.clear();
-                    head = 0;
-                } else if (head >= 4096 && head * 2 >= fifo.size()) {
-                    fifo.erase(fifo.begin(), fifo.begin() + static_cast<std::ptrdiff_t>(head));
-                    head = 0;
-                }
+                pop_fifo();
                 return true;
             }
             if (empty() || top().first >= now) return false;
