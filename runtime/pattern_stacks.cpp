@@ -83,14 +83,16 @@ void PatternMatcher::Impl::stk_push(Partition& P, int32_t s) {
     const size_t k = static_cast<size_t>(s - 1);
     const bool kleene = steps_[s].kleene;
     uint64_t added = 0;
-    if (stk_nocnt_) added = P.stot[0];  // one more run per live root
-    else
-    for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
-        if (P.sroots[r].dead) continue;
-        uint64_t* c = P.scnt.data() + r * mid;
-        uint64_t add = (s == 1 ? 1 : c[k - 1]) + (kleene ? c[k] : 0);
-        c[k] += add;
-        added += add;
+    if (stk_nocnt_) {
+        added = P.stot[0];  // one more run per live root
+    } else {
+        for (size_t r = P.sroot_head; r < P.sroots.size(); ++r) {
+            if (P.sroots[r].dead) continue;
+            uint64_t* c = P.scnt.data() + r * mid;
+            uint64_t add = (s == 1 ? 1 : c[k - 1]) + (kleene ? c[k] : 0);
+            c[k] += add;
+            added += add;
+        }
     }
     P.stot[static_cast<size_t>(s)] += added;
     P.dpaths += added;
@@ -151,7 +153,6 @@ void PatternMatcher::Impl::stk_sweep() {
 /// which lazy expiry would take for dead. From here on expiry is eager as for other forms:
 /// the dead roots dropped now, every live root's deadline queued.
 void PatternMatcher::Impl::stk_go_eager() {
-    const int64_t now = now_;
     for (uint32_t p : stk_parts_) {
         Partition& P = parts_[p];
         P.stk_listed = false;
@@ -160,7 +161,6 @@ void PatternMatcher::Impl::stk_go_eager() {
         for (size_t r = P.sroot_head; r < P.sroots.size(); ++r)
             if (!P.sroots[r].dead) expiry_.push({P.sroots[r].deadline, p});
     }
-    now_ = now;
     stk_parts_.clear();
     stk_lazy_ = false;
 }
@@ -202,14 +202,14 @@ void PatternMatcher::Impl::stk_complete(Partition& P, std::vector<Row>& out, Are
     if (stk_nocnt_) {
         stk_complete_plain(P, out, scratch);
     } else {
-    for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
-        const SRoot& R = P.sroots[r];
-        if (R.dead) continue;
-        if (stk_mid_ > 0 && !stk_nocnt_ && P.scnt[r * stk_mid_ + stk_mid_ - 1] == 0) continue;  // no run reaches the end
-        if (a0 >= 0) stk_bind(a0, Binding{R.ev, 1});
-        for (uint32_t i : mr_durations_) stk_tmpl_[i] = Value::integer(now_ - R.ts);
-        stk_walk(P, 0, r, R.pos, out, scratch);
-    }
+        for (size_t r = P.sroot_head; r < P.sroots.size() && stk_left_ > 0; ++r) {
+            const SRoot& R = P.sroots[r];
+            if (R.dead) continue;
+            if (stk_mid_ > 0 && P.scnt[r * stk_mid_ + stk_mid_ - 1] == 0) continue;  // no run reaches the end
+            if (a0 >= 0) stk_bind(a0, Binding{R.ev, 1});
+            for (uint32_t i : mr_durations_) stk_tmpl_[i] = Value::integer(now_ - R.ts);
+            stk_walk(P, 0, r, R.pos, out, scratch);
+        }
     }
     if (a0 >= 0) stk_b_[static_cast<size_t>(a0)] = Binding{};
     const uint64_t emitted = quota - stk_left_;
