@@ -46,6 +46,19 @@ void PatternMatcher::Impl::stk_init(Partition& P) {
 void PatternMatcher::Impl::step_stk(Partition& P, uint64_t verdicts, std::vector<Row>& out, Arena& scratch) {
     const int32_t last = n_steps_ - 1;
     if (P.stot.empty()) stk_init(P);
+    if (stk_nocnt_) {
+        // SEQ(A, B, C) (steps 0, 1, 2): what the loop below works out, without it.
+        const uint64_t* tot = P.stot.data();
+        const bool start = verdicts & 1;
+        const bool mid = (verdicts & 2) && tot[0] > 0;
+        const bool comp = (verdicts & 4) && tot[1] > 0;
+        if (P.dpaths + (mid ? tot[0] : 0) + (start ? 1 : 0) <= kMaxAnyRuns) {
+            if (comp) stk_complete(P, out, scratch);
+            if (mid) stk_push(P, 1);
+            if (start) stk_start(P);
+            return;
+        }
+    }
     const uint64_t* tot = P.stot.data();
     // A middle step only takes the event when some run can: runs end at the step before, or
     // at the same Kleene step.
