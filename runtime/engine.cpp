@@ -72,6 +72,9 @@ struct StreamState {
     /// Per routing schema: 1 when its rows come to this stream alone and its first operator
     /// prefilters (process_batch hands runs of them to PatternMatcher::scan).
     std::vector<uint8_t> scan_routed;
+    /// Per routing schema: 1 when its rows go to this stream alone through run_direct (it is the
+    /// type's direct stream and the type has no type kernel).
+    std::vector<uint8_t> direct_routed;
 };
 
 struct Pending {
@@ -388,9 +391,16 @@ struct Engine::Impl {
 
     /// StreamState::scan_routed, after direct_streams and type_kernels.
     void select_scans() {
-        for (StreamState& st : streams) st.scan_routed.clear();
+        for (StreamState& st : streams) {
+            st.scan_routed.clear();
+            st.direct_routed.clear();
+        }
         for (size_t t = 0; t < direct_streams.size(); ++t) {
             StreamState* st = direct_streams[t];
+            if (st && !(kernels && t < type_kernels.size() && type_kernels[t])) {
+                st->direct_routed.resize(plan.schemas.size(), 0);
+                st->direct_routed[t] = 1;
+            }
             if (!st || !st->ops[0].prefilter || (t < type_kernels.size() && type_kernels[t])) continue;
             st->scan_routed.resize(plan.schemas.size(), 0);
             st->scan_routed[t] = 1;
@@ -830,8 +840,8 @@ struct Engine::Impl {
         const uint32_t* const raw_count = batch.raw_count.data();
         const StrObj* const* const types = schema_type.data();
         const uint32_t* const widths = schema_widths.data();
-        StreamState* const* const directs = direct_streams.data();
-        const TypeKernel* const typed = kernels ? type_kernels.data() : nullptr;
+        const uint8_t* const stays = st.direct_routed.data();   // (all schemas, or empty: none stays)
+        const size_t n_stays = st.direct_routed.size();
         int32_t schema = schemas[i];
         // One row object, its fields rewritten per event (the matcher takes it by reference).
         Row row{nullptr, 0, 0, nullptr, nullptr, 0};
@@ -851,7 +861,7 @@ struct Engine::Impl {
             offset += widths[schema];
             if (++i == end || kernels_pending.load(std::memory_order_relaxed)) return i;
             schema = schemas[i];
-            if (schema < 0 || directs[schema] != &st || (typed && typed[schema])) return i;
+            if (static_cast<size_t>(schema) >= n_stays || !stays[schema]) return i;   // (-1: a huge index)
         }
     }
 
