@@ -188,6 +188,7 @@ struct Engine::Impl {
         }
         run_global_inits(rt);
         streams.resize(plan.streams.size());
+        match_chains.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
         select_direct_streams();
         select_scans();
@@ -344,6 +345,7 @@ struct Engine::Impl {
         // A load, not an exchange: a table published after the flag was cleared sets it again
         // and is loaded (again) at the next boundary.
         kernels = pending_kernels.load();
+        ++kernels_generation;
         if (kernels && (kernels->ops.size() > plan.streams.size() || kernels->types.size() > plan.schemas.size()))
             kernels.reset();
         // String constants of compiled code are this engine's interned strings.
@@ -1020,8 +1022,22 @@ struct Engine::Impl {
     /// The rows a sequence or join at `first` produced (st.matches) through the rest of its stream.
     [[gnu::noinline]] void run_matches(StreamState& st, size_t first, int depth) {
         // What comes out goes through the stream's tail chain when it has one.
-        if (ChainKernel tail = kernels ? kernels->tail(static_cast<size_t>(&st - streams.data()), first + 1) : nullptr) {
-            run_chain(st, first + 1, tail, st.matches.data(), st.matches.size(), depth);
+        const size_t sid = static_cast<size_t>(&st - streams.data());
+        if (ChainKernel tail = kernels ? kernels->tail(sid, first + 1) : nullptr) {
+            if (depth != 0 || sid >= match_chains.size()) {
+                run_chain(st, first + 1, tail, st.matches.data(), st.matches.size(), depth);
+                return;
+            }
+            // Set up once per table and chain, not per event (chain_row does not recurse:
+            // forwarded rows wait in the queue).
+            MatchChain& mc = match_chains[sid];
+            if (mc.generation != kernels_generation || mc.chain != tail || mc.from != first + 1) {
+                chain_setup(mc.cr, st, first + 1, tail, 0);
+                mc.generation = kernels_generation;
+                mc.chain = tail;
+                mc.from = first + 1;
+            }
+            for (const Row& m : st.matches) chain_row(mc.cr, m);
             return;
         }
         std::vector<Row> batch = take_batch();
@@ -1049,6 +1065,17 @@ struct Engine::Impl {
         KernelContext kc{};
         Impl* self = nullptr;
     };
+    /// run_matches at depth 0: a stream's ChainRun for its tail chain, kept while the kernel
+    /// table and the chain stay the same (its `kc` points into it: the vector never grows).
+    struct MatchChain {
+        ChainRun cr;
+        uint64_t generation = 0;   // kernels_generation it was set up for (0: never)
+        ChainKernel chain = nullptr;
+        size_t from = SIZE_MAX;
+    };
+    std::vector<MatchChain> match_chains;
+    /// Counts kernel tables adopted (a freed table's address may come back: caches compare this).
+    uint64_t kernels_generation = 1;
     void chain_setup(ChainRun& cr, StreamState& st, size_t from, ChainKernel chain, int depth) {
         cr.st = &st;
         cr.chain = chain;
@@ -1720,6 +1747,8 @@ struct Engine::Impl {
         run_global_inits(rt);
         streams.clear();
         streams.resize(plan.streams.size());
+        match_chains.clear();   // (their ChainRuns point at the old streams)
+        match_chains.resize(plan.streams.size());
         for (size_t i = 0; i < plan.streams.size(); ++i) build_stream(streams[i], plan.streams[i]);
         attach_step_kernels();
         select_type_kernels();
