@@ -111,62 +111,43 @@ void OutputWriter::encode_json(const OutputEvent& e) {
         put(buf_, e.field_count);
         for (uint32_t i = 0; i < e.field_count; ++i) put_str(buf_, e.names[i]->view());
     }
-    if (encode_flat(e)) return;
-    buf_.push_back('E');
-    put(buf_, e.timestamp_ms);
-    for (uint32_t i = 0; i < e.field_count; ++i) {
-        const Value& v = e.values[i];
-        if (!v.present()) continue;
-        put(buf_, i);
-        switch (v.kind) {
-            case ValueKind::Int:
-            case ValueKind::Timestamp:
-                buf_.push_back('i');
-                put(buf_, v.i);
-                break;
-            case ValueKind::Duration:
-                buf_.push_back('u');
-                put(buf_, static_cast<uint64_t>(v.i));
-                break;
-            case ValueKind::Float:
-                buf_.push_back('f');
-                put(buf_, v.f);
-                break;
-            case ValueKind::Bool: buf_.push_back(v.b ? 't' : 'F'); break;
-            case ValueKind::Str:
-                buf_.push_back('s');
-                put_str(buf_, v.str());
-                break;
-            case ValueKind::Absent:
-            case ValueKind::Null: buf_.push_back('n'); break;
-            default:
-                scratch_.clear();
-                append_json(scratch_, v);
-                buf_.push_back('p');
-                put_str(buf_, scratch_);
-                break;
-        }
-    }
-    put(buf_, kEnd);
+    encode_record(e);
 }
 
-/// encode_json's 'E' record for an output of scalars and short strings, built in a local buffer
-/// and appended at once (one append per output instead of three per field: outputs are many).
-/// False, nothing written: some value needs the general path.
-bool OutputWriter::encode_flat(const OutputEvent& e) {
+/// encode_json's 'E' record, built in a local buffer appended once per output (outputs are
+/// many: one append each instead of three per field); the buffer goes out early only before a
+/// string or rendered value too long for what is left of it.
+void OutputWriter::encode_record(const OutputEvent& e) {
     char rec[512];
     char* p = rec;
-    char* const limit = rec + sizeof rec - 4;   // room for kEnd
+    char* const limit = rec + sizeof rec;
     auto raw = [&p](const auto& v) {
         std::memcpy(p, &v, sizeof v);
         p += sizeof v;
+    };
+    auto flush = [&] {
+        buf_.append(rec, static_cast<size_t>(p - rec));
+        p = rec;
+    };
+    // A tag and its bytes: in the buffer when they fit, else after it.
+    auto bytes = [&](char tag, std::string_view s) {
+        if (static_cast<size_t>(limit - p) < 5 + s.size()) {
+            flush();
+            buf_.push_back(tag);
+            put_str(buf_, s);
+            return;
+        }
+        *p++ = tag;
+        raw(static_cast<uint32_t>(s.size()));
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
     };
     *p++ = 'E';
     raw(e.timestamp_ms);
     for (uint32_t i = 0; i < e.field_count; ++i) {
         const Value& v = e.values[i];
         if (!v.present()) continue;
-        if (limit - p < 13) return false;
+        if (limit - p < 13) flush();   // index, tag and an 8-byte payload
         raw(i);
         switch (v.kind) {
             case ValueKind::Int:
@@ -183,22 +164,19 @@ bool OutputWriter::encode_flat(const OutputEvent& e) {
                 raw(v.f);
                 break;
             case ValueKind::Bool: *p++ = v.b ? 't' : 'F'; break;
+            case ValueKind::Str: bytes('s', v.str()); break;
+            case ValueKind::Absent:
             case ValueKind::Null: *p++ = 'n'; break;
-            case ValueKind::Str: {
-                const std::string_view str = v.str();
-                if (static_cast<size_t>(limit - p) < 5 + str.size()) return false;
-                *p++ = 's';
-                raw(static_cast<uint32_t>(str.size()));
-                std::memcpy(p, str.data(), str.size());
-                p += str.size();
+            default:   // arrays and maps: rendered now (their items live no longer than the event)
+                scratch_.clear();
+                append_json(scratch_, v);
+                bytes('p', scratch_);
                 break;
-            }
-            default: return false;   // arrays and maps: rendered at once (encode_json)
         }
     }
+    if (limit - p < 4) flush();
     raw(kEnd);
-    buf_.append(rec, static_cast<size_t>(p - rec));
-    return true;
+    flush();
 }
 
 void OutputWriter::render_block(const std::string& block, std::string& text) {

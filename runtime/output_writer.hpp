@@ -43,7 +43,7 @@ public:
 private:
     void write_display(const OutputEvent& e);
     void encode_json(const OutputEvent& e);
-    bool encode_flat(const OutputEvent& e);
+    void encode_record(const OutputEvent& e);
     void render_block(const std::string& block, std::string& text);
     void writer_loop();
 

@@ -45,7 +45,7 @@ struct EventSource {
     }
 
     Value random_value() {
-        // The last one does not fit the writer's one-buffer record (OutputWriter::encode_flat).
+        // The last one does not fit the writer's record buffer (OutputWriter::encode_record).
         static const std::string long_string(700, 'L');
         static const char* strings[] = {"plain", "quote\"and\\slash", "tab\tnl\n", "caf\xc3\xa9", "bad\xff", "",
                                         long_string.c_str()};
